@@ -1,0 +1,67 @@
+import { join } from "node:path";
+import Koa from "koa";
+import type Provider from "oidc-provider";
+import type { Config } from "./config.js";
+import type { DerivedKeys } from "./crypto/derived-keys.js";
+import { PROJECT_ROOT } from "./db/migrations.js";
+import { errorHandler } from "./http/error-handler.js";
+import { healthRoutes } from "./http/health.js";
+import { requestContext } from "./http/request-context.js";
+import { securityHeaders } from "./http/security-headers.js";
+import { staticAssets } from "./http/static-assets.js";
+import { createViews, type Views } from "./http/views.js";
+import { interactionRoutes } from "./interactions/routes.js";
+import type { Logger } from "./logger.js";
+import { createAccountFinder } from "./oidc/find-account.js";
+import { createPrismaAdapterFactory } from "./oidc/adapter.js";
+import { createProvider } from "./oidc/provider.js";
+import type { Services } from "./services.js";
+
+export interface Application {
+  app: Koa;
+  provider: Provider;
+}
+
+const VIEWS_DIR = join(PROJECT_ROOT, "views");
+
+/** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
+export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger): Promise<Application> {
+  const views: Views = createViews(VIEWS_DIR, { cache: config.production });
+  const provider = createProvider({
+    config,
+    adapter: createPrismaAdapterFactory(services.oidcPayloads, services.clients),
+    findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
+    jwks: await services.signingKeys.loadPrivateJwks(),
+    cookieKeys: keys.cookieKeys,
+    views,
+    logger,
+  });
+
+  const app = new Koa({ keys: keys.cookieKeys, proxy: config.trustProxy });
+  app.silent = true;
+
+  app.use(requestContext(logger));
+  app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(errorHandler(views));
+  app.use(healthRoutes(services.db).routes());
+  app.use(staticAssets(join(VIEWS_DIR, "static"), { cache: config.production }).routes());
+  app.use(
+    interactionRoutes({
+      provider,
+      users: services.users,
+      views,
+      issuer: config.issuer,
+      secureCookies: config.secureCookies,
+      bodyLimit: config.requestBodyLimit,
+    }).routes(),
+  );
+
+  // Everything else is oidc-provider's (discovery, /auth, /token, /me, /session/end, …).
+  const providerCallback = provider.callback();
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await providerCallback(ctx.req, ctx.res);
+  });
+
+  return { app, provider };
+}

@@ -1,0 +1,46 @@
+import type { Services } from "../../services.js";
+import { parseOptions, printResult } from "../args.js";
+import { type CommandIo, UsageError } from "../io.js";
+
+export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
+users list [--json]`;
+
+/** First line of what was piped in; the password itself may contain spaces. */
+function passwordFromStdin(stdin: string | null): string {
+  const password = stdin?.split(/\r?\n/)[0] ?? "";
+  if (!password) throw new UsageError("pipe the password on stdin (e.g. `printf '%s\\n' \"$PASSWORD\" | npm run idp -- users create --email …`) or pass --no-password");
+  return password;
+}
+
+export async function usersCommand(args: string[], io: CommandIo, { users }: Services): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "create": {
+      const { values } = parseOptions(rest, {
+        email: { type: "string" },
+        name: { type: "string" },
+        "no-password": { type: "boolean" },
+        json: { type: "boolean" },
+      });
+      if (!values.email) throw new UsageError("--email is required");
+      const user = await users.create({
+        email: values.email,
+        name: values.name,
+        password: values["no-password"] ? undefined : passwordFromStdin(io.stdin),
+      });
+      printResult(io, values.json ?? false, user, `Created user ${user.email} (id ${user.id}).`);
+      return 0;
+    }
+    case "list": {
+      const { values } = parseOptions(rest, { json: { type: "boolean" } });
+      const list = await users.list();
+      printResult(io, values.json ?? false, list, list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"));
+      return 0;
+    }
+    default:
+      throw new UsageError(sub ? `unknown command "users ${sub}"` : "users needs a command");
+  }
+}
+
+/** Whether a command reads stdin (so the CLI collects it before forwarding to a running server). */
+export const usersCommandReadsStdin = (args: string[]) => args[0] === "create" && !args.includes("--no-password");

@@ -1,0 +1,62 @@
+import { AppError } from "../errors.js";
+import type { Services } from "../services.js";
+import { CLIENTS_USAGE, clientsCommand } from "./commands/clients.js";
+import { KEYS_USAGE, keysCommand } from "./commands/keys.js";
+import { USERS_USAGE, usersCommand } from "./commands/users.js";
+import { type CommandIo, UsageError } from "./io.js";
+
+export const USAGE = `Usage: npm run idp -- <command>
+
+${CLIENTS_USAGE}
+
+${USERS_USAGE}
+
+${KEYS_USAGE}
+
+db migrate                      apply pending migrations
+db create-migration NAME        write prisma/migrations/<timestamp>_NAME from a schema change
+
+Honours DATA_DIR and DATABASE_URL like the server. While the server runs on the embedded
+database, commands run inside it (through DATA_DIR/operator.sock).`;
+
+/**
+ * Runs one operator command against a set of services. Exit codes: 0 success,
+ * 1 refused (bad input, unknown id), 2 usage error, 70 internal error.
+ */
+export async function runCommand(argv: string[], io: CommandIo, services: Services): Promise<number> {
+  const [group, ...args] = argv;
+  try {
+    switch (group) {
+      case "clients":
+        return await clientsCommand(args, io, services);
+      case "users":
+        return await usersCommand(args, io, services);
+      case "keys":
+        return await keysCommand(args, io, services);
+      case "db":
+        if (args[0] === "migrate" && args.length === 1) {
+          io.stdout("The database schema is up to date.\n");
+          return 0;
+        }
+        throw new UsageError(`unknown command "db ${args.join(" ")}"`);
+      case undefined:
+      case "help":
+      case "--help":
+        io.stdout(`${USAGE}\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${group}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`Error: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof AppError && error.expose) {
+      io.stderr(`Error: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`Internal error: ${(error as Error).message}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import type { AdapterPayload } from "oidc-provider";
+import { sha256 } from "../crypto/hash.js";
+import type { ClientQueries, ClientRow } from "../db/clients.js";
+import { assertThat, badRequest, notFound } from "../errors.js";
+import { assertValidRedirectUri } from "./redirect-uri.js";
+
+export interface ClientInput {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  /** Public clients (SPAs, native apps) have no secret and authenticate with PKCE alone. */
+  public?: boolean;
+  clientCredentials?: boolean;
+  firstParty?: boolean;
+}
+
+export interface ClientChanges {
+  name?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  firstParty?: boolean;
+}
+
+/** What operators see of a client; the secret appears only when it was just created. */
+export interface ClientView {
+  client_id: string;
+  client_name: string;
+  client_type: "confidential" | "public";
+  token_endpoint_auth_method: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  grant_types: string[];
+  first_party: boolean;
+  created_at: string;
+  updated_at: string;
+  client_secret?: string;
+}
+
+const MAX_CACHED_CLIENTS = 10_000;
+
+const newClientId = () => randomBytes(16).toString("base64url");
+const newClientSecret = () => randomBytes(32).toString("base64url");
+
+function assertName(name: string | undefined): string {
+  const trimmed = name?.trim() ?? "";
+  assertThat(trimmed.length > 0 && trimmed.length <= 100, badRequest("clients.invalid_name", "--name must be 1 to 100 characters"));
+  return trimmed;
+}
+
+function assertUris(uris: string[], setting: string): string[] {
+  const unique = [...new Set(uris)];
+  for (const uri of unique) assertValidRedirectUri(uri, setting);
+  return unique;
+}
+
+function grantTypesFor(input: ClientInput): string[] {
+  const grants = input.redirectUris.length > 0 ? ["authorization_code", "refresh_token"] : [];
+  if (input.clientCredentials) {
+    assertThat(!input.public, badRequest("clients.invalid_grant", "public clients cannot use client_credentials (they have no secret)"));
+    grants.push("client_credentials");
+  }
+  assertThat(
+    grants.length > 0,
+    badRequest("clients.missing_redirect_uri", "at least one --redirect-uri is required (or --client-credentials for a machine client)"),
+  );
+  return grants;
+}
+
+export function toClientView(row: ClientRow, clientSecret?: string): ClientView {
+  return {
+    client_id: row.id,
+    client_name: row.name,
+    client_type: row.tokenEndpointAuthMethod === "none" ? "public" : "confidential",
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod,
+    redirect_uris: row.redirectUris,
+    post_logout_redirect_uris: row.postLogoutRedirectUris,
+    grant_types: row.grantTypes,
+    first_party: row.firstParty,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    ...(clientSecret ? { client_secret: clientSecret } : {}),
+  };
+}
+
+/** The metadata oidc-provider validates and serves the client with. */
+function toProviderMetadata(row: ClientRow): AdapterPayload {
+  const usesCode = row.grantTypes.includes("authorization_code");
+  return {
+    client_id: row.id,
+    client_name: row.name,
+    ...(row.secretHash ? { client_secret: row.secretHash } : {}),
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod as AdapterPayload["token_endpoint_auth_method"],
+    grant_types: row.grantTypes,
+    response_types: usesCode ? ["code"] : [],
+    redirect_uris: row.redirectUris,
+    post_logout_redirect_uris: row.postLogoutRedirectUris,
+    idp_first_party: row.firstParty,
+  };
+}
+
+/**
+ * Operator-facing client management, and the client lookup oidc-provider uses.
+ * Lookups are cached for `cacheSeconds`, so changes reach a running server within that time.
+ * @throws AppError clients.* for invalid input, clients.not_found for unknown ids
+ */
+export function createClientRegistry(queries: ClientQueries, options: { cacheSeconds: number; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { expires: number; metadata: AdapterPayload | undefined }>();
+
+  async function requireClient(id: string): Promise<ClientRow> {
+    const row = await queries.findClientById(id);
+    if (!row) throw notFound("clients.not_found", `no client with id "${id}"`);
+    return row;
+  }
+
+  return {
+    async create(input: ClientInput): Promise<ClientView> {
+      const name = assertName(input.name);
+      const redirectUris = assertUris(input.redirectUris, "--redirect-uri");
+      const postLogoutRedirectUris = assertUris(input.postLogoutRedirectUris ?? [], "--post-logout-redirect-uri");
+      const grantTypes = grantTypesFor({ ...input, redirectUris });
+      const secret = input.public ? undefined : newClientSecret();
+      const row = await queries.insertClient({
+        id: newClientId(),
+        name,
+        // Client secrets are 256-bit random values, so a plain SHA-256 is enough to make a dump useless.
+        secretHash: secret ? sha256(secret) : null,
+        tokenEndpointAuthMethod: input.public ? "none" : "client_secret_basic",
+        redirectUris,
+        postLogoutRedirectUris,
+        grantTypes,
+        firstParty: input.firstParty ?? false,
+      });
+      return toClientView(row, secret);
+    },
+
+    async list(): Promise<ClientView[]> {
+      return (await queries.listClients()).map((row) => toClientView(row));
+    },
+
+    async show(id: string): Promise<ClientView> {
+      return toClientView(await requireClient(id));
+    },
+
+    async update(id: string, changes: ClientChanges): Promise<ClientView> {
+      const current = await requireClient(id);
+      const redirectUris = changes.redirectUris ? assertUris(changes.redirectUris, "--redirect-uri") : undefined;
+      if (redirectUris) {
+        assertThat(
+          redirectUris.length > 0 || !current.grantTypes.includes("authorization_code"),
+          badRequest("clients.missing_redirect_uri", "a client using the authorization code flow needs at least one --redirect-uri"),
+        );
+      }
+      const row = await queries.updateClientById(id, {
+        ...(changes.name !== undefined ? { name: assertName(changes.name) } : {}),
+        ...(redirectUris ? { redirectUris } : {}),
+        ...(changes.postLogoutRedirectUris
+          ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") }
+          : {}),
+        ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
+      });
+      cache.delete(id);
+      return toClientView(row);
+    },
+
+    async rotateSecret(id: string): Promise<ClientView> {
+      const current = await requireClient(id);
+      assertThat(current.secretHash !== null, badRequest("clients.public_client", `client "${id}" is public and has no secret`));
+      const secret = newClientSecret();
+      const row = await queries.updateClientById(id, { secretHash: sha256(secret) });
+      cache.delete(id);
+      return toClientView(row, secret);
+    },
+
+    async delete(id: string): Promise<void> {
+      await requireClient(id);
+      await queries.deleteArtifactsOfClient(id);
+      await queries.deleteClientById(id);
+      cache.delete(id);
+    },
+
+    /** For oidc-provider's adapter: the client's metadata, or undefined when unknown. */
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const hit = cache.get(id);
+      if (hit && hit.expires > now()) return hit.metadata;
+      const row = await queries.findClientById(id);
+      const metadata = row ? toProviderMetadata(row) : undefined;
+      // Unknown ids are cached too; the bound keeps floods of random ids from growing memory.
+      if (cache.size >= MAX_CACHED_CLIENTS) cache.clear();
+      if (options.cacheSeconds > 0) cache.set(id, { expires: now() + options.cacheSeconds * 1000, metadata });
+      return metadata;
+    },
+  };
+}
+
+export type ClientRegistry = ReturnType<typeof createClientRegistry>;

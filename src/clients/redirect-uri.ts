@@ -1,0 +1,31 @@
+import { badRequest } from "../errors.js";
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Validates a redirect (or post-logout redirect) URI an operator registers. It must
+ * already be in canonical form, because the authorization endpoint compares the
+ * string character for character (RFC 9700 §4.1.3: exact matching only).
+ * @throws AppError clients.invalid_redirect_uri
+ */
+export function assertValidRedirectUri(raw: string, setting = "redirect URI"): string {
+  const fail = (why: string) => badRequest("clients.invalid_redirect_uri", `${setting} "${raw}" ${why}`);
+  if (raw.includes("#")) throw fail("must not contain a fragment (#)");
+  if (raw.includes("*")) throw fail("must not contain wildcards (*)");
+  if (/\s/.test(raw)) throw fail("must not contain white space");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw fail("is not an absolute URL");
+  }
+  if (url.username || url.password) throw fail("must not contain credentials (user@host)");
+  if (url.protocol === "http:") {
+    if (!LOOPBACK_HOSTS.has(url.hostname)) throw fail("must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])");
+  } else if (url.protocol !== "https:") {
+    throw fail("must use https");
+  }
+  if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`);
+  if (/%2e|\/\.\.?(\/|$)/i.test(url.pathname)) throw fail("must not contain dot segments");
+  return raw;
+}

@@ -1,0 +1,169 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+
+const PROJECT_ROOT = resolve(import.meta.dirname, "..");
+
+const defaultsSchema = z.object({
+  ttl: z.object({
+    authorizationCodeSeconds: z.number().int().min(10).max(600),
+    accessTokenSeconds: z.number().int().positive(),
+    idTokenSeconds: z.number().int().positive(),
+    clientCredentialsSeconds: z.number().int().positive(),
+    refreshTokenIdleSeconds: z.number().int().positive(),
+    refreshTokenAbsoluteSeconds: z.number().int().positive(),
+    interactionSeconds: z.number().int().positive(),
+    sessionSeconds: z.number().int().positive(),
+  }),
+  acrValues: z.array(z.string().min(1)).min(1),
+  claimsByScope: z.record(z.string(), z.array(z.string())),
+  idTokenSigningAlg: z.enum(["ES256", "RS256"]),
+  password: z.object({
+    memoryCostKiB: z.number().int().min(19456),
+    timeCost: z.number().int().min(2),
+    parallelism: z.number().int().min(1),
+  }),
+  caches: z.object({ clientSeconds: z.number().min(0), accountSeconds: z.number().min(0) }),
+  sweepIntervalSeconds: z.number().int().positive(),
+  retiredKeyGraceSeconds: z.number().int().min(0),
+  requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),
+});
+
+export type Defaults = z.infer<typeof defaultsSchema>;
+
+export interface Config extends Defaults {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** The issuer identifier, exactly as published in discovery (no trailing slash). */
+  readonly issuer: string;
+  /** True when the issuer is https: cookies are Secure and `__Host-` prefixed, HSTS is sent. */
+  readonly secureCookies: boolean;
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  /** The root secret every other key is derived from; null in development (generated into DATA_DIR). */
+  readonly secretKey: Buffer | null;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads NAME, or the contents of the file NAME_FILE names (for Docker/Kubernetes secrets). */
+function readSecret(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch (error) {
+      throw new ConfigError(`${name}_FILE could not be read (${(error as Error).message})`);
+    }
+  }
+  return env[name] || undefined;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === "") return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`PORT must be an integer from 0 to 65535 (got "${value}")`);
+  }
+  return port;
+}
+
+function parseIssuer(value: string, production: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`ISSUER must be an absolute URL (got "${value}")`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`ISSUER must be an https URL (got "${value}")`);
+  }
+  if (url.protocol === "http:" && (production || !LOOPBACK_HOSTS.has(url.hostname))) {
+    throw new ConfigError(`ISSUER must be an https URL; plain http is only for localhost in development (got "${value}")`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`ISSUER must not contain a query, fragment or credentials (got "${value}")`);
+  }
+  if (url.pathname !== "/") {
+    throw new ConfigError(`ISSUER must not have a path; serve the IdP at the root of its host (got "${value}")`);
+  }
+  return url.origin;
+}
+
+function parseSecretKey(value: string | undefined, production: boolean): Buffer | null {
+  if (!value) {
+    if (production) throw new ConfigError("SECRET_KEY (or SECRET_KEY_FILE) is required when NODE_ENV=production");
+    return null;
+  }
+  const key = Buffer.from(value, "base64url");
+  if (key.length < 32) {
+    throw new ConfigError("SECRET_KEY must be at least 32 random bytes, base64 or base64url encoded (e.g. `openssl rand -base64 32`)");
+  }
+  return key;
+}
+
+function parseDatabaseUrl(value: string | undefined): string | null {
+  if (!value) return null;
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL (unset it to use the embedded database)");
+  }
+  return value;
+}
+
+export function loadDefaults(path = join(PROJECT_ROOT, "config/default.json")): Defaults {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError(`${path} could not be read as JSON (${(error as Error).message})`);
+  }
+  const parsed = defaultsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${path}: ${issue?.path.join(".")} ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+/** Builds the validated, frozen configuration. Throws ConfigError naming the first bad setting. */
+export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefaults()): Config {
+  const production = env.NODE_ENV === "production";
+  const port = parsePort(env.PORT);
+  const issuer = parseIssuer(env.ISSUER || `http://localhost:${port}`, production);
+  const logLevel = env.LOG_LEVEL || "info";
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${logLevel}")`);
+  const trustProxy = env.TRUST_PROXY ?? "false";
+  if (trustProxy !== "true" && trustProxy !== "false") throw new ConfigError(`TRUST_PROXY must be true or false (got "${trustProxy}")`);
+  const dataDir = env.DATA_DIR || "./data";
+
+  if (defaults.ttl.refreshTokenIdleSeconds > defaults.ttl.refreshTokenAbsoluteSeconds) {
+    throw new ConfigError("config ttl.refreshTokenIdleSeconds must not exceed ttl.refreshTokenAbsoluteSeconds");
+  }
+
+  return Object.freeze({
+    ...defaults,
+    production,
+    port,
+    host: env.HOST || (production ? "0.0.0.0" : "localhost"),
+    issuer,
+    secureCookies: issuer.startsWith("https:"),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
+    databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
+    secretKey: parseSecretKey(readSecret(env, "SECRET_KEY"), production),
+    logLevel,
+    trustProxy: trustProxy === "true",
+  });
+}

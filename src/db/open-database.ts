@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "./generated/client.js";
+import { applyMigrations } from "./migrations.js";
+
+export type Db = PrismaClient;
+
+export interface Database {
+  readonly prisma: Db;
+  readonly kind: "pglite" | "postgres";
+  /** Names of the migrations this open applied (empty when the schema was current). */
+  readonly appliedMigrations: string[];
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; null for the embedded PGlite. */
+  readonly databaseUrl: string | null;
+  /** Where PGlite keeps its files; null keeps it in memory (tests). The caller must hold the data-dir lock. */
+  readonly pgliteDir: string | null;
+  /** Apply pending migrations before returning. */
+  readonly migrate: boolean;
+  readonly poolSize?: number;
+}
+
+export function pgliteDirectory(dataDir: string): string {
+  return join(dataDir, "pglite");
+}
+
+/**
+ * Opens the database through the driver adapter that fits it; the same schema,
+ * migrations and generated client serve both.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  let factory: SqlMigrationAwareDriverAdapterFactory;
+  let closeDriver: () => Promise<void>;
+  if (options.databaseUrl) {
+    factory = new PrismaPg({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    closeDriver = async () => {};
+  } else {
+    const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite();
+    await pglite.waitReady;
+    factory = new PrismaPGlite(pglite);
+    closeDriver = () => pglite.close();
+  }
+
+  try {
+    const appliedMigrations = options.migrate ? await applyMigrations(factory) : [];
+    const prisma = new PrismaClient({ adapter: factory });
+    return {
+      prisma,
+      kind: options.databaseUrl ? "postgres" : "pglite",
+      appliedMigrations,
+      async close() {
+        await prisma.$disconnect();
+        await closeDriver();
+      },
+    };
+  } catch (error) {
+    await closeDriver();
+    throw error;
+  }
+}

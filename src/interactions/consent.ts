@@ -1,0 +1,43 @@
+import type { Context } from "koa";
+import { badRequest } from "../errors.js";
+import { finishInteraction, type InteractionDetails } from "./interaction.js";
+import type { InteractionDependencies } from "./routes.js";
+
+interface MissingGrant {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+}
+
+/** Records what the user approved in the Grant (panva's example consent handler). */
+export function consentStep({ provider, views }: InteractionDependencies) {
+  return {
+    async show(ctx: Context, details: InteractionDetails) {
+      const client = await provider.Client.find(String(details.params.client_id));
+      const missing = details.prompt.details as MissingGrant;
+      views.render(ctx, "interactions/consent", {
+        title: "Allow access",
+        uid: details.uid,
+        clientName: client?.clientName ?? String(details.params.client_id),
+        scopes: missing.missingOIDCScope ?? [],
+        claims: missing.missingOIDCClaims ?? [],
+      });
+    },
+
+    async submit(ctx: Context, details: InteractionDetails) {
+      const { accountId } = details.session ?? {};
+      if (!accountId) throw badRequest("interaction.no_session", "Sign in first.");
+      const clientId = String(details.params.client_id);
+      const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId });
+      if (!grant) throw badRequest("interaction.grant_missing", "This approval has expired. Go back to the app and start again.");
+      const missing = details.prompt.details as MissingGrant;
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+        grant.addResourceScope(indicator, scopes.join(" "));
+      }
+      const grantId = await grant.save();
+      await finishInteraction(ctx, provider, { consent: { grantId } });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type Provider from "oidc-provider";
+import { badRequest } from "../errors.js";
+import { csrfProtection } from "../http/csrf.js";
+import type { Views } from "../http/views.js";
+import type { UserService } from "../users/user-service.js";
+import { consentStep } from "./consent.js";
+import { finishInteraction, loadInteraction } from "./interaction.js";
+import { loginStep } from "./login.js";
+
+export interface InteractionDependencies {
+  provider: Provider;
+  users: UserService;
+  views: Views;
+  issuer: string;
+  secureCookies: boolean;
+  bodyLimit: string;
+}
+
+/** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
+export function interactionRoutes(deps: InteractionDependencies): Router {
+  const router = new Router({ prefix: "/interaction/:uid" });
+  const login = loginStep(deps);
+  const consent = consentStep(deps);
+
+  router.use(bodyParser({ enableTypes: ["form"], formLimit: deps.bodyLimit }));
+  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
+  router.use(async (ctx, next) => {
+    ctx.set("Cache-Control", "no-store");
+    await next();
+  });
+
+  router.get("/", async (ctx) => {
+    const details = await loadInteraction(ctx, deps.provider);
+    switch (details.prompt.name) {
+      case "login":
+        return login.show(ctx, details);
+      case "consent":
+        return consent.show(ctx, details);
+      default:
+        throw badRequest("interaction.unknown_prompt", "This sign-in step is not supported.");
+    }
+  });
+  router.post("/login", async (ctx) => login.submit(ctx, await loadInteraction(ctx, deps.provider)));
+  router.post("/consent", async (ctx) => consent.submit(ctx, await loadInteraction(ctx, deps.provider)));
+  router.post("/abort", async (ctx) => {
+    await loadInteraction(ctx, deps.provider);
+    await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });
+  });
+
+  return router;
+}

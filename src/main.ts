@@ -1,0 +1,60 @@
+import { join } from "node:path";
+import { runCommand } from "./cli/run-command.js";
+import { serveOperatorSocket } from "./cli/operator-socket.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { lockDataDir } from "./db/data-dir-lock.js";
+import { openDatabase, pgliteDirectory } from "./db/open-database.js";
+import { createLogger } from "./logger.js";
+import { startServer } from "./server.js";
+
+// load config → open db → build provider → listen; graceful shutdown on SIGTERM/SIGINT.
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Configuration error: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const embedded = config.databaseUrl === null;
+
+  const releaseLock = embedded
+    ? await lockDataDir(config.dataDir, (error) => {
+        logger.fatal({ err: error }, "lost the DATA_DIR lock; stopping to protect the database");
+        process.exit(1);
+      })
+    : async () => {};
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embedded ? pgliteDirectory(config.dataDir) : null, migrate: true });
+  if (database.appliedMigrations.length > 0) logger.info({ migrations: database.appliedMigrations }, "applied database migrations");
+
+  const running = await startServer(config, database.prisma, logger);
+  // With the embedded database this process owns it, so the operator CLI runs its commands here.
+  const operatorSocket = embedded
+    ? await serveOperatorSocket(join(config.dataDir, "operator.sock"), (argv, io) => runCommand(argv, io, running.services), logger)
+    : null;
+  logger.info({ issuer: config.issuer, listening: running.url, database: database.kind }, "identity provider started");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await running.close();
+    await operatorSocket?.close();
+    await database.close();
+    await releaseLock();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: Error) => {
+  console.error(`Failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+import type { JWK } from "jose";
+import type { Context } from "koa";
+import Provider, { type Account, type Adapter, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import type { Config } from "../config.js";
+import { constantTimeEqual, sha256 } from "../crypto/hash.js";
+import type { Views } from "../http/views.js";
+import type { Logger } from "../logger.js";
+
+export interface ProviderDependencies {
+  config: Config;
+  adapter: (kind: string) => Adapter;
+  findAccount: (accountId: string) => Promise<Account | undefined>;
+  jwks: JWK[];
+  cookieKeys: string[];
+  views: Views;
+  logger: Logger;
+}
+
+const SIGNING_ALGS = ["ES256", "RS256"] as const;
+
+function cookieNames(secure: boolean) {
+  // `__Host-` pins a cookie to this origin and path "/", so a sibling subdomain cannot plant or
+  // overwrite it (session fixation). The interaction cookies have narrower paths: `__Secure-`.
+  return secure
+    ? { session: "__Host-session", interaction: "__Secure-interaction", resume: "__Secure-resume" }
+    : { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" };
+}
+
+/**
+ * The provider profile: Authorization Code + PKCE (S256) only, rotating refresh tokens
+ * with an absolute lifetime, RFC 9207 `iss`, revocation, introspection, RP-initiated logout.
+ */
+export function createProvider(deps: ProviderDependencies): Provider {
+  const { config, views } = deps;
+  const { ttl } = config;
+  const cookieOptions = { httpOnly: true, sameSite: "lax" as const, secure: config.secureCookies };
+
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    findAccount: (_ctx, sub) => deps.findAccount(sub),
+    jwks: { keys: deps.jwks as NonNullable<Configuration["jwks"]>["keys"] },
+    cookies: { names: cookieNames(config.secureCookies), long: cookieOptions, short: cookieOptions, keys: deps.cookieKeys },
+    claims: config.claimsByScope,
+    scopes: ["openid", "offline_access", ...Object.keys(config.claimsByScope).filter((scope) => scope !== "openid")],
+    acrValues: config.acrValues,
+    responseTypes: ["code"],
+    pkce: { required: () => true },
+    clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
+    // Secrets are stored hashed, so nothing may use them as HMAC keys (no HS*, no client_secret_jwt).
+    enabledJWA: {
+      idTokenSigningAlgValues: [...SIGNING_ALGS],
+      userinfoSigningAlgValues: [...SIGNING_ALGS],
+      introspectionSigningAlgValues: [...SIGNING_ALGS],
+      authorizationSigningAlgValues: [...SIGNING_ALGS],
+      requestObjectSigningAlgValues: [...SIGNING_ALGS],
+      clientAuthSigningAlgValues: [...SIGNING_ALGS],
+    },
+    clientDefaults: {
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+      id_token_signed_response_alg: config.idTokenSigningAlg,
+    },
+    extraClientMetadata: { properties: ["idp_first_party"] },
+    // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      claimsParameter: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form });
+        },
+        postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/done", { title: "Signed out" });
+        },
+      },
+    },
+    // RFC 9700 §4.14.2: every use rotates the refresh token; reuse of a rotated one revokes the grant.
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: ttl.accessTokenSeconds,
+      AuthorizationCode: ttl.authorizationCodeSeconds,
+      ClientCredentials: ttl.clientCredentialsSeconds,
+      IdToken: ttl.idTokenSeconds,
+      Interaction: ttl.interactionSeconds,
+      Session: ttl.sessionSeconds,
+      Grant: ttl.refreshTokenAbsoluteSeconds,
+      // Idle lifetime, never past the absolute lifetime counted from the first issue (iiat).
+      RefreshToken: (_ctx, token) =>
+        Math.max(1, Math.min(ttl.refreshTokenIdleSeconds, ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime())),
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: async (ctx, out, error) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      if (status >= 500) deps.logger.error({ err: error }, "provider error");
+      ctx.type = "html";
+      ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", {
+        title: "Sign-in could not continue",
+        message: out.error_description ?? "The request was not valid.",
+        error: out.error,
+      });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+
+  // Client secrets are stored as SHA-256 hashes; compare the hash of what was presented.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return Promise.resolve(typeof this.clientSecret === "string" && constantTimeEqual(sha256(actual), this.clientSecret));
+  };
+
+  return provider;
+}

@@ -1,0 +1,61 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type Provider from "oidc-provider";
+import { buildApp } from "./app.js";
+import type { Config } from "./config.js";
+import { deriveKeys } from "./crypto/derived-keys.js";
+import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
+import type { Db } from "./db/open-database.js";
+import type { Logger } from "./logger.js";
+import { startExpirySweeper } from "./oidc/expiry-sweeper.js";
+import { createServices, type Services } from "./services.js";
+
+export interface RunningServer {
+  readonly server: Server;
+  /** Where it listens, e.g. http://127.0.0.1:3000 (the issuer may differ behind a proxy). */
+  readonly url: string;
+  readonly services: Services;
+  readonly provider: Provider;
+  /** Stops accepting connections and waits for in-flight requests (up to `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function servicesFor(db: Db, config: Config) {
+  const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
+  return { keys, services: createServices(db, config, keys) };
+}
+
+/** Creates signing keys if needed, builds the app and listens. The database is the caller's. */
+export async function startServer(config: Config, db: Db, logger: Logger): Promise<RunningServer> {
+  const { keys, services } = servicesFor(db, config);
+  if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
+  await services.signingKeys.pruneRetired();
+
+  const { app, provider } = await buildApp(config, services, keys, logger);
+  const server = createServer(app.callback());
+  // Slowloris and oversized headers: bounded by Node's own limits plus these.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds);
+
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    services,
+    provider,
+    async close(graceMs = 10_000) {
+      stopSweeper();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { badRequest } from "../errors.js";
+
+// Deliberately loose (one @, a dot in the domain, no spaces): the verification mail is the real test.
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Trimmed and lower-cased, so one address cannot be registered twice in different case. */
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL_SHAPE.test(email)) throw badRequest("users.invalid_email", `"${raw}" is not an email address`);
+  return email;
+}
