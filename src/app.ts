@@ -4,6 +4,7 @@ import type Provider from "oidc-provider";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { PROJECT_ROOT } from "./db/migrations.js";
+import { authorizationPost } from "./http/authorization-post.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
 import { requestContext } from "./http/request-context.js";
@@ -55,6 +56,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       bodyLimit: config.requestBodyLimit,
     }).routes(),
   );
+
+  app.use(authorizationPost({ path: "/auth", bodyLimit: config.requestBodyLimit }));
 
   // Everything else is oidc-provider's (discovery, /auth, /token, /me, /session/end, …).
   const providerCallback = provider.callback();

@@ -6,7 +6,7 @@ const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 
 const defaultsSchema = z.object({
   ttl: z.object({
-    authorizationCodeSeconds: z.number().int().min(10).max(600),
+    authorizationCodeSeconds: z.number().int().min(1).max(600),
     accessTokenSeconds: z.number().int().positive(),
     idTokenSeconds: z.number().int().positive(),
     clientCredentialsSeconds: z.number().int().positive(),

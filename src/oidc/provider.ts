@@ -40,7 +40,17 @@ export function createProvider(deps: ProviderDependencies): Provider {
     findAccount: (_ctx, sub) => deps.findAccount(sub),
     jwks: { keys: deps.jwks as NonNullable<Configuration["jwks"]>["keys"] },
     cookies: { names: cookieNames(config.secureCookies), long: cookieOptions, short: cookieOptions, keys: deps.cookieKeys },
-    claims: config.claimsByScope,
+    // Standalone claims (null: released only on request) plus what each scope releases; every
+    // ID token carries how and when the user authenticated (the `openid` mask governs ID tokens).
+    claims: {
+      acr: null,
+      amr: null,
+      auth_time: null,
+      sid: null,
+      iss: null,
+      ...config.claimsByScope,
+      openid: [...new Set([...(config.claimsByScope.openid ?? []), "sub", "acr", "amr", "auth_time"])],
+    },
     scopes: ["openid", "offline_access", ...Object.keys(config.claimsByScope).filter((scope) => scope !== "openid")],
     acrValues: config.acrValues,
     responseTypes: ["code"],
@@ -67,7 +77,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client may introspect only tokens issued to itself (no token-scanning across clients).
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
       claimsParameter: { enabled: true },
       userinfo: { enabled: true },

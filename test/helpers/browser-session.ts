@@ -1,0 +1,68 @@
+import { CookieJar } from "tough-cookie";
+
+export interface PageResponse {
+  status: number;
+  headers: Headers;
+  location: string | null;
+  text: string;
+  url: string;
+}
+
+/**
+ * A minimal browser: a cookie jar, no automatic redirects (tests look at every hop),
+ * and form posting with the page's CSRF token.
+ */
+export class BrowserSession {
+  readonly jar = new CookieJar();
+
+  async request(url: string, init: RequestInit = {}): Promise<PageResponse> {
+    const headers = new Headers(init.headers);
+    const cookie = await this.jar.getCookieString(url);
+    if (cookie) headers.set("cookie", cookie);
+    if (!headers.has("accept")) headers.set("accept", "text/html");
+    const response = await fetch(url, { ...init, headers, redirect: "manual" });
+    for (const setCookie of response.headers.getSetCookie()) await this.jar.setCookie(setCookie, url);
+    const location = response.headers.get("location");
+    return {
+      status: response.status,
+      headers: response.headers,
+      location: location ? new URL(location, url).toString() : null,
+      text: await response.text(),
+      url,
+    };
+  }
+
+  get(url: string): Promise<PageResponse> {
+    return this.request(url);
+  }
+
+  postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<PageResponse> {
+    return this.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  /** Follows redirects until a page answers, or a redirect leaves the issuer (the RP's callback). */
+  async follow(url: string, issuer: string, first?: PageResponse): Promise<PageResponse> {
+    let response = first ?? (await this.get(url));
+    for (let hops = 0; response.location && hops < 10; hops += 1) {
+      if (!response.location.startsWith(issuer)) return response;
+      response = await this.get(response.location);
+    }
+    return response;
+  }
+}
+
+export function csrfTokenOf(html: string): string {
+  const match = html.match(/name="_csrf" value="([^"]+)"/);
+  if (!match?.[1]) throw new Error("no CSRF token on the page");
+  return match[1];
+}
+
+export function formActionOf(html: string, pathEnd: string): string {
+  const match = [...html.matchAll(/action="([^"]+)"/g)].map((m) => m[1] as string).find((action) => action.endsWith(pathEnd));
+  if (!match) throw new Error(`no form posting to …${pathEnd}`);
+  return match;
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Config, loadConfig, loadDefaults } from "../../src/config.js";
+import type { Database } from "../../src/db/open-database.js";
+import { createLogger } from "../../src/logger.js";
+import { type RunningServer, startServer } from "../../src/server.js";
+import { type DatabaseKind, openTestDatabase } from "./test-database.js";
+
+export interface TestServer extends RunningServer {
+  readonly issuer: string;
+  readonly config: Config;
+  readonly database: Database;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** The real app on a real, freshly migrated database, listening on 127.0.0.1. */
+export async function startTestServer(kind: DatabaseKind, overrides: DeepPartial<ReturnType<typeof loadDefaults>> = {}): Promise<TestServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "idp-test-"));
+  const defaults = loadDefaults();
+  const config = loadConfig(
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ISSUER: `http://127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(32).toString("base64url"),
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    },
+    {
+      ...defaults,
+      ...overrides,
+      ttl: { ...defaults.ttl, ...overrides.ttl },
+      caches: { ...defaults.caches, ...overrides.caches },
+      // The OWASP minimum would make every test sign-in cost ~40 ms; tests check behaviour, not cost.
+      password: { memoryCostKiB: 19456, timeCost: 2, parallelism: 1 },
+    } as ReturnType<typeof loadDefaults>,
+  );
+  const database = await openTestDatabase(kind);
+  const running = await startServer(config, database.prisma, createLogger(config.logLevel));
+  return {
+    ...running,
+    issuer: config.issuer,
+    config,
+    database,
+    async stop() {
+      await running.close(1000);
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty, signIn } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+describe("interaction pages", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite");
+    rp = await registerRelyingParty(server);
+    await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  async function openLoginPage(browser = new BrowserSession()): Promise<{ browser: BrowserSession; page: PageResponse; action: string }> {
+    const start = await authorizationRequest(rp);
+    const page = await browser.follow(start.url.toString(), server.issuer);
+    const uid = page.url.split("/interaction/")[1] as string;
+    return { browser, page, action: `${server.issuer}/interaction/${uid}/login` };
+  }
+
+  it("serves the login page with a nonce-based CSP, no caching and anti-framing headers", async () => {
+    const { page } = await openLoginPage();
+    expect(page.status).toBe(200);
+    const csp = page.headers.get("content-security-policy") as string;
+    expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]+'/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.text).toContain('autocomplete="current-password"');
+  });
+
+  it("sets HttpOnly, SameSite cookies", async () => {
+    const { browser } = await openLoginPage();
+    const cookies = await browser.jar.getCookies(`${server.issuer}/interaction/x`);
+    const all = [...cookies, ...(await browser.jar.getCookies(`${server.issuer}/auth/x`))];
+    expect(all.length).toBeGreaterThan(0);
+    for (const cookie of all) {
+      expect(cookie.httpOnly).toBe(true);
+      expect(cookie.sameSite).toBe("lax");
+    }
+  });
+
+  it("refuses a POST without a CSRF token, and one with a foreign Origin (§21)", async () => {
+    const { browser, page, action } = await openLoginPage();
+    const noToken = await browser.postForm(action, { email: "alice@example.com", password: PASSWORD });
+    expect(noToken.status).toBe(403);
+    expect(noToken.text).toContain("This form has expired");
+    const foreign = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD }, { origin: "https://evil.example" });
+    expect(foreign.status).toBe(403);
+    const crossSite = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD }, { "sec-fetch-site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+    // Another browser's token does not work either.
+    const other = await openLoginPage();
+    const swapped = await browser.postForm(action, { _csrf: csrfTokenOf(other.page.text), email: "alice@example.com", password: PASSWORD });
+    expect(swapped.status).toBe(403);
+  });
+
+  it("answers an unknown email and a wrong password identically (§20)", async () => {
+    const responses: string[] = [];
+    for (const email of ["nobody@example.com", "alice@example.com"]) {
+      const { browser, page, action } = await openLoginPage();
+      const response = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: "wrong password" });
+      expect(response.status).toBe(400);
+      responses.push(
+        response.text
+          .replace(/name="_csrf" value="[^"]+"/g, "")
+          .replace(/\/interaction\/[^/"]+\//g, "/interaction/UID/")
+          .replace(/value="[^"]*@example.com"/, ""),
+      );
+    }
+    expect(responses[0]).toBe(responses[1]);
+    expect(responses[0]).toContain("That email and password do not match an account.");
+  });
+
+  it("refuses an oversized body with 413 and a page, not a 500 (§25)", async () => {
+    const { browser, page, action } = await openLoginPage();
+    const response = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: "x".repeat(200_000) });
+    expect(response.status).toBe(413);
+    expect(response.text).toContain("Too much data");
+  });
+
+  it("shows a friendly page for an expired or unknown interaction", async () => {
+    const response = await new BrowserSession().get(`${server.issuer}/interaction/does-not-exist`);
+    expect(response.status).toBe(400);
+    expect(response.text).toContain("This sign-in page has expired");
+  });
+
+  it("does not keep a session cookie planted before sign-in (§22)", async () => {
+    const browser = new BrowserSession();
+    await browser.jar.setCookie("idp_session=attacker-chosen-session-id; Path=/; HttpOnly", server.issuer);
+    await signIn(server, rp, browser);
+    const session = (await browser.jar.getCookies(server.issuer)).find((cookie) => cookie.key === "idp_session");
+    expect(session?.value).toBeTruthy();
+    expect(session?.value).not.toBe("attacker-chosen-session-id");
+  });
+
+  it("cancelling the sign-in returns access_denied to the client", async () => {
+    const { browser, page, action } = await openLoginPage();
+    const response = await browser.postForm(action.replace(/\/login$/, "/abort"), { _csrf: csrfTokenOf(page.text) });
+    const final = await browser.follow(response.location as string, server.issuer, response);
+    const callback = new URL(final.location as string);
+    expect(callback.searchParams.get("error")).toBe("access_denied");
+    expect(callback.searchParams.get("iss")).toBe(server.issuer);
+  });
+});

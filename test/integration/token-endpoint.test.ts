@@ -1,0 +1,159 @@
+import * as oidc from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession } from "../helpers/browser-session.js";
+import { createUser, RP_CALLBACK, type RelyingParty, registerRelyingParty, signIn, signInAndRedeem } from "../helpers/relying-party.js";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { tokenRequest } from "../helpers/token-requests.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(DATABASE_KINDS)("token endpoint: codes and PKCE (%s)", (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let other: RelyingParty;
+  let userId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    rp = await registerRelyingParty(server);
+    other = await registerRelyingParty(server);
+    userId = await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  const redeem = (code: string, verifier: string | undefined, client: RelyingParty = rp, redirectUri = RP_CALLBACK) =>
+    tokenRequest(
+      server.issuer,
+      { grant_type: "authorization_code", code, redirect_uri: redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
+      { clientId: client.clientId, clientSecret: client.clientSecret },
+    );
+
+  it("refuses a second redemption and revokes the tokens of the first (§6)", async () => {
+    const { callbackUrl, start } = await signIn(server, rp);
+    const code = callbackUrl.searchParams.get("code") as string;
+    const first = await redeem(code, start.codeVerifier);
+    expect(first.status).toBe(200);
+    await expect(oidc.fetchUserInfo(rp.config, first.body.access_token as string, userId)).resolves.toMatchObject({ sub: userId });
+
+    const second = await redeem(code, start.codeVerifier);
+    expect(second).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    await expect(oidc.fetchUserInfo(rp.config, first.body.access_token as string, userId)).rejects.toMatchObject({ status: 401 });
+    await expect(oidc.refreshTokenGrant(rp.config, first.body.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("lets exactly one of many parallel redemptions succeed (atomic consume)", async () => {
+    const { callbackUrl, start } = await signIn(server, rp);
+    const code = callbackUrl.searchParams.get("code") as string;
+    const results = await Promise.all(Array.from({ length: 8 }, () => redeem(code, start.codeVerifier)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400 && r.body.error === "invalid_grant")).toHaveLength(7);
+  });
+
+  it("refuses a code redeemed by another client", async () => {
+    const { callbackUrl, start } = await signIn(server, rp);
+    const result = await redeem(callbackUrl.searchParams.get("code") as string, start.codeVerifier, other);
+    expect(result).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  it("refuses a token request with a different redirect_uri (§3)", async () => {
+    const { callbackUrl, start } = await signIn(server, rp);
+    const result = await redeem(callbackUrl.searchParams.get("code") as string, start.codeVerifier, rp, "http://localhost:8080/other");
+    expect(result).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  it.each([
+    ["a missing verifier", undefined],
+    ["a wrong verifier", "x".repeat(43)],
+    ["a verifier too short to be valid", "abc"],
+  ])("refuses %s", async (_label, verifier) => {
+    const { callbackUrl } = await signIn(server, rp);
+    const result = await redeem(callbackUrl.searchParams.get("code") as string, verifier);
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatch(/^(invalid_grant|invalid_request)$/);
+  });
+
+  it("refuses an unknown code and a code without client authentication", async () => {
+    expect(await redeem("not-a-code", "x".repeat(43))).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    const { callbackUrl, start } = await signIn(server, rp);
+    const anonymous = await tokenRequest(server.issuer, {
+      grant_type: "authorization_code",
+      code: callbackUrl.searchParams.get("code") as string,
+      redirect_uri: RP_CALLBACK,
+      code_verifier: start.codeVerifier,
+      client_id: rp.clientId,
+    });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+  });
+
+  it("refuses the password and implicit grants", async () => {
+    const result = await tokenRequest(server.issuer, { grant_type: "password", username: "alice@example.com", password: "x" }, rp);
+    expect(result).toMatchObject({ status: 400, body: { error: "unsupported_grant_type" } });
+  });
+
+  it("refuses a refresh token of another client, and one presented without authentication (§8)", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    const refreshToken = tokens.refresh_token as string;
+    const stolen = await tokenRequest(server.issuer, { grant_type: "refresh_token", refresh_token: refreshToken }, other);
+    expect(stolen).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    const anonymous = await tokenRequest(server.issuer, { grant_type: "refresh_token", refresh_token: refreshToken, client_id: rp.clientId });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+    // The rightful client can still use it: the refusals did not consume it.
+    await expect(oidc.refreshTokenGrant(rp.config, refreshToken)).resolves.toHaveProperty("access_token");
+  });
+
+  it("refuses a refresh asking for more scope than was granted", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    const wider = await tokenRequest(
+      server.issuer,
+      { grant_type: "refresh_token", refresh_token: tokens.refresh_token as string, scope: "openid email profile offline_access address" },
+      rp,
+    );
+    expect(wider).toMatchObject({ status: 400, body: { error: "invalid_scope" } });
+  });
+
+  it("issues client_credentials tokens only to confidential clients that registered the grant", async () => {
+    const machine = await registerRelyingParty(server, { redirectUris: [], clientCredentials: true });
+    const issued = await tokenRequest(server.issuer, { grant_type: "client_credentials" }, machine);
+    expect(issued.status).toBe(200);
+    expect(issued.body.token_type).toBe("Bearer");
+    const refused = await tokenRequest(server.issuer, { grant_type: "client_credentials" }, rp);
+    // oidc-provider answers invalid_request here (RFC 6749 would also allow unauthorized_client).
+    expect(refused).toMatchObject({ status: 400, body: { error: "invalid_request", error_description: "requested grant type is not allowed for this client" } });
+  });
+});
+
+describe("token endpoint: lifetimes", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {
+      ttl: { authorizationCodeSeconds: 1, refreshTokenIdleSeconds: 3, refreshTokenAbsoluteSeconds: 4 },
+    });
+    rp = await registerRelyingParty(server);
+    await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  it("refuses an expired code", async () => {
+    const { callbackUrl, start } = await signIn(server, rp);
+    await sleep(2100);
+    const result = await tokenRequest(
+      server.issuer,
+      { grant_type: "authorization_code", code: callbackUrl.searchParams.get("code") as string, redirect_uri: RP_CALLBACK, code_verifier: start.codeVerifier },
+      rp,
+    );
+    expect(result).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  it("refuses a refresh token past its absolute lifetime even though it was rotated (§9)", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    await sleep(2000);
+    const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string);
+    // Rotation does not extend the absolute lifetime: ~2 s left, not the 3 s idle lifetime.
+    expect(rotated.expires_in).toBeGreaterThan(0);
+    await sleep(2600);
+    await expect(oidc.refreshTokenGrant(rp.config, rotated.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+});
