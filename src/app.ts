@@ -13,8 +13,8 @@ import { staticAssets } from "./http/static-assets.js";
 import { createViews, type Views } from "./http/views.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
-import { createAccountFinder } from "./oidc/find-account.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
+import { createAccountFinder } from "./oidc/find-account.js";
 import { createProvider } from "./oidc/provider.js";
 import type { Services } from "./services.js";
 

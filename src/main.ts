@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { runCommand } from "./cli/run-command.js";
 import { serveOperatorSocket } from "./cli/operator-socket.js";
+import { runCommand } from "./cli/run-command.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { lockDataDir } from "./db/data-dir-lock.js";
 import { openDatabase, pgliteDirectory } from "./db/open-database.js";

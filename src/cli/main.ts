@@ -55,14 +55,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    if (error instanceof UsageError) output.stderr(`Error: ${error.message}\n`);
-    else if (error instanceof ConfigError) output.stderr(`Configuration error: ${error.message}\n`);
-    else output.stderr(`Error: ${error.message}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
-  },
-);
+// Exit explicitly once output is flushed: the WebAssembly schema engine leaves timers behind.
+const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+
+main(process.argv.slice(2)).then(exit, (error: Error) => {
+  if (error instanceof ConfigError) output.stderr(`Configuration error: ${error.message}\n`);
+  else output.stderr(`Error: ${error.message}\n`);
+  exit(error instanceof UsageError ? 2 : 1);
+});

@@ -155,9 +155,7 @@ export function createClientRegistry(queries: ClientQueries, options: { cacheSec
       const row = await queries.updateClientById(id, {
         ...(changes.name !== undefined ? { name: assertName(changes.name) } : {}),
         ...(redirectUris ? { redirectUris } : {}),
-        ...(changes.postLogoutRedirectUris
-          ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") }
-          : {}),
+        ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
         ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
       });
       cache.delete(id);

@@ -25,7 +25,7 @@ export function assertValidRedirectUri(raw: string, setting = "redirect URI"): s
   } else if (url.protocol !== "https:") {
     throw fail("must use https");
   }
+  // Also catches dot segments (plain or %2e-encoded), which URL parsing resolves away.
   if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`);
-  if (/%2e|\/\.\.?(\/|$)/i.test(url.pathname)) throw fail("must not contain dot segments");
   return raw;
 }

@@ -14,8 +14,7 @@ export function createClientQueries(db: Db) {
       return count === 1;
     },
     /** Artifacts (codes, tokens, grants) a client holds; removed with the client. */
-    deleteArtifactsOfClient: (clientId: string) =>
-      db.oidcPayload.deleteMany({ where: { payload: { path: ["clientId"], equals: clientId } } }),
+    deleteArtifactsOfClient: (clientId: string) => db.oidcPayload.deleteMany({ where: { payload: { path: ["clientId"], equals: clientId } } }),
   };
 }
 

@@ -26,13 +26,23 @@ export function readMigrationsList(migrationsDir = MIGRATIONS_DIR) {
         path: name,
         migrationFile: {
           path: "migration.sql",
-          content: existsSync(file)
-            ? { tag: "ok" as const, value: readFileSync(file, "utf8") }
-            : { tag: "error" as const, value: `${file} is missing` },
+          content: existsSync(file) ? { tag: "ok" as const, value: readFileSync(file, "utf8") } : { tag: "error" as const, value: `${file} is missing` },
         },
       };
     }),
   };
+}
+
+/** Migration folders not yet recorded as finished in `_prisma_migrations` (all of them on an empty database). */
+export async function pendingMigrationNames(query: (sql: string) => Promise<{ migration_name: string }[]>): Promise<string[]> {
+  const all = readMigrationsList().migrationDirectories.map((directory) => directory.path);
+  let applied: Set<string>;
+  try {
+    applied = new Set((await query("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL")).map((row) => row.migration_name));
+  } catch {
+    return all;
+  }
+  return all.filter((name) => !applied.has(name));
 }
 
 /** Applies every pending migration; returns the names applied (empty when up to date). */

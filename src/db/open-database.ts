@@ -4,7 +4,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client.js";
-import { applyMigrations } from "./migrations.js";
+import { applyMigrations, pendingMigrationNames } from "./migrations.js";
 
 export type Db = PrismaClient;
 
@@ -47,9 +47,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     closeDriver = () => pglite.close();
   }
 
+  const prisma = new PrismaClient({ adapter: factory });
   try {
-    const appliedMigrations = options.migrate ? await applyMigrations(factory) : [];
-    const prisma = new PrismaClient({ adapter: factory });
+    // One query decides; the schema engine (slow to load) runs only when something is pending.
+    const pending = options.migrate ? await pendingMigrationNames((sql) => prisma.$queryRawUnsafe(sql)) : [];
+    const appliedMigrations = pending.length > 0 ? await applyMigrations(factory) : [];
     return {
       prisma,
       kind: options.databaseUrl ? "postgres" : "pglite",
@@ -60,6 +62,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       },
     };
   } catch (error) {
+    await prisma.$disconnect();
     await closeDriver();
     throw error;
   }

@@ -8,10 +8,7 @@ export function createSigningKeyQueries(db: Db) {
     listSigningKeys: () => db.signingKey.findMany({ orderBy: { createdAt: "desc" } }),
     /** Retires the current keys and adds their successors in one transaction. */
     replaceActiveKeys: (keys: Prisma.SigningKeyCreateManyInput[], at: Date) =>
-      db.$transaction([
-        db.signingKey.updateMany({ where: { retiredAt: null }, data: { retiredAt: at } }),
-        db.signingKey.createMany({ data: keys }),
-      ]),
+      db.$transaction([db.signingKey.updateMany({ where: { retiredAt: null }, data: { retiredAt: at } }), db.signingKey.createMany({ data: keys })]),
     deleteKeysRetiredBefore: (cutoff: Date) => db.signingKey.deleteMany({ where: { retiredAt: { lt: cutoff } } }),
   };
 }

@@ -18,10 +18,7 @@ export function requestContext(logger: Logger): Middleware {
     ctx.state.log = logger.child({ reqId: requestId });
     ctx.set("X-Request-Id", requestId);
     ctx.res.once("finish", () => {
-      ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.res.statusCode, ms: Math.round(performance.now() - started) },
-        "request",
-      );
+      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.res.statusCode, ms: Math.round(performance.now() - started) }, "request");
     });
     await next();
   };

@@ -12,7 +12,10 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
   } catch {
     throw badRequest("interaction.expired", "This sign-in page has expired or was already used. Go back to the app and start again.");
   }
-  assertThat(details.uid === ctx.params.uid, badRequest("interaction.mismatch", "This sign-in page belongs to another sign-in. Go back to the app and start again."));
+  assertThat(
+    details.uid === ctx.params.uid,
+    badRequest("interaction.mismatch", "This sign-in page belongs to another sign-in. Go back to the app and start again."),
+  );
   return details;
 }
 

@@ -1,6 +1,5 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
-import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";

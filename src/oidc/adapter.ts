@@ -1,8 +1,8 @@
 import type { Adapter, AdapterPayload } from "oidc-provider";
 import { errors } from "oidc-provider";
+import { sha256 } from "../crypto/hash.js";
 import type { Prisma } from "../db/generated/client.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
-import { sha256 } from "../crypto/hash.js";
 
 export interface ClientMetadataSource {
   /** oidc-provider client metadata for a registered client, or undefined. */

@@ -1,6 +1,6 @@
 import * as oidc from "openid-client";
-import type { TestServer } from "./test-server.js";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "./browser-session.js";
+import type { TestServer } from "./test-server.js";
 
 export const RP_CALLBACK = "http://localhost:8080/callback";
 export const RP_LOGOUT_CALLBACK = "http://localhost:8080/signed-out";

@@ -1,7 +1,7 @@
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
-import { createUser, RP_CALLBACK, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { createUser, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -45,9 +45,14 @@ describe.each(DATABASE_KINDS)("authorization endpoint (%s)", (kind) => {
 
   const authorize = (params: Record<string, string | undefined>) => {
     const query = new URLSearchParams(
-      Object.entries({ client_id: rp.clientId, response_type: "code", scope: "openid", code_challenge: challenge, code_challenge_method: "S256", ...params }).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined,
-      ),
+      Object.entries({
+        client_id: rp.clientId,
+        response_type: "code",
+        scope: "openid",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        ...params,
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
     return new BrowserSession().get(`${server.issuer}/auth?${query}`);
   };
@@ -68,7 +73,13 @@ describe.each(DATABASE_KINDS)("authorization endpoint (%s)", (kind) => {
 
   it("refuses a missing redirect_uri even with a single registered URI (OIDC requires it)", async () => {
     const single = await registerRelyingParty(server, { redirectUris: [REGISTERED] });
-    const query = new URLSearchParams({ client_id: single.clientId, response_type: "code", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" });
+    const query = new URLSearchParams({
+      client_id: single.clientId,
+      response_type: "code",
+      scope: "openid",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
     const response = await new BrowserSession().get(`${server.issuer}/auth?${query}`);
     expect(response.status).toBe(400);
     expect(response.location).toBeNull();

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer } from "../../src/server.js";
 import { createLogger } from "../../src/logger.js";
+import { startServer } from "../../src/server.js";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";

@@ -51,9 +51,17 @@ describe("interaction pages", () => {
     const noToken = await browser.postForm(action, { email: "alice@example.com", password: PASSWORD });
     expect(noToken.status).toBe(403);
     expect(noToken.text).toContain("This form has expired");
-    const foreign = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD }, { origin: "https://evil.example" });
+    const foreign = await browser.postForm(
+      action,
+      { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD },
+      { origin: "https://evil.example" },
+    );
     expect(foreign.status).toBe(403);
-    const crossSite = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD }, { "sec-fetch-site": "cross-site" });
+    const crossSite = await browser.postForm(
+      action,
+      { _csrf: csrfTokenOf(page.text), email: "alice@example.com", password: PASSWORD },
+      { "sec-fetch-site": "cross-site" },
+    );
     expect(crossSite.status).toBe(403);
     // Another browser's token does not work either.
     const other = await openLoginPage();

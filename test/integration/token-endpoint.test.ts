@@ -1,7 +1,7 @@
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
-import { createUser, RP_CALLBACK, type RelyingParty, registerRelyingParty, signIn, signInAndRedeem } from "../helpers/relying-party.js";
+import { createUser, type RelyingParty, RP_CALLBACK, registerRelyingParty, signIn, signInAndRedeem } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
@@ -119,7 +119,10 @@ describe.each(DATABASE_KINDS)("token endpoint: codes and PKCE (%s)", (kind) => {
     expect(issued.body.token_type).toBe("Bearer");
     const refused = await tokenRequest(server.issuer, { grant_type: "client_credentials" }, rp);
     // oidc-provider answers invalid_request here (RFC 6749 would also allow unauthorized_client).
-    expect(refused).toMatchObject({ status: 400, body: { error: "invalid_request", error_description: "requested grant type is not allowed for this client" } });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: { error: "invalid_request", error_description: "requested grant type is not allowed for this client" },
+    });
   });
 });
 

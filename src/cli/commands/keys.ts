@@ -12,7 +12,9 @@ export async function keysCommand(args: string[], io: CommandIo, { signingKeys }
     case "list": {
       const keys = await signingKeys.list();
       const human = keys
-        .map((key) => `${key.kid}  ${key.alg}  ${key.status}  created ${key.created_at}${key.published_until ? `  published until ${key.published_until}` : ""}`)
+        .map(
+          (key) => `${key.kid}  ${key.alg}  ${key.status}  created ${key.created_at}${key.published_until ? `  published until ${key.published_until}` : ""}`,
+        )
         .join("\n");
       printResult(io, values.json ?? false, keys, human || "No signing keys yet; they are created on first start.");
       return 0;

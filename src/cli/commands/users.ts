@@ -8,7 +8,8 @@ users list [--json]`;
 /** First line of what was piped in; the password itself may contain spaces. */
 function passwordFromStdin(stdin: string | null): string {
   const password = stdin?.split(/\r?\n/)[0] ?? "";
-  if (!password) throw new UsageError("pipe the password on stdin (e.g. `printf '%s\\n' \"$PASSWORD\" | npm run idp -- users create --email …`) or pass --no-password");
+  if (!password)
+    throw new UsageError("pipe the password on stdin (e.g. `printf '%s\\n' \"$PASSWORD\" | npm run idp -- users create --email …`) or pass --no-password");
   return password;
 }
 
@@ -34,7 +35,12 @@ export async function usersCommand(args: string[], io: CommandIo, { users }: Ser
     case "list": {
       const { values } = parseOptions(rest, { json: { type: "boolean" } });
       const list = await users.list();
-      printResult(io, values.json ?? false, list, list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"));
+      printResult(
+        io,
+        values.json ?? false,
+        list,
+        list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"),
+      );
       return 0;
     }
     default:

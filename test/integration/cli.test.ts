@@ -1,0 +1,215 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, pgliteDirectory } from "../../src/db/open-database.js";
+import { freePort } from "../helpers/test-server.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const TSX = join(ROOT, "node_modules/.bin/tsx");
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(entry: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Result> {
+  return new Promise((done) => {
+    const child = spawn(TSX, [entry, ...args], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: "silent" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+function startServerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  return new Promise((ready, fail) => {
+    const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: "info" } });
+    let output = "";
+    const timer = setTimeout(() => fail(new Error(`server did not start: ${output}`)), 60_000);
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      if (output.includes("identity provider started")) {
+        clearTimeout(timer);
+        ready({
+          child,
+          stop: () =>
+            new Promise((stopped) => {
+              child.once("close", () => stopped());
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+    child.stderr.on("data", (chunk) => (output += chunk));
+  });
+}
+
+describe("operator CLI", () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  const cli = (args: string[], stdin?: string) => run("src/cli/main.ts", args, env, stdin);
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "idp-cli-"));
+    env = { DATA_DIR: dataDir, DATABASE_URL: "" };
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("creates a client, prints the secret once as JSON, and stores only its hash", async () => {
+    const created = await cli([
+      "clients",
+      "create",
+      "--name",
+      "Web app",
+      "--redirect-uri",
+      "https://app.example.com/cb",
+      "--redirect-uri",
+      "http://localhost:8080/cb",
+      "--json",
+    ]);
+    expect(created.stderr).not.toContain("Error");
+    expect(created.code).toBe(0);
+    const client = JSON.parse(created.stdout) as Record<string, unknown>;
+    expect(client).toMatchObject({
+      client_name: "Web app",
+      client_type: "confidential",
+      redirect_uris: ["https://app.example.com/cb", "http://localhost:8080/cb"],
+    });
+    expect(client.client_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(client.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const shown = JSON.parse((await cli(["clients", "show", client.client_id as string, "--json"])).stdout) as Record<string, unknown>;
+    expect(shown).not.toHaveProperty("client_secret");
+
+    const rotated = JSON.parse((await cli(["clients", "rotate-secret", client.client_id as string, "--json"])).stdout) as Record<string, unknown>;
+    expect(rotated.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rotated.client_secret).not.toBe(client.client_secret);
+
+    const updated = await cli(["clients", "update", client.client_id as string, "--redirect-uri", "https://app.example.com/new", "--json"]);
+    expect(JSON.parse(updated.stdout).redirect_uris).toEqual(["https://app.example.com/new"]);
+
+    const list = JSON.parse((await cli(["clients", "list", "--json"])).stdout) as unknown[];
+    expect(list).toHaveLength(1);
+
+    const database = await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: false });
+    try {
+      const row = await database.prisma.client.findUniqueOrThrow({ where: { id: client.client_id as string } });
+      expect(row.secretHash).not.toBe(rotated.client_secret);
+      expect(JSON.stringify(row)).not.toContain(rotated.client_secret as string);
+    } finally {
+      await database.close();
+    }
+
+    const deleted = await cli(["clients", "delete", client.client_id as string]);
+    expect(deleted.code).toBe(0);
+    const missing = await cli(["clients", "show", client.client_id as string]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no client with id");
+  });
+
+  it.each([
+    [["--redirect-uri", "https://app.example.com/cb#frag"], "must not contain a fragment"],
+    [["--redirect-uri", "https://*.example.com/cb"], "must not contain wildcards"],
+    [["--redirect-uri", "http://app.example.com/cb"], "must use https"],
+    [["--redirect-uri", "/relative/cb"], "is not an absolute URL"],
+    [["--redirect-uri", "https://user@app.example.com/cb"], "must not contain credentials"],
+    [["--redirect-uri", "HTTPS://App.Example.com/cb"], "is not in canonical form"],
+    [["--redirect-uri", "javascript:alert(1)"], "must use https"],
+    [[], "at least one --redirect-uri is required"],
+    [["--redirect-uri", "https://app.example.com/cb", "--post-logout-redirect-uri", "https://app.example.com/out#x"], "--post-logout-redirect-uri"],
+    [["--public", "--client-credentials", "--redirect-uri", "https://app.example.com/cb"], "public clients cannot use client_credentials"],
+  ])("refuses %j with exit 1 and a message naming the problem", async (args, message) => {
+    const result = await cli(["clients", "create", "--name", "Bad", ...args]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 2 with usage for unknown commands, unknown flags and a missing --name", async () => {
+    for (const args of [
+      ["clients", "frobnicate"],
+      ["clients", "create", "--nam", "x"],
+      ["clients", "create", "--redirect-uri", "https://a.example/cb"],
+      ["nonsense"],
+    ]) {
+      const result = await cli(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("Usage: npm run idp");
+    }
+  });
+
+  it("creates users with a password from stdin and refuses short passwords and duplicates", async () => {
+    const created = await cli(["users", "create", "--email", "Bob@Example.com", "--json"], "a long enough password\n");
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ email: "bob@example.com", has_password: true });
+    const short = await cli(["users", "create", "--email", "carol@example.com"], "short\n");
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("at least 8 characters");
+    const duplicate = await cli(["users", "create", "--email", "BOB@example.com"], "another long password\n");
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain("already exists");
+    const noPassword = await cli(["users", "create", "--email", "dave@example.com"]);
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain("pipe the password on stdin");
+  });
+
+  it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {
+    const port = await freePort();
+    const server = await startServerProcess({ ...env, PORT: String(port), HOST: "127.0.0.1" });
+    try {
+      const created = await cli(["clients", "create", "--name", "While running", "--redirect-uri", "https://app.example.com/cb", "--json"]);
+      expect(created.code).toBe(0);
+      const { client_id: clientId } = JSON.parse(created.stdout) as { client_id: string };
+      // The running server sees the client at once (it made it).
+      const auth = await fetch(
+        `http://127.0.0.1:${port}/auth?client_id=${clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent("https://app.example.com/evil")}`,
+      );
+      expect(auth.status).toBe(400);
+      expect(await auth.text()).toContain("redirect_uri");
+
+      const refused = await cli(["clients", "create", "--name", "x", "--redirect-uri", "ftp://x"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("must use https");
+
+      const second = await run("src/main.ts", [], { ...env, PORT: String(await freePort()) });
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toContain("is in use by another process");
+    } finally {
+      await server.stop();
+    }
+    // After the server stops the CLI opens the directory itself again.
+    const list = await cli(["clients", "list", "--json"]);
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(1);
+  });
+
+  it("rotates signing keys and lists them", async () => {
+    const rotated = await cli(["keys", "rotate", "--json"]);
+    expect(rotated.code).toBe(0);
+    const keys = JSON.parse((await cli(["keys", "list", "--json"])).stdout) as { status: string; alg: string }[];
+    expect(
+      keys
+        .filter((key) => key.status === "active")
+        .map((key) => key.alg)
+        .sort(),
+    ).toEqual(["ES256", "RS256"]);
+    expect(keys.filter((key) => key.status === "retired").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("names the bad setting when the configuration is invalid", async () => {
+    const result = await cli(["clients", "list"], undefined);
+    expect(result.code).toBe(0);
+    const bad = await run("src/cli/main.ts", ["clients", "list"], { ...env, ISSUER: "http://idp.example.com" });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("ISSUER must be an https URL");
+    const badServer = await run("src/main.ts", [], { ...env, NODE_ENV: "production", ISSUER: "https://idp.example.com" });
+    expect(badServer.code).toBe(78);
+    expect(badServer.stderr).toContain("SECRET_KEY (or SECRET_KEY_FILE) is required");
+  });
+});

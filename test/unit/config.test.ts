@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+const SECRET = Buffer.alloc(32, 7).toString("base64url");
+
+describe("loadConfig", () => {
+  it("defaults to a local development setup", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, issuer: "http://localhost:3000", production: false, secureCookies: false, databaseUrl: null, secretKey: null });
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("derives the issuer from PORT and turns on secure cookies for https", () => {
+    expect(loadConfig({ PORT: "4000" }).issuer).toBe("http://localhost:4000");
+    expect(loadConfig({ ISSUER: "https://id.example.com/" })).toMatchObject({ issuer: "https://id.example.com", secureCookies: true });
+  });
+
+  it.each([
+    [{ PORT: "70000" }, "PORT must be an integer"],
+    [{ PORT: "abc" }, "PORT must be an integer"],
+    [{ ISSUER: "not a url" }, "ISSUER must be an absolute URL"],
+    [{ ISSUER: "http://id.example.com" }, "ISSUER must be an https URL"],
+    [{ ISSUER: "https://id.example.com/tenant" }, "ISSUER must not have a path"],
+    [{ ISSUER: "https://id.example.com/?a=b" }, "must not contain a query"],
+    [{ ISSUER: "ftp://id.example.com" }, "ISSUER must be an https URL"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL must be a postgres://"],
+    [{ SECRET_KEY: "c2hvcnQ" }, "SECRET_KEY must be at least 32 random bytes"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
+    [{ TRUST_PROXY: "yes" }, "TRUST_PROXY must be true or false"],
+    [{ NODE_ENV: "production", ISSUER: "https://id.example.com" }, "SECRET_KEY (or SECRET_KEY_FILE) is required"],
+    [{ NODE_ENV: "production", ISSUER: "http://localhost:3000", SECRET_KEY: SECRET }, "ISSUER must be an https URL"],
+    [{ SECRET_KEY_FILE: "/does/not/exist" }, "SECRET_KEY_FILE could not be read"],
+  ])("refuses %j naming the setting", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("accepts a production configuration", () => {
+    const config = loadConfig({ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET, DATABASE_URL: "postgres://u:p@db/idp" });
+    expect(config).toMatchObject({ production: true, host: "0.0.0.0", databaseUrl: "postgres://u:p@db/idp" });
+    expect(config.secretKey?.length).toBe(32);
+  });
+});
