@@ -77,7 +77,12 @@ export function createSigningKeyService(queries: SigningKeyQueries, options: { d
       const rows = (await queries.listSigningKeys()).filter((row) => !row.retiredAt || (publishedUntil(row) ?? at) > at);
       rows.sort((a, b) => Number(a.retiredAt !== null) - Number(b.retiredAt !== null));
       return rows.map((row) => {
-        const jwk = JSON.parse(open(options.dataKey, row.privateJwkEncrypted, `signing-key:${row.kid}`)) as JWK;
+        let jwk: JWK;
+        try {
+          jwk = JSON.parse(open(options.dataKey, row.privateJwkEncrypted, `signing-key:${row.kid}`)) as JWK;
+        } catch {
+          throw new Error(`signing key ${row.kid} cannot be decrypted: SECRET_KEY is not the one the keys were created with`);
+        }
         return row.retiredAt ? { ...jwk, key_ops: ["verify"] } : jwk;
       });
     },

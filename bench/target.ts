@@ -1,0 +1,95 @@
+// One benchmark target in its own process: bare oidc-provider (memory adapter) or this IdP on
+// PGlite / PostgreSQL. Prints one JSON line with its URL, a client and pre-minted tokens.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Provider from "oidc-provider";
+import { loadConfig } from "../src/config.js";
+import { openDatabase, pgliteDirectory } from "../src/db/open-database.js";
+import { createLogger } from "../src/logger.js";
+import { startServer } from "../src/server.js";
+import { openTestDatabase } from "../test/helpers/test-database.js";
+
+const [kind, portArg, chainsArg] = process.argv.slice(2);
+const port = Number(portArg);
+const chains = Number(chainsArg);
+const issuer = `http://127.0.0.1:${port}`;
+const SCOPE = "openid email offline_access";
+
+async function mint(provider: Provider, clientId: string, accountId: string) {
+  const client = await provider.Client.find(clientId);
+  if (!client) throw new Error("bench client missing");
+  const grant = new provider.Grant({ accountId, clientId });
+  grant.addOIDCScope(SCOPE);
+  const grantId = await grant.save();
+  const accessToken = await new provider.AccessToken({ accountId, client, grantId, scope: "openid email", gty: "authorization_code" }).save();
+  const refreshTokens: string[] = [];
+  for (let i = 0; i < chains; i += 1) {
+    const chainGrant = new provider.Grant({ accountId, clientId });
+    chainGrant.addOIDCScope(SCOPE);
+    const chainGrantId = await chainGrant.save();
+    refreshTokens.push(await new provider.RefreshToken({ accountId, client, grantId: chainGrantId, scope: SCOPE, gty: "authorization_code" }).save());
+  }
+  return { accessToken, refreshTokens };
+}
+
+async function bare() {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const clientSecret = randomBytes(32).toString("base64url");
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: "bench",
+        client_secret: clientSecret,
+        grant_types: ["authorization_code", "refresh_token", "client_credentials"],
+        redirect_uris: ["http://localhost:8080/cb"],
+        response_types: ["code"],
+        id_token_signed_response_alg: "ES256",
+      },
+    ],
+    jwks: { keys: [{ ...jwk, alg: "ES256", use: "sig", kid: "bench" }] as never },
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: "bench@example.com", email_verified: true }) }),
+    claims: { openid: ["sub"], email: ["email", "email_verified"] },
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+    },
+  });
+  const server = createServer(provider.callback());
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { clientId: "bench", clientSecret, ...(await mint(provider, "bench", "bench-user")) };
+}
+
+async function ours(embedded: boolean) {
+  const dataDir = mkdtempSync(join(tmpdir(), "idp-bench-"));
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ISSUER: issuer,
+    DATA_DIR: dataDir,
+    SECRET_KEY: randomBytes(32).toString("base64url"),
+    LOG_LEVEL: "silent",
+  });
+  // A fresh PostgreSQL database per run, created from TEST_POSTGRES_URL and dropped on SIGTERM.
+  const database = embedded
+    ? await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: true })
+    : await openTestDatabase("postgres");
+  const running = await startServer(config, database.prisma, createLogger("silent"));
+  process.once("SIGTERM", async () => {
+    await running.close(1000);
+    await database.close();
+    process.exit(0);
+  });
+  const client = await running.services.clients.create({ name: "bench", redirectUris: ["http://localhost:8080/cb"], clientCredentials: true });
+  const user = await running.services.users.create({ email: "bench@example.com" });
+  return { clientId: client.client_id, clientSecret: client.client_secret as string, ...(await mint(running.provider, client.client_id, user.id)) };
+}
+
+const target = kind === "bare" ? await bare() : await ours(kind === "pglite");
+process.stdout.write(`${JSON.stringify(target)}\n`);
