@@ -7,8 +7,8 @@ export type DatabaseKind = "pglite" | "postgres";
 /** PGlite always; PostgreSQL too when TEST_POSTGRES_URL points at a server (CI starts one). */
 export const DATABASE_KINDS: DatabaseKind[] = process.env.TEST_POSTGRES_URL ? ["pglite", "postgres"] : ["pglite"];
 
-/** A freshly migrated, empty database: in-memory PGlite, or a new PostgreSQL database dropped on close. */
-export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
+/** A freshly migrated, empty database: in-memory PGlite, or a new PostgreSQL database (its `url` set) dropped on close. */
+export async function openTestDatabase(kind: DatabaseKind): Promise<Database & { url?: string }> {
   if (kind === "pglite") return openDatabase({ databaseUrl: null, pgliteDir: null, migrate: true });
 
   const adminUrl = process.env.TEST_POSTGRES_URL as string;
@@ -22,6 +22,7 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
   const database = await openDatabase({ databaseUrl: url.toString(), pgliteDir: null, migrate: true });
   return {
     ...database,
+    url: url.toString(),
     async close() {
       await database.close();
       const dropper = new pg.Client({ connectionString: adminUrl });

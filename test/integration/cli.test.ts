@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, pgliteDirectory } from "../../src/db/open-database.js";
+import { openTestDatabase } from "../helpers/test-database.js";
 import { freePort } from "../helpers/test-server.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -211,5 +212,24 @@ describe("operator CLI", () => {
     const badServer = await run("src/main.ts", [], { ...env, NODE_ENV: "production", ISSUER: "https://idp.example.com" });
     expect(badServer.code).toBe(78);
     expect(badServer.stderr).toContain("SECRET_KEY (or SECRET_KEY_FILE) is required");
+  });
+});
+
+describe.skipIf(!process.env.TEST_POSTGRES_URL)("operator CLI on PostgreSQL", () => {
+  it("manages clients through DATABASE_URL and stores only the secret's hash", async () => {
+    const database = await openTestDatabase("postgres");
+    try {
+      const env = { DATABASE_URL: database.url as string, DATA_DIR: mkdtempSync(join(tmpdir(), "idp-cli-pg-")) };
+      const created = await run("src/cli/main.ts", ["clients", "create", "--name", "PG app", "--redirect-uri", "https://app.example.com/cb", "--json"], env);
+      expect(created.code).toBe(0);
+      const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+      const row = await database.prisma.client.findUniqueOrThrow({ where: { id: client.client_id } });
+      expect(JSON.stringify(row)).not.toContain(client.client_secret);
+      const refused = await run("src/cli/main.ts", ["clients", "create", "--name", "x", "--redirect-uri", "https://app.example.com/*"], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("must not contain wildcards");
+    } finally {
+      await database.close();
+    }
   });
 });

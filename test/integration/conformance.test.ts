@@ -1,0 +1,227 @@
+// Black-box re-expressions of OpenID conformance modules (oidcc-basic / config / RP-initiated logout).
+import * as oidc from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, type PageResponse } from "../helpers/browser-session.js";
+import {
+  authorizationRequest,
+  completeInteraction,
+  createUser,
+  type RelyingParty,
+  RP_CALLBACK,
+  RP_LOGOUT_CALLBACK,
+  registerRelyingParty,
+  signIn,
+  signInAndRedeem,
+} from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { tokenRequest } from "../helpers/token-requests.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("OpenID conformance behaviours", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let userId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { caches: { accountSeconds: 0, clientSeconds: 10 } });
+    rp = await registerRelyingParty(server);
+    userId = await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  /** Follows an authorization request in a signed-in browser without interacting; returns the callback parameters. */
+  async function silent(browser: BrowserSession, extra: Record<string, string>) {
+    const start = await authorizationRequest(rp, extra);
+    const response = await browser.follow(start.url.toString(), server.issuer);
+    return { start, response, params: response.location?.startsWith(RP_CALLBACK) ? new URL(response.location).searchParams : null };
+  }
+
+  const redeem = (callback: URLSearchParams, start: Awaited<ReturnType<typeof authorizationRequest>>, nonce: string | undefined = start.nonce) =>
+    oidc.authorizationCodeGrant(rp.config, new URL(`${RP_CALLBACK}?${callback}`), {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: nonce,
+    });
+
+  it("uses only 302/303 redirects, never 307 (§5)", async () => {
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    const statuses: number[] = [];
+    const original = browser.request.bind(browser);
+    browser.request = async (url, init) => {
+      const response = await original(url, init);
+      statuses.push(response.status);
+      return response;
+    };
+    await completeInteraction(browser, server, start.url.toString());
+    expect(statuses.filter((status) => status >= 300 && status < 400).length).toBeGreaterThan(2);
+    expect(statuses).not.toContain(307);
+    expect(statuses).not.toContain(308);
+  });
+
+  it("succeeds without a nonce, and ignores unknown parameters and ui hints", async () => {
+    const { callbackUrl, start } = await signIn(server, rp, new BrowserSession(), {
+      nonce: "",
+      unknown_param: "ignored",
+      display: "page",
+      ui_locales: "fr-CA fr en",
+      claims_locales: "de",
+      login_hint: "alice@example.com",
+    });
+    const tokens = await oidc.authorizationCodeGrant(rp.config, callbackUrl, { pkceCodeVerifier: start.codeVerifier, expectedState: start.state });
+    expect(tokens.claims()?.sub).toBe(userId);
+    expect(tokens.claims()?.nonce).toBeUndefined();
+  });
+
+  it("serves userinfo by GET, by POST with the header, and by POST with the token in the body", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    const expected = { sub: userId, email: "alice@example.com", name: "Alice" };
+    const viaGet = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(await viaGet.json()).toMatchObject(expected);
+    const viaPostHeader = await fetch(`${server.issuer}/me`, { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(await viaPostHeader.json()).toMatchObject(expected);
+    const viaPostBody = await fetch(`${server.issuer}/me`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `access_token=${tokens.access_token}`,
+    });
+    expect(await viaPostBody.json()).toMatchObject(expected);
+  });
+
+  it("releases only the claims of the granted scopes, and honours an essential claims request", async () => {
+    const browser = new BrowserSession();
+    const { callbackUrl, start } = await signIn(server, rp, browser, { scope: "openid", claims: JSON.stringify({ id_token: { email: { essential: true } } }) });
+    const tokens = await redeem(callbackUrl.searchParams, start);
+    expect(tokens.claims()?.email).toBe("alice@example.com");
+    const userinfo = await oidc.fetchUserInfo(rp.config, tokens.access_token, userId);
+    expect(userinfo).not.toHaveProperty("email");
+    expect(userinfo).not.toHaveProperty("name");
+  });
+
+  it("returns acr when acr_values is requested", async () => {
+    const { callbackUrl, start } = await signIn(server, rp, new BrowserSession(), { acr_values: "urn:idp:acr:password" });
+    expect((await redeem(callbackUrl.searchParams, start)).claims()?.acr).toBe("urn:idp:acr:password");
+  });
+
+  it("prompt=none: login_required when signed out; silent with the same sub and auth_time when signed in", async () => {
+    const signedOut = await silent(new BrowserSession(), { prompt: "none" });
+    expect(signedOut.params?.get("error")).toBe("login_required");
+    expect(signedOut.params?.get("iss")).toBe(server.issuer);
+
+    const browser = new BrowserSession();
+    const first = await signInAndRedeem(server, rp, browser);
+    const again = await silent(browser, { prompt: "none" });
+    expect(again.params?.get("code")).toBeTruthy();
+    const tokens = await redeem(again.params as URLSearchParams, again.start);
+    expect(tokens.claims()?.sub).toBe(first.tokens.claims()?.sub);
+    expect(tokens.claims()?.auth_time).toBe(first.tokens.claims()?.auth_time);
+
+    // id_token_hint with prompt=none for the signed-in user answers silently too.
+    const hinted = await silent(browser, { prompt: "none", id_token_hint: first.tokens.id_token as string });
+    expect(hinted.params?.get("code")).toBeTruthy();
+  });
+
+  it("prompt=login and max_age=1 force a new sign-in with a later auth_time; max_age=10000 does not", async () => {
+    const browser = new BrowserSession();
+    const first = await signInAndRedeem(server, rp, browser);
+    const firstAuthTime = first.tokens.claims()?.auth_time as number;
+    await sleep(2100);
+
+    const relaxed = await silent(browser, { max_age: "10000", prompt: "" });
+    expect(relaxed.response.location?.startsWith(RP_CALLBACK) || relaxed.response.text.includes("/consent")).toBe(true);
+    expect(relaxed.response.text).not.toContain('name="password"');
+
+    // max_age first: prompt=login would make the last authentication too recent for it.
+    for (const extra of [{ max_age: "1" }, { prompt: "login" }]) {
+      const start = await authorizationRequest(rp, extra);
+      const page: PageResponse = await browser.follow(start.url.toString(), server.issuer);
+      expect(page.text).toContain('name="password"');
+      const final = await completeInteraction(browser, server, start.url.toString());
+      const tokens = await redeem(new URL(final.location as string).searchParams, start);
+      expect(tokens.claims()?.auth_time).toBeGreaterThan(firstAuthTime);
+    }
+  });
+
+  it("rejects or processes unsigned request objects with the right error, and refuses request_uri", async () => {
+    const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ client_id: rp.clientId, redirect_uri: RP_CALLBACK, scope: "openid", response_type: "code" })).toString(
+      "base64url",
+    );
+    const start = await authorizationRequest(rp, { request: `${header}.${payload}.` });
+    const response = await new BrowserSession().get(start.url.toString());
+    const error = response.location ? new URL(response.location).searchParams.get("error") : response.text;
+    expect(error).toMatch(/request_not_supported|invalid_request_object/);
+
+    const byReference = await new BrowserSession().get((await authorizationRequest(rp, { request_uri: "https://evil.example/request.jwt" })).url.toString());
+    const referenceError = byReference.location ? new URL(byReference.location).searchParams.get("error") : byReference.text;
+    expect(referenceError).toMatch(/request_uri_not_supported|invalid_request_uri|invalid_request/);
+  });
+
+  it("refuses refresh tokens once the account is disabled, and its userinfo (§9)", async () => {
+    const other = await server.services.users.create({ email: "disabled@example.com", password: "correct horse battery staple" });
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    const final = await completeInteraction(browser, server, start.url.toString(), "disabled@example.com");
+    const tokens = await redeem(new URL(final.location as string).searchParams, start);
+    await server.database.prisma.user.update({ where: { id: other.id }, data: { disabledAt: new Date() } });
+    await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, other.id)).rejects.toMatchObject({ status: 401 });
+    const refreshed = await tokenRequest(server.issuer, { grant_type: "refresh_token", refresh_token: tokens.refresh_token as string }, rp);
+    expect(refreshed).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  describe("RP-initiated logout", () => {
+    async function signedInWithIdToken() {
+      const browser = new BrowserSession();
+      const { tokens } = await signInAndRedeem(server, rp, browser);
+      return { browser, idToken: tokens.id_token as string };
+    }
+
+    it.each([
+      ["an unregistered post_logout_redirect_uri", (t: string) => ({ id_token_hint: t, post_logout_redirect_uri: "https://evil.example/out" })],
+      ["a query-extended post_logout_redirect_uri", (t: string) => ({ id_token_hint: t, post_logout_redirect_uri: `${RP_LOGOUT_CALLBACK}?x=1` })],
+      ["a tampered id_token_hint", (t: string) => ({ post_logout_redirect_uri: RP_LOGOUT_CALLBACK, id_token_hint: `${t.slice(0, -4)}AAAA` })],
+      [
+        "an alg=none id_token_hint",
+        (t: string) => {
+          const [, body] = t.split(".");
+          return { post_logout_redirect_uri: RP_LOGOUT_CALLBACK, id_token_hint: `${Buffer.from('{"alg":"none"}').toString("base64url")}.${body}.` };
+        },
+      ],
+    ])("refuses %s on an error page, without redirecting", async (_label, params) => {
+      const { browser, idToken } = await signedInWithIdToken();
+      const response = await browser.get(`${server.issuer}/session/end?${new URLSearchParams(params(idToken))}`);
+      expect(response.status).toBe(400);
+      expect(response.location).toBeNull();
+    });
+
+    it("never redirects to a post_logout_redirect_uri sent without id_token_hint or client_id", async () => {
+      const { browser } = await signedInWithIdToken();
+      const confirm = await browser.get(`${server.issuer}/session/end?${new URLSearchParams({ post_logout_redirect_uri: RP_LOGOUT_CALLBACK })}`);
+      expect(confirm.location).toBeNull();
+      const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1];
+      if (xsrf) {
+        const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
+        expect(done.location?.startsWith(RP_LOGOUT_CALLBACK)).toBe(false);
+      } else {
+        expect(confirm.status).toBe(400);
+      }
+    });
+
+    it.each([
+      ["no parameters", {}],
+      ["only state", { state: "abc" }],
+    ])("with %s still signs out after confirmation", async (_label, params) => {
+      const { browser } = await signedInWithIdToken();
+      const confirm = await browser.get(`${server.issuer}/session/end?${new URLSearchParams(params)}`);
+      expect(confirm.status).toBe(200);
+      expect(confirm.text).toContain("Do you want to sign out");
+      const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1] as string;
+      const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
+      const page = await browser.follow(done.location as string, server.issuer, done);
+      expect(page.text).toContain("You are signed out");
+      const after = await silent(browser, { prompt: "none" });
+      expect(after.params?.get("error")).toBe("login_required");
+    });
+  });
+});
