@@ -133,7 +133,7 @@ describe("OpenID conformance behaviours", () => {
     expect(relaxed.response.text).not.toContain('name="password"');
 
     // max_age first: prompt=login would make the last authentication too recent for it.
-    for (const extra of [{ max_age: "1" }, { prompt: "login" }]) {
+    for (const extra of [{ max_age: "1" }, { prompt: "login" }] as Record<string, string>[]) {
       const start = await authorizationRequest(rp, extra);
       const page: PageResponse = await browser.follow(start.url.toString(), server.issuer);
       expect(page.text).toContain('name="password"');
