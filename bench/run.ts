@@ -137,11 +137,11 @@ console.log(
       .join(""),
 );
 for (const scenario of SCENARIOS) {
-  const base = results.get("bare")?.get(scenario.name) as Figures;
+  const figuresOf = (kind: string) => results.get(kind)?.get(scenario.name) as Figures;
   const cells = kinds.map((kind) => {
-    const f = results.get(kind)?.get(scenario.name) as Figures;
+    const f = figuresOf(kind);
     return pad(`${f.rps.toFixed(0)} (${f.p50}/${f.p99})${f.errors ? ` ${f.errors} err` : ""}`, 34);
   });
-  const ratios = kinds.slice(1).map((kind) => pad(((results.get(kind)?.get(scenario.name) as Figures).rps / base.rps).toFixed(2), 14));
+  const ratios = kinds.slice(1).map((kind) => pad((figuresOf(kind).rps / figuresOf("bare").rps).toFixed(2), 14));
   console.log(pad(scenario.name, 20) + cells.join("") + ratios.join(""));
 }
