@@ -27,7 +27,18 @@ export async function freePort(): Promise<number> {
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** The real app on a real, freshly migrated database, listening on 127.0.0.1. */
-export async function startTestServer(kind: DatabaseKind, overrides: DeepPartial<ReturnType<typeof loadDefaults>> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Extra environment (e.g. an https ISSUER with TRUST_PROXY). */
+  env?: Record<string, string>;
+  /** Receives the server's log lines (JSON) instead of discarding them. */
+  logLines?: string[];
+}
+
+export async function startTestServer(
+  kind: DatabaseKind,
+  overrides: DeepPartial<ReturnType<typeof loadDefaults>> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "idp-test-"));
   const defaults = loadDefaults();
@@ -38,7 +49,8 @@ export async function startTestServer(kind: DatabaseKind, overrides: DeepPartial
       ISSUER: `http://127.0.0.1:${port}`,
       DATA_DIR: dataDir,
       SECRET_KEY: randomBytes(32).toString("base64url"),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+      LOG_LEVEL: options.logLines ? "info" : (process.env.TEST_LOG_LEVEL ?? "silent"),
+      ...options.env,
     },
     {
       ...defaults,
@@ -50,7 +62,8 @@ export async function startTestServer(kind: DatabaseKind, overrides: DeepPartial
     } as ReturnType<typeof loadDefaults>,
   );
   const database = await openTestDatabase(kind);
-  const running = await startServer(config, database.prisma, createLogger(config.logLevel));
+  const destination = options.logLines ? { write: (line: string) => void options.logLines?.push(line) } : undefined;
+  const running = await startServer(config, database.prisma, createLogger(config.logLevel, destination));
   return {
     ...running,
     issuer: config.issuer,

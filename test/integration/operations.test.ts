@@ -1,0 +1,99 @@
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diffSchemaAgainstMigrations } from "../../src/db/migrations.js";
+import { BrowserSession } from "../helpers/browser-session.js";
+import { createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+describe("migrations", () => {
+  it("match schema.prisma (a schema change without its migration fails here)", async () => {
+    const shadow = new PGlite();
+    try {
+      const sql = await diffSchemaAgainstMigrations(new PrismaPGlite(shadow));
+      expect(sql.replace(/^-- This is an empty migration\.?$/, "")).toBe("");
+    } finally {
+      await shadow.close();
+    }
+  });
+});
+
+describe("health, logs and secrets", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { logLines });
+    rp = await registerRelyingParty(server);
+    await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  it("answers /healthz and /readyz", async () => {
+    expect(await (await fetch(`${server.issuer}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`${server.issuer}/readyz`)).json()).toEqual({ status: "ready" });
+  });
+
+  it("logs every request with an id and never a secret, code, token or password", async () => {
+    const { tokens, callbackUrl } = await signInAndRedeem(server, rp, new BrowserSession());
+    await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}`, "x-request-id": "trace-abc-123" } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const log = logLines.join("\n");
+    const requests = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === "request");
+    expect(requests.length).toBeGreaterThan(5);
+    for (const line of requests) expect(line.reqId).toBeTruthy();
+    expect(requests.some((line) => line.reqId === "trace-abc-123" && line.path === "/me")).toBe(true);
+    for (const secret of [rp.clientSecret, tokens.access_token, tokens.refresh_token, tokens.id_token, callbackUrl.searchParams.get("code"), PASSWORD]) {
+      expect(log).not.toContain(secret as string);
+    }
+  });
+});
+
+describe("on an https issuer behind a proxy", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { env: { ISSUER: "https://idp.example.test", TRUST_PROXY: "true" } });
+  });
+  afterAll(() => server?.stop());
+
+  it("uses __Host- / __Secure- cookies that are Secure, HttpOnly and SameSite, and sends HSTS (§23)", async () => {
+    const client = await server.services.clients.create({ name: "https app", redirectUris: ["https://app.example.com/cb"] });
+    const query = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: "code",
+      scope: "openid",
+      redirect_uri: "https://app.example.com/cb",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+    });
+    const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "idp.example.test" };
+    const auth = await fetch(`${server.url}/auth?${query}`, { headers: forwarded, redirect: "manual" });
+    expect(auth.status).toBe(303);
+    const page = await fetch(`${server.url}${new URL(auth.headers.get("location") as string, server.url).pathname}`, {
+      headers: {
+        ...forwarded,
+        cookie: auth.headers
+          .getSetCookie()
+          .map((c) => c.split(";")[0])
+          .join("; "),
+      },
+    });
+    expect(page.status).toBe(200);
+    const cookies = [...auth.headers.getSetCookie(), ...page.headers.getSetCookie()];
+    expect(cookies.length).toBeGreaterThan(0);
+    for (const cookie of cookies) {
+      expect(cookie).toMatch(/^__(Host|Secure)-/);
+      expect(cookie.toLowerCase()).toContain("; secure");
+      expect(cookie.toLowerCase()).toContain("; httponly");
+      expect(cookie.toLowerCase()).toContain("; samesite=lax");
+      if (cookie.startsWith("__Host-")) {
+        expect(cookie).toContain("; path=/;");
+        expect(cookie.toLowerCase()).not.toContain("domain=");
+      }
+    }
+    expect(cookies.some((cookie) => cookie.startsWith("__Host-csrf"))).toBe(true);
+    expect(page.headers.get("strict-transport-security")).toContain("max-age=");
+  });
+});
