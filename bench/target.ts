@@ -80,7 +80,7 @@ async function ours(embedded: boolean) {
   const database = embedded
     ? await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: true })
     : await openTestDatabase("postgres");
-  const running = await startServer(config, database.prisma, createLogger("silent"));
+  const running = await startServer(config, database, createLogger("silent"));
   process.once("SIGTERM", async () => {
     await running.close(1000);
     await database.close();

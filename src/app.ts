@@ -30,7 +30,12 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   const views: Views = createViews(VIEWS_DIR, { cache: config.production });
   const provider = createProvider({
     config,
-    adapter: createPrismaAdapterFactory(services.oidcPayloads, services.clients),
+    adapter: createPrismaAdapterFactory({
+      queries: services.oidcPayloads,
+      clients: services.clients,
+      cache: services.payloadCache,
+      invalidate: services.invalidate,
+    }),
     findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
     jwks: await services.signingKeys.loadPrivateJwks(),
     cookieKeys: keys.cookieKeys,

@@ -23,7 +23,12 @@ const defaultsSchema = z.object({
     timeCost: z.number().int().min(2),
     parallelism: z.number().int().min(1),
   }),
-  caches: z.object({ clientSeconds: z.number().min(0), accountSeconds: z.number().min(0) }),
+  caches: z.object({
+    clientSeconds: z.number().min(0),
+    accountSeconds: z.number().min(0),
+    oidcPayloadSeconds: z.number().min(0),
+    oidcPayloadEntries: z.number().int().positive(),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embedded ? pgliteDirectory(config.dataDir) : null, migrate: true });
   if (database.appliedMigrations.length > 0) logger.info({ migrations: database.appliedMigrations }, "applied database migrations");
 
-  const running = await startServer(config, database.prisma, logger);
+  const running = await startServer(config, database, logger);
   // With the embedded database this process owns it, so the operator CLI runs its commands here.
   const operatorSocket = embedded
     ? await serveOperatorSocket(join(config.dataDir, "operator.sock"), (argv, io) => runCommand(argv, io, running.services), logger)

@@ -5,9 +5,11 @@ import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { deriveKeys } from "./crypto/derived-keys.js";
 import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
-import type { Db } from "./db/open-database.js";
+import { listenForInvalidations } from "./db/invalidation-channel.js";
+import type { Database } from "./db/open-database.js";
 import type { Logger } from "./logger.js";
 import { startExpirySweeper } from "./oidc/expiry-sweeper.js";
+import { applyInvalidation } from "./oidc/payload-invalidation.js";
 import { createServices, type Services } from "./services.js";
 
 export interface RunningServer {
@@ -20,14 +22,25 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function servicesFor(db: Db, config: Config) {
+export function servicesFor(database: Database, config: Config) {
   const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
-  return { keys, services: createServices(db, config, keys) };
+  return { keys, services: createServices(database, config, keys) };
 }
 
 /** Creates signing keys if needed, builds the app and listens. The database is the caller's. */
-export async function startServer(config: Config, db: Db, logger: Logger): Promise<RunningServer> {
-  const { keys, services } = servicesFor(db, config);
+export async function startServer(config: Config, database: Database, logger: Logger): Promise<RunningServer> {
+  const { keys, services } = servicesFor(database, config);
+  // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
+  const listener = database.url
+    ? await listenForInvalidations(
+        database.url,
+        {
+          onMessage: (message) => applyInvalidation(services.payloadCache, message),
+          onAvailability: (available) => services.payloadCache.setEnabled(available),
+        },
+        logger,
+      )
+    : null;
   if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
   await services.signingKeys.pruneRetired();
 
@@ -56,6 +69,7 @@ export async function startServer(config: Config, db: Db, logger: Logger): Promi
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+      await listener?.close();
     },
   };
 }

@@ -3,20 +3,32 @@ import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createClientQueries } from "./db/clients.js";
+import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
-import type { Db } from "./db/open-database.js";
+import type { Database } from "./db/open-database.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
+import { createPayloadCache } from "./oidc/payload-cache.js";
+import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
 import { createUserService } from "./users/user-service.js";
 
 /** Every service, built from its dependencies; one set per database (the server, the CLI, each test). */
-export function createServices(db: Db, config: Config, keys: DerivedKeys) {
+export function createServices(database: Database, config: Config, keys: DerivedKeys) {
+  const db = database.prisma;
   const passwords = createPasswordHasher(config.password);
+  const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
+  // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
+  const invalidate = createInvalidator(payloadCache, database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
   return {
     db,
+    payloadCache,
+    invalidate,
     oidcPayloads: createOidcPayloadQueries(db),
-    clients: createClientRegistry(createClientQueries(db), { cacheSeconds: config.caches.clientSeconds }),
+    clients: createClientRegistry(createClientQueries(db), {
+      cacheSeconds: config.caches.clientSeconds,
+      onDeleted: (clientId) => invalidate({ clientId }),
+    }),
     users: createUserService(createUserQueries(db), passwords),
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,

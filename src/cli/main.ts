@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     });
     try {
       if (database.appliedMigrations.length > 0) output.stderr(`Applied migrations: ${database.appliedMigrations.join(", ")}\n`);
-      return await runCommand(argv, io, servicesFor(database.prisma, config).services);
+      return await runCommand(argv, io, servicesFor(database, config).services);
     } finally {
       await database.close();
     }

@@ -104,7 +104,10 @@ function toProviderMetadata(row: ClientRow): AdapterPayload {
  * Lookups are cached for `cacheSeconds`, so changes reach a running server within that time.
  * @throws AppError clients.* for invalid input, clients.not_found for unknown ids
  */
-export function createClientRegistry(queries: ClientQueries, options: { cacheSeconds: number; now?: () => number }) {
+export function createClientRegistry(
+  queries: ClientQueries,
+  options: { cacheSeconds: number; now?: () => number; onDeleted?: (clientId: string) => Promise<void> },
+) {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { expires: number; metadata: AdapterPayload | undefined }>();
 
@@ -176,6 +179,7 @@ export function createClientRegistry(queries: ClientQueries, options: { cacheSec
       await queries.deleteArtifactsOfClient(id);
       await queries.deleteClientById(id);
       cache.delete(id);
+      await options.onDeleted?.(id);
     },
 
     /** For oidc-provider's adapter: the client's metadata, or undefined when unknown. */

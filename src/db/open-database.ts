@@ -11,6 +11,8 @@ export type Db = PrismaClient;
 export interface Database {
   readonly prisma: Db;
   readonly kind: "pglite" | "postgres";
+  /** The postgres:// URL it was opened with; null for PGlite. */
+  readonly url: string | null;
   /** Names of the migrations this open applied (empty when the schema was current). */
   readonly appliedMigrations: string[];
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     return {
       prisma,
       kind: options.databaseUrl ? "postgres" : "pglite",
+      url: options.databaseUrl,
       appliedMigrations,
       async close() {
         await prisma.$disconnect();

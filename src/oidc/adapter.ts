@@ -3,15 +3,24 @@ import { errors } from "oidc-provider";
 import { sha256 } from "../crypto/hash.js";
 import type { Prisma } from "../db/generated/client.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
+import { idHashFor } from "./adapter-ids.js";
+import type { CachedPayloadRow, PayloadCache } from "./payload-cache.js";
+import type { Invalidator } from "./payload-invalidation.js";
+
+export { idHashFor };
 
 export interface ClientMetadataSource {
   /** oidc-provider client metadata for a registered client, or undefined. */
   find(clientId: string): Promise<AdapterPayload | undefined>;
 }
 
-// Ids are bearer secrets (tokens, codes, session cookies): only their hash is stored,
-// so a database dump cannot be replayed against the token endpoint or as a cookie.
-export const idHashFor = (kind: string, id: string) => sha256(`${kind}:${id}`);
+export interface AdapterDependencies {
+  queries: OidcPayloadQueries;
+  clients: ClientMetadataSource;
+  cache: PayloadCache;
+  invalidate: Invalidator;
+  now?: () => Date;
+}
 
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
@@ -20,12 +29,24 @@ function withoutSecrets(payload: AdapterPayload): Prisma.InputJsonValue {
   return rest as Prisma.InputJsonValue;
 }
 
+const clientAdapter = (clients: ClientMetadataSource): Adapter => ({
+  find: (id) => clients.find(id),
+  upsert: async () => {
+    throw new Error("clients are registered through the operator CLI");
+  },
+  findByUid: async () => undefined,
+  findByUserCode: async () => undefined,
+  consume: async () => {},
+  destroy: async () => {},
+  revokeByGrantId: async () => {},
+});
+
 /**
- * oidc-provider's storage contract on Prisma: one table for every model, keyed by
- * hash, with expiry enforced on every read (the sweep only reclaims space).
+ * oidc-provider's storage contract on Prisma: one table for every model, keyed by hash, expiry
+ * enforced on every read (the sweep only reclaims space), reads served from a write-through cache.
  */
-export function createPrismaAdapterFactory(queries: OidcPayloadQueries, clients: ClientMetadataSource, now = () => new Date()) {
-  async function load(row: Awaited<ReturnType<OidcPayloadQueries["findByIdHash"]>>, jti?: string) {
+export function createPrismaAdapterFactory({ queries, clients, cache, invalidate, now = () => new Date() }: AdapterDependencies) {
+  function load(row: CachedPayloadRow | null | undefined, jti?: string) {
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt <= now()) return undefined;
     const payload = { ...(row.payload as AdapterPayload) };
@@ -34,24 +55,20 @@ export function createPrismaAdapterFactory(queries: OidcPayloadQueries, clients:
     return payload;
   }
 
+  async function read(idHash: string): Promise<CachedPayloadRow | null> {
+    const cached = cache.get(idHash);
+    if (cached) return cached;
+    const row = await queries.findByIdHash(idHash);
+    if (row) cache.set(idHash, row);
+    return row;
+  }
+
   return (kind: string): Adapter => {
-    if (kind === "Client") {
-      return {
-        find: (id) => clients.find(id),
-        upsert: async () => {
-          throw new Error("clients are registered through the operator CLI");
-        },
-        findByUid: async () => undefined,
-        findByUserCode: async () => undefined,
-        consume: async () => {},
-        destroy: async () => {},
-        revokeByGrantId: async () => {},
-      };
-    }
+    if (kind === "Client") return clientAdapter(clients);
 
     return {
       async upsert(id, payload, expiresIn) {
-        await queries.upsert({
+        const row = {
           idHash: idHashFor(kind, id),
           kind,
           payload: withoutSecrets(payload),
@@ -59,11 +76,13 @@ export function createPrismaAdapterFactory(queries: OidcPayloadQueries, clients:
           uid: kind === "Session" ? (payload.uid ?? null) : null,
           userCodeHash: payload.userCode ? sha256(payload.userCode) : null,
           expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,
-        });
+        };
+        await queries.upsert(row);
+        cache.set(row.idHash, { ...row, consumedAt: null });
       },
 
       async find(id) {
-        return load(await queries.findByIdHash(idHashFor(kind, id)), id);
+        return load(await read(idHashFor(kind, id)), id);
       },
 
       // The session id is not recoverable from its hash; callers of findByUid only read the session.
@@ -77,20 +96,29 @@ export function createPrismaAdapterFactory(queries: OidcPayloadQueries, clients:
 
       async consume(id) {
         const idHash = idHashFor(kind, id);
-        if (await queries.markConsumed(idHash, now())) return;
-        // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a
-        // race to the first) revokes everything issued under the grant.
+        // The database decides, never the cache: exactly one caller wins, however many race.
+        const won = await queries.markConsumed(idHash, now());
+        cache.delete(idHash);
+        if (won) return;
+        // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race
+        // to the first) revokes everything issued under the grant.
         const row = await queries.findByIdHash(idHash);
-        if (row?.grantId) await queries.deleteGrantFamily(row.grantId, idHashFor("Grant", row.grantId));
+        if (row?.grantId) {
+          await queries.deleteGrantFamily(row.grantId, idHashFor("Grant", row.grantId));
+          await invalidate({ grantId: row.grantId });
+        }
         throw new errors.InvalidGrant(`${kind === "RefreshToken" ? "refresh token" : "grant"} already used`);
       },
 
       async destroy(id) {
-        await queries.deleteByIdHash(idHashFor(kind, id));
+        const idHash = idHashFor(kind, id);
+        await queries.deleteByIdHash(idHash);
+        await invalidate({ idHash });
       },
 
       async revokeByGrantId(grantId) {
         await queries.deleteByGrantId(kind, grantId);
+        await invalidate({ grantId, kind });
       },
     };
   };

@@ -8,7 +8,7 @@ export type DatabaseKind = "pglite" | "postgres";
 export const DATABASE_KINDS: DatabaseKind[] = process.env.TEST_POSTGRES_URL ? ["pglite", "postgres"] : ["pglite"];
 
 /** A freshly migrated, empty database: in-memory PGlite, or a new PostgreSQL database (its `url` set) dropped on close. */
-export async function openTestDatabase(kind: DatabaseKind): Promise<Database & { url?: string }> {
+export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
   if (kind === "pglite") return openDatabase({ databaseUrl: null, pgliteDir: null, migrate: true });
 
   const adminUrl = process.env.TEST_POSTGRES_URL as string;

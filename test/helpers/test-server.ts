@@ -32,6 +32,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Receives the server's log lines (JSON) instead of discarding them. */
   logLines?: string[];
+  /** Another server's database (and its secret), to run a second instance on it; not closed on stop. */
+  shareWith?: TestServer;
 }
 
 export async function startTestServer(
@@ -48,7 +50,7 @@ export async function startTestServer(
       HOST: "127.0.0.1",
       ISSUER: `http://127.0.0.1:${port}`,
       DATA_DIR: dataDir,
-      SECRET_KEY: randomBytes(32).toString("base64url"),
+      SECRET_KEY: options.shareWith?.config.secretKey?.toString("base64url") ?? randomBytes(32).toString("base64url"),
       LOG_LEVEL: options.logLines ? "info" : (process.env.TEST_LOG_LEVEL ?? "silent"),
       ...options.env,
     },
@@ -61,9 +63,9 @@ export async function startTestServer(
       password: { memoryCostKiB: 19456, timeCost: 2, parallelism: 1 },
     } as ReturnType<typeof loadDefaults>,
   );
-  const database = await openTestDatabase(kind);
+  const database = options.shareWith?.database ?? (await openTestDatabase(kind));
   const destination = options.logLines ? { write: (line: string) => void options.logLines?.push(line) } : undefined;
-  const running = await startServer(config, database.prisma, createLogger(config.logLevel, destination));
+  const running = await startServer(config, database, createLogger(config.logLevel, destination));
   return {
     ...running,
     issuer: config.issuer,
@@ -71,7 +73,7 @@ export async function startTestServer(
     database,
     async stop() {
       await running.close(1000);
-      await database.close();
+      if (!options.shareWith) await database.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

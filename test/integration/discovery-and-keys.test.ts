@@ -75,7 +75,7 @@ describe.each(DATABASE_KINDS)("discovery and signing keys (%s)", (kind) => {
     await server.close(1000);
     // Let the HTTP client notice its pooled keep-alive sockets were closed before reusing any.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const restarted = await startServer(server.config, server.database.prisma, createLogger("silent"));
+    const restarted = await startServer(server.config, server.database, createLogger("silent"));
     try {
       const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string; key_ops?: string[] }[] };
       expect(jwks.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([oldKid, newEs256?.kid]));

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOidcPayloadQueries, type OidcPayloadQueries } from "../../src/db/oidc-payloads.js";
 import type { Database } from "../../src/db/open-database.js";
 import { createPrismaAdapterFactory, idHashFor } from "../../src/oidc/adapter.js";
+import { createPayloadCache } from "../../src/oidc/payload-cache.js";
+import { createInvalidator, singleProcessChannel } from "../../src/oidc/payload-invalidation.js";
 import { DATABASE_KINDS, openTestDatabase } from "../helpers/test-database.js";
 
 describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => {
@@ -17,7 +19,13 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
   });
   afterAll(() => database?.close());
 
-  const adapterFor = (model: string) => createPrismaAdapterFactory(queries, noClients, () => clock)(model);
+  // Each adapter gets its own empty cache, so these tests see what the database holds.
+  const adapterFor = (model: string) => {
+    const cache = createPayloadCache({ maxEntries: 100, ttlSeconds: 0 });
+    return createPrismaAdapterFactory({ queries, clients: noClients, cache, invalidate: createInvalidator(cache, singleProcessChannel), now: () => clock })(
+      model,
+    );
+  };
 
   it("stores only a hash of the id and strips it from the payload", async () => {
     const tokens = adapterFor("AccessToken");

@@ -1,0 +1,61 @@
+/** What the adapter needs of a stored row. */
+export interface CachedPayloadRow {
+  kind: string;
+  payload: unknown;
+  grantId: string | null;
+  expiresAt: Date | null;
+  consumedAt: Date | null;
+}
+
+/**
+ * Write-through cache of oidc-provider artifacts by id hash, so the hot reads (the access token
+ * and grant behind every userinfo/introspection, the grant behind every refresh) skip the
+ * database. Bounded in size and time. Correctness does not rest on it: expiry is checked on
+ * every read, consumption is decided by the database's atomic update, and every delete and
+ * revocation evicts (in this process at once, in others through the invalidation channel).
+ */
+export function createPayloadCache(options: { maxEntries: number; ttlSeconds: number; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, { row: CachedPayloadRow; until: number }>();
+  let enabled = true;
+
+  return {
+    /** Off while invalidations from other processes cannot be heard; turning off empties it. */
+    setEnabled(value: boolean): void {
+      enabled = value;
+      if (!value) entries.clear();
+    },
+
+    get(idHash: string): CachedPayloadRow | undefined {
+      const entry = entries.get(idHash);
+      if (!entry) return undefined;
+      if (entry.until <= now()) {
+        entries.delete(idHash);
+        return undefined;
+      }
+      return entry.row;
+    },
+
+    set(idHash: string, row: CachedPayloadRow): void {
+      if (!enabled || options.ttlSeconds <= 0) return;
+      entries.delete(idHash);
+      // Map keeps insertion order: the first key is the oldest entry.
+      if (entries.size >= options.maxEntries) entries.delete(entries.keys().next().value as string);
+      entries.set(idHash, { row, until: now() + options.ttlSeconds * 1000 });
+    },
+
+    delete(idHash: string): void {
+      entries.delete(idHash);
+    },
+
+    deleteWhere(matches: (row: CachedPayloadRow) => boolean): void {
+      for (const [idHash, entry] of entries) if (matches(entry.row)) entries.delete(idHash);
+    },
+
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+export type PayloadCache = ReturnType<typeof createPayloadCache>;

@@ -1,0 +1,45 @@
+import * as oidc from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession } from "../helpers/browser-session.js";
+import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Two server processes on one PostgreSQL database: what one revokes, the other stops serving,
+// although it had the token in its cache.
+describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL database", () => {
+  let first: TestServer;
+  let second: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    first = await startTestServer("postgres");
+    second = await startTestServer("postgres", {}, { shareWith: first });
+    rp = await registerRelyingParty(first);
+    await createUser(first);
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  const userinfoAt = (server: TestServer, token: string) => fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${token}` } });
+
+  it("a revocation at one instance ends the token at the other", async () => {
+    const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
+    expect((await userinfoAt(second, tokens.access_token)).status).toBe(200);
+    await oidc.tokenRevocation(rp.config, tokens.access_token);
+    await sleep(200);
+    expect((await userinfoAt(second, tokens.access_token)).status).toBe(401);
+  });
+
+  it("refresh-token reuse detected at one instance revokes the grant at the other", async () => {
+    const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
+    const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string);
+    expect((await userinfoAt(second, rotated.access_token)).status).toBe(200);
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    await sleep(200);
+    expect((await userinfoAt(second, rotated.access_token)).status).toBe(401);
+  });
+});

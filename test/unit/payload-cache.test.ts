@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { idHashFor } from "../../src/oidc/adapter-ids.js";
+import { createPayloadCache } from "../../src/oidc/payload-cache.js";
+import { applyInvalidation } from "../../src/oidc/payload-invalidation.js";
+
+const row = (kind: string, grantId: string | null, clientId = "c1") => ({ kind, payload: { clientId }, grantId, expiresAt: null, consumedAt: null });
+
+describe("payload cache", () => {
+  it("expires entries after its TTL and evicts the oldest beyond its size", () => {
+    let now = 0;
+    const cache = createPayloadCache({ maxEntries: 2, ttlSeconds: 10, now: () => now });
+    cache.set("a", row("AccessToken", "g"));
+    cache.set("b", row("AccessToken", "g"));
+    cache.set("c", row("AccessToken", "g"));
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")).toBeTruthy();
+    now = 10_000;
+    expect(cache.get("c")).toBeUndefined();
+  });
+
+  it("holds nothing while disabled, and empties when disabled", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    cache.set("a", row("AccessToken", "g"));
+    cache.setEnabled(false);
+    expect(cache.get("a")).toBeUndefined();
+    cache.set("b", row("AccessToken", "g"));
+    expect(cache.size).toBe(0);
+  });
+
+  it("applies invalidations by id, by grant (per model or whole) and by client", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    const fill = () => {
+      cache.set("at", row("AccessToken", "g1"));
+      cache.set("rt", row("RefreshToken", "g1"));
+      cache.set(idHashFor("Grant", "g1"), row("Grant", null));
+      cache.set("other", row("AccessToken", "g2", "c2"));
+    };
+    fill();
+    applyInvalidation(cache, { idHash: "at" });
+    expect(cache.get("at")).toBeUndefined();
+    applyInvalidation(cache, { grantId: "g1", kind: "RefreshToken" });
+    expect(cache.get("rt")).toBeUndefined();
+    expect(cache.get(idHashFor("Grant", "g1"))).toBeTruthy();
+    fill();
+    applyInvalidation(cache, { grantId: "g1" });
+    expect([cache.get("at"), cache.get("rt"), cache.get(idHashFor("Grant", "g1"))]).toEqual([undefined, undefined, undefined]);
+    expect(cache.get("other")).toBeTruthy();
+    applyInvalidation(cache, { clientId: "c2" });
+    expect(cache.get("other")).toBeUndefined();
+  });
+});
