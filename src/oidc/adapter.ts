@@ -24,6 +24,12 @@ export interface AdapterDependencies {
 
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
+// Replay detection must see the database's truth (a jti first seen at another instance).
+const NEVER_CACHED = new Set(["ReplayDetection"]);
+// Token values are random and exist under exactly one kind, so "not found" is final for them;
+// introspection probes every kind, and remembering the misses saves those queries.
+const ABSENCE_CACHED = new Set(["AccessToken", "RefreshToken", "ClientCredentials", "AuthorizationCode"]);
+
 function withoutSecrets(payload: AdapterPayload): Prisma.InputJsonValue {
   const { jti: _jti, consumed: _consumed, ...rest } = payload;
   return rest as Prisma.InputJsonValue;
@@ -55,11 +61,12 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
     return payload;
   }
 
-  async function read(idHash: string): Promise<CachedPayloadRow | null> {
+  async function read(kind: string, idHash: string): Promise<CachedPayloadRow | null> {
+    if (NEVER_CACHED.has(kind)) return queries.findByIdHash(idHash);
     const cached = cache.get(idHash);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
     const row = await queries.findByIdHash(idHash);
-    if (row) cache.set(idHash, row);
+    if (row || ABSENCE_CACHED.has(kind)) cache.set(idHash, row);
     return row;
   }
 
@@ -78,11 +85,11 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
           expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,
         };
         await queries.upsert(row);
-        cache.set(row.idHash, { ...row, consumedAt: null });
+        if (!NEVER_CACHED.has(kind)) cache.set(row.idHash, { ...row, consumedAt: null });
       },
 
       async find(id) {
-        return load(await read(idHashFor(kind, id)), id);
+        return load(await read(kind, idHashFor(kind, id)), id);
       },
 
       // The session id is not recoverable from its hash; callers of findByUid only read the session.

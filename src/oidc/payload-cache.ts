@@ -16,7 +16,8 @@ export interface CachedPayloadRow {
  */
 export function createPayloadCache(options: { maxEntries: number; ttlSeconds: number; now?: () => number }) {
   const now = options.now ?? Date.now;
-  const entries = new Map<string, { row: CachedPayloadRow; until: number }>();
+  // null records a known absence (see the adapter for which kinds may cache one).
+  const entries = new Map<string, { row: CachedPayloadRow | null; until: number }>();
   let enabled = true;
 
   return {
@@ -26,7 +27,8 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
       if (!value) entries.clear();
     },
 
-    get(idHash: string): CachedPayloadRow | undefined {
+    /** The row, null when known to be absent, undefined when unknown. */
+    get(idHash: string): CachedPayloadRow | null | undefined {
       const entry = entries.get(idHash);
       if (!entry) return undefined;
       if (entry.until <= now()) {
@@ -36,7 +38,7 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
       return entry.row;
     },
 
-    set(idHash: string, row: CachedPayloadRow): void {
+    set(idHash: string, row: CachedPayloadRow | null): void {
       if (!enabled || options.ttlSeconds <= 0) return;
       entries.delete(idHash);
       // Map keeps insertion order: the first key is the oldest entry.
@@ -49,7 +51,7 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
     },
 
     deleteWhere(matches: (row: CachedPayloadRow) => boolean): void {
-      for (const [idHash, entry] of entries) if (matches(entry.row)) entries.delete(idHash);
+      for (const [idHash, entry] of entries) if (entry.row && matches(entry.row)) entries.delete(idHash);
     },
 
     get size() {

@@ -49,3 +49,14 @@ describe("payload cache", () => {
     expect(cache.get("other")).toBeUndefined();
   });
 });
+
+describe("payload cache absences", () => {
+  it("tells a known absence (null) from an unknown id (undefined)", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    cache.set("gone", null);
+    expect(cache.get("gone")).toBeNull();
+    expect(cache.get("never-seen")).toBeUndefined();
+    applyInvalidation(cache, { idHash: "gone" });
+    expect(cache.get("gone")).toBeUndefined();
+  });
+});
