@@ -88,6 +88,17 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
     await expect(sessions.findByUid("uid-1")).resolves.toBeUndefined();
   });
 
+  it("stores expiry to the millisecond, and a re-save never un-consumes", async () => {
+    const codes = adapterFor("AuthorizationCode");
+    clock = new Date(Date.UTC(2026, 5, 1, 12, 30, 15, 123));
+    await codes.upsert("code-3", { jti: "code-3", kind: "AuthorizationCode" }, 60);
+    const row = await database.prisma.oidcPayload.findUniqueOrThrow({ where: { idHash: idHashFor("AuthorizationCode", "code-3") } });
+    expect(row.expiresAt?.toISOString()).toBe("2026-06-01T12:31:15.123Z");
+    await codes.consume("code-3");
+    await codes.upsert("code-3", { jti: "code-3", kind: "AuthorizationCode", scope: "openid" }, 60);
+    await expect(codes.find("code-3")).resolves.toMatchObject({ scope: "openid", consumed: expect.any(Number) });
+  });
+
   it("sweeps expired rows", async () => {
     const interactions = adapterFor("Interaction");
     await interactions.upsert("old", { jti: "old", kind: "Interaction" }, 1);
