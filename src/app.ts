@@ -3,7 +3,6 @@ import Koa from "koa";
 import type Provider from "oidc-provider";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
-import { PROJECT_ROOT } from "./db/migrations.js";
 import { authorizationPost } from "./http/authorization-post.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
@@ -16,6 +15,7 @@ import type { Logger } from "./logger.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
 import { createAccountFinder } from "./oidc/find-account.js";
 import { createProvider } from "./oidc/provider.js";
+import { PROJECT_ROOT } from "./paths.js";
 import type { Services } from "./services.js";
 
 export interface Application {

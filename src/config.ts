@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-
-const PROJECT_ROOT = resolve(import.meta.dirname, "..");
+import { PROJECT_ROOT } from "./paths.js";
 
 const defaultsSchema = z.object({
   ttl: z.object({

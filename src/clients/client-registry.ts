@@ -195,5 +195,3 @@ export function createClientRegistry(
     },
   };
 }
-
-export type ClientRegistry = ReturnType<typeof createClientRegistry>;

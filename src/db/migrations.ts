@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PROJECT_ROOT } from "../paths.js";
 import { openSchemaEngine } from "./schema-engine.js";
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, "../..");
 export const SCHEMA_PATH = join(PROJECT_ROOT, "prisma/schema.prisma");
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, "prisma/migrations");
 

@@ -16,8 +16,6 @@ function utcTimestamp(date: Date | null): Prisma.Sql {
   return date === null ? Prisma.sql`NULL` : Prisma.sql`(to_timestamp(${date.getTime()}::double precision / 1000) AT TIME ZONE 'UTC')`;
 }
 
-export type StoredOidcPayload = Awaited<ReturnType<ReturnType<typeof createOidcPayloadQueries>["findByIdHash"]>>;
-
 export function createOidcPayloadQueries(db: Db) {
   return {
     /**

@@ -94,5 +94,3 @@ export function createSigningKeyService(queries: SigningKeyQueries, options: { d
     },
   };
 }
-
-export type SigningKeyService = ReturnType<typeof createSigningKeyService>;
