@@ -41,18 +41,25 @@ export async function startServer(config: Config, database: Database, logger: Lo
         logger,
       )
     : null;
-  if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
-  await services.signingKeys.pruneRetired();
-
-  const { app, provider } = await buildApp(config, services, keys, logger);
-  const server = createServer(app.callback());
-  // Slowloris and oversized headers: bounded by Node's own limits plus these.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  let application: Awaited<ReturnType<typeof buildApp>>;
+  const server = createServer();
+  try {
+    if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
+    await services.signingKeys.pruneRetired();
+    application = await buildApp(config, services, keys, logger);
+    server.on("request", application.app.callback());
+    // Slowloris and oversized headers: bounded by Node's own limits plus these.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    await listener?.close();
+    throw error;
+  }
+  const { provider } = application;
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds);
