@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import Koa from "koa";
 import type Provider from "oidc-provider";
 import type { Config } from "./config.js";
@@ -24,6 +25,8 @@ export interface Application {
 }
 
 const VIEWS_DIR = join(PROJECT_ROOT, "views");
+// The package's exports hide its browser bundle: resolve the package, then the file.
+const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.meta.url).resolve("@simplewebauthn/browser"))), "dist/bundle/index.umd.min.js");
 
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger): Promise<Application> {
@@ -50,15 +53,25 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(securityHeaders({ hsts: config.secureCookies }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
-  app.use(staticAssets(join(VIEWS_DIR, "static"), { cache: config.production }).routes());
+  app.use(
+    staticAssets(join(VIEWS_DIR, "static"), {
+      cache: config.production,
+      packageFiles: { "simplewebauthn-browser.js": SIMPLEWEBAUTHN_BROWSER_BUNDLE },
+    }).routes(),
+  );
   app.use(
     interactionRoutes({
       provider,
       users: services.users,
+      userQueries: services.userQueries,
+      passkeys: services.passkeys,
+      credentials: services.credentials,
+      interactionState: services.interactionState,
       views,
       issuer: config.issuer,
       secureCookies: config.secureCookies,
       bodyLimit: config.requestBodyLimit,
+      interactionSeconds: config.ttl.interactionSeconds,
     }).routes(),
   );
 

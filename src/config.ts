@@ -49,6 +49,7 @@ export interface Config extends Defaults {
   readonly secretKey: Buffer | null;
   readonly logLevel: string;
   readonly trustProxy: boolean;
+  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +120,36 @@ function parseSecretKey(value: string | undefined, production: boolean): Buffer 
   return key;
 }
 
+/**
+ * WebAuthn: the RP ID must be the issuer's host or a parent domain of it, and every expected
+ * origin must be on the RP ID (WebAuthn L3 §5.1.4.1), https except http://localhost in development.
+ */
+function parseWebauthn(env: Env, issuer: string, production: boolean) {
+  const issuerHost = new URL(issuer).hostname;
+  const rpId = env.WEBAUTHN_RP_ID || issuerHost;
+  if (rpId !== issuerHost && !issuerHost.endsWith(`.${rpId}`)) {
+    throw new ConfigError(`WEBAUTHN_RP_ID must be the ISSUER's host or a parent domain of it (got "${rpId}" for host "${issuerHost}")`);
+  }
+  const origins = (env.WEBAUTHN_ORIGINS || issuer)
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(`WEBAUTHN_ORIGINS must be a comma-separated list of origins (got "${origin}")`);
+    }
+    const secure = url.protocol === "https:" || (!production && url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+    if (!secure || url.origin !== origin) throw new ConfigError(`WEBAUTHN_ORIGINS entries must be https origins without a path (got "${origin}")`);
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError(`WEBAUTHN_ORIGINS entry "${origin}" is not on WEBAUTHN_RP_ID "${rpId}"`);
+    }
+  }
+  return Object.freeze({ rpId, rpName: env.WEBAUTHN_RP_NAME || rpId, origins: Object.freeze(origins) });
+}
+
 function parseDatabaseUrl(value: string | undefined): string | null {
   if (!value) return null;
   if (!/^postgres(ql)?:\/\//.test(value)) {
@@ -169,5 +200,6 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     secretKey: parseSecretKey(readSecret(env, "SECRET_KEY"), production),
     logLevel,
     trustProxy: trustProxy === "true",
+    webauthn: parseWebauthn(env, issuer, production),
   });
 }

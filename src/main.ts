@@ -20,6 +20,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (/^[\d.]+$|^\[/.test(config.webauthn.rpId)) {
+    logger.warn(
+      { rpId: config.webauthn.rpId },
+      "passkeys need a domain name as RP ID (browsers refuse IP addresses): use http://localhost or set ISSUER/WEBAUTHN_RP_ID",
+    );
+  }
   const embedded = config.databaseUrl === null;
 
   const releaseLock = embedded

@@ -22,14 +22,14 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function servicesFor(database: Database, config: Config) {
+export function servicesFor(database: Database, config: Config, logger: Logger) {
   const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
-  return { keys, services: createServices(database, config, keys) };
+  return { keys, services: createServices(database, config, keys, logger) };
 }
 
 /** Creates signing keys if needed, builds the app and listens. The database is the caller's. */
 export async function startServer(config: Config, database: Database, logger: Logger): Promise<RunningServer> {
-  const { keys, services } = servicesFor(database, config);
+  const { keys, services } = servicesFor(database, config, logger);
   // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
   const listener = database.url
     ? await listenForInvalidations(

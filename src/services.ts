@@ -3,19 +3,26 @@ import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createClientQueries } from "./db/clients.js";
+import { createCredentialQueries } from "./db/credentials.js";
+import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
+import type { Logger } from "./logger.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
 import { createUserService } from "./users/user-service.js";
+import { createPasskeyService } from "./webauthn/passkey-service.js";
 
 /** Every service, built from its dependencies; one set per database (the server, the CLI, each test). */
-export function createServices(database: Database, config: Config, keys: DerivedKeys) {
+export function createServices(database: Database, config: Config, keys: DerivedKeys, logger: Logger) {
   const db = database.prisma;
+  const userQueries = createUserQueries(db);
+  const credentials = createCredentialQueries(db);
+  const interactionState = createInteractionStateQueries(db);
   const passwords = createPasswordHasher(config.password);
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
@@ -29,7 +36,11 @@ export function createServices(database: Database, config: Config, keys: Derived
       cacheSeconds: config.caches.clientSeconds,
       onDeleted: (clientId) => invalidate({ clientId }),
     }),
-    users: createUserService(createUserQueries(db), passwords),
+    users: createUserService(userQueries, passwords),
+    userQueries,
+    credentials,
+    interactionState,
+    passkeys: createPasskeyService({ credentials, state: interactionState, users: userQueries, config: config.webauthn, logger }),
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.

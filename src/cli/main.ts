@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../config.js";
 import { DataDirLockedError, lockDataDir } from "../db/data-dir-lock.js";
 import { openDatabase, pgliteDirectory } from "../db/open-database.js";
+import { createLogger } from "../logger.js";
 import { servicesFor } from "../server.js";
 import { usersCommandReadsStdin } from "./commands/users.js";
 import { createMigration } from "./create-migration.js";
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     });
     try {
       if (database.appliedMigrations.length > 0) output.stderr(`Applied migrations: ${database.appliedMigrations.join(", ")}\n`);
-      return await runCommand(argv, io, servicesFor(database, config).services);
+      return await runCommand(argv, io, servicesFor(database, config, createLogger("warn")).services);
     } finally {
       await database.close();
     }

@@ -9,6 +9,7 @@ export function createUserQueries(db: Db) {
     findUserById: (id: string) => db.user.findUnique({ where: { id } }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
+    snoozePasskeyPrompt: (id: string, until: Date) => db.user.update({ where: { id }, data: { passkeyPromptSnoozedUntil: until } }),
   };
 }
 

@@ -23,9 +23,14 @@ export function csrfProtection(options: { issuer: string; secureCookies: boolean
     ctx.state.csrfToken = tokens.create(secret);
 
     if (!SAFE_METHODS.has(ctx.method)) {
+      // Fetch metadata first: browsers that send it say exactly where a request came from.
+      const site = ctx.get("Sec-Fetch-Site");
+      if (site && site !== "same-origin") throw forbidden("csrf.foreign_origin", "This request came from another site and was refused.");
+      // Under Referrer-Policy: no-referrer browsers send `Origin: null` even from our own pages, so
+      // only a concrete foreign origin is refused here; the token below decides the rest.
       const origin = ctx.get("Origin");
-      if (origin && origin !== options.issuer) throw forbidden("csrf.foreign_origin", "This request came from another site and was refused.");
-      if (ctx.get("Sec-Fetch-Site") === "cross-site") throw forbidden("csrf.foreign_origin", "This request came from another site and was refused.");
+      if (origin && origin !== "null" && origin !== options.issuer)
+        throw forbidden("csrf.foreign_origin", "This request came from another site and was refused.");
       const body = ctx.request.body as Record<string, unknown> | undefined;
       const token = typeof body?._csrf === "string" ? body._csrf : ctx.get("X-CSRF-Token");
       if (!token || !tokens.verify(secret, token)) {

@@ -4,12 +4,17 @@ import Router from "@koa/router";
 
 const TYPES: Record<string, string> = { ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml" };
 
-/** Serves the files of views/static from memory, by exact name only (no path traversal possible). */
-export function staticAssets(dir: string, options: { cache: boolean }): Router {
+/**
+ * Serves the files of views/static, plus named files from packages (no CDN), from memory and by
+ * exact name only (no path traversal possible).
+ */
+export function staticAssets(dir: string, options: { cache: boolean; packageFiles?: Record<string, string> }): Router {
+  const paths: [string, string][] = [
+    ...readdirSync(dir).map((name): [string, string] => [name, join(dir, name)]),
+    ...Object.entries(options.packageFiles ?? {}),
+  ];
   const files = new Map(
-    readdirSync(dir)
-      .filter((name) => TYPES[extname(name)])
-      .map((name) => [name, { body: readFileSync(join(dir, name)), type: TYPES[extname(name)] as string }]),
+    paths.filter(([name]) => TYPES[extname(name)]).map(([name, path]) => [name, { body: readFileSync(path), type: TYPES[extname(name)] as string }]),
   );
   const router = new Router();
   router.get("/static/:name", (ctx) => {

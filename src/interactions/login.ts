@@ -1,14 +1,17 @@
 import type { Context } from "koa";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
+import { offerPasskeyOrFinish } from "./sign-in.js";
 
 const field = (body: unknown, name: string): string => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === "string" ? value : "";
 };
 
-/** Email + password sign-in (argon2id). Passkeys arrive with the passkey issue. */
-export function loginStep({ provider, users, views }: InteractionDependencies) {
+/** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
+export function loginStep(deps: InteractionDependencies) {
+  const { provider, users, views } = deps;
+
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
     views.render(ctx, "interactions/login", { title: "Sign in", uid: details.uid, email: extra.email ?? loginHint, error: extra.error }, status);
@@ -26,9 +29,9 @@ export function loginStep({ provider, users, views }: InteractionDependencies) {
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }
-      await finishInteraction(ctx, provider, {
-        login: { accountId, amr: ["pwd"], acr: "urn:idp:acr:password" },
-      });
+      const user = await users.findById(accountId);
+      if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
+      await offerPasskeyOrFinish(ctx, deps, details, user, { userId: accountId, amr: ["pwd"], acr: "urn:idp:acr:password" });
     },
   };
 }

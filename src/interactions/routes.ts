@@ -1,21 +1,31 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type Provider from "oidc-provider";
+import type { CredentialQueries } from "../db/credentials.js";
+import type { InteractionStateQueries } from "../db/interaction-state.js";
+import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
 import type { UserService } from "../users/user-service.js";
+import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { consentStep } from "./consent.js";
 import { finishInteraction, loadInteraction } from "./interaction.js";
 import { loginStep } from "./login.js";
+import { passkeyRoutes } from "./passkey.js";
 
 export interface InteractionDependencies {
   provider: Provider;
   users: UserService;
+  userQueries: UserQueries;
+  passkeys: PasskeyService;
+  credentials: CredentialQueries;
+  interactionState: InteractionStateQueries;
   views: Views;
   issuer: string;
   secureCookies: boolean;
   bodyLimit: string;
+  interactionSeconds: number;
 }
 
 /** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
@@ -24,7 +34,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const login = loginStep(deps);
   const consent = consentStep(deps);
 
-  router.use(bodyParser({ enableTypes: ["form"], formLimit: deps.bodyLimit }));
+  router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
   router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
   router.use(async (ctx, next) => {
     ctx.set("Cache-Control", "no-store");
@@ -48,6 +58,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await loadInteraction(ctx, deps.provider);
     await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });
   });
+  passkeyRoutes(router, deps);
 
   return router;
 }

@@ -61,11 +61,16 @@ export async function authorizationRequest(rp: RelyingParty, extra: Record<strin
 /** Drives the interaction pages like a user: sign in with a password, approve consent. Returns the final response. */
 export async function completeInteraction(browser: BrowserSession, server: TestServer, startUrl: string, email = "alice@example.com"): Promise<PageResponse> {
   let page = await browser.follow(startUrl, server.issuer);
-  for (let step = 0; step < 4; step += 1) {
+  for (let step = 0; step < 5; step += 1) {
     if (page.location && !page.location.startsWith(server.issuer)) return page;
     if (page.text.includes('action="/interaction/') && page.text.includes("/login")) {
       const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
       const posted = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
+      page = await browser.follow(action, server.issuer, posted);
+    } else if (page.text.includes("/passkey/skip")) {
+      // The offer to create a passkey after a password sign-in: "Not now".
+      const action = new URL(formActionOf(page.text, "/passkey/skip"), server.issuer).toString();
+      const posted = await browser.postForm(action, { _csrf: csrfTokenOf(page.text) });
       page = await browser.follow(action, server.issuer, posted);
     } else if (page.text.includes("/consent")) {
       const action = new URL(formActionOf(page.text, "/consent"), server.issuer).toString();

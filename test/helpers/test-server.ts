@@ -32,6 +32,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Receives the server's log lines (JSON) instead of discarding them. */
   logLines?: string[];
+  /** "localhost" for browser tests (WebAuthn refuses IP addresses as RP IDs); default 127.0.0.1. */
+  issuerHost?: string;
   /** Another server's database (and its secret), to run a second instance on it; not closed on stop. */
   shareWith?: TestServer;
 }
@@ -48,7 +50,7 @@ export async function startTestServer(
     {
       PORT: String(port),
       HOST: "127.0.0.1",
-      ISSUER: `http://127.0.0.1:${port}`,
+      ISSUER: `http://${options.issuerHost ?? "127.0.0.1"}:${port}`,
       DATA_DIR: dataDir,
       SECRET_KEY: options.shareWith?.config.secretKey?.toString("base64url") ?? randomBytes(32).toString("base64url"),
       LOG_LEVEL: options.logLines ? "info" : (process.env.TEST_LOG_LEVEL ?? "silent"),

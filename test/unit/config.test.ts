@@ -31,9 +31,24 @@ describe("loadConfig", () => {
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com" }, "SECRET_KEY (or SECRET_KEY_FILE) is required"],
     [{ NODE_ENV: "production", ISSUER: "http://localhost:3000", SECRET_KEY: SECRET }, "ISSUER must be an https URL"],
     [{ SECRET_KEY_FILE: "/does/not/exist" }, "SECRET_KEY_FILE could not be read"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_RP_ID: "other.example" }, "WEBAUTHN_RP_ID must be the ISSUER's host or a parent domain"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_RP_ID: "ample.com" }, "WEBAUTHN_RP_ID must be the ISSUER's host or a parent domain"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://evil.example" }, "is not on WEBAUTHN_RP_ID"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "http://id.example.com" }, "must be https origins"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://id.example.com/path" }, "must be https origins"],
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {
+    expect(loadConfig({}).webauthn).toEqual({ rpId: "localhost", rpName: "localhost", origins: ["http://localhost:3000"] });
+    const config = loadConfig({
+      ISSUER: "https://id.example.com",
+      WEBAUTHN_RP_ID: "example.com",
+      WEBAUTHN_ORIGINS: "https://id.example.com,https://login.example.com",
+    });
+    expect(config.webauthn).toMatchObject({ rpId: "example.com", origins: ["https://id.example.com", "https://login.example.com"] });
   });
 
   it("accepts a production configuration", () => {

@@ -1,0 +1,43 @@
+import type { Db } from "./open-database.js";
+
+const isNotFound = (error: unknown) => (error as { code?: string }).code === "P2025";
+
+/** Server-side, single-use state of an interaction: WebAuthn challenges and a pending sign-in. */
+export function createInteractionStateQueries(db: Db) {
+  return {
+    /** Replaces any earlier challenge of the same purpose and interaction. */
+    putChallenge: (id: string, challenge: string, userId: string | null, expiresAt: Date) =>
+      db.webauthnChallenge.upsert({ where: { id }, create: { id, challenge, userId, expiresAt }, update: { challenge, userId, expiresAt } }),
+
+    /** Deletes and returns the challenge (one statement: DELETE … RETURNING), or null when there is none. */
+    async takeChallenge(id: string) {
+      try {
+        return await db.webauthnChallenge.delete({ where: { id } });
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+
+    putPendingLogin: (uid: string, userId: string, amr: string[], acr: string, expiresAt: Date) =>
+      db.pendingLogin.upsert({ where: { uid }, create: { uid, userId, amr, acr, expiresAt }, update: { userId, amr, acr, expiresAt } }),
+
+    findPendingLogin: (uid: string) => db.pendingLogin.findUnique({ where: { uid } }),
+
+    async takePendingLogin(uid: string) {
+      try {
+        return await db.pendingLogin.delete({ where: { uid } });
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+
+    deleteExpired: async (now: Date) => {
+      await db.webauthnChallenge.deleteMany({ where: { expiresAt: { lt: now } } });
+      await db.pendingLogin.deleteMany({ where: { expiresAt: { lt: now } } });
+    },
+  };
+}
+
+export type InteractionStateQueries = ReturnType<typeof createInteractionStateQueries>;

@@ -1,0 +1,57 @@
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import { badRequest } from "../errors.js";
+import { deviceNameFrom } from "../webauthn/device-name.js";
+import { loadInteraction } from "./interaction.js";
+import type { InteractionDependencies } from "./routes.js";
+import { signInResult } from "./sign-in.js";
+
+/** How long "Not now" keeps the passkey offer away. */
+const SNOOZE_MS = 30 * 24 * 3600 * 1000;
+
+const noPendingSignIn = () => badRequest("passkey.no_pending_sign_in", "This page has expired. Go back to the app and sign in again.");
+
+/**
+ * The JSON side of the passkey ceremonies (views/static/passkey.js drives them) and "Not now".
+ * Each verify answers `{ redirectTo }`, where the browser continues the authorization.
+ */
+export function passkeyRoutes(router: Router, deps: InteractionDependencies): void {
+  const { provider, passkeys, interactionState } = deps;
+
+  router.post("/passkey/authenticate/options", async (ctx: Context) => {
+    const details = await loadInteraction(ctx, provider);
+    ctx.body = await passkeys.authenticationOptions(details.uid);
+  });
+
+  router.post("/passkey/authenticate/verify", async (ctx: Context) => {
+    const details = await loadInteraction(ctx, provider);
+    const { userId, amr } = await passkeys.verifyAuthentication(details.uid, ctx.request.body);
+    // A passkey with user verification is phishing-resistant MFA on its own.
+    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: "urn:idp:acr:passkey" }) };
+  });
+
+  router.post("/passkey/register/options", async (ctx: Context) => {
+    const details = await loadInteraction(ctx, provider);
+    const pending = await interactionState.findPendingLogin(details.uid);
+    if (!pending) throw noPendingSignIn();
+    ctx.body = await passkeys.registrationOptions(details.uid, pending.userId);
+  });
+
+  router.post("/passkey/register/verify", async (ctx: Context) => {
+    const details = await loadInteraction(ctx, provider);
+    const pending = await interactionState.findPendingLogin(details.uid);
+    if (!pending) throw noPendingSignIn();
+    await passkeys.verifyRegistration(details.uid, pending.userId, ctx.request.body, deviceNameFrom(ctx.get("User-Agent")));
+    await interactionState.takePendingLogin(details.uid);
+    ctx.body = { redirectTo: await signInResult(ctx, provider, pending) };
+  });
+
+  router.post("/passkey/skip", async (ctx: Context) => {
+    const details = await loadInteraction(ctx, provider);
+    const pending = await interactionState.takePendingLogin(details.uid);
+    if (!pending) throw noPendingSignIn();
+    await deps.userQueries.snoozePasskeyPrompt(pending.userId, new Date(Date.now() + SNOOZE_MS));
+    ctx.status = 303;
+    ctx.redirect(await signInResult(ctx, provider, pending));
+  });
+}

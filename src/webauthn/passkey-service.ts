@@ -1,0 +1,166 @@
+import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
+import type { CredentialQueries } from "../db/credentials.js";
+import type { InteractionStateQueries } from "../db/interaction-state.js";
+import type { UserQueries } from "../db/users.js";
+import { assertThat, badRequest, conflict } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
+
+/** Challenges live at most 5 minutes (issue #3). */
+const CHALLENGE_TTL_MS = 5 * 60_000;
+// ES256 and RS256: what platform and roaming authenticators offer; EdDSA adds nothing here.
+const ALGORITHMS = [-7, -257];
+
+export interface PasskeyConfig {
+  rpId: string;
+  rpName: string;
+  origins: readonly string[];
+}
+
+export interface PasskeySignIn {
+  userId: string;
+  /** RFC 8176: hwk (device-bound key) or swk (synced key), and user (user presence). */
+  amr: string[];
+}
+
+const userHandleOf = (userId: string) => Buffer.from(userId, "utf8").toString("base64url");
+const expired = () => badRequest("passkey.challenge_expired", "This passkey prompt has expired. Try again.");
+const failed = () => badRequest("passkey.verification_failed", "That passkey could not be verified. Try again, or use another sign-in method.");
+
+/**
+ * Passkey registration and sign-in on top of @simplewebauthn/server, plus the checks it leaves to
+ * the caller. Challenges are server-side, bound to the interaction, single-use (taken on every
+ * attempt, successful or not) and expire within 5 minutes. User verification is always required.
+ * @throws AppError passkey.* (400), passkey.already_registered (409)
+ */
+export function createPasskeyService(deps: {
+  credentials: CredentialQueries;
+  state: InteractionStateQueries;
+  users: UserQueries;
+  config: PasskeyConfig;
+  logger: Logger;
+  now?: () => Date;
+}) {
+  const { credentials, state, config, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const expiresAt = () => new Date(now().getTime() + CHALLENGE_TTL_MS);
+
+  async function takeChallenge(id: string) {
+    const challenge = await state.takeChallenge(id);
+    if (!challenge || challenge.expiresAt <= now()) throw expired();
+    return challenge;
+  }
+
+  return {
+    /** Options for a usernameless sign-in (discoverable credentials; no allow list). */
+    async authenticationOptions(uid: string) {
+      const options = await generateAuthenticationOptions({ rpID: config.rpId, userVerification: "required", timeout: CHALLENGE_TTL_MS });
+      await state.putChallenge(`authentication:${uid}`, options.challenge, null, expiresAt());
+      return options;
+    },
+
+    async verifyAuthentication(uid: string, body: unknown): Promise<PasskeySignIn> {
+      const challenge = await takeChallenge(`authentication:${uid}`);
+      const response = parseAuthenticationResponse(body);
+      const credential = await credentials.findCredentialById(response.id);
+      assertThat(credential, () => badRequest("passkey.unknown_credential", "This passkey is not registered here. Sign in another way, then add it."));
+      // Usernameless sign-in: the authenticator must name the account, and it must own the credential.
+      assertThat(response.response.userHandle === userHandleOf(credential.userId), failed);
+
+      let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      try {
+        verification = await verifyAuthenticationResponse({
+          response,
+          expectedChallenge: challenge.challenge,
+          expectedOrigin: [...config.origins],
+          expectedRPID: config.rpId,
+          credential: {
+            id: credential.id,
+            publicKey: new Uint8Array(credential.publicKey),
+            counter: Number(credential.counter),
+            transports: credential.transports as never,
+          },
+          requireUserVerification: true,
+        });
+      } catch (error) {
+        const message = (error as Error).message;
+        // WebAuthn L3 §7.2 step 21: a counter that did not grow signals a cloned authenticator.
+        if (/counter/i.test(message))
+          logger.warn({ event: "passkey.counter_regression", credentialId: credential.id, userId: credential.userId }, "security event");
+        throw failed();
+      }
+      // Only an explicit true is success.
+      assertThat(verification.verified === true, failed);
+      const info = verification.authenticationInfo;
+      // The backup-eligible flag is fixed at creation; a change means another authenticator.
+      assertThat((info.credentialDeviceType === "multiDevice") === credential.backupEligible, failed);
+      await credentials.recordCredentialUse(credential.id, info.newCounter, info.credentialBackedUp, now());
+      return { userId: credential.userId, amr: [info.credentialDeviceType === "multiDevice" ? "swk" : "hwk", "user"] };
+    },
+
+    /** Options to create a passkey for a user; their existing credentials are excluded. */
+    async registrationOptions(uid: string, userId: string) {
+      const user = await deps.users.findUserById(userId);
+      assertThat(user, expired);
+      const existing = await credentials.listCredentialsOfUser(userId);
+      const options = await generateRegistrationOptions({
+        rpName: config.rpName,
+        rpID: config.rpId,
+        userID: new Uint8Array(Buffer.from(userId, "utf8")),
+        userName: user.email,
+        userDisplayName: user.name ?? user.email,
+        attestationType: "none",
+        excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as never })),
+        authenticatorSelection: { residentKey: "required", userVerification: "required" },
+        supportedAlgorithmIDs: ALGORITHMS,
+        timeout: CHALLENGE_TTL_MS,
+      });
+      await state.putChallenge(`registration:${uid}`, options.challenge, userId, expiresAt());
+      return options;
+    },
+
+    async verifyRegistration(uid: string, userId: string, body: unknown, name: string): Promise<void> {
+      const challenge = await takeChallenge(`registration:${uid}`);
+      assertThat(challenge.userId === userId, expired);
+      const response = parseRegistrationResponse(body);
+      let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      try {
+        verification = await verifyRegistrationResponse({
+          response,
+          expectedChallenge: challenge.challenge,
+          expectedOrigin: [...config.origins],
+          expectedRPID: config.rpId,
+          requireUserVerification: true,
+          supportedAlgorithmIDs: ALGORITHMS,
+        });
+      } catch {
+        throw failed();
+      }
+      assertThat(verification.verified === true, failed);
+      const info = verification.registrationInfo;
+      assertThat(await credentials.findCredentialById(info.credential.id).then((found) => !found), () =>
+        conflict("passkey.already_registered", "This passkey is already registered to an account."),
+      );
+      try {
+        await credentials.insertCredential({
+          id: info.credential.id,
+          userId,
+          publicKey: Buffer.from(info.credential.publicKey),
+          counter: BigInt(info.credential.counter),
+          transports: info.credential.transports ?? [],
+          deviceType: info.credentialDeviceType,
+          backupEligible: info.credentialDeviceType === "multiDevice",
+          backedUp: info.credentialBackedUp,
+          aaguid: info.aaguid,
+          name,
+        });
+      } catch (error) {
+        // A credential id belongs to one user only (the primary key; also when two requests race).
+        if ((error as { code?: string }).code === "P2002") throw conflict("passkey.already_registered", "This passkey is already registered to an account.");
+        throw error;
+      }
+    },
+  };
+}
+
+export type PasskeyService = ReturnType<typeof createPasskeyService>;
