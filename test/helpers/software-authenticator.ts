@@ -1,0 +1,105 @@
+import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { isoCBOR } from "@simplewebauthn/server/helpers";
+
+/** Authenticator-data flags (WebAuthn L3 §6.1). */
+export const FLAGS = { UP: 0x01, UV: 0x04, BE: 0x08, BS: 0x10, AT: 0x40 } as const;
+
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest();
+const b64url = (data: Buffer | Uint8Array) => Buffer.from(data).toString("base64url");
+
+export interface Ceremony {
+  challenge: string;
+  origin: string;
+  rpId: string;
+}
+
+export interface AssertionOverrides {
+  type?: string;
+  origin?: string;
+  rpId?: string;
+  flags?: number;
+  signCount?: number;
+  userHandle?: string | null;
+  crossOrigin?: boolean;
+  /** Adds a field to the client data after signing (a tampered response). */
+  tamper?: boolean;
+}
+
+/**
+ * A software ES256 authenticator that produces real WebAuthn responses, so the server's checks can
+ * be exercised one field at a time over HTTP (Chromium's virtual authenticator only makes valid ones).
+ */
+export class SoftwareAuthenticator {
+  readonly credentialId = randomBytes(16);
+  private readonly keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  signCount = 0;
+
+  constructor(private readonly defaultFlags = FLAGS.UP | FLAGS.UV) {}
+
+  private coseKey(): Uint8Array {
+    const jwk = this.keys.publicKey.export({ format: "jwk" });
+    return isoCBOR.encode(
+      new Map<number, number | Uint8Array>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x as string, "base64url")],
+        [-3, Buffer.from(jwk.y as string, "base64url")],
+      ]),
+    );
+  }
+
+  private authData(rpId: string, flags: number, signCount: number, attested = false): Buffer {
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(signCount);
+    const parts = [sha256(rpId), Buffer.from([flags | (attested ? FLAGS.AT : 0)]), counter];
+    if (attested) {
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(this.credentialId.length);
+      parts.push(Buffer.alloc(16), length, this.credentialId, Buffer.from(this.coseKey()));
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** A `none` attestation, as navigator.credentials.create() returns it through @simplewebauthn/browser. */
+  registration(ceremony: Ceremony, flags = this.defaultFlags) {
+    const clientDataJSON = Buffer.from(JSON.stringify({ type: "webauthn.create", challenge: ceremony.challenge, origin: ceremony.origin, crossOrigin: false }));
+    const attestationObject = isoCBOR.encode(
+      new Map<string, unknown>([
+        ["fmt", "none"],
+        ["attStmt", new Map()],
+        ["authData", this.authData(ceremony.rpId, flags, this.signCount, true)],
+      ]) as never,
+    );
+    const id = b64url(this.credentialId);
+    return {
+      id,
+      rawId: id,
+      type: "public-key",
+      response: { clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ["internal"] },
+    };
+  }
+
+  /** An assertion for `userId`, signed over authenticatorData ‖ SHA-256(clientDataJSON). */
+  assertion(ceremony: Ceremony, userId: string, overrides: AssertionOverrides = {}) {
+    this.signCount = overrides.signCount ?? this.signCount + 1;
+    const clientData = {
+      type: overrides.type ?? "webauthn.get",
+      challenge: ceremony.challenge,
+      origin: overrides.origin ?? ceremony.origin,
+      crossOrigin: overrides.crossOrigin ?? false,
+    };
+    const clientDataJSON = Buffer.from(JSON.stringify(clientData));
+    const authenticatorData = this.authData(overrides.rpId ?? ceremony.rpId, overrides.flags ?? this.defaultFlags, this.signCount);
+    const signature = sign("sha256", Buffer.concat([authenticatorData, sha256(clientDataJSON)]), this.keys.privateKey);
+    const sentClientData = overrides.tamper ? Buffer.from(JSON.stringify({ ...clientData, tampered: true })) : clientDataJSON;
+    const id = b64url(this.credentialId);
+    const userHandle = overrides.userHandle === undefined ? b64url(Buffer.from(userId, "utf8")) : (overrides.userHandle ?? undefined);
+    return {
+      id,
+      rawId: id,
+      type: "public-key",
+      response: { clientDataJSON: b64url(sentClientData), authenticatorData: b64url(authenticatorData), signature: b64url(signature), userHandle },
+    };
+  }
+}

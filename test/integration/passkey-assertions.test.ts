@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
+import { authorizationRequest, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { type AssertionOverrides, FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// SECURITY-TESTS.md §10–13 with real signatures from a software authenticator, one field wrong at a time.
+describe("passkey assertions", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  const logLines: string[] = [];
+  const rpId = "127.0.0.1";
+  let alice: { id: string; authenticator: SoftwareAuthenticator };
+  let bobId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { logLines });
+    rp = await registerRelyingParty(server);
+    alice = { id: (await server.services.users.create({ email: "alice@example.com", password: PASSWORD })).id, authenticator: new SoftwareAuthenticator() };
+    bobId = (await server.services.users.create({ email: "bob@example.com", password: PASSWORD })).id;
+    const registered = await registerPasskey("alice@example.com", alice.authenticator);
+    expect(registered.status).toBe(200);
+  });
+  afterAll(() => server?.stop());
+
+  async function openInteraction() {
+    const browser = new BrowserSession();
+    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const post = (path: string, body: unknown, csrf = csrfTokenOf(page.text)) =>
+      browser.request(`${page.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify(body),
+      });
+    return { browser, page, post };
+  }
+
+  /** Password sign-in, then "Create a passkey" with the software authenticator. */
+  async function registerPasskey(email: string, authenticator: SoftwareAuthenticator) {
+    const { browser, page } = await openInteraction();
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    const prompt = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
+    expect(prompt.text).toContain("Create a passkey");
+    const csrf = csrfTokenOf(prompt.text);
+    const post = (path: string, body: unknown) =>
+      browser.request(`${page.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify(body),
+      });
+    const options = JSON.parse((await post("/passkey/register/options", {})).text) as { challenge: string; authenticatorSelection: Record<string, string> };
+    expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
+    return post("/passkey/register/verify", authenticator.registration({ challenge: options.challenge, origin: server.issuer, rpId }));
+  }
+
+  async function signIn(overrides: AssertionOverrides = {}, userId = alice.id, authenticator = alice.authenticator) {
+    const { post } = await openInteraction();
+    const { challenge } = JSON.parse((await post("/passkey/authenticate/options", {})).text) as { challenge: string };
+    const assertion = authenticator.assertion({ challenge, origin: server.issuer, rpId }, userId, overrides);
+    const response = await post("/passkey/authenticate/verify", assertion);
+    return { response, assertion, error: response.status === 200 ? null : (JSON.parse(response.text) as { error: string }).error };
+  }
+
+  it("signs in with a valid assertion and records the use", async () => {
+    const { response } = await signIn();
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text).redirectTo).toMatch(new RegExp(`^${server.issuer}/auth/`));
+    const credential = await server.database.prisma.credential.findFirstOrThrow({ where: { userId: alice.id } });
+    expect(credential.lastUsedAt).not.toBeNull();
+    expect(Number(credential.counter)).toBe(alice.authenticator.signCount);
+  });
+
+  it("refuses a replayed assertion on a new challenge (§10)", async () => {
+    const first = await signIn();
+    expect(first.response.status).toBe(200);
+    const { post } = await openInteraction();
+    await post("/passkey/authenticate/options", {});
+    const replay = await post("/passkey/authenticate/verify", first.assertion);
+    expect(replay.status).toBe(400);
+  });
+
+  it.each<[string, AssertionOverrides]>([
+    ["a wrong origin (§11)", { origin: "https://evil.example" }],
+    ["a wrong RP ID hash (§11)", { rpId: "evil.example" }],
+    ["user presence not set (§12)", { flags: FLAGS.UV }],
+    ["user verification not set (§12)", { flags: FLAGS.UP }],
+    ["tampered client data", { tamper: true }],
+    ["a changed backup-eligible flag", { flags: FLAGS.UP | FLAGS.UV | FLAGS.BE }],
+    ["no userHandle (usernameless needs it)", { userHandle: null }],
+  ])("refuses %s", async (_label, overrides) => {
+    const { response } = await signIn(overrides);
+    expect(response.status).toBe(400);
+  });
+
+  it("refuses an assertion whose userHandle names another account", async () => {
+    const { response } = await signIn({}, bobId);
+    expect(response.status).toBe(400);
+  });
+
+  it("refuses a webauthn.create client data in an assertion (§11)", async () => {
+    const { error } = await signIn({ type: "webauthn.create" });
+    expect(error).toBe("passkey.wrong_ceremony");
+  });
+
+  it("refuses a counter that went backwards and logs a security event", async () => {
+    expect((await signIn({ signCount: 50 })).response.status).toBe(200);
+    const { response } = await signIn({ signCount: 10 });
+    expect(response.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logLines.some((line) => line.includes('"event":"passkey.counter_regression"'))).toBe(true);
+    expect((await signIn({ signCount: 51 })).response.status).toBe(200);
+  });
+
+  it("refuses a credential id already registered, for any user (§13)", async () => {
+    const response = await registerPasskey("bob@example.com", alice.authenticator);
+    expect(response.status).toBe(409);
+    expect(JSON.parse(response.text).error).toBe("passkey.already_registered");
+    expect(await server.database.prisma.credential.count({ where: { userId: bobId } })).toBe(0);
+  });
+});
