@@ -65,6 +65,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       users: services.users,
       userQueries: services.userQueries,
       passkeys: services.passkeys,
+      signInThrottle: services.signInThrottle,
       credentials: services.credentials,
       interactionState: services.interactionState,
       views,

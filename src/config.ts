@@ -28,6 +28,11 @@ const defaultsSchema = z.object({
     oidcPayloadSeconds: z.number().min(0),
     oidcPayloadEntries: z.number().int().positive(),
   }),
+  throttle: z.object({
+    windowSeconds: z.number().int().positive(),
+    passwordFailuresPerAccount: z.number().int().positive(),
+    passwordFailuresPerIp: z.number().int().positive(),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),

@@ -8,6 +8,7 @@ import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
+import { createSignInThrottle } from "./db/rate-limits.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import type { Logger } from "./logger.js";
@@ -37,6 +38,7 @@ export function createServices(database: Database, config: Config, keys: Derived
       onDeleted: (clientId) => invalidate({ clientId }),
     }),
     users: createUserService(userQueries, passwords),
+    signInThrottle: createSignInThrottle(db, config.throttle),
     userQueries,
     credentials,
     interactionState,

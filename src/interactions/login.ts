@@ -1,4 +1,5 @@
 import type { Context } from "koa";
+import { AppError } from "../errors.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { offerPasskeyOrFinish } from "./sign-in.js";
@@ -10,7 +11,7 @@ const field = (body: unknown, name: string): string => {
 
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
 export function loginStep(deps: InteractionDependencies) {
-  const { provider, users, views } = deps;
+  const { provider, users, views, signInThrottle } = deps;
 
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
@@ -23,12 +24,21 @@ export function loginStep(deps: InteractionDependencies) {
     async submit(ctx: Context, details: InteractionDetails) {
       const email = field(ctx.request.body, "email");
       const password = field(ctx.request.body, "password");
+      try {
+        await signInThrottle.assertAllowed(email, ctx.ip);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        show(ctx, details, { email, error: error.message }, error.status);
+        return;
+      }
       // One message for unknown email and wrong password: no account enumeration.
       const accountId = email && password ? await users.verifyPassword(email, password) : null;
       if (!accountId) {
+        await signInThrottle.recordFailure(email, ctx.ip);
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }
+      await signInThrottle.recordSuccess(email);
       const user = await users.findById(accountId);
       if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
       await offerPasskeyOrFinish(ctx, deps, details, user, { userId: accountId, amr: ["pwd"], acr: "urn:idp:acr:password" });

@@ -3,6 +3,7 @@ import Router from "@koa/router";
 import type Provider from "oidc-provider";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
+import type { SignInThrottle } from "../db/rate-limits.js";
 import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
@@ -19,6 +20,7 @@ export interface InteractionDependencies {
   users: UserService;
   userQueries: UserQueries;
   passkeys: PasskeyService;
+  signInThrottle: SignInThrottle;
   credentials: CredentialQueries;
   interactionState: InteractionStateQueries;
   views: Views;

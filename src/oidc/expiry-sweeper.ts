@@ -10,6 +10,7 @@ export function startExpirySweeper(services: Services, logger: Logger, intervalS
     try {
       const { count } = await services.oidcPayloads.deleteExpired(new Date());
       await services.interactionState.deleteExpired(new Date());
+      await services.signInThrottle.deleteExpired(new Date());
       const keys = await services.signingKeys.pruneRetired();
       if (count > 0 || keys > 0) logger.info({ expiredRows: count, retiredKeys: keys }, "swept expired data");
     } catch (error) {

@@ -1,0 +1,52 @@
+import { RateLimiterPrisma, RateLimiterRes } from "rate-limiter-flexible";
+import { sha256 } from "../crypto/hash.js";
+import { AppError } from "../errors.js";
+import type { Db } from "./open-database.js";
+
+export interface ThrottleSettings {
+  windowSeconds: number;
+  passwordFailuresPerAccount: number;
+  passwordFailuresPerIp: number;
+}
+
+function tooMany(msBeforeNext: number): AppError {
+  const minutes = Math.max(1, Math.ceil(msBeforeNext / 60_000));
+  return new AppError("auth.throttled", `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, 429);
+}
+
+/**
+ * Failed password sign-ins, counted per account and per IP in the database (so every server
+ * process shares the counts). Unknown emails are counted exactly like known ones: the throttle
+ * must not reveal which accounts exist (OWASP ASVS V6.3).
+ */
+export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
+  const common = { storeClient: db, tableName: "rateLimit", duration: settings.windowSeconds, clearExpiredByTimeout: false };
+  const perAccount = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-account", points: settings.passwordFailuresPerAccount });
+  const perIp = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-ip", points: settings.passwordFailuresPerIp });
+  const accountKey = (email: string) => sha256(email.trim().toLowerCase());
+  const ipKey = (ip: string) => sha256(ip);
+
+  return {
+    /** @throws AppError auth.throttled (429) when either counter is exhausted. */
+    async assertAllowed(email: string, ip: string): Promise<void> {
+      const [account, address] = await Promise.all([perAccount.get(accountKey(email)), perIp.get(ipKey(ip))]);
+      for (const state of [account, address]) {
+        if (state && state.remainingPoints <= 0) throw tooMany(state.msBeforeNext);
+      }
+    },
+
+    async recordFailure(email: string, ip: string): Promise<void> {
+      const outcomes = await Promise.allSettled([perAccount.penalty(accountKey(email), 1), perIp.penalty(ipKey(ip), 1)]);
+      for (const outcome of outcomes) if (outcome.status === "rejected" && !(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;
+    },
+
+    /** A successful sign-in clears the account's count (not the IP's). */
+    async recordSuccess(email: string): Promise<void> {
+      await perAccount.delete(accountKey(email));
+    },
+
+    deleteExpired: (now: Date) => db.rateLimit.deleteMany({ where: { expire: { lt: now } } }),
+  };
+}
+
+export type SignInThrottle = ReturnType<typeof createSignInThrottle>;

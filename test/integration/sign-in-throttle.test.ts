@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const THROTTLE = { windowSeconds: 900, passwordFailuresPerAccount: 3, passwordFailuresPerIp: 12 };
+
+async function attempt(server: TestServer, rp: RelyingParty, email: string, password: string) {
+  const browser = new BrowserSession();
+  // The relying party discovered the first instance; send the same request to `server`.
+  const url = new URL((await authorizationRequest(rp)).url.toString().replace(/^https?:\/\/[^/]+/, server.issuer));
+  const page = await browser.follow(url.toString(), server.issuer);
+  const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+  return browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password });
+}
+
+const normalise = (html: string) =>
+  html
+    .replace(/name="_csrf" value="[^"]+"/g, "")
+    .replace(/data-csrf="[^"]+"/g, "")
+    .replace(/nonce="[^"]+"/g, "")
+    .replace(/\/interaction\/[^/"]+/g, "/interaction/UID")
+    .replace(/value="[^"]*@example.com"/, "");
+
+// Issue #3 acceptance 3 / SECURITY-TESTS.md §17 (for passwords): throttled per account and per IP,
+// in the database, identically for unknown and known emails.
+describe("failed password sign-ins are throttled", () => {
+  let server: TestServer;
+  let second: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { throttle: THROTTLE });
+    second = await startTestServer("pglite", { throttle: THROTTLE }, { shareWith: server });
+    rp = await registerRelyingParty(server);
+    await createUser(server, "alice@example.com");
+    await createUser(server, "carol@example.com");
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await server?.stop();
+  });
+
+  it("blocks an account after its failures, even the right password, with a clear message, across instances", async () => {
+    for (let i = 0; i < 2; i += 1) expect((await attempt(server, rp, "alice@example.com", "wrong")).status).toBe(400);
+    // The third failure happens at the other instance: the count lives in the database.
+    expect((await attempt(second, rp, "alice@example.com", "wrong")).status).toBe(400);
+    const blocked = await attempt(server, rp, "alice@example.com", PASSWORD);
+    expect(blocked.status).toBe(429);
+    expect(blocked.text).toContain("Too many sign-in attempts. Try again in 15 minutes.");
+    expect((await attempt(second, rp, "ALICE@example.com", PASSWORD)).status).toBe(429);
+  });
+
+  it("answers an unknown email the same way (§20)", async () => {
+    for (let i = 0; i < 3; i += 1) await attempt(server, rp, "nobody@example.com", "wrong");
+    const unknown = await attempt(server, rp, "nobody@example.com", "wrong");
+    const known = await attempt(server, rp, "alice@example.com", "wrong");
+    expect(unknown.status).toBe(429);
+    expect(normalise(unknown.text)).toBe(normalise(known.text));
+  });
+
+  it("resets an account's count after a successful sign-in", async () => {
+    for (let i = 0; i < 2; i += 1) await attempt(server, rp, "carol@example.com", "wrong");
+    expect((await attempt(server, rp, "carol@example.com", PASSWORD)).status).not.toBe(429);
+    for (let i = 0; i < 2; i += 1) expect((await attempt(server, rp, "carol@example.com", "wrong")).status).toBe(400);
+  });
+
+  it("blocks an IP after failures across many accounts", async () => {
+    const rows = await server.database.prisma.rateLimit.findMany();
+    expect(JSON.stringify(rows)).not.toContain("example.com");
+    expect(JSON.stringify(rows)).not.toContain("127.0.0.1");
+    // 10 failures from this IP so far; two more exhaust the per-IP budget of 12.
+    for (let i = 0; i < 2; i += 1) await attempt(server, rp, `spray${i}@example.com`, "wrong");
+    const sprayed = await attempt(server, rp, "fresh@example.com", "anything");
+    expect(sprayed.status).toBe(429);
+  });
+});
