@@ -9,11 +9,29 @@ interface MissingGrant {
   missingResourceScopes?: Record<string, string[]>;
 }
 
-/** Records what the user approved in the Grant (panva's example consent handler). */
+/** Consent: first-party clients (an operator's flag) are approved without asking; the decision is stored in the Grant either way. */
 export function consentStep({ provider, views }: InteractionDependencies) {
+  // panva's example consent handler: add what the prompt says is missing to the (new or existing) grant.
+  async function approve(ctx: Context, details: InteractionDetails) {
+    const { accountId } = details.session ?? {};
+    if (!accountId) throw badRequest("interaction.no_session", "Sign in first.");
+    const clientId = String(details.params.client_id);
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId });
+    if (!grant) throw badRequest("interaction.grant_missing", "This approval has expired. Go back to the app and start again.");
+    const missing = details.prompt.details as MissingGrant;
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(" "));
+    }
+    const grantId = await grant.save();
+    await finishInteraction(ctx, provider, { consent: { grantId } });
+  }
+
   return {
     async show(ctx: Context, details: InteractionDetails) {
       const client = await provider.Client.find(String(details.params.client_id));
+      if (client?.metadata().idp_first_party === true) return approve(ctx, details);
       const missing = details.prompt.details as MissingGrant;
       views.render(ctx, "interactions/consent", {
         title: "Allow access",
@@ -24,20 +42,6 @@ export function consentStep({ provider, views }: InteractionDependencies) {
       });
     },
 
-    async submit(ctx: Context, details: InteractionDetails) {
-      const { accountId } = details.session ?? {};
-      if (!accountId) throw badRequest("interaction.no_session", "Sign in first.");
-      const clientId = String(details.params.client_id);
-      const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId });
-      if (!grant) throw badRequest("interaction.grant_missing", "This approval has expired. Go back to the app and start again.");
-      const missing = details.prompt.details as MissingGrant;
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
-      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-        grant.addResourceScope(indicator, scopes.join(" "));
-      }
-      const grantId = await grant.save();
-      await finishInteraction(ctx, provider, { consent: { grantId } });
-    },
+    submit: approve,
   };
 }

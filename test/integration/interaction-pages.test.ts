@@ -130,3 +130,39 @@ describe("interaction pages", () => {
     expect(callback.searchParams.get("iss")).toBe(server.issuer);
   });
 });
+
+describe("consent", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite");
+    await createUser(server);
+  });
+  afterAll(() => server?.stop());
+
+  async function pagesSeen(rp: RelyingParty): Promise<string[]> {
+    const browser = new BrowserSession();
+    const titles: string[] = [];
+    const original = browser.request.bind(browser);
+    browser.request = async (url, init) => {
+      const response = await original(url, init);
+      const title = response.text.match(/<title>([^<]+)<\/title>/)?.[1];
+      if (title) titles.push(title);
+      return response;
+    };
+    await signIn(server, rp, browser);
+    return titles;
+  }
+
+  it("asks third-party clients, and stores the decision in a grant", async () => {
+    const rp = await registerRelyingParty(server);
+    expect(await pagesSeen(rp)).toContain("Allow access");
+    const grants = await server.database.prisma.oidcPayload.count({ where: { kind: "Grant" } });
+    expect(grants).toBeGreaterThan(0);
+  });
+
+  it("skips the consent page for first-party clients", async () => {
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    expect(await pagesSeen(rp)).not.toContain("Allow access");
+  });
+});
