@@ -12,7 +12,9 @@ const defaultsSchema = z.object({
     refreshTokenIdleSeconds: z.number().int().positive(),
     refreshTokenAbsoluteSeconds: z.number().int().positive(),
     interactionSeconds: z.number().int().positive(),
-    sessionSeconds: z.number().int().positive(),
+    sessionIdleSeconds: z.number().int().positive(),
+    sessionAbsoluteSeconds: z.number().int().positive(),
+    keepSignedInSeconds: z.number().int().positive(),
   }),
   acrValues: z.array(z.string().min(1)).min(1),
   claimsByScope: z.record(z.string(), z.array(z.string())),
@@ -189,6 +191,10 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   if (trustProxy !== "true" && trustProxy !== "false") throw new ConfigError(`TRUST_PROXY must be true or false (got "${trustProxy}")`);
   const dataDir = env.DATA_DIR || "./data";
 
+  const { sessionIdleSeconds, sessionAbsoluteSeconds, keepSignedInSeconds } = defaults.ttl;
+  if (sessionIdleSeconds > sessionAbsoluteSeconds || sessionAbsoluteSeconds > keepSignedInSeconds) {
+    throw new ConfigError("config ttl: sessionIdleSeconds ≤ sessionAbsoluteSeconds ≤ keepSignedInSeconds must hold");
+  }
   if (defaults.ttl.refreshTokenIdleSeconds > defaults.ttl.refreshTokenAbsoluteSeconds) {
     throw new ConfigError("config ttl.refreshTokenIdleSeconds must not exceed ttl.refreshTokenAbsoluteSeconds");
   }

@@ -19,8 +19,8 @@ export function createInteractionStateQueries(db: Db) {
       }
     },
 
-    putPendingLogin: (uid: string, userId: string, amr: string[], acr: string, expiresAt: Date) =>
-      db.pendingLogin.upsert({ where: { uid }, create: { uid, userId, amr, acr, expiresAt }, update: { userId, amr, acr, expiresAt } }),
+    putPendingLogin: (uid: string, signIn: { userId: string; amr: string[]; acr: string; remember: boolean }, expiresAt: Date) =>
+      db.pendingLogin.upsert({ where: { uid }, create: { uid, ...signIn, expiresAt }, update: { ...signIn, expiresAt } }),
 
     findPendingLogin: (uid: string) => db.pendingLogin.findUnique({ where: { uid } }),
 

@@ -41,7 +41,8 @@ export function loginStep(deps: InteractionDependencies) {
       await signInThrottle.recordSuccess(email);
       const user = await users.findById(accountId);
       if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
-      await offerPasskeyOrFinish(ctx, deps, details, user, { userId: accountId, amr: ["pwd"], acr: "urn:idp:acr:password" });
+      const remember = field(ctx.request.body, "remember") === "yes";
+      await offerPasskeyOrFinish(ctx, deps, details, user, { userId: accountId, amr: ["pwd"], acr: "urn:idp:acr:password", remember });
     },
   };
 }

@@ -26,8 +26,9 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
   router.post("/passkey/authenticate/verify", async (ctx: Context) => {
     const details = await loadInteraction(ctx, provider);
     const { userId, amr } = await passkeys.verifyAuthentication(details.uid, ctx.request.body);
+    const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
-    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: "urn:idp:acr:passkey" }) };
+    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: "urn:idp:acr:passkey", remember }) };
   });
 
   router.post("/passkey/register/options", async (ctx: Context) => {

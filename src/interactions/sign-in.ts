@@ -10,6 +10,8 @@ export interface VerifiedSignIn {
   userId: string;
   amr: string[];
   acr: string;
+  /** "Keep me signed in": a persistent session cookie with the longer lifetime, on this device only. */
+  remember: boolean;
 }
 
 /** Hands a verified sign-in to oidc-provider; returns where the browser goes next. */
@@ -17,7 +19,7 @@ export function signInResult(ctx: Context, provider: Provider, signIn: VerifiedS
   return provider.interactionResult(
     ctx.req,
     ctx.res,
-    { login: { accountId: signIn.userId, amr: signIn.amr, acr: signIn.acr } },
+    { login: { accountId: signIn.userId, amr: signIn.amr, acr: signIn.acr, remember: signIn.remember } },
     { mergeWithLastSubmission: false },
   );
 }
@@ -40,6 +42,6 @@ export async function offerPasskeyOrFinish(
     ctx.redirect(await signInResult(ctx, deps.provider, signIn));
     return;
   }
-  await deps.interactionState.putPendingLogin(details.uid, signIn.userId, signIn.amr, signIn.acr, new Date(Date.now() + deps.interactionSeconds * 1000));
+  await deps.interactionState.putPendingLogin(details.uid, signIn, new Date(Date.now() + deps.interactionSeconds * 1000));
   deps.views.render(ctx, "interactions/passkey-prompt", { title: "Create a passkey", uid: details.uid });
 }

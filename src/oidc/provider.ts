@@ -18,6 +18,28 @@ export interface ProviderDependencies {
 
 const SIGNING_ALGS = ["ES256", "RS256"] as const;
 
+interface SessionTimes {
+  loginTs?: number;
+  transient?: boolean;
+}
+
+/**
+ * Seconds a session lives from now (recomputed on every save, so activity extends it): an idle
+ * timeout capped by an absolute one counted from sign-in; "Keep me signed in" (a persistent
+ * cookie, not `transient`) trades the idle timeout for a longer absolute lifetime.
+ */
+export function sessionLifetime(
+  ttl: { sessionIdleSeconds: number; sessionAbsoluteSeconds: number; keepSignedInSeconds: number },
+  session: SessionTimes,
+  now = Math.floor(Date.now() / 1000),
+): number {
+  if (!session.loginTs) return ttl.sessionIdleSeconds;
+  // oidc-provider stores `transient: true` only for sessions the user did not ask to keep.
+  const kept = session.transient !== true;
+  const remaining = session.loginTs + (kept ? ttl.keepSignedInSeconds : ttl.sessionAbsoluteSeconds) - now;
+  return Math.max(1, kept ? remaining : Math.min(ttl.sessionIdleSeconds, remaining));
+}
+
 function cookieNames(secure: boolean) {
   // `__Host-` pins a cookie to this origin and path "/", so a sibling subdomain cannot plant or
   // overwrite it (session fixation). The interaction cookies have narrower paths: `__Secure-`.
@@ -100,7 +122,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       ClientCredentials: ttl.clientCredentialsSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
-      Session: ttl.sessionSeconds,
+      Session: (_ctx, session) => sessionLifetime(ttl, session as unknown as SessionTimes),
       Grant: ttl.refreshTokenAbsoluteSeconds,
       // Idle lifetime, never past the absolute lifetime counted from the first issue (iiat).
       RefreshToken: (_ctx, token) =>

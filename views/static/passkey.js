@@ -36,7 +36,8 @@
       try {
         const optionsJSON = await post(`/passkey/${action}/options`);
         const response = action === "authenticate" ? await startAuthentication({ optionsJSON }) : await startRegistration({ optionsJSON });
-        const { redirectTo } = await post(`/passkey/${action}/verify`, response);
+        const remember = document.getElementById("remember")?.checked === true;
+        const { redirectTo } = await post(`/passkey/${action}/verify`, { ...response, remember });
         window.location.assign(redirectTo);
       } catch (error) {
         const cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");

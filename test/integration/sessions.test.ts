@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Issue #3 acceptance 6: idle and absolute session timeouts, "Keep me signed in" for one device.
+describe("IdP sessions", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { ttl: { sessionIdleSeconds: 2, sessionAbsoluteSeconds: 5, keepSignedInSeconds: 60 } });
+    rp = await registerRelyingParty(server, { firstParty: true });
+    await createUser(server);
+    // Sign-ins here should not stop at the passkey offer.
+    await server.database.prisma.user.updateMany({ data: { passkeyPromptSnoozedUntil: new Date(Date.now() + 3600_000) } });
+  });
+  afterAll(() => server?.stop());
+
+  async function signIn(remember: boolean): Promise<{ browser: BrowserSession; final: PageResponse; persistent: boolean | undefined }> {
+    const browser = new BrowserSession();
+    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    const fields: Record<string, string> = {
+      _csrf: csrfTokenOf(page.text),
+      email: "alice@example.com",
+      password: PASSWORD,
+      ...(remember ? { remember: "yes" } : {}),
+    };
+    const posted = await browser.postForm(action, fields);
+    const final = await browser.follow(action, server.issuer, posted);
+    expect(final.location?.startsWith(RP_CALLBACK)).toBe(true);
+    const session = (await browser.jar.getCookies(server.issuer)).find((cookie) => cookie.key === "idp_session");
+    // tough-cookie marks a browser-session cookie (no Expires) with "Infinity".
+    return { browser, final, persistent: session ? session.expires !== "Infinity" : undefined };
+  }
+
+  async function silently(browser: BrowserSession): Promise<string | null> {
+    const response = await browser.follow((await authorizationRequest(rp, { prompt: "none" })).url.toString(), server.issuer);
+    const params = new URL(response.location as string).searchParams;
+    return params.get("code") ? "signed in" : params.get("error");
+  }
+
+  it("uses a browser-session cookie unless the user asks to be kept signed in", async () => {
+    expect((await signIn(false)).persistent).toBe(false);
+    expect((await signIn(true)).persistent).toBe(true);
+  });
+
+  it("ends an idle session", async () => {
+    const { browser } = await signIn(false);
+    expect(await silently(browser)).toBe("signed in");
+    await sleep(3100);
+    expect(await silently(browser)).toBe("login_required");
+  });
+
+  // Lifetimes count whole seconds, so the absolute end falls within ±1 s of sign-in + 5 s:
+  // activity stays before 4 s, the last check comes after 6 s.
+  it("ends an active session at its absolute lifetime", async () => {
+    const { browser } = await signIn(false);
+    for (let i = 0; i < 3; i += 1) {
+      await sleep(1200);
+      expect(await silently(browser)).toBe("signed in");
+    }
+    await sleep(2600);
+    expect(await silently(browser)).toBe("login_required");
+  });
+
+  it("keeps a remembered session past the idle and absolute timeouts", async () => {
+    const { browser } = await signIn(true);
+    await sleep(6200);
+    expect(await silently(browser)).toBe("signed in");
+  });
+});
