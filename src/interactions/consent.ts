@@ -25,7 +25,7 @@ export function consentStep({ provider, views }: InteractionDependencies) {
       grant.addResourceScope(indicator, scopes.join(" "));
     }
     const grantId = await grant.save();
-    await finishInteraction(ctx, provider, { consent: { grantId } });
+    await finishInteraction(ctx, provider, { consent: { grantId } }, true);
   }
 
   return {

@@ -19,9 +19,13 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
   return details;
 }
 
-/** Ends the interaction with a result and sends the browser back to the authorization endpoint. */
-export async function finishInteraction(ctx: Context, provider: Provider, result: Parameters<Provider["interactionResult"]>[2]) {
-  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+/**
+ * Ends the interaction with a result and sends the browser back to the authorization endpoint.
+ * Consent merges with the sign-in submitted earlier in the same authorization request (panva's
+ * example does the same); otherwise `prompt=login` would look unanswered and ask again forever.
+ */
+export async function finishInteraction(ctx: Context, provider: Provider, result: Parameters<Provider["interactionResult"]>[2], merge = false) {
+  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
   ctx.status = 303;
   ctx.redirect(redirectTo);
 }

@@ -44,12 +44,23 @@ export class BrowserSession {
     });
   }
 
-  /** Follows redirects until a page answers, or a redirect leaves the issuer (the RP's callback). */
+  /**
+   * Follows redirects until a page answers, or a redirect leaves the issuer (the RP's callback).
+   * Like a browser, it submits oidc-provider's auto-posting form that ends a previous account's
+   * session when another account signs in.
+   */
   async follow(url: string, issuer: string, first?: PageResponse): Promise<PageResponse> {
     let response = first ?? (await this.get(url));
-    for (let hops = 0; response.location && hops < 10; hops += 1) {
-      if (!response.location.startsWith(issuer)) return response;
-      response = await this.get(response.location);
+    for (let hops = 0; hops < 10; hops += 1) {
+      if (response.location) {
+        if (!response.location.startsWith(issuer)) return response;
+        response = await this.get(response.location);
+        continue;
+      }
+      const autoPost = response.text.includes("document.forms[0].submit()") ? response.text.match(/<form method="post" action="([^"]+)"/)?.[1] : undefined;
+      if (!autoPost) return response;
+      const fields = Object.fromEntries([...response.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      response = await this.postForm(autoPost, fields as Record<string, string>);
     }
     return response;
   }

@@ -9,23 +9,28 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("IdP sessions", () => {
   let server: TestServer;
   let rp: RelyingParty;
+  let bobId: string;
 
   beforeAll(async () => {
     server = await startTestServer("pglite", { ttl: { sessionIdleSeconds: 2, sessionAbsoluteSeconds: 5, keepSignedInSeconds: 60 } });
     rp = await registerRelyingParty(server, { firstParty: true });
     await createUser(server);
+    bobId = await createUser(server, "bob@example.com");
     // Sign-ins here should not stop at the passkey offer.
     await server.database.prisma.user.updateMany({ data: { passkeyPromptSnoozedUntil: new Date(Date.now() + 3600_000) } });
   });
   afterAll(() => server?.stop());
 
-  async function signIn(remember: boolean): Promise<{ browser: BrowserSession; final: PageResponse; persistent: boolean | undefined }> {
-    const browser = new BrowserSession();
-    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+  async function signIn(
+    remember: boolean,
+    browser = new BrowserSession(),
+    email = "alice@example.com",
+  ): Promise<{ browser: BrowserSession; final: PageResponse; persistent: boolean | undefined }> {
+    const page = await browser.follow((await authorizationRequest(rp, { prompt: "login" })).url.toString(), server.issuer);
     const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
     const fields: Record<string, string> = {
       _csrf: csrfTokenOf(page.text),
-      email: "alice@example.com",
+      email,
       password: PASSWORD,
       ...(remember ? { remember: "yes" } : {}),
     };
@@ -46,6 +51,23 @@ describe("IdP sessions", () => {
   it("uses a browser-session cookie unless the user asks to be kept signed in", async () => {
     expect((await signIn(false)).persistent).toBe(false);
     expect((await signIn(true)).persistent).toBe(true);
+  });
+
+  it("gives a planted, valid session a new id at sign-in; the planted id stops working (§22)", async () => {
+    const attacker = await signIn(false);
+    const planted = (await attacker.browser.jar.getCookies(server.issuer)).find((cookie) => cookie.key === "idp_session")?.value as string;
+    // The realistic attack plants the signed pair (the id and its .sig), copied from the attacker's browser.
+    const victim = new BrowserSession();
+    for (const cookie of await attacker.browser.jar.getCookies(server.issuer)) {
+      if (cookie.key.startsWith("idp_session")) await victim.jar.setCookie(cookie.toString(), server.issuer);
+    }
+    await signIn(false, victim, "bob@example.com");
+    const after = (await victim.jar.getCookies(server.issuer)).find((cookie) => cookie.key === "idp_session")?.value;
+    expect(after).toBeTruthy();
+    expect(after).not.toBe(planted);
+    // The attacker's copy of the old id does not ride the victim's session.
+    const old = await server.provider.Session.find(planted);
+    expect(old?.accountId).not.toBe(bobId);
   });
 
   it("ends an idle session", async () => {
