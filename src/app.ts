@@ -16,6 +16,7 @@ import type { Logger } from "./logger.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
 import { createAccountFinder } from "./oidc/find-account.js";
 import { createProvider } from "./oidc/provider.js";
+import { recordSessionActivity } from "./oidc/session-activity.js";
 import { PROJECT_ROOT } from "./paths.js";
 import type { Services } from "./services.js";
 
@@ -45,6 +46,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     views,
     logger,
   });
+
+  recordSessionActivity(provider, services.sessionDevices, logger);
 
   const app = new Koa({ keys: keys.cookieKeys, proxy: config.trustProxy });
   app.silent = true;

@@ -62,7 +62,7 @@ export async function startServer(config: Config, database: Database, logger: Lo
   const { provider } = application;
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds);
+  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds, config.ttl.keepSignedInSeconds);
 
   return {
     server,

@@ -9,6 +9,7 @@ import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
 import { createSignInThrottle } from "./db/rate-limits.js";
+import { createSessionDeviceQueries } from "./db/session-devices.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import type { Logger } from "./logger.js";
@@ -39,6 +40,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     }),
     users: createUserService(userQueries, passwords),
     signInThrottle: createSignInThrottle(db, config.throttle),
+    sessionDevices: createSessionDeviceQueries(db),
     userQueries,
     credentials,
     interactionState,

@@ -14,12 +14,15 @@ export interface PageResponse {
  */
 export class BrowserSession {
   readonly jar = new CookieJar();
+  /** Sent as User-Agent on every request when set. */
+  userAgent: string | undefined;
 
   async request(url: string, init: RequestInit = {}): Promise<PageResponse> {
     const headers = new Headers(init.headers);
     const cookie = await this.jar.getCookieString(url);
     if (cookie) headers.set("cookie", cookie);
     if (!headers.has("accept")) headers.set("accept", "text/html");
+    if (this.userAgent) headers.set("user-agent", this.userAgent);
     const response = await fetch(url, { ...init, headers, redirect: "manual" });
     for (const setCookie of response.headers.getSetCookie()) await this.jar.setCookie(setCookie, url);
     const location = response.headers.get("location");

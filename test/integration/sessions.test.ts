@@ -70,6 +70,22 @@ describe("IdP sessions", () => {
     expect(old?.accountId).not.toBe(bobId);
   });
 
+  it("records the device and IP a session was created from and last used from", async () => {
+    const browser = new BrowserSession();
+    browser.userAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Desktop";
+    await signIn(false, browser);
+    const before = await server.database.prisma.sessionDevice.findMany();
+    const row = before.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    expect(row).toMatchObject({ createdUserAgent: browser.userAgent, lastUserAgent: browser.userAgent, createdIp: expect.stringContaining("127.0.0.1") });
+    browser.userAgent = "Mozilla/5.0 (Android 15) Chrome/156.0 Mobile";
+    expect(await silently(browser)).toBe("signed in");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = await server.database.prisma.sessionDevice.findUniqueOrThrow({ where: { sessionUid: row?.sessionUid } });
+    expect(after.createdUserAgent).toContain("Linux");
+    expect(after.lastUserAgent).toContain("Android");
+    expect(after.lastSeenAt.getTime()).toBeGreaterThan(row?.lastSeenAt.getTime() as number);
+  });
+
   it("ends an idle session", async () => {
     const { browser } = await signIn(false);
     expect(await silently(browser)).toBe("signed in");

@@ -1,0 +1,22 @@
+import type { Db } from "./open-database.js";
+
+/** User agents are attacker-controlled text: kept, but bounded. */
+const MAX_USER_AGENT = 512;
+
+export function createSessionDeviceQueries(db: Db) {
+  return {
+    /** Records a use of a session: the first one also as its creation. */
+    recordSessionUse(sessionUid: string, userId: string, userAgent: string, ip: string, at: Date) {
+      const agent = userAgent.slice(0, MAX_USER_AGENT);
+      return db.sessionDevice.upsert({
+        where: { sessionUid },
+        create: { sessionUid, userId, createdUserAgent: agent, createdIp: ip, lastUserAgent: agent, lastIp: ip, createdAt: at, lastSeenAt: at },
+        update: { userId, lastUserAgent: agent, lastIp: ip, lastSeenAt: at },
+      });
+    },
+    findSessionDevice: (sessionUid: string) => db.sessionDevice.findUnique({ where: { sessionUid } }),
+    deleteSessionDevicesNotSeenSince: (cutoff: Date) => db.sessionDevice.deleteMany({ where: { lastSeenAt: { lt: cutoff } } }),
+  };
+}
+
+export type SessionDeviceQueries = ReturnType<typeof createSessionDeviceQueries>;
