@@ -1,6 +1,14 @@
 import type { Db } from "./open-database.js";
 
-const isNotFound = (error: unknown) => (error as { code?: string }).code === "P2025";
+/** The deleted row, or null when there was none (Prisma's P2025). */
+async function deleted<T>(operation: Promise<T>): Promise<T | null> {
+  try {
+    return await operation;
+  } catch (error) {
+    if ((error as { code?: string }).code === "P2025") return null;
+    throw error;
+  }
+}
 
 /** Server-side, single-use state of an interaction: WebAuthn challenges and a pending sign-in. */
 export function createInteractionStateQueries(db: Db) {
@@ -10,28 +18,14 @@ export function createInteractionStateQueries(db: Db) {
       db.webauthnChallenge.upsert({ where: { id }, create: { id, challenge, userId, expiresAt }, update: { challenge, userId, expiresAt } }),
 
     /** Deletes and returns the challenge (one statement: DELETE … RETURNING), or null when there is none. */
-    async takeChallenge(id: string) {
-      try {
-        return await db.webauthnChallenge.delete({ where: { id } });
-      } catch (error) {
-        if (isNotFound(error)) return null;
-        throw error;
-      }
-    },
+    takeChallenge: (id: string) => deleted(db.webauthnChallenge.delete({ where: { id } })),
 
     putPendingLogin: (uid: string, signIn: { userId: string; amr: string[]; acr: string; remember: boolean }, expiresAt: Date) =>
       db.pendingLogin.upsert({ where: { uid }, create: { uid, ...signIn, expiresAt }, update: { ...signIn, expiresAt } }),
 
     findPendingLogin: (uid: string) => db.pendingLogin.findUnique({ where: { uid } }),
 
-    async takePendingLogin(uid: string) {
-      try {
-        return await db.pendingLogin.delete({ where: { uid } });
-      } catch (error) {
-        if (isNotFound(error)) return null;
-        throw error;
-      }
-    },
+    takePendingLogin: (uid: string) => deleted(db.pendingLogin.delete({ where: { uid } })),
 
     deleteExpired: async (now: Date) => {
       await db.webauthnChallenge.deleteMany({ where: { expiresAt: { lt: now } } });

@@ -80,3 +80,13 @@ export function formActionOf(html: string, pathEnd: string): string {
   if (!match) throw new Error(`no form posting to …${pathEnd}`);
   return match;
 }
+
+/** A page with its per-request values (CSRF tokens, nonces, interaction ids, the typed email) blanked, to compare two answers. */
+export function comparablePage(html: string): string {
+  return html
+    .replace(/name="_csrf" value="[^"]+"/g, "")
+    .replace(/data-csrf="[^"]+"/g, "")
+    .replace(/nonce="[^"]+"/g, "")
+    .replace(/\/interaction\/[^/"]+/g, "/interaction/UID")
+    .replace(/value="[^"]*@example.com"/, "");
+}
