@@ -77,6 +77,17 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
     expect(used.lastUsedAt).not.toBeNull();
   });
 
+  it("does not offer or accept a passkey registered for another site (RP ID)", async () => {
+    await authenticator.addCredentialFor("other.example", userId);
+    const usedBefore = await server.database.prisma.credential.count({ where: { lastUsedAt: { not: null } } });
+    const start = await authorizationRequest(rp);
+    await page.goto(start.url.toString());
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await expect.poll(() => page.locator("#passkey-error").textContent()).toMatch(/passkey prompt was closed|could not be/);
+    expect(page.url()).toContain("/interaction/");
+    expect(await server.database.prisma.credential.count({ where: { lastUsedAt: { not: null } } })).toBe(usedBefore);
+  });
+
   it("shows a friendly message when the ceremony fails or is cancelled", async () => {
     await authenticator.setUserVerified(false);
     const start = await authorizationRequest(rp);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
@@ -24,6 +25,8 @@ export function launchChromium(): Promise<Browser> {
 
 export interface VirtualAuthenticator {
   id: string;
+  /** Puts a discoverable ES256 credential for another site into the authenticator. */
+  addCredentialFor(rpId: string, userHandle: string): Promise<void>;
   setUserVerified(verified: boolean): Promise<void>;
   credentialCount(): Promise<number>;
 }
@@ -44,6 +47,20 @@ export async function addVirtualAuthenticator(context: BrowserContext, page: Pag
   });
   return {
     id: authenticatorId,
+    addCredentialFor: async (rpId, userHandle) => {
+      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      await cdp.send("WebAuthn.addCredential", {
+        authenticatorId,
+        credential: {
+          credentialId: randomBytes(16).toString("base64"),
+          isResidentCredential: true,
+          rpId,
+          privateKey: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+          userHandle: Buffer.from(userHandle).toString("base64"),
+          signCount: 0,
+        },
+      });
+    },
     setUserVerified: async (isUserVerified) => {
       await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified });
     },
