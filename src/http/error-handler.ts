@@ -11,7 +11,7 @@ const TITLES: Record<number, string> = {
 };
 
 function wantsJson(ctx: Parameters<Middleware>[0]): boolean {
-  return !ctx.accepts("html") || ctx.path.startsWith("/admin/api");
+  return !ctx.accepts("html");
 }
 
 /**

@@ -61,8 +61,6 @@ export async function startTestServer(
       ...overrides,
       ttl: { ...defaults.ttl, ...overrides.ttl },
       caches: { ...defaults.caches, ...overrides.caches },
-      // The OWASP minimum would make every test sign-in cost ~40 ms; tests check behaviour, not cost.
-      password: { memoryCostKiB: 19456, timeCost: 2, parallelism: 1 },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));
