@@ -19,6 +19,7 @@ import { createProvider } from "./oidc/provider.js";
 import { recordSessionActivity } from "./oidc/session-activity.js";
 import { PROJECT_ROOT } from "./paths.js";
 import type { Services } from "./services.js";
+import { signUpLinkRoutes } from "./signup/routes.js";
 
 export interface Application {
   app: Koa;
@@ -70,6 +71,19 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       passkeys: services.passkeys,
       signInThrottle: services.signInThrottle,
       credentials: services.credentials,
+      interactionState: services.interactionState,
+      views,
+      issuer: config.issuer,
+      secureCookies: config.secureCookies,
+      bodyLimit: config.requestBodyLimit,
+      interactionSeconds: config.ttl.interactionSeconds,
+      signUp: services.signUp,
+      signUpLinkMinutes: Math.round(config.signUp.linkSeconds / 60),
+    }).routes(),
+  );
+  app.use(
+    signUpLinkRoutes({
+      signUp: services.signUp,
       interactionState: services.interactionState,
       views,
       issuer: config.issuer,

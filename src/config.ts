@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { PROJECT_ROOT } from "./paths.js";
 
@@ -35,6 +35,19 @@ const defaultsSchema = z.object({
     passwordFailuresPerAccount: z.number().int().positive(),
     passwordFailuresPerIp: z.number().int().positive(),
   }),
+  signUp: z.object({
+    /** open: anyone may sign up; invite: only through an operator's invitation; off: operators create accounts. */
+    mode: z.enum(["open", "invite", "off"]),
+    // Issue #3: verification links expire within 30 minutes.
+    linkSeconds: z.number().int().min(60).max(1800),
+    invitationSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600),
+    mailsPerEmailPerHour: z.number().int().positive(),
+    mailsPerIpPerHour: z.number().int().positive(),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),
@@ -57,6 +70,15 @@ export interface Config extends Defaults {
   readonly logLevel: string;
   readonly trustProxy: boolean;
   readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
+  readonly mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** smtp:// or smtps:// URL; null writes every message to `outboxDir` instead (development). */
+  readonly smtpUrl: string | null;
+  readonly outboxDir: string;
+  /** The From header, e.g. `Example ID <no-reply@id.example.com>`. */
+  readonly from: string;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +179,22 @@ function parseWebauthn(env: Env, issuer: string, production: boolean) {
   return Object.freeze({ rpId, rpName: env.WEBAUTHN_RP_NAME || rpId, origins: Object.freeze(origins) });
 }
 
+function parseMail(env: Env, dataDir: string, issuer: string, rpName: string, production: boolean): MailConfig {
+  const smtpUrl = readSecret(env, "SMTP_URL") ?? null;
+  if (smtpUrl === null && production) {
+    throw new ConfigError("SMTP_URL (or SMTP_URL_FILE) is required when NODE_ENV=production: sign-up and recovery links are sent by mail");
+  }
+  if (smtpUrl !== null && !/^smtps?:\/\/[^/\s]+/.test(smtpUrl)) {
+    // Only the scheme is named: the URL may hold the SMTP password.
+    throw new ConfigError("SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465");
+  }
+  const from = env.MAIL_FROM || `${rpName} <no-reply@${new URL(issuer).hostname}>`;
+  if (!/^[^\r\n<>]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(from)) {
+    throw new ConfigError(`MAIL_FROM must be an address, optionally with a name: "Example ID <no-reply@example.com>" (got "${from}")`);
+  }
+  return Object.freeze({ smtpUrl, outboxDir: join(dataDir, "outbox"), from });
+}
+
 function parseDatabaseUrl(value: string | undefined): string | null {
   if (!value) return null;
   if (!/^postgres(ql)?:\/\//.test(value)) {
@@ -189,7 +227,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${logLevel}")`);
   const trustProxy = env.TRUST_PROXY ?? "false";
   if (trustProxy !== "true" && trustProxy !== "false") throw new ConfigError(`TRUST_PROXY must be true or false (got "${trustProxy}")`);
-  const dataDir = env.DATA_DIR || "./data";
+  const dataDir = resolve(process.cwd(), env.DATA_DIR || "./data");
 
   const { sessionIdleSeconds, sessionAbsoluteSeconds, keepSignedInSeconds } = defaults.ttl;
   if (sessionIdleSeconds > sessionAbsoluteSeconds || sessionAbsoluteSeconds > keepSignedInSeconds) {
@@ -199,6 +237,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     throw new ConfigError("config ttl.refreshTokenIdleSeconds must not exceed ttl.refreshTokenAbsoluteSeconds");
   }
 
+  const webauthn = parseWebauthn(env, issuer, production);
   return Object.freeze({
     ...defaults,
     production,
@@ -206,11 +245,12 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     host: env.HOST || (production ? "0.0.0.0" : "localhost"),
     issuer,
     secureCookies: issuer.startsWith("https:"),
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
+    dataDir,
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     secretKey: parseSecretKey(readSecret(env, "SECRET_KEY"), production),
     logLevel,
     trustProxy: trustProxy === "true",
-    webauthn: parseWebauthn(env, issuer, production),
+    webauthn,
+    mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
   });
 }

@@ -76,6 +76,9 @@ export async function startServer(config: Config, database: Database, logger: Lo
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+      // Mails already promised to someone ("check your email") go out before the process ends.
+      await services.tasks.drain();
+      services.mailer.close();
       await listener?.close();
     },
   };

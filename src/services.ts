@@ -1,21 +1,26 @@
+import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
+import { createEmailLinkQueries } from "./db/email-links.js";
 import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
-import { createSignInThrottle } from "./db/rate-limits.js";
+import { createMailThrottle, createSignInThrottle } from "./db/rate-limits.js";
 import { createSessionDeviceQueries } from "./db/session-devices.js";
+import { createSignUpQueries } from "./db/sign-ups.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import type { Logger } from "./logger.js";
+import { createMailer } from "./mail/mailer.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
+import { createSignUpService } from "./signup/sign-up-service.js";
 import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 
@@ -25,12 +30,18 @@ export function createServices(database: Database, config: Config, keys: Derived
   const userQueries = createUserQueries(db);
   const credentials = createCredentialQueries(db);
   const interactionState = createInteractionStateQueries(db);
+  const emailLinks = createEmailLinkQueries(db);
   const passwords = createPasswordHasher(config.password);
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
   const invalidate = createInvalidator(payloadCache, database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
+  const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, logger });
+  const mailer = createMailer(config.mail, logger);
+  const tasks = createBackgroundTasks(logger);
   return {
     db,
+    mailer,
+    tasks,
     payloadCache,
     invalidate,
     oidcPayloads: createOidcPayloadQueries(db),
@@ -44,7 +55,19 @@ export function createServices(database: Database, config: Config, keys: Derived
     userQueries,
     credentials,
     interactionState,
-    passkeys: createPasskeyService({ credentials, state: interactionState, users: userQueries, config: config.webauthn, logger }),
+    passkeys,
+    signUp: createSignUpService({
+      users: userQueries,
+      links: emailLinks,
+      signUps: createSignUpQueries(db),
+      passkeys,
+      mailer,
+      mailThrottle: createMailThrottle(db, config.signUp),
+      tasks,
+      config,
+      logger,
+    }),
+    emailLinks,
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.

@@ -9,10 +9,14 @@ export interface ThrottleSettings {
   passwordFailuresPerIp: number;
 }
 
-function tooMany(msBeforeNext: number): AppError {
+function tooMany(code: string, what: string, msBeforeNext: number): AppError {
   const minutes = Math.max(1, Math.ceil(msBeforeNext / 60_000));
-  return new AppError("auth.throttled", `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, 429);
+  return new AppError(code, `${what} Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, 429);
 }
+
+const tableOptions = (db: Db) => ({ storeClient: db, tableName: "rateLimit", clearExpiredByTimeout: false });
+const accountKey = (email: string) => sha256(email.trim().toLowerCase());
+const ipKey = (ip: string) => sha256(ip);
 
 /**
  * Failed password sign-ins, counted per account and per IP in the database (so every server
@@ -20,18 +24,16 @@ function tooMany(msBeforeNext: number): AppError {
  * must not reveal which accounts exist (OWASP ASVS V6.3).
  */
 export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
-  const common = { storeClient: db, tableName: "rateLimit", duration: settings.windowSeconds, clearExpiredByTimeout: false };
+  const common = { ...tableOptions(db), duration: settings.windowSeconds };
   const perAccount = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-account", points: settings.passwordFailuresPerAccount });
   const perIp = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-ip", points: settings.passwordFailuresPerIp });
-  const accountKey = (email: string) => sha256(email.trim().toLowerCase());
-  const ipKey = (ip: string) => sha256(ip);
 
   return {
     /** @throws AppError auth.throttled (429) when either counter is exhausted. */
     async assertAllowed(email: string, ip: string): Promise<void> {
       const [account, address] = await Promise.all([perAccount.get(accountKey(email)), perIp.get(ipKey(ip))]);
       for (const state of [account, address]) {
-        if (state && state.remainingPoints <= 0) throw tooMany(state.msBeforeNext);
+        if (state && state.remainingPoints <= 0) throw tooMany("auth.throttled", "Too many sign-in attempts.", state.msBeforeNext);
       }
     },
 
@@ -50,3 +52,27 @@ export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
 }
 
 export type SignInThrottle = ReturnType<typeof createSignInThrottle>;
+
+/**
+ * Mails people can trigger without signing in (sign-up links), per address and per IP, so the
+ * IdP cannot be used to flood an inbox. Counted whether or not the address has an account.
+ */
+export function createMailThrottle(db: Db, settings: { mailsPerEmailPerHour: number; mailsPerIpPerHour: number }) {
+  const common = { ...tableOptions(db), duration: 3600 };
+  const perAddress = new RateLimiterPrisma({ ...common, keyPrefix: "mail-address", points: settings.mailsPerEmailPerHour });
+  const perIp = new RateLimiterPrisma({ ...common, keyPrefix: "mail-ip", points: settings.mailsPerIpPerHour });
+
+  return {
+    /** @throws AppError mail.throttled (429) when either allowance is used up. */
+    async consume(email: string, ip: string): Promise<void> {
+      const outcomes = await Promise.allSettled([perAddress.consume(accountKey(email)), perIp.consume(ipKey(ip))]);
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        if (!(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;
+        throw tooMany("mail.throttled", "Too many emails were requested.", outcome.reason.msBeforeNext);
+      }
+    },
+  };
+}
+
+export type MailThrottle = ReturnType<typeof createMailThrottle>;

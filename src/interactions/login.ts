@@ -15,7 +15,18 @@ export function loginStep(deps: InteractionDependencies) {
 
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
-    views.render(ctx, "interactions/login", { title: "Sign in", uid: details.uid, email: extra.email ?? loginHint, error: extra.error }, status);
+    views.render(
+      ctx,
+      "interactions/login",
+      {
+        title: "Sign in",
+        uid: details.uid,
+        email: extra.email ?? loginHint,
+        error: extra.error,
+        signUpOpen: deps.signUp.mode() === "open",
+      },
+      status,
+    );
   }
 
   return {

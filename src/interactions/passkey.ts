@@ -35,14 +35,18 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     const details = await loadInteraction(ctx, provider);
     const pending = await interactionState.findPendingLogin(details.uid);
     if (!pending) throw noPendingSignIn();
-    ctx.body = await passkeys.registrationOptions(details.uid, pending.userId);
+    const user = await deps.userQueries.findUserById(pending.userId);
+    if (!user) throw noPendingSignIn();
+    ctx.body = await passkeys.registrationOptions(`registration:${details.uid}`, user);
   });
 
   router.post("/passkey/register/verify", async (ctx: Context) => {
     const details = await loadInteraction(ctx, provider);
     const pending = await interactionState.findPendingLogin(details.uid);
     if (!pending) throw noPendingSignIn();
-    await passkeys.verifyRegistration(details.uid, pending.userId, ctx.request.body, deviceNameFrom(ctx.get("User-Agent")));
+    await passkeys.savePasskey(
+      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, deviceNameFrom(ctx.get("User-Agent"))),
+    );
     await interactionState.takePendingLogin(details.uid);
     ctx.body = { redirectTo: await signInResult(ctx, provider, pending) };
   });

@@ -8,12 +8,14 @@ import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
+import type { SignUpService } from "../signup/sign-up-service.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { consentStep } from "./consent.js";
 import { finishInteraction, loadInteraction } from "./interaction.js";
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
+import { signUpStep } from "./sign-up.js";
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -23,6 +25,9 @@ export interface InteractionDependencies {
   signInThrottle: SignInThrottle;
   credentials: CredentialQueries;
   interactionState: InteractionStateQueries;
+  signUp: SignUpService;
+  /** How long a sign-up link works, for the "check your email" page. */
+  signUpLinkMinutes: number;
   views: Views;
   issuer: string;
   secureCookies: boolean;
@@ -35,6 +40,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const router = new Router({ prefix: "/interaction/:uid" });
   const login = loginStep(deps);
   const consent = consentStep(deps);
+  const signUp = signUpStep(deps);
 
   router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
   router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
@@ -56,6 +62,9 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
   router.post("/login", async (ctx) => login.submit(ctx, await loadInteraction(ctx, deps.provider)));
   router.post("/consent", async (ctx) => consent.submit(ctx, await loadInteraction(ctx, deps.provider)));
+  router.get("/signup", async (ctx) => signUp.show(ctx, await loadInteraction(ctx, deps.provider)));
+  router.post("/signup", async (ctx) => signUp.submit(ctx, await loadInteraction(ctx, deps.provider)));
+  router.get("/signup/continue", async (ctx) => signUp.resume(ctx));
   router.post("/abort", async (ctx) => {
     await loadInteraction(ctx, deps.provider);
     await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });

@@ -11,6 +11,7 @@ export function startExpirySweeper(services: Services, logger: Logger, intervalS
       const { count } = await services.oidcPayloads.deleteExpired(new Date());
       await services.interactionState.deleteExpired(new Date());
       await services.signInThrottle.deleteExpired(new Date());
+      await services.emailLinks.deleteExpired(new Date());
       // No session outlives its longest lifetime, so neither does its device record.
       await services.sessionDevices.deleteSessionDevicesNotSeenSince(new Date(Date.now() - sessionMaxSeconds * 1000));
       const keys = await services.signingKeys.pruneRetired();

@@ -1,7 +1,6 @@
 import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
-import type { CredentialQueries } from "../db/credentials.js";
+import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
-import type { UserQueries } from "../db/users.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
@@ -23,6 +22,21 @@ export interface PasskeySignIn {
   amr: string[];
 }
 
+export interface PasskeyAccount {
+  id: string;
+  email: string;
+  name: string | null;
+}
+
+export interface NewPasskey {
+  credential: CredentialInsert;
+  /** What creating it proved (RFC 8176), as for a sign-in with it. */
+  amr: string[];
+}
+
+/** A credential id belongs to one user only: the primary key (also when two requests race). */
+export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === "P2002";
+const alreadyRegistered = () => conflict("passkey.already_registered", "This passkey is already registered to an account.");
 const userHandleOf = (userId: string) => Buffer.from(userId, "utf8").toString("base64url");
 const expired = () => badRequest("passkey.challenge_expired", "This passkey prompt has expired. Try again.");
 const failed = () => badRequest("passkey.verification_failed", "That passkey could not be verified. Try again, or use another sign-in method.");
@@ -36,7 +50,6 @@ const failed = () => badRequest("passkey.verification_failed", "That passkey cou
 export function createPasskeyService(deps: {
   credentials: CredentialQueries;
   state: InteractionStateQueries;
-  users: UserQueries;
   config: PasskeyConfig;
   logger: Logger;
   now?: () => Date;
@@ -98,29 +111,31 @@ export function createPasskeyService(deps: {
       return { userId: credential.userId, amr: [info.credentialDeviceType === "multiDevice" ? "swk" : "hwk", "user"] };
     },
 
-    /** Options to create a passkey for a user; their existing credentials are excluded. */
-    async registrationOptions(uid: string, userId: string) {
-      const user = await deps.users.findUserById(userId);
-      assertThat(user, expired);
-      const existing = await credentials.listCredentialsOfUser(userId);
+    /**
+     * Options to create a passkey for an account (which may not exist yet, during sign-up); its
+     * existing credentials are excluded. `challengeKey` is "<purpose>:<interaction or link>".
+     */
+    async registrationOptions(challengeKey: string, account: PasskeyAccount) {
+      const existing = await credentials.listCredentialsOfUser(account.id);
       const options = await generateRegistrationOptions({
         rpName: config.rpName,
         rpID: config.rpId,
-        userID: new Uint8Array(Buffer.from(userId, "utf8")),
-        userName: user.email,
-        userDisplayName: user.name ?? user.email,
+        userID: new Uint8Array(Buffer.from(account.id, "utf8")),
+        userName: account.email,
+        userDisplayName: account.name ?? account.email,
         attestationType: "none",
         excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as never })),
         authenticatorSelection: { residentKey: "required", userVerification: "required" },
         supportedAlgorithmIDs: ALGORITHMS,
         timeout: CHALLENGE_TTL_MS,
       });
-      await state.putChallenge(`registration:${uid}`, options.challenge, userId, expiresAt());
+      await state.putChallenge(challengeKey, options.challenge, account.id, expiresAt());
       return options;
     },
 
-    async verifyRegistration(uid: string, userId: string, body: unknown, name: string): Promise<void> {
-      const challenge = await takeChallenge(`registration:${uid}`);
+    /** Verifies a new credential for the account the challenge was made for; the caller stores it. */
+    async verifyRegistration(challengeKey: string, userId: string, body: unknown, name: string): Promise<NewPasskey> {
+      const challenge = await takeChallenge(challengeKey);
       assertThat(challenge.userId === userId, expired);
       const response = parseRegistrationResponse(body);
       let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
@@ -138,26 +153,31 @@ export function createPasskeyService(deps: {
       }
       assertThat(verification.verified === true, failed);
       const info = verification.registrationInfo;
-      assertThat(await credentials.findCredentialById(info.credential.id).then((found) => !found), () =>
-        conflict("passkey.already_registered", "This passkey is already registered to an account."),
-      );
-      try {
-        await credentials.insertCredential({
+      assertThat(await credentials.findCredentialById(info.credential.id).then((found) => !found), alreadyRegistered);
+      const deviceBound = info.credentialDeviceType !== "multiDevice";
+      return {
+        credential: {
           id: info.credential.id,
           userId,
           publicKey: Buffer.from(info.credential.publicKey),
           counter: BigInt(info.credential.counter),
           transports: info.credential.transports ?? [],
           deviceType: info.credentialDeviceType,
-          backupEligible: info.credentialDeviceType === "multiDevice",
+          backupEligible: !deviceBound,
           backedUp: info.credentialBackedUp,
           aaguid: info.aaguid,
           name,
-        });
+        },
+        amr: [deviceBound ? "hwk" : "swk", "user"],
+      };
+    },
+
+    /** Stores a verified credential for an existing account. */
+    async savePasskey(passkey: NewPasskey): Promise<void> {
+      try {
+        await credentials.insertCredential(passkey.credential);
       } catch (error) {
-        // A credential id belongs to one user only (the primary key; also when two requests race).
-        if ((error as { code?: string }).code === "P2002") throw conflict("passkey.already_registered", "This passkey is already registered to an account.");
-        throw error;
+        throw isUniqueViolation(error) ? alreadyRegistered() : error;
       }
     },
   };

@@ -61,6 +61,7 @@ export async function startTestServer(
       ...overrides,
       ttl: { ...defaults.ttl, ...overrides.ttl },
       caches: { ...defaults.caches, ...overrides.caches },
+      signUp: { ...defaults.signUp, ...overrides.signUp },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,6 +158,22 @@ describe("operator CLI", () => {
     const noPassword = await cli(["users", "create", "--email", "dave@example.com"]);
     expect(noPassword.code).toBe(2);
     expect(noPassword.stderr).toContain("pipe the password on stdin");
+  });
+
+  it("invites a user by mail (dev outbox) and refuses an address that has an account", async () => {
+    const invited = await cli(["users", "invite", "--email", "Erin@Example.com", "--json"]);
+    expect(invited.code).toBe(0);
+    const { email, expires_at: expiresAt } = JSON.parse(invited.stdout) as { email: string; expires_at: string };
+    expect(email).toBe("erin@example.com");
+    expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
+    const mails = readdirSync(join(dataDir, "outbox"));
+    expect(mails).toHaveLength(1);
+    expect(readFileSync(join(dataDir, "outbox", mails[0] as string), "utf8")).toContain("To: erin@example.com");
+    const taken = await cli(["users", "invite", "--email", "bob@example.com"]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain("already exists");
+    const missing = await cli(["users", "invite"]);
+    expect(missing.code).toBe(2);
   });
 
   it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {

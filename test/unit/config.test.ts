@@ -36,6 +36,10 @@ describe("loadConfig", () => {
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://evil.example" }, "is not on WEBAUTHN_RP_ID"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "http://id.example.com" }, "must be https origins"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://id.example.com/path" }, "must be https origins"],
+    [{ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET }, "SMTP_URL (or SMTP_URL_FILE) is required"],
+    [{ SMTP_URL: "mail.example.com:25" }, "SMTP_URL must be an smtp:// or smtps:// URL"],
+    [{ MAIL_FROM: "no address here" }, "MAIL_FROM must be an address"],
+    [{ MAIL_FROM: "Evil\r\nBcc: x@example.com <a@example.com>" }, "MAIL_FROM must be an address"],
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -52,8 +56,19 @@ describe("loadConfig", () => {
   });
 
   it("accepts a production configuration", () => {
-    const config = loadConfig({ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET, DATABASE_URL: "postgres://u:p@db/idp" });
+    const config = loadConfig({
+      NODE_ENV: "production",
+      ISSUER: "https://id.example.com",
+      SECRET_KEY: SECRET,
+      DATABASE_URL: "postgres://u:p@db/idp",
+      SMTP_URL: "smtps://idp:pw@mail.example.com:465",
+    });
     expect(config).toMatchObject({ production: true, host: "0.0.0.0", databaseUrl: "postgres://u:p@db/idp" });
+    expect(config.mail).toEqual({
+      smtpUrl: "smtps://idp:pw@mail.example.com:465",
+      outboxDir: expect.stringMatching(/\/data\/outbox$/),
+      from: "id.example.com <no-reply@id.example.com>",
+    });
     expect(config.secretKey?.length).toBe(32);
   });
 });

@@ -1,9 +1,9 @@
-// Drives the WebAuthn ceremonies of the interaction pages. Loaded as a file under the page's CSP
-// (no inline handlers); the server does every check.
+// Drives the WebAuthn ceremonies of the sign-in and sign-up pages. Loaded as a file under the
+// page's CSP (no inline handlers); the server does every check.
 (() => {
   const root = document.querySelector("[data-passkey]");
   if (!root) return;
-  const { startAuthentication, startRegistration, browserSupportsWebAuthn } = window.SimpleWebAuthnBrowser;
+  const { startAuthentication, startRegistration, browserSupportsWebAuthn, browserSupportsWebAuthnAutofill } = window.SimpleWebAuthnBrowser;
   const errorBox = document.getElementById("passkey-error");
 
   const showError = (message) => {
@@ -16,11 +16,36 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": root.dataset.csrf },
-      body: JSON.stringify(body ?? {}),
+      // A sign-up page carries its mailed link's token: the server checks it on every step.
+      body: JSON.stringify({ ...body, ...(root.dataset.token ? { token: root.dataset.token } : {}) }),
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.error_description || "The passkey could not be used. Try again.");
     return data;
+  };
+
+  const remembered = () => document.getElementById("remember")?.checked === true;
+
+  const finish = async (action, response) => {
+    const { redirectTo } = await post(`/passkey/${action}/verify`, { ...response, remember: remembered() });
+    window.location.assign(redirectTo);
+  };
+
+  const friendly = (error) =>
+    error && (error.name === "NotAllowedError" || error.name === "AbortError") ? "The passkey prompt was closed — try again." : error.message;
+
+  // Autofill (conditional mediation): the browser lists saved passkeys under the email field and
+  // resolves only when the user picks one. Started again after every button ceremony, which aborts it.
+  const autofillField = document.querySelector("input[data-passkey-autofill]");
+  const startAutofill = async () => {
+    if (!autofillField || !(await browserSupportsWebAuthnAutofill())) return;
+    try {
+      const optionsJSON = await post("/passkey/authenticate/options");
+      await finish("authenticate", await startAuthentication({ optionsJSON, useBrowserAutofill: true }));
+    } catch (error) {
+      // Aborted by a button ceremony: that one reports its own outcome.
+      if (error && error.name !== "AbortError") showError(friendly(error));
+    }
   };
 
   if (!browserSupportsWebAuthn()) {
@@ -36,15 +61,14 @@
       try {
         const optionsJSON = await post(`/passkey/${action}/options`);
         const response = action === "authenticate" ? await startAuthentication({ optionsJSON }) : await startRegistration({ optionsJSON });
-        const remember = document.getElementById("remember")?.checked === true;
-        const { redirectTo } = await post(`/passkey/${action}/verify`, { ...response, remember });
-        window.location.assign(redirectTo);
+        await finish(action, response);
       } catch (error) {
-        const cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");
-        showError(cancelled ? "The passkey prompt was closed — try again." : error.message);
+        showError(friendly(error));
+        startAutofill();
       } finally {
         button.disabled = false;
       }
     });
   }
+  startAutofill();
 })();

@@ -3,6 +3,7 @@ import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
+users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users list [--json]`;
 
 /** First line of what was piped in; the password itself may contain spaces. */
@@ -13,7 +14,7 @@ function passwordFromStdin(stdin: string | null): string {
   return password;
 }
 
-export async function usersCommand(args: string[], io: CommandIo, { users }: Services): Promise<number> {
+export async function usersCommand(args: string[], io: CommandIo, { users, signUp }: Services): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case "create": {
@@ -30,6 +31,14 @@ export async function usersCommand(args: string[], io: CommandIo, { users }: Ser
         password: values["no-password"] ? undefined : passwordFromStdin(io.stdin),
       });
       printResult(io, values.json ?? false, user, `Created user ${user.email} (id ${user.id}).`);
+      return 0;
+    }
+    case "invite": {
+      const { values } = parseOptions(rest, { email: { type: "string" }, json: { type: "boolean" } });
+      if (!values.email) throw new UsageError("--email is required");
+      const invitation = await signUp.invite(values.email);
+      const view = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
+      printResult(io, values.json ?? false, view, `Invitation mailed to ${view.email}; the link works until ${view.expires_at}.`);
       return 0;
     }
     case "list": {

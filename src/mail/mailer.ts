@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import type { MailConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  /** What the mail is for (e.g. "sign_up_link"), for the log line; never the address or the body. */
+  kind: string;
+}
+
+export interface Mailer {
+  /** Resolves once the message is handed to the SMTP server (or written to the outbox). */
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+/**
+ * nodemailer over SMTP in production; in development every message becomes one `.eml` file under
+ * DATA_DIR/outbox/, readable by people (any mail client opens it) and by tests.
+ */
+export function createMailer(config: MailConfig, logger: Logger): Mailer {
+  const transport = config.smtpUrl
+    ? nodemailer.createTransport(config.smtpUrl)
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+
+  return {
+    async send({ to, subject, text, kind }) {
+      const info = await transport.sendMail({ from: config.from, to, subject, text });
+      if (!config.smtpUrl) {
+        await mkdir(config.outboxDir, { recursive: true, mode: 0o700 });
+        // Sortable by time; the links inside are live, so only the owner may read them.
+        const file = join(config.outboxDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomUUID()}.eml`);
+        await writeFile(file, (info as { message: Buffer }).message, { mode: 0o600 });
+        logger.info({ kind, file }, "mail written to the outbox");
+        return;
+      }
+      logger.info({ kind, messageId: info.messageId }, "mail sent");
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,59 @@
+/** The text of every mail the IdP sends. Plain text: nothing to render, nothing to track. */
+
+const minutes = (seconds: number) => Math.round(seconds / 60);
+
+function expiryText(seconds: number): string {
+  if (seconds < 2 * 3600) return `${minutes(seconds)} minutes`;
+  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} hours`;
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+export function signUpLinkMail(site: string, link: string, validSeconds: number) {
+  return {
+    kind: "sign_up_link",
+    subject: `Confirm your email to create your ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `Someone, hopefully you, asked to create a ${site} account with this email address.`,
+      `To continue, open this link within ${expiryText(validSeconds)} and create a passkey:`,
+      "",
+      link,
+      "",
+      "The link works once. If you did not ask for this, ignore this mail: no account is created.",
+    ].join("\n"),
+  };
+}
+
+/** Sent instead of a sign-up link when the address already has an account (the page says the same either way). */
+export function accountExistsMail(site: string) {
+  return {
+    kind: "sign_up_account_exists",
+    subject: `You already have a ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `Someone, hopefully you, asked to create a ${site} account with this email address, but it already has one.`,
+      "Go back to the app and sign in with your passkey or password instead.",
+      "",
+      "If you did not ask for this, ignore this mail: nothing has changed.",
+    ].join("\n"),
+  };
+}
+
+export function invitationMail(site: string, link: string, validSeconds: number) {
+  return {
+    kind: "invitation",
+    subject: `You are invited to create a ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `An administrator invited you to create a ${site} account with this email address.`,
+      `Open this link within ${expiryText(validSeconds)} and create a passkey to sign in with:`,
+      "",
+      link,
+      "",
+      "The link works once. If you did not expect this, ignore this mail.",
+    ].join("\n"),
+  };
+}

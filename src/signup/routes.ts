@@ -1,0 +1,78 @@
+import { randomBytes } from "node:crypto";
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type { InteractionStateQueries } from "../db/interaction-state.js";
+import { csrfProtection } from "../http/csrf.js";
+import type { Views } from "../http/views.js";
+import { deviceNameFrom } from "../webauthn/device-name.js";
+import { signUpContinuationCookie, signUpContinuationKey } from "./continuation.js";
+import type { SignUpService } from "./sign-up-service.js";
+
+const tokenOf = (body: unknown): unknown => (body as Record<string, unknown> | undefined)?.token;
+
+/**
+ * `/signup/*`: where a mailed sign-up or invitation link lands, in whichever browser opened it.
+ * Opening the link (GET) changes nothing, so mail scanners that fetch links cannot use it up;
+ * the account is created when the passkey is (views/static/passkey.js drives the ceremony).
+ */
+export function signUpLinkRoutes(deps: {
+  signUp: SignUpService;
+  interactionState: InteractionStateQueries;
+  views: Views;
+  issuer: string;
+  secureCookies: boolean;
+  bodyLimit: string;
+  interactionSeconds: number;
+}): Router {
+  const { signUp, views } = deps;
+  const router = new Router({ prefix: "/signup" });
+  router.use(bodyParser({ enableTypes: ["json"], jsonLimit: deps.bodyLimit }));
+  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
+  router.use(async (ctx, next) => {
+    ctx.set("Cache-Control", "no-store");
+    await next();
+  });
+
+  router.get("/verify", async (ctx: Context) => {
+    const token = ctx.query.token;
+    const email = await signUp.emailOfLink(token);
+    views.render(ctx, "signup/create-passkey", { title: "Create your passkey", email, token });
+  });
+
+  router.post("/passkey/register/options", async (ctx: Context) => {
+    ctx.body = await signUp.registrationOptions(tokenOf(ctx.request.body));
+  });
+
+  router.post("/passkey/register/verify", async (ctx: Context) => {
+    const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const result = await signUp.complete(token, response, deviceNameFrom(ctx.get("User-Agent")));
+    if (!result.interactionUid) {
+      ctx.body = { redirectTo: "/signup/done" };
+      return;
+    }
+    // The sign-in continues only in a browser that both created this passkey (the cookie below) and
+    // started the authorization (oidc-provider's interaction cookie): a sign-up someone else started
+    // for your address never signs *them* in when you complete it.
+    const secret = randomBytes(32).toString("base64url");
+    const signIn = { userId: result.userId, amr: result.amr, acr: "urn:idp:acr:passkey", remember: false };
+    await deps.interactionState.putPendingLogin(
+      signUpContinuationKey(result.interactionUid, secret),
+      signIn,
+      new Date(Date.now() + deps.interactionSeconds * 1000),
+    );
+    ctx.cookies.set(signUpContinuationCookie(deps.secureCookies), secret, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: deps.secureCookies,
+      signed: true,
+      path: "/",
+      maxAge: deps.interactionSeconds * 1000,
+    });
+    ctx.body = { redirectTo: `/interaction/${result.interactionUid}/signup/continue` };
+  });
+
+  router.get("/done", (ctx: Context) => views.render(ctx, "signup/done", { title: "Your account is ready" }));
+
+  return router;
+}
