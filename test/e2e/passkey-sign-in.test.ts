@@ -1,7 +1,8 @@
 import * as oidc from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVirtualAuthenticator, chromiumAvailable, launchChromium, type VirtualAuthenticator } from "../helpers/chromium.js";
+import { addVirtualAuthenticator, chromiumAvailable, hideAutofillSupport, launchChromium, type VirtualAuthenticator } from "../helpers/chromium.js";
+import { mailsTo } from "../helpers/outbox.js";
 import {
   type AuthorizationStart,
   authorizationRequest,
@@ -68,6 +69,7 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
 
     // Signed out (cookies gone): "Sign in with a passkey", no email typed.
     await context.clearCookies();
+    await hideAutofillSupport(context);
     const second = await authorizationRequest(rp);
     await page.goto(second.url.toString());
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
@@ -75,6 +77,76 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
     expect(withPasskey.claims()).toMatchObject({ sub: userId, acr: "urn:idp:acr:passkey", amr: ["hwk", "user"] });
     const used = await server.database.prisma.credential.findFirstOrThrow({ where: { userId } });
     expect(used.lastUsedAt).not.toBeNull();
+  });
+
+  async function signUp(email: string) {
+    const start = await authorizationRequest(rp);
+    await page.goto(start.url.toString());
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.fill("#email", email);
+    await page.getByRole("button", { name: "Send the link" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Check your email");
+    const [mail] = await mailsTo(server, email);
+    expect(mail?.link).toBeTruthy();
+    // The person opens the mailed link in the same browser.
+    await page.goto(mail?.link as string);
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    return approveAndRedeem(start);
+  }
+
+  it("signs up with the mailed link and a passkey; the relying party exchanges the code", async () => {
+    const tokens = await signUp("newcomer@example.com");
+    const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email: "newcomer@example.com" }, include: { credentials: true } });
+    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: "urn:idp:acr:passkey", amr: ["hwk", "user"] });
+    expect(user.emailVerified).toBe(true);
+    expect(user.credentials).toHaveLength(1);
+    expect(await authenticator.credentialCount()).toBe(1);
+  });
+
+  it("signs in through passkey autofill on the email field", async () => {
+    await signUp("autofill@example.com");
+    const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email: "autofill@example.com" } });
+    await context.clearCookies();
+    const start = await authorizationRequest(rp);
+    await page.goto(start.url.toString());
+    // No button is pressed: the page's conditional (autofill) request is answered, as when a person
+    // picks the passkey from the email field's suggestions (the virtual authenticator picks at once).
+    const tokens = await approveAndRedeem(start);
+    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: "urn:idp:acr:passkey" });
+  });
+
+  it("signs in with a second passkey of the same account", async () => {
+    await signUp("two-keys@example.com");
+    const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email: "two-keys@example.com" }, include: { credentials: true } });
+    const first = user.credentials[0];
+    // A second device holds the account's other passkey; the first device is gone.
+    await authenticator.remove();
+    const second = await addVirtualAuthenticator(context, page);
+    const made = await second.addCredentialFor("localhost", user.id);
+    await server.database.prisma.credential.create({
+      data: {
+        id: made.credentialId,
+        userId: user.id,
+        publicKey: new Uint8Array(made.publicKey),
+        deviceType: "singleDevice",
+        backupEligible: false,
+        backedUp: false,
+        aaguid: "00000000-0000-0000-0000-000000000000",
+        name: "Second key",
+      },
+    });
+    await context.clearCookies();
+    await hideAutofillSupport(context);
+    const start = await authorizationRequest(rp);
+    await page.goto(start.url.toString());
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    const tokens = await approveAndRedeem(start);
+    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: "urn:idp:acr:passkey" });
+    const used = await server.database.prisma.credential.findUniqueOrThrow({ where: { id: made.credentialId } });
+    expect(used.lastUsedAt).not.toBeNull();
+    expect(used.counter).toBeGreaterThan(0n);
+    const untouched = await server.database.prisma.credential.findUniqueOrThrow({ where: { id: first?.id as string } });
+    expect(untouched.lastUsedAt).toEqual(first?.lastUsedAt);
   });
 
   it("does not offer or accept a passkey registered for another site (RP ID)", async () => {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { coseEs256Key } from "./software-authenticator.js";
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -25,8 +26,12 @@ export function launchChromium(): Promise<Browser> {
 
 export interface VirtualAuthenticator {
   id: string;
-  /** Puts a discoverable ES256 credential for another site into the authenticator. */
-  addCredentialFor(rpId: string, userHandle: string): Promise<void>;
+  /**
+   * Puts a discoverable ES256 credential into the authenticator, as if made earlier; returns what a
+   * server stores for it (the id, base64url, and the COSE public key).
+   */
+  addCredentialFor(rpId: string, userHandle: string): Promise<{ credentialId: string; publicKey: Buffer }>;
+  remove(): Promise<void>;
   setUserVerified(verified: boolean): Promise<void>;
   credentialCount(): Promise<number>;
 }
@@ -48,11 +53,12 @@ export async function addVirtualAuthenticator(context: BrowserContext, page: Pag
   return {
     id: authenticatorId,
     addCredentialFor: async (rpId, userHandle) => {
-      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const credentialId = randomBytes(16);
       await cdp.send("WebAuthn.addCredential", {
         authenticatorId,
         credential: {
-          credentialId: randomBytes(16).toString("base64"),
+          credentialId: credentialId.toString("base64"),
           isResidentCredential: true,
           rpId,
           privateKey: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
@@ -60,10 +66,24 @@ export async function addVirtualAuthenticator(context: BrowserContext, page: Pag
           signCount: 0,
         },
       });
+      return { credentialId: credentialId.toString("base64url"), publicKey: coseEs256Key(publicKey) };
+    },
+    remove: async () => {
+      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
     },
     setUserVerified: async (isUserVerified) => {
       await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified });
     },
     credentialCount: async () => (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials.length,
   };
+}
+
+/**
+ * Makes the pages of `context` report no passkey autofill support. Chromium's virtual authenticator
+ * answers a conditional (autofill) request at once, which would pre-empt a test of the button.
+ */
+export async function hideAutofillSupport(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
 }

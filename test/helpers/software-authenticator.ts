@@ -1,8 +1,24 @@
-import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
 import { isoCBOR } from "@simplewebauthn/server/helpers";
 
 /** Authenticator-data flags (WebAuthn L3 §6.1). */
 export const FLAGS = { UP: 0x01, UV: 0x04, BE: 0x08, BS: 0x10, AT: 0x40 } as const;
+
+/** An ES256 public key as COSE_Key (RFC 9053), the form authenticators report and servers store. */
+export function coseEs256Key(publicKey: KeyObject): Buffer {
+  const jwk = publicKey.export({ format: "jwk" });
+  return Buffer.from(
+    isoCBOR.encode(
+      new Map<number, number | Uint8Array>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x as string, "base64url")],
+        [-3, Buffer.from(jwk.y as string, "base64url")],
+      ]),
+    ),
+  );
+}
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest();
 const b64url = (data: Buffer | Uint8Array) => Buffer.from(data).toString("base64url");
@@ -36,27 +52,14 @@ export class SoftwareAuthenticator {
 
   constructor(private readonly defaultFlags = FLAGS.UP | FLAGS.UV) {}
 
-  private coseKey(): Uint8Array {
-    const jwk = this.keys.publicKey.export({ format: "jwk" });
-    return isoCBOR.encode(
-      new Map<number, number | Uint8Array>([
-        [1, 2],
-        [3, -7],
-        [-1, 1],
-        [-2, Buffer.from(jwk.x as string, "base64url")],
-        [-3, Buffer.from(jwk.y as string, "base64url")],
-      ]),
-    );
-  }
-
   private authData(rpId: string, flags: number, signCount: number, attested = false): Buffer {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(signCount);
-    const parts = [sha256(rpId), Buffer.from([flags | (attested ? FLAGS.AT : 0)]), counter];
+    const parts: Buffer[] = [sha256(rpId), Buffer.from([flags | (attested ? FLAGS.AT : 0)]), counter];
     if (attested) {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(this.credentialId.length);
-      parts.push(Buffer.alloc(16), length, this.credentialId, Buffer.from(this.coseKey()));
+      parts.push(Buffer.alloc(16), length, this.credentialId, coseEs256Key(this.keys.publicKey));
     }
     return Buffer.concat(parts);
   }

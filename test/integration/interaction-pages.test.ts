@@ -33,6 +33,27 @@ describe("interaction pages", () => {
     expect(page.headers.get("x-frame-options")).toBe("DENY");
     expect(page.headers.get("cache-control")).toBe("no-store");
     expect(page.text).toContain('autocomplete="current-password"');
+    // Passkey autofill (conditional mediation) hangs off the email field.
+    expect(page.text).toContain('autocomplete="username webauthn"');
+  });
+
+  it("serves the sign-up pages with the same headers and a CSRF token in every form", async () => {
+    const { browser, page } = await openLoginPage();
+    const uid = page.url.split("/interaction/")[1] as string;
+    const form = await browser.get(`${server.issuer}/interaction/${uid}/signup`);
+    const sent = await browser.postForm(`${server.issuer}/interaction/${uid}/signup`, { _csrf: csrfTokenOf(form.text), email: "pages@example.com" });
+    const link = await browser.get(`${server.issuer}/signup/verify?token=${"x".repeat(43)}`);
+    const done = await browser.get(`${server.issuer}/signup/done`);
+    for (const response of [form, sent, link, done]) {
+      expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(response.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+      const forms = response.text.match(/<form /g)?.length ?? 0;
+      expect(response.text.match(/name="_csrf"/g)?.length ?? 0).toBe(forms);
+    }
+    const withoutToken = await browser.postForm(`${server.issuer}/interaction/${uid}/signup`, { email: "pages@example.com" });
+    expect(withoutToken.status).toBe(403);
   });
 
   it("sets HttpOnly, SameSite cookies", async () => {
