@@ -1,6 +1,7 @@
+import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, comparablePage, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
-import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty, signIn } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty, signIn, signInAndRedeem } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 describe("interaction pages", () => {
@@ -173,6 +174,21 @@ describe("consent", () => {
     expect(await pagesSeen(rp)).toContain("Allow access");
     const grants = await server.database.prisma.oidcPayload.count({ where: { kind: "Grant" } });
     expect(grants).toBeGreaterThan(0);
+  });
+
+  it("can revoke the decision later: the client must ask again", async () => {
+    const rp = await registerRelyingParty(server);
+    const { tokens, browser } = await signInAndRedeem(server, rp);
+    const silently = async () => {
+      const start = await authorizationRequest(rp, { prompt: "none", scope: "openid email" });
+      const answer = await browser.follow(start.url.toString(), server.issuer);
+      return new URL(answer.location as string).searchParams;
+    };
+    expect((await silently()).get("code")).toBeTruthy();
+    // Revoking the refresh token revokes the grant it came from (oidc-provider's revokeGrantPolicy).
+    await oidc.tokenRevocation(rp.config, tokens.refresh_token as string);
+    expect((await silently()).get("error")).toBe("consent_required");
+    await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toThrow();
   });
 
   it("skips the consent page for first-party clients", async () => {
