@@ -132,7 +132,8 @@ describe("token endpoint: lifetimes", () => {
 
   beforeAll(async () => {
     server = await startTestServer("pglite", {
-      ttl: { authorizationCodeSeconds: 1, refreshTokenIdleSeconds: 5, refreshTokenAbsoluteSeconds: 5 },
+      // Codes live 3 s: short enough to wait out, long enough for a loaded CI machine to redeem one.
+      ttl: { authorizationCodeSeconds: 3, refreshTokenIdleSeconds: 5, refreshTokenAbsoluteSeconds: 5 },
     });
     rp = await registerRelyingParty(server);
     await createUser(server);
@@ -141,7 +142,7 @@ describe("token endpoint: lifetimes", () => {
 
   it("refuses an expired code", async () => {
     const { callbackUrl, start } = await signIn(server, rp);
-    await sleep(2100);
+    await sleep(4100);
     const result = await tokenRequest(
       server.issuer,
       { grant_type: "authorization_code", code: callbackUrl.searchParams.get("code") as string, redirect_uri: RP_CALLBACK, code_verifier: start.codeVerifier },
