@@ -78,6 +78,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       bodyLimit: config.requestBodyLimit,
       interactionSeconds: config.ttl.interactionSeconds,
       signUp: services.signUp,
+      secondFactors: services.secondFactors,
       signUpLinkMinutes: Math.round(config.signUp.linkSeconds / 60),
     }).routes(),
   );

@@ -16,7 +16,6 @@ const defaultsSchema = z.object({
     sessionAbsoluteSeconds: z.number().int().positive(),
     keepSignedInSeconds: z.number().int().positive(),
   }),
-  acrValues: z.array(z.string().min(1)).min(1),
   claimsByScope: z.record(z.string(), z.array(z.string())),
   idTokenSigningAlg: z.enum(["ES256", "RS256"]),
   password: z.object({
@@ -34,6 +33,7 @@ const defaultsSchema = z.object({
     windowSeconds: z.number().int().positive(),
     passwordFailuresPerAccount: z.number().int().positive(),
     passwordFailuresPerIp: z.number().int().positive(),
+    secondFactorFailuresPerAccount: z.number().int().positive(),
   }),
   signUp: z.object({
     /** open: anyone may sign up; invite: only through an operator's invitation; off: operators create accounts. */

@@ -1,3 +1,4 @@
+import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
@@ -10,13 +11,18 @@ import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
-import { createMailThrottle, createSignInThrottle } from "./db/rate-limits.js";
+import { createMailThrottle, createSecondFactorThrottle, createSignInThrottle } from "./db/rate-limits.js";
+import { createSecondFactorQueries } from "./db/second-factors.js";
+import { createSecurityEventQueries } from "./db/security-events.js";
 import { createSessionDeviceQueries } from "./db/session-devices.js";
 import { createSignUpQueries } from "./db/sign-ups.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import type { Logger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
+import { createBackupCodeService } from "./mfa/backup-codes.js";
+import { createSecondFactorService } from "./mfa/second-factor-service.js";
+import { createTotpService } from "./mfa/totp.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
@@ -35,7 +41,11 @@ export function createServices(database: Database, config: Config, keys: Derived
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
   const invalidate = createInvalidator(payloadCache, database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
-  const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, logger });
+  const events = createSecurityEventLog(createSecurityEventQueries(db), logger);
+  const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
+  const secondFactorQueries = createSecondFactorQueries(db);
+  const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.webauthn.rpName });
+  const backupCodes = createBackupCodeService({ queries: secondFactorQueries, hashKey: keys.hashKey });
   const mailer = createMailer(config.mail, logger);
   const tasks = createBackgroundTasks(logger);
   return {
@@ -56,6 +66,16 @@ export function createServices(database: Database, config: Config, keys: Derived
     credentials,
     interactionState,
     passkeys,
+    events,
+    totp,
+    backupCodes,
+    secondFactors: createSecondFactorService({
+      totp,
+      backupCodes,
+      credentials,
+      throttle: createSecondFactorThrottle(db, config.throttle),
+      events,
+    }),
     signUp: createSignUpService({
       users: userQueries,
       links: emailLinks,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AdapterPayload } from "oidc-provider";
+import { ACR, isAcr } from "../auth/assurance.js";
 import { sha256 } from "../crypto/hash.js";
 import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
@@ -13,6 +14,8 @@ export interface ClientInput {
   public?: boolean;
   clientCredentials?: boolean;
   firstParty?: boolean;
+  /** The lowest assurance level the client accepts: a short name (password, mfa, passkey) or the acr value. */
+  minimumAcr?: string | null;
 }
 
 export interface ClientChanges {
@@ -20,6 +23,8 @@ export interface ClientChanges {
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
   firstParty?: boolean;
+  /** null clears it. */
+  minimumAcr?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -32,6 +37,7 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   grant_types: string[];
   first_party: boolean;
+  minimum_acr: string | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -52,6 +58,14 @@ function assertUris(uris: string[], setting: string): string[] {
   const unique = [...new Set(uris)];
   for (const uri of unique) assertValidRedirectUri(uri, setting);
   return unique;
+}
+
+/** "mfa" or "urn:idp:acr:mfa" → "urn:idp:acr:mfa"; "none"/null → null. */
+function assertAcr(value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === "none") return null;
+  const acr = (ACR as Record<string, string>)[value] ?? value;
+  assertThat(isAcr(acr), badRequest("clients.invalid_acr", `--minimum-acr must be one of ${Object.keys(ACR).join(", ")} or none (got "${value}")`));
+  return acr;
 }
 
 function grantTypesFor(input: ClientInput): string[] {
@@ -77,6 +91,7 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     grant_types: row.grantTypes,
     first_party: row.firstParty,
+    minimum_acr: row.minimumAcr,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -96,6 +111,7 @@ function toProviderMetadata(row: ClientRow): AdapterPayload {
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     idp_first_party: row.firstParty,
+    ...(row.minimumAcr ? { idp_minimum_acr: row.minimumAcr } : {}),
   };
 }
 
@@ -134,6 +150,7 @@ export function createClientRegistry(
         postLogoutRedirectUris,
         grantTypes,
         firstParty: input.firstParty ?? false,
+        minimumAcr: assertAcr(input.minimumAcr),
       });
       return toClientView(row, secret);
     },
@@ -160,6 +177,7 @@ export function createClientRegistry(
         ...(redirectUris ? { redirectUris } : {}),
         ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
         ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
+        ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
       });
       cache.delete(id);
       return toClientView(row);

@@ -5,6 +5,8 @@ export interface DerivedKeys {
   readonly dataKey: Buffer;
   /** Keys every cookie is signed with (oidc-provider's and the app's). */
   readonly cookieKeys: string[];
+  /** HMAC key for low-entropy secrets stored as hashes (backup codes): a database dump alone cannot be brute-forced. */
+  readonly hashKey: Buffer;
 }
 
 // One root secret, independent keys per purpose (RFC 5869), so no key serves two jobs.
@@ -16,5 +18,6 @@ export function deriveKeys(secret: Buffer): DerivedKeys {
   return Object.freeze({
     dataKey: derive(secret, "data"),
     cookieKeys: [derive(secret, "cookies").toString("base64url")],
+    hashKey: derive(secret, "hash"),
   });
 }

@@ -20,8 +20,11 @@ export function createInteractionStateQueries(db: Db) {
     /** Deletes and returns the challenge (one statement: DELETE … RETURNING), or null when there is none. */
     takeChallenge: (id: string) => deleted(db.webauthnChallenge.delete({ where: { id } })),
 
-    putPendingLogin: (uid: string, signIn: { userId: string; amr: string[]; acr: string; remember: boolean }, expiresAt: Date) =>
-      db.pendingLogin.upsert({ where: { uid }, create: { uid, ...signIn, expiresAt }, update: { ...signIn, expiresAt } }),
+    putPendingLogin: (uid: string, signIn: { userId: string; amr: string[]; acr: string; remember: boolean }, expiresAt: Date) => {
+      // Only these fields: a pending row passed back in must not bring its own key or expiry along.
+      const data = { userId: signIn.userId, amr: signIn.amr, acr: signIn.acr, remember: signIn.remember, expiresAt };
+      return db.pendingLogin.upsert({ where: { uid }, create: { uid, ...data }, update: data });
+    },
 
     findPendingLogin: (uid: string) => db.pendingLogin.findUnique({ where: { uid } }),
 

@@ -76,3 +76,37 @@ export function createMailThrottle(db: Db, settings: { mailsPerEmailPerHour: num
 }
 
 export type MailThrottle = ReturnType<typeof createMailThrottle>;
+
+/**
+ * Failed second-factor codes (TOTP and backup codes) per account, in the database so every server
+ * process shares the count: six digits cannot be guessed within the allowance.
+ */
+export function createSecondFactorThrottle(db: Db, settings: { windowSeconds: number; secondFactorFailuresPerAccount: number }) {
+  const limiter = new RateLimiterPrisma({
+    ...tableOptions(db),
+    duration: settings.windowSeconds,
+    keyPrefix: "mfa-account",
+    points: settings.secondFactorFailuresPerAccount,
+  });
+  const key = (userId: string) => sha256(userId);
+
+  return {
+    /** @throws AppError mfa.throttled (429) once the allowance is used up. */
+    async assertAllowed(userId: string): Promise<void> {
+      const state = await limiter.get(key(userId));
+      if (state && state.remainingPoints <= 0) throw tooMany("mfa.throttled", "Too many wrong codes.", state.msBeforeNext);
+    },
+    async recordFailure(userId: string): Promise<void> {
+      try {
+        await limiter.penalty(key(userId), 1);
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+      }
+    },
+    recordSuccess: async (userId: string) => {
+      await limiter.delete(key(userId));
+    },
+  };
+}
+
+export type SecondFactorThrottle = ReturnType<typeof createSecondFactorThrottle>;

@@ -1,8 +1,9 @@
 import type { Context } from "koa";
+import { ACR } from "../auth/assurance.js";
 import { AppError } from "../errors.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
-import { offerPasskeyOrFinish } from "./sign-in.js";
+import { secondFactorStep } from "./second-factor.js";
 
 const field = (body: unknown, name: string): string => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
@@ -12,6 +13,7 @@ const field = (body: unknown, name: string): string => {
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
 export function loginStep(deps: InteractionDependencies) {
   const { provider, users, views, signInThrottle } = deps;
+  const secondFactor = secondFactorStep(deps);
 
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
@@ -53,7 +55,7 @@ export function loginStep(deps: InteractionDependencies) {
       const user = await users.findById(accountId);
       if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
       const remember = field(ctx.request.body, "remember") === "yes";
-      await offerPasskeyOrFinish(ctx, deps, details, user, { userId: accountId, amr: ["pwd"], acr: "urn:idp:acr:password", remember });
+      await secondFactor.begin(ctx, details, { userId: accountId, amr: ["pwd"], acr: ACR.password, remember }, true);
     },
   };
 }

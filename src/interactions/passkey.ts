@@ -1,5 +1,6 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
+import { ACR } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
 import { deviceNameFrom } from "../webauthn/device-name.js";
 import { loadInteraction } from "./interaction.js";
@@ -20,15 +21,15 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
 
   router.post("/passkey/authenticate/options", async (ctx: Context) => {
     const details = await loadInteraction(ctx, provider);
-    ctx.body = await passkeys.authenticationOptions(details.uid);
+    ctx.body = await passkeys.authenticationOptions(`authentication:${details.uid}`);
   });
 
   router.post("/passkey/authenticate/verify", async (ctx: Context) => {
     const details = await loadInteraction(ctx, provider);
-    const { userId, amr } = await passkeys.verifyAuthentication(details.uid, ctx.request.body);
+    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${details.uid}`, ctx.request.body);
     const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
-    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: "urn:idp:acr:passkey", remember }) };
+    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: ACR.passkey, remember }) };
   });
 
   router.post("/passkey/register/options", async (ctx: Context) => {

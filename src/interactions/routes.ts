@@ -1,6 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type Provider from "oidc-provider";
+import { ACR } from "../auth/assurance.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
@@ -8,13 +9,16 @@ import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
+import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { consentStep } from "./consent.js";
-import { finishInteraction, loadInteraction } from "./interaction.js";
+import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
+import { secondFactorStep } from "./second-factor.js";
+import type { VerifiedSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
 
 export interface InteractionDependencies {
@@ -26,6 +30,7 @@ export interface InteractionDependencies {
   credentials: CredentialQueries;
   interactionState: InteractionStateQueries;
   signUp: SignUpService;
+  secondFactors: SecondFactorService;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;
   views: Views;
@@ -35,12 +40,31 @@ export interface InteractionDependencies {
   interactionSeconds: number;
 }
 
+// Reasons that call for a whole new sign-in; anything else (a level the session lacks) is a step-up.
+const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", "id_token_hint", "claims_id_token_sub_value"]);
+
+const isStepUp = (details: InteractionDetails) =>
+  Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));
+
+/** The session's sign-in, to add a factor to (keeping "Keep me signed in" as it was). */
+async function currentSignIn(deps: InteractionDependencies, details: InteractionDetails): Promise<VerifiedSignIn> {
+  const session = details.session as { accountId: string; cookie?: string; acr?: string; amr?: string[] };
+  const stored = session.cookie ? await deps.provider.Session.find(session.cookie) : undefined;
+  return {
+    userId: session.accountId,
+    amr: session.amr ?? [],
+    acr: session.acr ?? ACR.password,
+    remember: (stored as { transient?: boolean } | undefined)?.transient !== true,
+  };
+}
+
 /** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const router = new Router({ prefix: "/interaction/:uid" });
   const login = loginStep(deps);
   const consent = consentStep(deps);
   const signUp = signUpStep(deps);
+  const secondFactor = secondFactorStep(deps);
 
   router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
   router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
@@ -53,6 +77,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const details = await loadInteraction(ctx, deps.provider);
     switch (details.prompt.name) {
       case "login":
+        if (isStepUp(details)) return secondFactor.begin(ctx, details, await currentSignIn(deps, details), false);
         return login.show(ctx, details);
       case "consent":
         return consent.show(ctx, details);
@@ -70,6 +95,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });
   });
   passkeyRoutes(router, deps);
+  secondFactor.routes(router);
 
   return router;
 }

@@ -1,10 +1,12 @@
 import type { JWK } from "jose";
 import type { Context } from "koa";
 import Provider, { type Account, type Adapter, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { ACR_VALUES } from "../auth/assurance.js";
 import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
+import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
 
 export interface ProviderDependencies {
   config: Config;
@@ -74,7 +76,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       openid: [...new Set([...(config.claimsByScope.openid ?? []), "sub", "acr", "amr", "auth_time"])],
     },
     scopes: ["openid", "offline_access", ...Object.keys(config.claimsByScope).filter((scope) => scope !== "openid")],
-    acrValues: config.acrValues,
+    acrValues: [...ACR_VALUES],
     responseTypes: ["code"],
     pkce: { required: () => true },
     clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
@@ -93,7 +95,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: config.idTokenSigningAlg,
     },
-    extraClientMetadata: { properties: ["idp_first_party"] },
+    extraClientMetadata: { properties: ["idp_first_party", "idp_minimum_acr"] },
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
@@ -128,7 +130,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       RefreshToken: (_ctx, token) =>
         Math.max(1, Math.min(ttl.refreshTokenIdleSeconds, ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime())),
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr() },
     renderError: async (ctx, out, error) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");
@@ -143,6 +145,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  reportRequestedAcr(provider);
 
   // Client secrets are stored as SHA-256 hashes; compare the hash of what was presented.
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {

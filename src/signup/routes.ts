@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type { Context } from "koa";
+import { ACR } from "../auth/assurance.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
@@ -55,7 +56,7 @@ export function signUpLinkRoutes(deps: {
     // started the authorization (oidc-provider's interaction cookie): a sign-up someone else started
     // for your address never signs *them* in when you complete it.
     const secret = randomBytes(32).toString("base64url");
-    const signIn = { userId: result.userId, amr: result.amr, acr: "urn:idp:acr:passkey", remember: false };
+    const signIn = { userId: result.userId, amr: result.amr, acr: ACR.passkey, remember: false };
     await deps.interactionState.putPendingLogin(
       signUpContinuationKey(result.interactionUid, secret),
       signIn,

@@ -1,8 +1,8 @@
 import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
-import type { Logger } from "../logger.js";
 import { parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
 
 /** Challenges live at most 5 minutes (issue #3). */
@@ -51,10 +51,10 @@ export function createPasskeyService(deps: {
   credentials: CredentialQueries;
   state: InteractionStateQueries;
   config: PasskeyConfig;
-  logger: Logger;
+  events: SecurityEventLog;
   now?: () => Date;
 }) {
-  const { credentials, state, config, logger } = deps;
+  const { credentials, state, config } = deps;
   const now = deps.now ?? (() => new Date());
   const expiresAt = () => new Date(now().getTime() + CHALLENGE_TTL_MS);
 
@@ -65,20 +65,37 @@ export function createPasskeyService(deps: {
   }
 
   return {
-    /** Options for a usernameless sign-in (discoverable credentials; no allow list). */
-    async authenticationOptions(uid: string) {
-      const options = await generateAuthenticationOptions({ rpID: config.rpId, userVerification: "required", timeout: CHALLENGE_TTL_MS });
-      await state.putChallenge(`authentication:${uid}`, options.challenge, null, expiresAt());
+    /**
+     * Options for a sign-in: usernameless (discoverable credentials, no allow list) without `userId`;
+     * with it, only that user's credentials (a second factor, or re-verifying a known user).
+     * `challengeKey` is "<purpose>:<interaction uid>".
+     */
+    async authenticationOptions(challengeKey: string, userId: string | null = null) {
+      const allowed = userId ? await credentials.listCredentialsOfUser(userId) : [];
+      const options = await generateAuthenticationOptions({
+        rpID: config.rpId,
+        userVerification: "required",
+        timeout: CHALLENGE_TTL_MS,
+        ...(userId ? { allowCredentials: allowed.map((c) => ({ id: c.id, transports: c.transports as never })) } : {}),
+      });
+      await state.putChallenge(challengeKey, options.challenge, userId, expiresAt());
       return options;
     },
 
-    async verifyAuthentication(uid: string, body: unknown): Promise<PasskeySignIn> {
-      const challenge = await takeChallenge(`authentication:${uid}`);
+    async verifyAuthentication(challengeKey: string, body: unknown): Promise<PasskeySignIn> {
+      const challenge = await takeChallenge(challengeKey);
       const response = parseAuthenticationResponse(body);
       const credential = await credentials.findCredentialById(response.id);
       assertThat(credential, () => badRequest("passkey.unknown_credential", "This passkey is not registered here. Sign in another way, then add it."));
-      // Usernameless sign-in: the authenticator must name the account, and it must own the credential.
-      assertThat(response.response.userHandle === userHandleOf(credential.userId), failed);
+      if (challenge.userId) {
+        // A known user: the credential must be theirs; a userHandle, if sent, must name them too.
+        assertThat(credential.userId === challenge.userId, failed);
+        const handle = response.response.userHandle;
+        assertThat(handle === undefined || handle === userHandleOf(credential.userId), failed);
+      } else {
+        // Usernameless sign-in: the authenticator must name the account, and it must own the credential.
+        assertThat(response.response.userHandle === userHandleOf(credential.userId), failed);
+      }
 
       let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
       try {
@@ -99,7 +116,12 @@ export function createPasskeyService(deps: {
         const message = (error as Error).message;
         // WebAuthn L3 §7.2 step 21: a counter that did not grow signals a cloned authenticator.
         if (/counter/i.test(message))
-          logger.warn({ event: "passkey.counter_regression", credentialId: credential.id, userId: credential.userId }, "security event");
+          await deps.events.record({
+            type: "passkey.counter_regression",
+            outcome: "refused",
+            userId: credential.userId,
+            details: { credentialId: credential.id },
+          });
         throw failed();
       }
       // Only an explicit true is success.

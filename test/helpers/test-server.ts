@@ -62,6 +62,7 @@ export async function startTestServer(
       ttl: { ...defaults.ttl, ...overrides.ttl },
       caches: { ...defaults.caches, ...overrides.caches },
       signUp: { ...defaults.signUp, ...overrides.signUp },
+      throttle: { ...defaults.throttle, ...overrides.throttle },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

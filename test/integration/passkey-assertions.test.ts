@@ -107,7 +107,9 @@ describe("passkey assertions", () => {
     const { response } = await signIn({ signCount: 10 });
     expect(response.status).toBe(400);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(logLines.some((line) => line.includes('"event":"passkey.counter_regression"'))).toBe(true);
+    expect(logLines.some((line) => line.includes('"securityEvent":"passkey.counter_regression"'))).toBe(true);
+    const [event] = await server.services.events.listForUser(alice.id);
+    expect(event).toMatchObject({ type: "passkey.counter_regression", outcome: "refused" });
     expect((await signIn({ signCount: 51 })).response.status).toBe(200);
   });
 

@@ -1,4 +1,4 @@
-// Drives the WebAuthn ceremonies of the sign-in and sign-up pages. Loaded as a file under the
+// Drives the WebAuthn ceremonies of the sign-in, second-factor and sign-up pages. Loaded as a file under the
 // page's CSP (no inline handlers); the server does every check.
 (() => {
   const root = document.querySelector("[data-passkey]");
@@ -60,7 +60,7 @@
       errorBox.hidden = true;
       try {
         const optionsJSON = await post(`/passkey/${action}/options`);
-        const response = action === "authenticate" ? await startAuthentication({ optionsJSON }) : await startRegistration({ optionsJSON });
+        const response = action === "register" ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON });
         await finish(action, response);
       } catch (error) {
         showError(friendly(error));

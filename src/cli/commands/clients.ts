@@ -4,10 +4,11 @@ import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
-                 [--public] [--client-credentials] [--first-party] [--json]
+                 [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey] [--json]
 clients list [--json]
 clients show CLIENT_ID [--json]
-clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party] [--json]
+clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
+                 [--minimum-acr password|mfa|passkey|none] [--json]
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
@@ -16,6 +17,7 @@ function describe(client: ClientView): string {
     `client_id:     ${client.client_id}`,
     `name:          ${client.client_name}`,
     `type:          ${client.client_type}${client.first_party ? " (first party)" : ""}`,
+    ...(client.minimum_acr ? [`minimum acr:   ${client.minimum_acr}`] : []),
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -42,6 +44,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         public: { type: "boolean" },
         "client-credentials": { type: "boolean" },
         "first-party": { type: "boolean" },
+        "minimum-acr": { type: "string" },
       });
       if (!values.name) throw new UsageError("--name is required");
       const client = await clients.create({
@@ -51,6 +54,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         public: values.public ?? false,
         clientCredentials: values["client-credentials"] ?? false,
         firstParty: values["first-party"] ?? false,
+        minimumAcr: values["minimum-acr"],
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
@@ -71,7 +75,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
     case "update": {
       const { values, positionals } = parseOptions(
         rest,
-        { ...uriOptions, name: { type: "string" }, "first-party": { type: "boolean" }, "third-party": { type: "boolean" } },
+        { ...uriOptions, name: { type: "string" }, "first-party": { type: "boolean" }, "third-party": { type: "boolean" }, "minimum-acr": { type: "string" } },
         1,
       );
       if (values["first-party"] && values["third-party"]) throw new UsageError("--first-party and --third-party exclude each other");
@@ -80,6 +84,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         redirectUris: values["redirect-uri"],
         postLogoutRedirectUris: values["post-logout-redirect-uri"],
         firstParty: values["first-party"] ? true : values["third-party"] ? false : undefined,
+        minimumAcr: values["minimum-acr"],
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;

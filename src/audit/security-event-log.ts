@@ -1,0 +1,20 @@
+import type { SecurityEventInput, SecurityEventQueries } from "../db/security-events.js";
+import type { Logger } from "../logger.js";
+
+/**
+ * Security events go to the database (the user's activity list, operators' queries) and to the
+ * log as one JSON line each (for log shippers). Callers pass no secrets: details are ids and counts.
+ */
+export function createSecurityEventLog(queries: SecurityEventQueries, logger: Logger) {
+  return {
+    async record(event: SecurityEventInput): Promise<void> {
+      await queries.insertSecurityEvent(event);
+      const line = { securityEvent: event.type, outcome: event.outcome, userId: event.userId ?? undefined, details: event.details };
+      if (event.outcome === "success") logger.info(line, "security event");
+      else logger.warn(line, "security event");
+    },
+    listForUser: (userId: string, limit = 50) => queries.listSecurityEventsOfUser(userId, limit),
+  };
+}
+
+export type SecurityEventLog = ReturnType<typeof createSecurityEventLog>;

@@ -1,0 +1,47 @@
+import type { Db } from "./open-database.js";
+
+/** TOTP authenticators and backup codes. */
+export function createSecondFactorQueries(db: Db) {
+  return {
+    findTotp: (userId: string) => db.totpFactor.findUnique({ where: { userId } }),
+
+    /** Starts (or restarts) an enrolment: an unconfirmed secret replaces an earlier unconfirmed one, never a confirmed one. */
+    async putPendingTotp(userId: string, secretEncrypted: string): Promise<boolean> {
+      const existing = await db.totpFactor.findUnique({ where: { userId } });
+      if (existing?.confirmedAt) return false;
+      await db.totpFactor.upsert({ where: { userId }, create: { userId, secretEncrypted }, update: { secretEncrypted, lastUsedStep: null } });
+      return true;
+    },
+
+    /**
+     * Accepts a code's time step only when it is newer than the last accepted one: one conditional
+     * UPDATE, so two processes given the same code cannot both accept it.
+     */
+    async acceptTotpStep(userId: string, step: number, confirm: boolean): Promise<boolean> {
+      const { count } = await db.totpFactor.updateMany({
+        where: { userId, OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }], ...(confirm ? { confirmedAt: null } : { confirmedAt: { not: null } }) },
+        data: { lastUsedStep: step, ...(confirm ? { confirmedAt: new Date() } : {}) },
+      });
+      return count === 1;
+    },
+
+    deleteTotp: (userId: string) => db.totpFactor.deleteMany({ where: { userId } }),
+
+    /** The old codes stop working and the new ones start in one transaction. */
+    replaceBackupCodes: (userId: string, codeHashes: string[]) =>
+      db.$transaction([
+        db.backupCode.deleteMany({ where: { userId } }),
+        db.backupCode.createMany({ data: codeHashes.map((codeHash) => ({ userId, codeHash })) }),
+      ]),
+
+    /** Marks the code used; false when it is unknown, another user's, or already used (one conditional UPDATE). */
+    async useBackupCode(userId: string, codeHash: string): Promise<boolean> {
+      const { count } = await db.backupCode.updateMany({ where: { codeHash, userId, usedAt: null }, data: { usedAt: new Date() } });
+      return count === 1;
+    },
+
+    countUnusedBackupCodes: (userId: string) => db.backupCode.count({ where: { userId, usedAt: null } }),
+  };
+}
+
+export type SecondFactorQueries = ReturnType<typeof createSecondFactorQueries>;

@@ -1,0 +1,32 @@
+import type { Prisma } from "./generated/client.js";
+import type { Db } from "./open-database.js";
+
+export type SecurityEventRow = Prisma.SecurityEventGetPayload<object>;
+
+export interface SecurityEventInput {
+  type: string;
+  outcome: "success" | "failure" | "refused";
+  userId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+export function createSecurityEventQueries(db: Db) {
+  return {
+    insertSecurityEvent: (event: SecurityEventInput) =>
+      db.securityEvent.create({
+        data: {
+          type: event.type,
+          outcome: event.outcome,
+          userId: event.userId ?? null,
+          ip: event.ip ?? null,
+          userAgent: event.userAgent ?? null,
+          details: event.details ?? undefined,
+        },
+      }),
+    listSecurityEventsOfUser: (userId: string, limit: number) => db.securityEvent.findMany({ where: { userId }, orderBy: { createdAt: "desc" }, take: limit }),
+  };
+}
+
+export type SecurityEventQueries = ReturnType<typeof createSecurityEventQueries>;

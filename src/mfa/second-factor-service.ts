@@ -1,0 +1,72 @@
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { CredentialQueries } from "../db/credentials.js";
+import type { SecondFactorThrottle } from "../db/rate-limits.js";
+import { AppError, badRequest } from "../errors.js";
+import { type BackupCodeService, looksLikeBackupCode } from "./backup-codes.js";
+import { looksLikeTotpCode, type TotpService } from "./totp.js";
+
+export interface SecondFactors {
+  totp: boolean;
+  /** WebAuthn credentials (passkeys, security keys): each also serves as a second factor. */
+  passkeys: number;
+  backupCodes: number;
+}
+
+export interface RequestOrigin {
+  ip: string;
+  userAgent: string;
+}
+
+export const hasSecondFactor = (factors: SecondFactors) => factors.totp || factors.passkeys > 0 || factors.backupCodes > 0;
+
+const wrongCode = () => badRequest("mfa.wrong_code", "That code is not valid. Check it and try again, or use another way.");
+
+/**
+ * The codes people type as a second factor: a TOTP code or a backup code. Wrong codes are counted
+ * per account in the database (a lock-out shared by every process) and recorded as security events.
+ * @throws AppError mfa.throttled (429), mfa.wrong_code (400)
+ */
+export function createSecondFactorService(deps: {
+  totp: TotpService;
+  backupCodes: BackupCodeService;
+  credentials: CredentialQueries;
+  throttle: SecondFactorThrottle;
+  events: SecurityEventLog;
+}) {
+  const { totp, backupCodes, throttle, events } = deps;
+
+  return {
+    async factorsOf(userId: string): Promise<SecondFactors> {
+      const [hasTotp, passkeys, codes] = await Promise.all([
+        totp.isEnabled(userId),
+        deps.credentials.listCredentialsOfUser(userId).then((list) => list.length),
+        backupCodes.remaining(userId),
+      ]);
+      return { totp: hasTotp, passkeys, backupCodes: codes };
+    },
+
+    /** Checks a typed code; returns what it proved (RFC 8176 `otp` for both kinds). */
+    async verifyCode(userId: string, rawCode: string, origin: RequestOrigin): Promise<{ amr: string[]; kind: "totp" | "backup_code" }> {
+      const code = rawCode.trim().replace(/\s/g, "");
+      try {
+        await throttle.assertAllowed(userId);
+      } catch (error) {
+        if (error instanceof AppError) await events.record({ type: "mfa.locked_out", outcome: "refused", userId, ...origin });
+        throw error;
+      }
+      const kind = looksLikeTotpCode(code) ? "totp" : looksLikeBackupCode(code) ? "backup_code" : null;
+      const ok = kind === "totp" ? await totp.verify(userId, code) : kind === "backup_code" ? await backupCodes.use(userId, code) : false;
+      if (!ok || !kind) {
+        await throttle.recordFailure(userId);
+        await events.record({ type: `mfa.${kind ?? "code"}`, outcome: "failure", userId, ...origin });
+        throw wrongCode();
+      }
+      await throttle.recordSuccess(userId);
+      const details = kind === "backup_code" ? { remaining: await backupCodes.remaining(userId) } : undefined;
+      await events.record({ type: `mfa.${kind}`, outcome: "success", userId, ...origin, details });
+      return { amr: ["otp"], kind };
+    },
+  };
+}
+
+export type SecondFactorService = ReturnType<typeof createSecondFactorService>;

@@ -1,0 +1,79 @@
+import { generateSecret, generateURI, verify } from "otplib";
+import QRCode from "qrcode";
+import { open, seal } from "../crypto/secret-box.js";
+import type { SecondFactorQueries } from "../db/second-factors.js";
+import { assertThat, conflict } from "../errors.js";
+
+/** RFC 6238 with the parameters every authenticator app supports: SHA-1, 6 digits, 30 s. */
+const PERIOD_SECONDS = 30;
+/** ±1 time step for clock drift (issue #4). */
+const TOLERANCE_SECONDS = PERIOD_SECONDS;
+
+export interface TotpEnrolment {
+  /** Base32, to type in by hand. */
+  secret: string;
+  /** otpauth:// URI, the QR code's content. */
+  uri: string;
+  /** The QR code as a PNG data: URL, rendered server-side. */
+  qrCode: string;
+}
+
+const CODE_SHAPE = /^\d{6}$/;
+export const looksLikeTotpCode = (code: string) => CODE_SHAPE.test(code);
+
+/**
+ * TOTP enrolment and checks. Secrets are sealed with the data key (AAD: the user id); each accepted
+ * code's time step is stored, and that step or an older one is never accepted again.
+ */
+export function createTotpService(deps: { queries: SecondFactorQueries; dataKey: Buffer; issuerName: string; now?: () => number }) {
+  const { queries, dataKey } = deps;
+  const now = deps.now ?? (() => Date.now());
+  const context = (userId: string) => `totp:${userId}`;
+
+  /** The step the code belongs to, when it is valid now and newer than the last accepted one. */
+  async function matchingStep(userId: string, code: string, secretEncrypted: string, lastUsedStep: number | null): Promise<number | null> {
+    if (!looksLikeTotpCode(code)) return null;
+    const result = await verify({
+      secret: open(dataKey, secretEncrypted, context(userId)),
+      token: code,
+      epoch: Math.floor(now() / 1000),
+      epochTolerance: TOLERANCE_SECONDS,
+      ...(lastUsedStep === null ? {} : { afterTimeStep: lastUsedStep }),
+    });
+    return result.valid && "timeStep" in result ? result.timeStep : null;
+  }
+
+  return {
+    async startEnrolment(user: { id: string; email: string }): Promise<TotpEnrolment> {
+      const secret = generateSecret({ length: 20 });
+      const stored = await queries.putPendingTotp(user.id, seal(dataKey, secret, context(user.id)));
+      assertThat(stored, () => conflict("mfa.totp_exists", "An authenticator app is already set up. Remove it first to set up another."));
+      const uri = generateURI({ issuer: deps.issuerName, label: user.email, secret, period: PERIOD_SECONDS });
+      return { secret, uri, qrCode: await QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 220 }) };
+    },
+
+    /** The first valid code confirms the enrolment (and counts as used). */
+    async confirmEnrolment(userId: string, code: string): Promise<boolean> {
+      const factor = await queries.findTotp(userId);
+      if (!factor || factor.confirmedAt) return false;
+      const step = await matchingStep(userId, code, factor.secretEncrypted, factor.lastUsedStep);
+      return step !== null && (await queries.acceptTotpStep(userId, step, true));
+    },
+
+    /** A code from a confirmed authenticator, used at most once. */
+    async verify(userId: string, code: string): Promise<boolean> {
+      const factor = await queries.findTotp(userId);
+      if (!factor?.confirmedAt) return false;
+      const step = await matchingStep(userId, code, factor.secretEncrypted, factor.lastUsedStep);
+      return step !== null && (await queries.acceptTotpStep(userId, step, false));
+    },
+
+    async isEnabled(userId: string): Promise<boolean> {
+      return Boolean((await queries.findTotp(userId))?.confirmedAt);
+    },
+
+    remove: (userId: string) => queries.deleteTotp(userId),
+  };
+}
+
+export type TotpService = ReturnType<typeof createTotpService>;

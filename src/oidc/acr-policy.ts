@@ -1,0 +1,55 @@
+import type Provider from "oidc-provider";
+import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
+import { acrRequestOf, requiredRank } from "../auth/acr-request.js";
+import { rankOf, reportedAcr } from "../auth/assurance.js";
+
+type OidcContext = KoaContextWithOIDC["oidc"];
+
+function requestOf(oidc: OidcContext) {
+  let claimsAcr: unknown;
+  try {
+    claimsAcr = oidc.claims?.id_token?.acr;
+  } catch {
+    claimsAcr = undefined;
+  }
+  return acrRequestOf(oidc.params?.acr_values, claimsAcr);
+}
+
+const clientMinimumOf = (oidc: OidcContext) => oidc.client?.metadata().idp_minimum_acr as string | undefined;
+
+/**
+ * The session keeps the level actually reached; each authorization reports the relying party's
+ * most preferred requested value that level satisfies (so a passkey session answers a request for
+ * `mfa` with `mfa`). oidc-provider's own essential-acr checks compare against this value.
+ */
+export function reportRequestedAcr(provider: Provider): void {
+  Object.defineProperty(provider.OIDCContext.prototype, "acr", {
+    configurable: true,
+    get(this: OidcContext) {
+      return reportedAcr(this.session?.acr, requestOf(this).values);
+    },
+  });
+}
+
+/**
+ * oidc-provider's interaction policy plus one login check: a session below the level the client
+ * requires (its minimum) or the relying party asked for (`acr_values`) goes back to the
+ * interaction, which asks only for the missing factor. Voluntary values are met at the level the
+ * interaction could reach; the client's minimum never is lowered.
+ */
+export function interactionPolicyWithAcr() {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  policy.get("login")?.checks.add(
+    new Check("acr_insufficient", "a higher authentication level is required", (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      const achieved = rankOf(oidc.session.acr);
+      const clientMinimum = rankOf(clientMinimumOf(oidc));
+      if (achieved < clientMinimum) return Check.REQUEST_PROMPT;
+      if (achieved >= requiredRank(requestOf(oidc), undefined) || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+      return Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
+}

@@ -1,0 +1,223 @@
+import * as oidc from "openid-client";
+import { generate } from "otplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACR } from "../../src/auth/assurance.js";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// Issue #4: second factors, the policy that a password alone is not enough when a user has one,
+// step-up on acr_values / the claims parameter / a client's minimum, and SECURITY-TESTS.md §16–18.
+describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { throttle: { secondFactorFailuresPerAccount: 5 } });
+    rp = await registerRelyingParty(server, { firstParty: true });
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser() {
+    const email = `mfa-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  /** Enrols a TOTP authenticator as the enrolment page does; returns a code maker for any time. */
+  async function enrolTotp(user: { id: string; email: string }) {
+    const { secret } = await server.services.totp.startEnrolment(user);
+    const codeAt = (ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
+    // Confirm with the previous step's code, so "now" is still unused for the test.
+    expect(await server.services.totp.confirmEnrolment(user.id, await codeAt(Date.now() - 30_000))).toBe(true);
+    return codeAt;
+  }
+
+  async function passwordStep(browser: BrowserSession, start: AuthorizationStart, email: string): Promise<PageResponse> {
+    const page = await browser.follow(start.url.toString(), server.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    return browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
+  }
+
+  async function submitCode(browser: BrowserSession, page: PageResponse, code: string) {
+    const action = new URL(formActionOf(page.text, "/mfa"), server.issuer).toString();
+    const posted = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), code });
+    return browser.follow(action, server.issuer, posted);
+  }
+
+  /** Follows to the relying party (skipping the passkey offer) and redeems the code. */
+  async function redeem(browser: BrowserSession, page: PageResponse, start: AuthorizationStart) {
+    let current = page;
+    if (current.text.includes("/passkey/skip")) {
+      const action = new URL(formActionOf(current.text, "/passkey/skip"), server.issuer).toString();
+      current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text) }));
+    }
+    if (!current.location) throw new Error(`expected a redirect, got ${current.status}: ${current.text.replace(/[\s\S]*<main/, "").slice(0, 600)}`);
+    const callback = new URL(current.location);
+    if (callback.searchParams.get("error")) return { error: callback.searchParams.get("error") as string };
+    const tokens = await oidc.authorizationCodeGrant(rp.config, callback, {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
+    return { claims: tokens.claims() };
+  }
+
+  it("stores the TOTP secret encrypted, and confirms enrolment only with a valid code", async () => {
+    const user = await newUser();
+    const { secret, uri, qrCode } = await server.services.totp.startEnrolment(user);
+    expect(uri).toMatch(/^otpauth:\/\/totp\//);
+    expect(qrCode).toMatch(/^data:image\/png;base64,/);
+    const row = await server.database.prisma.totpFactor.findUniqueOrThrow({ where: { userId: user.id } });
+    expect(row.secretEncrypted).not.toContain(secret);
+    expect(row.confirmedAt).toBeNull();
+    expect(await server.services.totp.confirmEnrolment(user.id, "000000")).toBe(false);
+    expect(await server.services.totp.isEnabled(user.id)).toBe(false);
+    expect(await server.services.totp.confirmEnrolment(user.id, await generate({ secret }))).toBe(true);
+    expect(await server.services.totp.isEnabled(user.id)).toBe(true);
+    await expect(server.services.totp.startEnrolment(user)).rejects.toThrow("already set up");
+  });
+
+  it("asks a password user with an authenticator app for a code; the ID token says mfa with pwd and otp", async () => {
+    const user = await newUser();
+    const codeAt = await enrolTotp(user);
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    const challenge = await passwordStep(browser, start, user.email);
+    expect(challenge.status).toBe(200);
+    expect(challenge.text).toContain("Confirm it&#39;s you");
+    expect(challenge.text).toContain('autocomplete="one-time-code"');
+    const result = await redeem(browser, await submitCode(browser, challenge, await codeAt(Date.now())), start);
+    expect(result.claims).toMatchObject({ sub: user.id, acr: ACR.mfa, amr: ["pwd", "otp"] });
+  });
+
+  it("accepts each TOTP code once, and never an older step after a newer one (§16)", async () => {
+    const user = await newUser();
+    const codeAt = await enrolTotp(user);
+    const now = Date.now();
+    expect(await server.services.totp.verify(user.id, await codeAt(now))).toBe(true);
+    expect(await server.services.totp.verify(user.id, await codeAt(now))).toBe(false);
+    // The previous step is still inside the ±1 window, but older than the one just used.
+    expect(await server.services.totp.verify(user.id, await codeAt(now - 30_000))).toBe(false);
+    // Two steps away is outside the window.
+    expect(await server.services.totp.verify(user.id, await codeAt(now + 60_000))).toBe(false);
+
+    // And through the page: a replayed code is refused with a clear message.
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    const challenge = await passwordStep(browser, start, user.email);
+    const replay = await submitCode(browser, challenge, await codeAt(now));
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain("That code is not valid");
+  });
+
+  it("locks out guessing after 5 wrong codes, even for the right code, and records it (§17)", async () => {
+    const user = await newUser();
+    const codeAt = await enrolTotp(user);
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    let page = await passwordStep(browser, start, user.email);
+    const statuses: number[] = [];
+    for (const code of ["111111", "222222", "333333", "444444", "555555"]) {
+      page = await submitCode(browser, page, code);
+      statuses.push(page.status);
+    }
+    expect(statuses).toEqual([400, 400, 400, 400, 400]);
+    const locked = await submitCode(browser, page, await codeAt(Date.now()));
+    expect(locked.status).toBe(429);
+    expect(locked.text).toMatch(/Too many wrong codes. Try again in \d+ minutes?\./);
+    const events = await server.services.events.listForUser(user.id);
+    expect(events.map((event) => `${event.type}:${event.outcome}`)).toContain("mfa.locked_out:refused");
+    expect(events.filter((event) => event.type === "mfa.totp" && event.outcome === "failure")).toHaveLength(5);
+  });
+
+  it("lets each backup code work once and shows how many remain (§18)", async () => {
+    const user = await newUser();
+    const codes = await server.services.backupCodes.regenerate(user.id);
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    for (const code of codes) expect(code).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+    const stored = await server.database.prisma.backupCode.findMany({ where: { userId: user.id } });
+    expect(stored.some((row) => codes.includes(row.codeHash))).toBe(false);
+
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    const challenge = await passwordStep(browser, start, user.email);
+    const code = codes[0] as string;
+    const result = await redeem(browser, await submitCode(browser, challenge, code.toUpperCase().replace(/-/g, " ")), start);
+    expect(result.claims).toMatchObject({ acr: ACR.mfa, amr: ["pwd", "otp"] });
+    expect(await server.services.backupCodes.remaining(user.id)).toBe(9);
+
+    const again = new BrowserSession();
+    const second = await passwordStep(again, await authorizationRequest(rp), user.email);
+    expect((await submitCode(again, second, code)).status).toBe(400);
+    const otherUser = await newUser();
+    expect(await server.services.backupCodes.use(otherUser.id, codes[1] as string)).toBe(false);
+    const regenerated = await server.services.backupCodes.regenerate(user.id);
+    expect(await server.services.backupCodes.use(user.id, codes[1] as string)).toBe(false);
+    expect(await server.services.backupCodes.use(user.id, regenerated[0] as string)).toBe(true);
+  });
+
+  it("steps a password session up to mfa on acr_values, asking only for the code", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const first = await authorizationRequest(rp);
+    const signedIn = await passwordStep(browser, first, user.email);
+    const firstResult = await redeem(browser, await browser.follow(signedIn.url, server.issuer, signedIn), first);
+    expect(firstResult.claims).toMatchObject({ acr: ACR.password, amr: ["pwd"] });
+
+    const codeAt = await enrolTotp(user);
+    const start = await authorizationRequest(rp, { acr_values: ACR.mfa });
+    const stepUp = await browser.follow(start.url.toString(), server.issuer);
+    expect(stepUp.text).toContain('action="/interaction/');
+    expect(stepUp.text).toContain("/mfa");
+    expect(stepUp.text).not.toContain('type="password"');
+    const result = await redeem(browser, await submitCode(browser, stepUp, await codeAt(Date.now())), start);
+    expect(result.claims).toMatchObject({ sub: user.id, acr: ACR.mfa, amr: ["pwd", "otp"] });
+
+    // Now at mfa: the same request is answered without asking again.
+    const silent = await authorizationRequest(rp, { acr_values: ACR.mfa, prompt: "none" });
+    const answer = await browser.follow(silent.url.toString(), server.issuer);
+    expect(new URL(answer.location as string).searchParams.get("code")).toBeTruthy();
+  });
+
+  it("continues at the lower level for voluntary acr_values it cannot meet", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp, { acr_values: ACR.mfa });
+    const after = await passwordStep(browser, start, user.email);
+    const result = await redeem(browser, await browser.follow(after.url, server.issuer, after), start);
+    expect(result.claims).toMatchObject({ acr: ACR.password });
+  });
+
+  it("returns unmet_authentication_requirements for an essential acr it cannot meet", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, value: ACR.mfa } } });
+    const start = await authorizationRequest(rp, { claims });
+    const after = await passwordStep(browser, start, user.email);
+    const result = await redeem(browser, await browser.follow(after.url, server.issuer, after), start);
+    expect(result.error).toBe("unmet_authentication_requirements");
+
+    // An essential value the IdP does not issue can never be met either.
+    const unknown = await authorizationRequest(rp, { claims: JSON.stringify({ id_token: { acr: { essential: true, value: "urn:other:gold" } } }) });
+    const page = await browser.follow(unknown.url.toString(), server.issuer);
+    const refused = page.location ? page : await passwordStep(browser, unknown, user.email);
+    const final = refused.location ? await browser.follow(refused.location, server.issuer, refused) : refused;
+    expect(new URL(final.location as string).searchParams.get("error")).toBe("unmet_authentication_requirements");
+  });
+
+  it("enforces a client's minimum level: a passkey-only client refuses password + code", async () => {
+    const strict = await registerRelyingParty(server, { firstParty: true });
+    await server.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
+    const user = await newUser();
+    await enrolTotp(user);
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(strict);
+    const challenge = await passwordStep(browser, start, user.email);
+    // The code box is not offered (a code cannot reach the passkey level) and the user has no passkey.
+    const final = challenge.location ? await browser.follow(challenge.location, server.issuer, challenge) : challenge;
+    expect(new URL(final.location as string).searchParams.get("error")).toBe("unmet_authentication_requirements");
+  });
+});
