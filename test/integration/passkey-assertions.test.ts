@@ -1,4 +1,6 @@
+import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACR } from "../../src/auth/assurance.js";
 import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
 import { authorizationRequest, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
 import { type AssertionOverrides, FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
@@ -25,14 +27,15 @@ describe("passkey assertions", () => {
 
   async function openInteraction() {
     const browser = new BrowserSession();
-    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const start = await authorizationRequest(rp);
+    const page = await browser.follow(start.url.toString(), server.issuer);
     const post = (path: string, body: unknown, csrf = csrfTokenOf(page.text)) =>
       browser.request(`${page.url}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
         body: JSON.stringify(body),
       });
-    return { browser, page, post };
+    return { browser, page, post, start };
   }
 
   /** Password sign-in, then "Create a passkey" with the software authenticator. */
@@ -111,6 +114,53 @@ describe("passkey assertions", () => {
     const [event] = await server.services.events.listForUser(alice.id);
     expect(event).toMatchObject({ type: "passkey.counter_regression", outcome: "refused" });
     expect((await signIn({ signCount: 51 })).response.status).toBe(200);
+  });
+
+  describe("as the second factor after a password", () => {
+    /** Password sign-in for a user who has a passkey: the second-factor page, and its JSON poster. */
+    async function passwordThenSecondFactor(email: string) {
+      const { browser, page, start } = await openInteraction();
+      const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+      const secondFactorPage = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
+      expect(secondFactorPage.text).toContain('data-passkey-action="second-factor"');
+      const post = (path: string, body: unknown) =>
+        browser.request(`${page.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(secondFactorPage.text) },
+          body: JSON.stringify(body),
+        });
+      const options = JSON.parse((await post("/passkey/second-factor/options", {})).text) as { challenge: string; allowCredentials: { id: string }[] };
+      return { browser, post, options, start };
+    }
+
+    it("asks for one of the user's own credentials and reaches the passkey level with pwd in amr", async () => {
+      const { browser, post, options, start } = await passwordThenSecondFactor("alice@example.com");
+      const stored = await server.database.prisma.credential.findMany({ where: { userId: alice.id } });
+      expect(options.allowCredentials.map((c) => c.id)).toEqual(stored.map((c) => c.id));
+      const assertion = alice.authenticator.assertion({ challenge: options.challenge, origin: server.issuer, rpId }, alice.id, { userHandle: null });
+      const verified = await post("/passkey/second-factor/verify", assertion);
+      expect(verified.status).toBe(200);
+      const consent = await browser.follow(JSON.parse(verified.text).redirectTo, server.issuer);
+      const consentAction = new URL(formActionOf(consent.text, "/consent"), server.issuer).toString();
+      const final = await browser.follow(consentAction, server.issuer, await browser.postForm(consentAction, { _csrf: csrfTokenOf(consent.text) }));
+      const tokens = await oidc.authorizationCodeGrant(rp.config, new URL(final.location as string), {
+        pkceCodeVerifier: start.codeVerifier,
+        expectedState: start.state,
+        expectedNonce: start.nonce,
+      });
+      expect(tokens.claims()).toMatchObject({ sub: alice.id, acr: ACR.passkey, amr: ["pwd", "hwk", "user"] });
+    });
+
+    it("refuses another user's passkey as this user's second factor", async () => {
+      const carolId = (await server.services.users.create({ email: "carol@example.com", password: PASSWORD })).id;
+      const carolKey = new SoftwareAuthenticator();
+      expect((await registerPasskey("carol@example.com", carolKey)).status).toBe(200);
+      const { post, options } = await passwordThenSecondFactor("alice@example.com");
+      const foreign = carolKey.assertion({ challenge: options.challenge, origin: server.issuer, rpId }, carolId);
+      const refused = await post("/passkey/second-factor/verify", foreign);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.text).error).toBe("passkey.verification_failed");
+    });
   });
 
   it("refuses a credential id already registered, for any user (§13)", async () => {
