@@ -2,6 +2,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import Koa from "koa";
 import type Provider from "oidc-provider";
+import { createAccountSignIn } from "./account/account-sign-in.js";
+import { accountRoutes } from "./account/security-routes.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { authorizationPost } from "./http/authorization-post.js";
@@ -91,6 +93,25 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       secureCookies: config.secureCookies,
       bodyLimit: config.requestBodyLimit,
       interactionSeconds: config.ttl.interactionSeconds,
+    }).routes(),
+  );
+
+  app.use(
+    accountRoutes({
+      signIn: createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies }),
+      users: services.userQueries,
+      totp: services.totp,
+      backupCodes: services.backupCodes,
+      secondFactors: services.secondFactors,
+      events: services.events,
+      mailer: services.mailer,
+      tasks: services.tasks,
+      views,
+      issuer: config.issuer,
+      siteName: config.webauthn.rpName,
+      secureCookies: config.secureCookies,
+      bodyLimit: config.requestBodyLimit,
+      reverifySeconds: config.account.reverifySeconds,
     }).routes(),
   );
 

@@ -48,6 +48,10 @@ const defaultsSchema = z.object({
     mailsPerEmailPerHour: z.number().int().positive(),
     mailsPerIpPerHour: z.number().int().positive(),
   }),
+  account: z.object({
+    /** How recent a verification changing security settings needs (issue #4: 10 minutes). */
+    reverifySeconds: z.number().int().min(60).max(3600),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),

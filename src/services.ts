@@ -1,3 +1,4 @@
+import { accountClientMetadata } from "./account/account-client.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
@@ -58,6 +59,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     clients: createClientRegistry(createClientQueries(db), {
       cacheSeconds: config.caches.clientSeconds,
       onDeleted: (clientId) => invalidate({ clientId }),
+      builtIn: [accountClientMetadata(config.issuer)],
     }),
     users: createUserService(userQueries, passwords),
     signInThrottle: createSignInThrottle(db, config.throttle),

@@ -122,7 +122,13 @@ function toProviderMetadata(row: ClientRow): AdapterPayload {
  */
 export function createClientRegistry(
   queries: ClientQueries,
-  options: { cacheSeconds: number; now?: () => number; onDeleted?: (clientId: string) => Promise<void> },
+  options: {
+    cacheSeconds: number;
+    now?: () => number;
+    onDeleted?: (clientId: string) => Promise<void>;
+    /** Clients defined in code (the account pages), found before the database. */
+    builtIn?: readonly AdapterPayload[];
+  },
 ) {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { expires: number; metadata: AdapterPayload | undefined }>();
@@ -202,6 +208,8 @@ export function createClientRegistry(
 
     /** For oidc-provider's adapter: the client's metadata, or undefined when unknown. */
     async find(id: string): Promise<AdapterPayload | undefined> {
+      const builtIn = options.builtIn?.find((client) => client.client_id === id);
+      if (builtIn) return builtIn;
       const hit = cache.get(id);
       if (hit && hit.expires > now()) return hit.metadata;
       const row = await queries.findClientById(id);

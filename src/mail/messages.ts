@@ -57,3 +57,23 @@ export function invitationMail(site: string, link: string, validSeconds: number)
     ].join("\n"),
   };
 }
+
+/** Sent on every change to how the account signs in, so an intruder's change does not go unnoticed. */
+export function securityChangeMail(site: string, change: string, origin: { at: Date; device: string; ip: string }) {
+  return {
+    kind: "security_change",
+    subject: `Security change on your ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `${change} on your ${site} account.`,
+      "",
+      `When:   ${origin.at.toUTCString()}`,
+      `Device: ${origin.device}`,
+      `IP:     ${origin.ip}`,
+      "",
+      "If this was you, there is nothing to do. If not, sign in, review your security settings and",
+      'sign out your other sessions, or use "Lost your passkey?" on the sign-in page.',
+    ].join("\n"),
+  };
+}

@@ -63,6 +63,7 @@ export async function startTestServer(
       caches: { ...defaults.caches, ...overrides.caches },
       signUp: { ...defaults.signUp, ...overrides.signUp },
       throttle: { ...defaults.throttle, ...overrides.throttle },
+      account: { ...defaults.account, ...overrides.account },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

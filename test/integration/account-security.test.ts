@@ -1,0 +1,165 @@
+import { generate } from "otplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
+import { createUser, PASSWORD } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Issue #4: the security settings (TOTP enrolment, backup codes) and the recent verification every
+// change needs; the account pages sign in through the IdP's own authorization endpoint.
+describe("account security settings", () => {
+  let server: TestServer;
+  let counter = 0;
+
+  beforeAll(async () => {
+    // A 2 s window stands in for the default 10 minutes.
+    server = await startTestServer("pglite", { account: { reverifySeconds: 2 } });
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser() {
+    const email = `account-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  /** Drives sign-in pages until the browser is back on an account page: password, then a code if asked. */
+  async function signInThrough(browser: BrowserSession, page: PageResponse, email: string, code?: () => Promise<string>): Promise<PageResponse> {
+    let current = page;
+    for (let step = 0; step < 6; step += 1) {
+      if (current.url.includes("/account/") && !current.location) return current;
+      if (current.text.includes('action="/interaction/') && current.text.includes("/login")) {
+        const action = new URL(formActionOf(current.text, "/login"), server.issuer).toString();
+        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text), email, password: PASSWORD }));
+      } else if (current.text.includes('/mfa"') && code) {
+        const action = new URL(formActionOf(current.text, "/mfa"), server.issuer).toString();
+        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text), code: await code() }));
+      } else if (current.text.includes("/passkey/skip")) {
+        const action = new URL(formActionOf(current.text, "/passkey/skip"), server.issuer).toString();
+        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text) }));
+      } else {
+        return current;
+      }
+    }
+    return current;
+  }
+
+  async function openSecurity(browser: BrowserSession, email: string, code?: () => Promise<string>) {
+    const first = await browser.follow(`${server.issuer}/account/security`, server.issuer);
+    return signInThrough(browser, first, email, code);
+  }
+
+  async function post(browser: BrowserSession, page: PageResponse, path: string, fields: Record<string, string> = {}) {
+    const response = await browser.postForm(`${server.issuer}${path}`, { _csrf: csrfTokenOf(page.text), ...fields });
+    return response;
+  }
+
+  it("signs in through the authorization endpoint and shows the settings", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const page = await openSecurity(browser, user.email);
+    expect(page.status).toBe(200);
+    expect(page.url).toBe(`${server.issuer}/account/security`);
+    expect(page.text).toContain("Set up an authenticator app");
+    expect(page.text).toContain("0 unused backup codes");
+  });
+
+  it("enrols an authenticator app with a QR code and a typed key, confirmed by a first valid code", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const security = await openSecurity(browser, user.email);
+    const enrol = await post(browser, security, "/account/security/totp");
+    expect(enrol.status).toBe(200);
+    expect(enrol.text).toMatch(/<img src="data:image\/png;base64,/);
+    const secret = enrol.text.match(/<code id="totp-secret">([A-Z2-7]+)<\/code>/)?.[1] as string;
+    expect(secret).toBeTruthy();
+
+    const wrong = await post(browser, enrol, "/account/security/totp/confirm", { code: "000000" });
+    expect(wrong.status).toBe(400);
+    expect(await server.services.totp.isEnabled(user.id)).toBe(false);
+
+    const again = await post(browser, security, "/account/security/totp");
+    const secret2 = again.text.match(/<code id="totp-secret">([A-Z2-7]+)<\/code>/)?.[1] as string;
+    const done = await post(browser, again, "/account/security/totp/confirm", { code: await generate({ secret: secret2 }) });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain("Your authenticator app is set up");
+    const codes = [...done.text.matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1]);
+    expect(codes).toHaveLength(10);
+    expect(await server.services.totp.isEnabled(user.id)).toBe(true);
+
+    const events = (await server.services.events.listForUser(user.id)).map((event) => event.type);
+    expect(events).toEqual(expect.arrayContaining(["mfa.totp_added", "mfa.backup_codes_created", "mfa.totp_enrolment"]));
+    const mails = await mailsTo(server, user.email);
+    expect(mails.map((mail) => mail.subject)).toContain("Security change on your 127.0.0.1 account");
+    expect(mails.some((mail) => mail.text.includes("An authenticator app was set up"))).toBe(true);
+  });
+
+  it("refuses changes without a recent verification, and asks for the second factor the user has (§15)", async () => {
+    const user = await newUser();
+    const { secret } = await server.services.totp.startEnrolment(user);
+    await server.services.totp.confirmEnrolment(user.id, await generate({ secret, epoch: Math.floor(Date.now() / 1000) - 30 }));
+    const browser = new BrowserSession();
+    // Each sign-in needs a newer step than the last (replay protection): now, then the next step.
+    let steps = 0;
+    const code = () => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * steps++ });
+    const security = await openSecurity(browser, user.email, code);
+    expect(security.url).toBe(`${server.issuer}/account/security`);
+
+    await sleep(3100);
+    const stale = await post(browser, security, "/account/security/backup-codes");
+    expect(stale.status).toBe(303);
+    const target = new URL(stale.location as string);
+    expect(target.pathname).toBe("/auth");
+    expect(target.searchParams.get("max_age")).toBe("2");
+    expect(target.searchParams.get("acr_values")).toBe("urn:idp:acr:mfa");
+    expect(await server.services.backupCodes.remaining(user.id)).toBe(0);
+
+    // Verifying again (password and a code) brings the user back, and the change then works.
+    const back = await signInThrough(browser, await browser.follow(stale.location as string, server.issuer), user.email, code);
+    expect(back.url).toBe(`${server.issuer}/account/security`);
+    const created = await post(browser, back, "/account/security/backup-codes");
+    expect(created.status).toBe(200);
+    expect(await server.services.backupCodes.remaining(user.id)).toBe(10);
+  });
+
+  it("removes the authenticator app after verification, and says so by mail", async () => {
+    const user = await newUser();
+    const { secret } = await server.services.totp.startEnrolment(user);
+    await server.services.totp.confirmEnrolment(user.id, await generate({ secret, epoch: Math.floor(Date.now() / 1000) - 30 }));
+    const browser = new BrowserSession();
+    const security = await openSecurity(browser, user.email, () => generate({ secret }));
+    const removed = await post(browser, security, "/account/security/totp/remove");
+    expect(removed.status).toBe(200);
+    expect(removed.text).toContain("The authenticator app was removed.");
+    expect(await server.services.totp.isEnabled(user.id)).toBe(false);
+    expect((await mailsTo(server, user.email)).some((mail) => mail.text.includes("The authenticator app was removed"))).toBe(true);
+  });
+
+  it("refuses a callback it did not start, a replayed one, and foreign return paths", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const started = await browser.get(`${server.issuer}/account/signin?return=https://evil.example/`);
+    const authUrl = new URL(started.location as string);
+    expect(authUrl.searchParams.get("client_id")).toBe("idp-account");
+    expect(authUrl.searchParams.get("code_challenge_method")).toBe("S256");
+    // Complete the sign-in but stop at the callback, to look at it.
+    let page = await browser.follow(authUrl.toString(), server.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    page = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email: user.email, password: PASSWORD });
+    while (page.location && !page.location.includes("/account/callback")) page = await browser.get(page.location);
+    if (!page.location) {
+      const skip = new URL(formActionOf(page.text, "/passkey/skip"), server.issuer).toString();
+      page = await browser.postForm(skip, { _csrf: csrfTokenOf(page.text) });
+      while (page.location && !page.location.includes("/account/callback")) page = await browser.get(page.location);
+    }
+    const callback = page.location as string;
+
+    const otherBrowser = new BrowserSession();
+    expect((await otherBrowser.get(callback)).status).toBe(400);
+    const landed = await browser.get(callback);
+    expect(landed.status).toBe(303);
+    expect(landed.location).toBe(`${server.issuer}/account/security`);
+    expect((await browser.get(callback)).status).toBe(400);
+  });
+});
