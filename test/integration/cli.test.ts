@@ -92,8 +92,10 @@ describe("operator CLI", () => {
     expect(rotated.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(rotated.client_secret).not.toBe(client.client_secret);
 
-    const updated = await cli(["clients", "update", client.client_id as string, "--redirect-uri", "https://app.example.com/new", "--json"]);
-    expect(JSON.parse(updated.stdout).redirect_uris).toEqual(["https://app.example.com/new"]);
+    const updated = await cli(["clients", "update", client.client_id as string, "--redirect-uri", "https://app.example.com/new", "--minimum-acr", "mfa", "--json"]);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ redirect_uris: ["https://app.example.com/new"], minimum_acr: "urn:idp:acr:mfa" });
+    const cleared = await cli(["clients", "update", client.client_id as string, "--minimum-acr", "none", "--json"]);
+    expect(JSON.parse(cleared.stdout).minimum_acr).toBeNull();
 
     const list = JSON.parse((await cli(["clients", "list", "--json"])).stdout) as unknown[];
     expect(list).toHaveLength(1);
@@ -125,6 +127,7 @@ describe("operator CLI", () => {
     [[], "at least one --redirect-uri is required"],
     [["--redirect-uri", "https://app.example.com/cb", "--post-logout-redirect-uri", "https://app.example.com/out#x"], "--post-logout-redirect-uri"],
     [["--public", "--client-credentials", "--redirect-uri", "https://app.example.com/cb"], "public clients cannot use client_credentials"],
+    [["--redirect-uri", "https://app.example.com/cb", "--minimum-acr", "gold"], "--minimum-acr must be one of password, mfa, passkey or none"],
   ])("refuses %j with exit 1 and a message naming the problem", async (args, message) => {
     const result = await cli(["clients", "create", "--name", "Bad", ...args]);
     expect(result.code).toBe(1);
