@@ -92,7 +92,16 @@ describe("operator CLI", () => {
     expect(rotated.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(rotated.client_secret).not.toBe(client.client_secret);
 
-    const updated = await cli(["clients", "update", client.client_id as string, "--redirect-uri", "https://app.example.com/new", "--minimum-acr", "mfa", "--json"]);
+    const updated = await cli([
+      "clients",
+      "update",
+      client.client_id as string,
+      "--redirect-uri",
+      "https://app.example.com/new",
+      "--minimum-acr",
+      "mfa",
+      "--json",
+    ]);
     expect(JSON.parse(updated.stdout)).toMatchObject({ redirect_uris: ["https://app.example.com/new"], minimum_acr: "urn:idp:acr:mfa" });
     const cleared = await cli(["clients", "update", client.client_id as string, "--minimum-acr", "none", "--json"]);
     expect(JSON.parse(cleared.stdout).minimum_acr).toBeNull();
