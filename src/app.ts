@@ -20,6 +20,7 @@ import { createAccountFinder } from "./oidc/find-account.js";
 import { createProvider } from "./oidc/provider.js";
 import { recordSessionActivity } from "./oidc/session-activity.js";
 import { PROJECT_ROOT } from "./paths.js";
+import { recoveryLinkRoutes } from "./recovery/routes.js";
 import type { Services } from "./services.js";
 import { signUpLinkRoutes } from "./signup/routes.js";
 
@@ -81,6 +82,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       interactionSeconds: config.ttl.interactionSeconds,
       signUp: services.signUp,
       secondFactors: services.secondFactors,
+      recovery: services.recovery,
+      recoveryLinkMinutes: Math.round(config.recovery.linkSeconds / 60),
       signUpLinkMinutes: Math.round(config.signUp.linkSeconds / 60),
     }).routes(),
   );
@@ -96,6 +99,15 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     }).routes(),
   );
 
+  app.use(
+    recoveryLinkRoutes({
+      recovery: services.recovery,
+      views,
+      issuer: config.issuer,
+      secureCookies: config.secureCookies,
+      bodyLimit: config.requestBodyLimit,
+    }).routes(),
+  );
   app.use(
     accountRoutes({
       signIn: createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies }),

@@ -48,6 +48,16 @@ const defaultsSchema = z.object({
     mailsPerEmailPerHour: z.number().int().positive(),
     mailsPerIpPerHour: z.number().int().positive(),
   }),
+  recovery: z.object({
+    // Issue #4: recovery links expire after 15 minutes.
+    linkSeconds: z.number().int().min(60).max(900),
+    /** For users with neither a second factor nor backup codes: how long a recovery waits (0: off). */
+    delaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86400),
+  }),
   account: z.object({
     /** How recent a verification changing security settings needs (issue #4: 10 minutes). */
     reverifySeconds: z.number().int().min(60).max(3600),

@@ -1,5 +1,6 @@
 import { accountClientMetadata } from "./account/account-client.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
+import { createSignOutEverywhere } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
@@ -13,6 +14,7 @@ import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
 import type { Database } from "./db/open-database.js";
 import { createMailThrottle, createSecondFactorThrottle, createSignInThrottle } from "./db/rate-limits.js";
+import { createRecoveryQueries } from "./db/recoveries.js";
 import { createSecondFactorQueries } from "./db/second-factors.js";
 import { createSecurityEventQueries } from "./db/security-events.js";
 import { createSessionDeviceQueries } from "./db/session-devices.js";
@@ -27,6 +29,7 @@ import { createTotpService } from "./mfa/totp.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
+import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
 import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
@@ -48,14 +51,25 @@ export function createServices(database: Database, config: Config, keys: Derived
   const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.webauthn.rpName });
   const backupCodes = createBackupCodeService({ queries: secondFactorQueries, hashKey: keys.hashKey });
   const mailer = createMailer(config.mail, logger);
+  const mailThrottle = createMailThrottle(db, config.signUp);
+  const secondFactors = createSecondFactorService({
+    totp,
+    backupCodes,
+    credentials,
+    throttle: createSecondFactorThrottle(db, config.throttle),
+    events,
+  });
   const tasks = createBackgroundTasks(logger);
+  const oidcPayloads = createOidcPayloadQueries(db);
+  const sessionDevices = createSessionDeviceQueries(db);
+  const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
   return {
     db,
     mailer,
     tasks,
     payloadCache,
     invalidate,
-    oidcPayloads: createOidcPayloadQueries(db),
+    oidcPayloads,
     clients: createClientRegistry(createClientQueries(db), {
       cacheSeconds: config.caches.clientSeconds,
       onDeleted: (clientId) => invalidate({ clientId }),
@@ -63,7 +77,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     }),
     users: createUserService(userQueries, passwords),
     signInThrottle: createSignInThrottle(db, config.throttle),
-    sessionDevices: createSessionDeviceQueries(db),
+    sessionDevices,
     userQueries,
     credentials,
     interactionState,
@@ -71,25 +85,34 @@ export function createServices(database: Database, config: Config, keys: Derived
     events,
     totp,
     backupCodes,
-    secondFactors: createSecondFactorService({
-      totp,
-      backupCodes,
-      credentials,
-      throttle: createSecondFactorThrottle(db, config.throttle),
-      events,
-    }),
+    secondFactors,
     signUp: createSignUpService({
       users: userQueries,
       links: emailLinks,
       signUps: createSignUpQueries(db),
       passkeys,
       mailer,
-      mailThrottle: createMailThrottle(db, config.signUp),
+      mailThrottle,
       tasks,
       config,
       logger,
     }),
     emailLinks,
+    signOutEverywhere,
+    recovery: createRecoveryService({
+      users: userQueries,
+      links: emailLinks,
+      recoveries: createRecoveryQueries(db),
+      passkeys,
+      secondFactors,
+      passwords,
+      signOutEverywhere,
+      events,
+      mailer,
+      mailThrottle,
+      tasks,
+      config,
+    }),
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.

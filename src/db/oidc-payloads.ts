@@ -66,6 +66,11 @@ export function createOidcPayloadQueries(db: Db) {
       return db.oidcPayload.deleteMany({ where: { OR: [{ grantId }, { idHash: grantIdHash }] } });
     },
 
+    /** Signs an account out everywhere: its sessions, grants, codes and tokens all carry `accountId`. */
+    async deleteEverythingOfAccount(accountId: string): Promise<number> {
+      return db.$executeRaw`DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}`;
+    },
+
     deleteExpired(now: Date) {
       return db.oidcPayload.deleteMany({ where: { expiresAt: { lt: now } } });
     },

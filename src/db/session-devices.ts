@@ -15,6 +15,7 @@ export function createSessionDeviceQueries(db: Db) {
       });
     },
     findSessionDevice: (sessionUid: string) => db.sessionDevice.findUnique({ where: { sessionUid } }),
+    deleteSessionDevicesOfUser: (userId: string) => db.sessionDevice.deleteMany({ where: { userId } }),
     deleteSessionDevicesNotSeenSince: (cutoff: Date) => db.sessionDevice.deleteMany({ where: { lastSeenAt: { lt: cutoff } } }),
   };
 }

@@ -10,6 +10,7 @@ import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
+import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
@@ -17,6 +18,7 @@ import { consentStep } from "./consent.js";
 import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
+import { recoveryStep } from "./recovery.js";
 import { secondFactorStep } from "./second-factor.js";
 import type { VerifiedSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
@@ -31,6 +33,8 @@ export interface InteractionDependencies {
   interactionState: InteractionStateQueries;
   signUp: SignUpService;
   secondFactors: SecondFactorService;
+  recovery: RecoveryService;
+  recoveryLinkMinutes: number;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;
   views: Views;
@@ -65,6 +69,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const consent = consentStep(deps);
   const signUp = signUpStep(deps);
   const secondFactor = secondFactorStep(deps);
+  const recover = recoveryStep(deps);
 
   router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
   router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
@@ -90,6 +95,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   router.get("/signup", async (ctx) => signUp.show(ctx, await loadInteraction(ctx, deps.provider)));
   router.post("/signup", async (ctx) => signUp.submit(ctx, await loadInteraction(ctx, deps.provider)));
   router.get("/signup/continue", async (ctx) => signUp.resume(ctx));
+  router.get("/recover", async (ctx) => recover.show(ctx, await loadInteraction(ctx, deps.provider)));
+  router.post("/recover", async (ctx) => recover.submit(ctx, await loadInteraction(ctx, deps.provider)));
   router.post("/abort", async (ctx) => {
     await loadInteraction(ctx, deps.provider);
     await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });

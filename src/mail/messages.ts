@@ -77,3 +77,31 @@ export function securityChangeMail(site: string, change: string, origin: { at: D
     ].join("\n"),
   };
 }
+
+export function recoveryLinkMail(site: string, link: string, validSeconds: number, waitUntil: Date | null, byOperator: boolean) {
+  const wait = waitUntil
+    ? [
+        `Because the account has no second factor, the link starts working only at ${waitUntil.toUTCString()}.`,
+        'If you did not ask for this, open the link now and choose "Cancel this recovery".',
+        "",
+      ]
+    : [];
+  return {
+    kind: "recovery_link",
+    subject: `Recover your ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      byOperator
+        ? `An administrator started a recovery of your ${site} account, so you can add a new passkey.`
+        : `Someone, hopefully you, asked to recover your ${site} account (a lost passkey).`,
+      `Open this link${waitUntil ? "" : ` within ${expiryText(validSeconds)}`} to add a new passkey:`,
+      "",
+      link,
+      "",
+      ...wait,
+      "The link works once. It does not remove anything from your account; using it signs out every",
+      "device. If you did not ask for this, ignore this mail and nothing changes.",
+    ].join("\n"),
+  };
+}

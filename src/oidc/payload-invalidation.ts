@@ -2,7 +2,7 @@ import { idHashFor } from "./adapter-ids.js";
 import type { PayloadCache } from "./payload-cache.js";
 
 /** What became invalid: one artifact, everything under a grant (of one model or all), or all of a client's. */
-export type Invalidation = { idHash: string } | { grantId: string; kind?: string } | { clientId: string };
+export type Invalidation = { idHash: string } | { grantId: string; kind?: string } | { clientId: string } | { accountId: string };
 
 export interface InvalidationChannel {
   publish(message: Invalidation): Promise<void>;
@@ -14,8 +14,10 @@ export function applyInvalidation(cache: PayloadCache, message: Invalidation): v
   } else if ("grantId" in message) {
     cache.deleteWhere((row) => row.grantId === message.grantId && (!message.kind || row.kind === message.kind));
     if (!message.kind) cache.delete(idHashFor("Grant", message.grantId));
-  } else {
+  } else if ("clientId" in message) {
     cache.deleteWhere((row) => (row.payload as { clientId?: string } | null)?.clientId === message.clientId);
+  } else {
+    cache.deleteWhere((row) => (row.payload as { accountId?: string } | null)?.accountId === message.accountId);
   }
 }
 

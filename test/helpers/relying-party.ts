@@ -84,15 +84,15 @@ export async function completeInteraction(browser: BrowserSession, server: TestS
 }
 
 /** A full sign-in: returns the callback URL the RP received, and the checks it must apply. */
-export async function signIn(server: TestServer, rp: RelyingParty, browser = new BrowserSession(), extra: Record<string, string> = {}) {
+export async function signIn(server: TestServer, rp: RelyingParty, browser = new BrowserSession(), extra: Record<string, string> = {}, email?: string) {
   const start = await authorizationRequest(rp, extra);
-  const final = await completeInteraction(browser, server, start.url.toString());
+  const final = await completeInteraction(browser, server, start.url.toString(), email);
   if (!final.location?.startsWith(RP_CALLBACK)) throw new Error(`sign-in did not reach the callback (status ${final.status}): ${final.text.slice(0, 300)}`);
   return { callbackUrl: new URL(final.location), start, browser };
 }
 
-export async function signInAndRedeem(server: TestServer, rp: RelyingParty, browser = new BrowserSession()) {
-  const { callbackUrl, start } = await signIn(server, rp, browser);
+export async function signInAndRedeem(server: TestServer, rp: RelyingParty, browser = new BrowserSession(), email?: string) {
+  const { callbackUrl, start } = await signIn(server, rp, browser, {}, email);
   const tokens = await oidc.authorizationCodeGrant(rp.config, callbackUrl, {
     pkceCodeVerifier: start.codeVerifier,
     expectedState: start.state,

@@ -64,6 +64,7 @@ export async function startTestServer(
       signUp: { ...defaults.signUp, ...overrides.signUp },
       throttle: { ...defaults.throttle, ...overrides.throttle },
       account: { ...defaults.account, ...overrides.account },
+      recovery: { ...defaults.recovery, ...overrides.recovery },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

@@ -172,7 +172,7 @@ describe("operator CLI", () => {
     expect(noPassword.stderr).toContain("pipe the password on stdin");
   });
 
-  it("invites a user by mail (dev outbox) and refuses an address that has an account", async () => {
+  it("invites a user and issues a recovery link by mail (dev outbox); refuses what does not fit", async () => {
     const invited = await cli(["users", "invite", "--email", "Erin@Example.com", "--json"]);
     expect(invited.code).toBe(0);
     const { email, expires_at: expiresAt } = JSON.parse(invited.stdout) as { email: string; expires_at: string };
@@ -186,6 +186,17 @@ describe("operator CLI", () => {
     expect(taken.stderr).toContain("already exists");
     const missing = await cli(["users", "invite"]);
     expect(missing.code).toBe(2);
+
+    const recovered = await cli(["users", "recover", "--email", "bob@example.com", "--json"]);
+    expect(recovered.code).toBe(0);
+    expect(JSON.parse(recovered.stdout)).toMatchObject({ email: "bob@example.com", works_from: null });
+    const recoveryMail = readdirSync(join(dataDir, "outbox"))
+      .map((file) => readFileSync(join(dataDir, "outbox", file), "utf8"))
+      .find((text) => text.includes("To: bob@example.com"));
+    expect(recoveryMail).toContain("Subject: Recover your");
+    const unknown = await cli(["users", "recover", "--email", "nobody@example.com"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no user with email nobody@example.com");
   });
 
   it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {

@@ -4,6 +4,7 @@ import { type CommandIo, UsageError } from "../io.js";
 
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
+users recover --email EMAIL [--json]  (mails a recovery link, for support cases; logged)
 users list [--json]`;
 
 /** First line of what was piped in; the password itself may contain spaces. */
@@ -14,7 +15,7 @@ function passwordFromStdin(stdin: string | null): string {
   return password;
 }
 
-export async function usersCommand(args: string[], io: CommandIo, { users, signUp }: Services): Promise<number> {
+export async function usersCommand(args: string[], io: CommandIo, { users, signUp, recovery }: Services): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case "create": {
@@ -39,6 +40,15 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
       const invitation = await signUp.invite(values.email);
       const view = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
       printResult(io, values.json ?? false, view, `Invitation mailed to ${view.email}; the link works until ${view.expires_at}.`);
+      return 0;
+    }
+    case "recover": {
+      const { values } = parseOptions(rest, { email: { type: "string" }, json: { type: "boolean" } });
+      if (!values.email) throw new UsageError("--email is required");
+      const issued = await recovery.issueByOperator(values.email);
+      const view = { email: issued.email, expires_at: issued.expiresAt.toISOString(), works_from: issued.waitUntil?.toISOString() ?? null };
+      const from = view.works_from ? ` from ${view.works_from} (the recovery delay)` : "";
+      printResult(io, values.json ?? false, view, `Recovery link mailed to ${view.email}; it works${from} until ${view.expires_at}.`);
       return 0;
     }
     case "list": {

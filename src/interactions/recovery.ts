@@ -1,0 +1,31 @@
+import type { Context } from "koa";
+import { AppError } from "../errors.js";
+import type { InteractionDetails } from "./interaction.js";
+import type { InteractionDependencies } from "./routes.js";
+
+/** "Lost your passkey?" inside an authorization: the address form, and the same answer for every address. */
+export function recoveryStep(deps: InteractionDependencies) {
+  const render = (ctx: Context, details: InteractionDetails, data: Record<string, unknown>, status = 200) =>
+    deps.views.render(
+      ctx,
+      "interactions/recover",
+      { title: "Recover your account", uid: details.uid, email: "", minutes: deps.recoveryLinkMinutes, ...data },
+      status,
+    );
+
+  return {
+    show: (ctx: Context, details: InteractionDetails) => render(ctx, details, {}),
+
+    async submit(ctx: Context, details: InteractionDetails) {
+      const raw = (ctx.request.body as { email?: unknown } | undefined)?.email;
+      const typed = typeof raw === "string" ? raw : "";
+      try {
+        const email = await deps.recovery.requestLink(typed, { ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+        render(ctx, details, { sent: true, email });
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        render(ctx, details, { email: typed, error: error.message }, error.status);
+      }
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from "node:crypto";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
+import type { BackgroundTasks } from "../background-tasks.js";
+import type { Config } from "../config.js";
+import { sha256 } from "../crypto/hash.js";
+import type { PasswordHasher } from "../crypto/password.js";
+import type { EmailLinkQueries, EmailLinkRow } from "../db/email-links.js";
+import type { MailThrottle } from "../db/rate-limits.js";
+import type { RecoveryQueries } from "../db/recoveries.js";
+import type { UserQueries, UserRow } from "../db/users.js";
+import { assertThat, badRequest, notFound } from "../errors.js";
+import type { Mailer } from "../mail/mailer.js";
+import { recoveryLinkMail, securityChangeMail } from "../mail/messages.js";
+import type { RequestOrigin, SecondFactorService } from "../mfa/second-factor-service.js";
+import { normaliseEmail } from "../users/email.js";
+import { assertPasswordPolicy } from "../users/user-service.js";
+import { deviceNameFrom } from "../webauthn/device-name.js";
+import { isUniqueViolation, type PasskeyService } from "../webauthn/passkey-service.js";
+
+const unusable = () => badRequest("recovery.link_unusable", "This recovery link has expired or was already used. Ask for a new one on the sign-in page.");
+
+/** What a recovery link allows right now. */
+export interface RecoveryState {
+  link: EmailLinkRow;
+  user: UserRow;
+  /** The user has a code factor (authenticator app or backup codes): it must be passed first. */
+  factorRequired: boolean;
+  factorPassed: boolean;
+  /** The operator's delay for users without a second factor: the link works from then on. */
+  waitUntil: Date | null;
+  /** Setting a password is offered only to accounts without a passkey. */
+  passwordAllowed: boolean;
+}
+
+/**
+ * "Lost your passkey?": a single-use mailed link (hashed, 15 minutes) that can only add a new
+ * passkey (or set a password on an account without one), after the user's second factor or a
+ * backup code when they have one; without either, after the operator's delay. Completing it signs
+ * the account out everywhere, mails the owner and is recorded. It never removes a factor.
+ * @throws AppError recovery.*, mfa.*, passkey.*, mail.throttled
+ */
+export function createRecoveryService(deps: {
+  users: UserQueries;
+  links: EmailLinkQueries;
+  recoveries: RecoveryQueries;
+  passkeys: PasskeyService;
+  secondFactors: SecondFactorService;
+  passwords: PasswordHasher;
+  signOutEverywhere: SignOutEverywhere;
+  events: SecurityEventLog;
+  mailer: Mailer;
+  mailThrottle: MailThrottle;
+  tasks: BackgroundTasks;
+  config: Pick<Config, "issuer" | "recovery" | "webauthn">;
+  now?: () => Date;
+}) {
+  const { users, links, config, events } = deps;
+  const now = deps.now ?? (() => new Date());
+  const site = config.webauthn.rpName;
+
+  async function codeFactorOf(userId: string): Promise<boolean> {
+    const factors = await deps.secondFactors.factorsOf(userId);
+    return factors.totp || factors.backupCodes > 0;
+  }
+
+  async function issue(user: UserRow, byOperator: boolean) {
+    const token = randomBytes(32).toString("base64url");
+    const delay = !(await codeFactorOf(user.id)) ? config.recovery.delaySeconds : 0;
+    const start = now().getTime();
+    const waitUntil = delay > 0 ? new Date(start + delay * 1000) : null;
+    const expiresAt = new Date(start + (delay + config.recovery.linkSeconds) * 1000);
+    await links.replaceLink({
+      tokenHash: sha256(token),
+      purpose: "recovery",
+      email: user.email,
+      userId: user.id,
+      interactionUid: null,
+      expiresAt,
+      notBefore: waitUntil,
+    });
+    const link = `${config.issuer}/recover/verify?token=${token}`;
+    await deps.mailer.send({ to: user.email, ...recoveryLinkMail(site, link, config.recovery.linkSeconds, waitUntil, byOperator) });
+    return { expiresAt, waitUntil };
+  }
+
+  async function state(token: unknown): Promise<RecoveryState> {
+    assertThat(typeof token === "string" && /^[A-Za-z0-9_-]{43}$/.test(token), unusable);
+    const link = await links.findUsableLink(sha256(token), ["recovery"], now());
+    assertThat(link, unusable);
+    const user = await users.findUserById(link.userId);
+    assertThat(user && !user.disabledAt, unusable);
+    const factorRequired = await codeFactorOf(user.id);
+    const passkeys = (await deps.secondFactors.factorsOf(user.id)).passkeys;
+    return {
+      link,
+      user,
+      factorRequired,
+      factorPassed: link.factorVerifiedAt !== null,
+      waitUntil: link.notBefore && link.notBefore > now() ? link.notBefore : null,
+      passwordAllowed: passkeys === 0,
+    };
+  }
+
+  function assertReady(current: RecoveryState) {
+    if (current.waitUntil) throw badRequest("recovery.waiting", `This recovery link starts working at ${current.waitUntil.toUTCString()}.`);
+    if (current.factorRequired && !current.factorPassed)
+      throw badRequest("recovery.factor_required", "First enter a code from your authenticator app or a backup code.");
+  }
+
+  async function finish(current: RecoveryState, origin: RequestOrigin, what: "passkey" | "password") {
+    // Whoever held the account's sessions and tokens (perhaps the reason for the recovery) is out.
+    await deps.signOutEverywhere(current.user.id);
+    await events.record({ type: "recovery.completed", outcome: "success", userId: current.user.id, ...origin, details: { added: what } });
+    const change = what === "passkey" ? "Your account was recovered: a new passkey was added" : "Your account was recovered: a password was set";
+    const mail = securityChangeMail(site, `${change} and every device was signed out`, { at: now(), device: deviceNameFrom(origin.userAgent), ip: origin.ip });
+    deps.tasks.run("recovery mail", () => deps.mailer.send({ to: current.user.email, ...mail }));
+  }
+
+  return {
+    /** Always the same answer; a link is mailed only when the account exists (after the answer, so timing says nothing either). */
+    async requestLink(rawEmail: string, origin: RequestOrigin): Promise<string> {
+      const email = normaliseEmail(rawEmail);
+      await deps.mailThrottle.consume(email, origin.ip);
+      deps.tasks.run("recovery mail", async () => {
+        const user = await users.findUserByEmail(email);
+        if (!user || user.disabledAt) return;
+        await issue(user, false);
+        await events.record({ type: "recovery.requested", outcome: "success", userId: user.id, ...origin });
+      });
+      return email;
+    },
+
+    /** For support: the CLI's `users recover`. Logged and mailed to the user like any recovery. */
+    async issueByOperator(rawEmail: string) {
+      const email = normaliseEmail(rawEmail);
+      const user = await users.findUserByEmail(email);
+      assertThat(user, () => notFound("users.not_found", `no user with email ${email}`));
+      assertThat(!user.disabledAt, () => badRequest("users.disabled", `user ${email} is disabled; enable it first`));
+      const issued = await issue(user, true);
+      await events.record({ type: "recovery.issued_by_operator", outcome: "success", userId: user.id });
+      return { email, ...issued };
+    },
+
+    state,
+
+    async verifyFactor(token: unknown, code: string, origin: RequestOrigin): Promise<void> {
+      const current = await state(token);
+      if (current.waitUntil) throw badRequest("recovery.waiting", `This recovery link starts working at ${current.waitUntil.toUTCString()}.`);
+      await deps.secondFactors.verifyCode(current.user.id, code, origin);
+      await links.markFactorVerified(current.link.tokenHash, now());
+    },
+
+    async registrationOptions(token: unknown) {
+      const current = await state(token);
+      assertReady(current);
+      return deps.passkeys.registrationOptions(`recovery:${current.link.tokenHash}`, current.user);
+    },
+
+    async completeWithPasskey(token: unknown, response: unknown, origin: RequestOrigin): Promise<void> {
+      const current = await state(token);
+      assertReady(current);
+      const passkey = await deps.passkeys.verifyRegistration(`recovery:${current.link.tokenHash}`, current.user.id, response, deviceNameFrom(origin.userAgent));
+      let done: boolean;
+      try {
+        done = await deps.recoveries.completeRecovery({
+          tokenHash: current.link.tokenHash,
+          userId: current.user.id,
+          now: now(),
+          factorRequired: current.factorRequired,
+          credential: passkey.credential,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw badRequest("passkey.already_registered", "This passkey is already registered to an account.");
+        throw error;
+      }
+      assertThat(done, unusable);
+      await finish(current, origin, "passkey");
+    },
+
+    async completeWithPassword(token: unknown, password: string, origin: RequestOrigin): Promise<void> {
+      const current = await state(token);
+      assertReady(current);
+      assertThat(current.passwordAllowed, () => badRequest("recovery.passkey_only", "This account has a passkey: add a new passkey instead of a password."));
+      assertPasswordPolicy(password);
+      const passwordHash = await deps.passwords.hash(password);
+      const done = await deps.recoveries.completeRecovery({
+        tokenHash: current.link.tokenHash,
+        userId: current.user.id,
+        now: now(),
+        factorRequired: current.factorRequired,
+        passwordHash,
+      });
+      assertThat(done, unusable);
+      await finish(current, origin, "password");
+    },
+
+    /** "Not you?": anyone holding the link may stop it. */
+    async cancel(token: unknown, origin: RequestOrigin): Promise<void> {
+      const current = await state(token);
+      await links.cancelLink(current.link.tokenHash, now());
+      await events.record({ type: "recovery.cancelled", outcome: "success", userId: current.user.id, ...origin });
+    },
+  };
+}
+
+export type RecoveryService = ReturnType<typeof createRecoveryService>;

@@ -1,0 +1,91 @@
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { AppError } from "../errors.js";
+import { csrfProtection } from "../http/csrf.js";
+import type { Views } from "../http/views.js";
+import type { RecoveryService } from "./recovery-service.js";
+
+const fieldOf = (body: unknown, name: string): string => {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === "string" ? value : "";
+};
+
+/**
+ * `/recover/*`: where a recovery link lands. Opening it changes nothing (mail scanners); each
+ * step is a POST with the link's token, checked again every time.
+ */
+export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Views; issuer: string; secureCookies: boolean; bodyLimit: string }): Router {
+  const { recovery, views } = deps;
+  const router = new Router({ prefix: "/recover" });
+  router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
+  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
+  router.use(async (ctx, next) => {
+    ctx.set("Cache-Control", "no-store");
+    await next();
+  });
+  const originOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+
+  async function page(ctx: Context, token: string, error?: string, status = 200) {
+    const current = await recovery.state(token);
+    views.render(
+      ctx,
+      "recovery/recover",
+      {
+        title: "Recover your account",
+        token,
+        email: current.user.email,
+        waitUntil: current.waitUntil?.toUTCString() ?? null,
+        askFactor: current.factorRequired && !current.factorPassed,
+        passwordAllowed: current.passwordAllowed,
+        error,
+      },
+      status,
+    );
+  }
+
+  /** Shows an expected refusal on the page (wrong code, too short a password); anything else propagates. */
+  async function orPage(ctx: Context, token: string, step: () => Promise<void>) {
+    try {
+      await step();
+      return true;
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code === "recovery.link_unusable") throw error;
+      await page(ctx, token, error.message, error.status);
+      return false;
+    }
+  }
+
+  router.get("/verify", async (ctx) => page(ctx, typeof ctx.query.token === "string" ? ctx.query.token : ""));
+
+  router.post("/factor", async (ctx) => {
+    const token = fieldOf(ctx.request.body, "token");
+    if (await orPage(ctx, token, () => recovery.verifyFactor(token, fieldOf(ctx.request.body, "code"), originOf(ctx)))) await page(ctx, token);
+  });
+
+  router.post("/passkey/register/options", async (ctx) => {
+    ctx.body = await recovery.registrationOptions(fieldOf(ctx.request.body, "token"));
+  });
+
+  router.post("/passkey/register/verify", async (ctx) => {
+    const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
+    await recovery.completeWithPasskey(token, response, originOf(ctx));
+    ctx.body = { redirectTo: "/recover/done" };
+  });
+
+  router.post("/password", async (ctx) => {
+    const token = fieldOf(ctx.request.body, "token");
+    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, fieldOf(ctx.request.body, "password"), originOf(ctx)))) {
+      views.render(ctx, "recovery/done", { title: "Account recovered" });
+    }
+  });
+
+  router.post("/cancel", async (ctx) => {
+    await recovery.cancel(fieldOf(ctx.request.body, "token"), originOf(ctx));
+    views.render(ctx, "recovery/cancelled", { title: "Recovery cancelled" });
+  });
+
+  router.get("/done", (ctx) => views.render(ctx, "recovery/done", { title: "Account recovered" }));
+
+  return router;
+}

@@ -1,0 +1,188 @@
+import * as oidc from "openid-client";
+import { generate } from "otplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession, comparablePage, csrfTokenOf } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
+import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// Issue #4 recovery and SECURITY-TESTS.md §18–20: one-time, expiring links that can only add a way
+// in, behind the user's second factor, signing everything else out.
+describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    rp = await registerRelyingParty(server, { firstParty: true });
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser() {
+    const email = `recover-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  async function askForLink(email: string) {
+    const browser = new BrowserSession();
+    const login = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const recoverPath = login.text.match(/href="(\/interaction\/[^"]+\/recover)"/)?.[1];
+    if (!recoverPath) throw new Error("the sign-in page has no recovery link");
+    const form = await browser.get(`${server.issuer}${recoverPath}`);
+    const sent = await browser.postForm(`${server.issuer}${recoverPath}`, { _csrf: csrfTokenOf(form.text), email });
+    return { browser, sent };
+  }
+
+  async function linkFor(email: string): Promise<string> {
+    const link = (await mailsTo(server, email)).filter((mail) => mail.subject.startsWith("Recover")).at(-1)?.link;
+    if (!link) throw new Error(`no recovery link mailed to ${email}`);
+    return link;
+  }
+
+  /** Opens the link and answers its passkey ceremony. */
+  async function addPasskey(browser: BrowserSession, link: string, authenticator = new SoftwareAuthenticator()) {
+    const page = await browser.get(link);
+    const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] ?? csrfTokenOf(page.text);
+    const token = new URL(link).searchParams.get("token");
+    const post = (path: string, body: unknown) =>
+      browser.request(`${server.issuer}/recover${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify(body),
+      });
+    const options = await post("/passkey/register/options", { token });
+    if (options.status !== 200) return { options, verify: null };
+    const { challenge } = JSON.parse(options.text) as { challenge: string };
+    const verify = await post("/passkey/register/verify", { ...authenticator.registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" }), token });
+    return { options, verify };
+  }
+
+  it("answers the same for known and unknown addresses, and mails a link only to an account (§20)", async () => {
+    const user = await newUser();
+    const known = await askForLink(user.email);
+    const unknown = await askForLink("nobody-here@example.com");
+    expect(known.sent.status).toBe(200);
+    const blank = (html: string) => comparablePage(html).replace(/<strong>[^<]+<\/strong>/, "");
+    expect(blank(unknown.sent.text)).toBe(blank(known.sent.text));
+    expect(await mailsTo(server, "nobody-here@example.com")).toHaveLength(0);
+    const link = await linkFor(user.email);
+    expect(link).toMatch(/\/recover\/verify\?token=[A-Za-z0-9_-]{43}$/);
+    const row = await server.database.prisma.emailLink.findFirstOrThrow({ where: { email: user.email, purpose: "recovery" } });
+    expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBeLessThanOrEqual(15 * 60_000);
+    expect(JSON.stringify(row)).not.toContain(new URL(link).searchParams.get("token"));
+  });
+
+  it("adds a passkey once, signs out every session and refresh token, and tells the owner (§18, §19)", async () => {
+    const user = await newUser();
+    const before = await signInAndRedeem(server, rp, new BrowserSession(), user.email);
+    const { browser } = await askForLink(user.email);
+    const link = await linkFor(user.email);
+    const { verify } = await addPasskey(browser, link);
+    expect(verify?.status).toBe(200);
+    expect(await server.database.prisma.credential.count({ where: { userId: user.id } })).toBe(1);
+
+    // The earlier session and its refresh token are gone.
+    await expect(oidc.refreshTokenGrant(rp.config, before.tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    const silent = await before.browser.follow((await authorizationRequest(rp, { prompt: "none" })).url.toString(), server.issuer);
+    expect(new URL(silent.location as string).searchParams.get("error")).toBe("login_required");
+
+    const events = (await server.services.events.listForUser(user.id)).map((event) => `${event.type}:${event.outcome}`);
+    expect(events).toContain("recovery.completed:success");
+    const mails = await mailsTo(server, user.email);
+    expect(mails.some((mail) => mail.text.includes("Your account was recovered"))).toBe(true);
+
+    // Used once.
+    expect((await new BrowserSession().get(link)).status).toBe(400);
+  });
+
+  it("asks for the second factor first when the user has one, and never removes it (§19)", async () => {
+    const user = await newUser();
+    const { secret } = await server.services.totp.startEnrolment(user);
+    await server.services.totp.confirmEnrolment(user.id, await generate({ secret, epoch: Math.floor(Date.now() / 1000) - 30 }));
+    const { browser } = await askForLink(user.email);
+    const link = await linkFor(user.email);
+    const page = await browser.get(link);
+    expect(page.text).toContain('action="/recover/factor"');
+    expect(page.text).not.toContain("Create a new passkey");
+    // Skipping the factor step is refused by the server, not only hidden.
+    const skipped = await addPasskey(browser, link);
+    expect(skipped.options.status).toBe(400);
+    expect(JSON.parse(skipped.options.text).error).toBe("recovery.factor_required");
+
+    const token = new URL(link).searchParams.get("token") as string;
+    const wrong = await browser.postForm(`${server.issuer}/recover/factor`, { _csrf: csrfTokenOf(page.text), token, code: "000000" });
+    expect(wrong.status).toBe(400);
+    const passed = await browser.postForm(`${server.issuer}/recover/factor`, { _csrf: csrfTokenOf(page.text), token, code: await generate({ secret }) });
+    expect(passed.status).toBe(200);
+    expect(passed.text).toContain("Create a new passkey");
+    const { verify } = await addPasskey(browser, link);
+    expect(verify?.status).toBe(200);
+    expect(await server.services.totp.isEnabled(user.id)).toBe(true);
+  });
+
+  it("refuses an expired link and another user's token (§18)", async () => {
+    const user = await newUser();
+    await askForLink(user.email);
+    const link = await linkFor(user.email);
+    const browser = new BrowserSession();
+    const page = await browser.get(link);
+    await server.database.prisma.emailLink.updateMany({ where: { email: user.email, purpose: "recovery" }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const expired = await new BrowserSession().get(link);
+    expect(expired.status).toBe(400);
+    expect(expired.text).toContain("expired or was already used");
+    // The page opened before it expired cannot finish either.
+    const options = await browser.request(`${server.issuer}/recover/passkey/register/options`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": page.text.match(/data-csrf="([^"]+)"/)?.[1] as string },
+      body: JSON.stringify({ token: new URL(link).searchParams.get("token") }),
+    });
+    expect(options.status).toBe(400);
+    expect(JSON.parse(options.text).error).toBe("recovery.link_unusable");
+    // A sign-up link is not a recovery link.
+    await server.services.signUp.invite("not-yet@example.com");
+    const invitation = (await mailsTo(server, "not-yet@example.com"))[0]?.link as string;
+    const token = new URL(invitation).searchParams.get("token");
+    expect((await new BrowserSession().get(`${server.issuer}/recover/verify?token=${token}`)).status).toBe(400);
+  });
+
+  it("sets a password only for an account without a passkey", async () => {
+    const user = await newUser();
+    const { browser } = await askForLink(user.email);
+    const link = await linkFor(user.email);
+    const page = await browser.get(link);
+    expect(page.text).toContain('action="/recover/password"');
+    const token = new URL(link).searchParams.get("token") as string;
+    const short = await browser.postForm(`${server.issuer}/recover/password`, { _csrf: csrfTokenOf(page.text), token, password: "short" });
+    expect(short.status).toBe(400);
+    const set = await browser.postForm(`${server.issuer}/recover/password`, { _csrf: csrfTokenOf(page.text), token, password: "a brand new passphrase" });
+    expect(set.status).toBe(200);
+    expect(await server.services.users.verifyPassword(user.email, "a brand new passphrase")).toBe(user.id);
+  });
+
+  it("waits out the operator's delay for a user with no second factor, and the owner can cancel", async () => {
+    const delayed = await startTestServer(kind, { recovery: { delaySeconds: 86400 } });
+    try {
+      const id = await createUser(delayed, "delayed@example.com");
+      await delayed.services.recovery.issueByOperator("delayed@example.com");
+      const mail = (await mailsTo(delayed, "delayed@example.com"))[0];
+      expect(mail?.text).toContain("starts working only at");
+      expect(mail?.text).toContain("An administrator started a recovery");
+      const browser = new BrowserSession();
+      const page = await browser.get(mail?.link as string);
+      expect(page.text).toContain("starts working at");
+      const token = new URL(mail?.link as string).searchParams.get("token") as string;
+      const early = await browser.postForm(`${delayed.issuer}/recover/password`, { _csrf: csrfTokenOf(page.text), token, password: "a brand new passphrase" });
+      expect(early.status).toBe(400);
+      const cancelled = await browser.postForm(`${delayed.issuer}/recover/cancel`, { _csrf: csrfTokenOf(page.text), token });
+      expect(cancelled.text).toContain("The recovery is cancelled");
+      expect((await browser.get(mail?.link as string)).status).toBe(400);
+      const events = (await delayed.services.events.listForUser(id)).map((event) => event.type);
+      expect(events).toEqual(expect.arrayContaining(["recovery.issued_by_operator", "recovery.cancelled"]));
+    } finally {
+      await delayed.stop();
+    }
+  });
+});
