@@ -1,5 +1,6 @@
 import { accountClientMetadata } from "./account/account-client.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
+import { createSecurityNotifier } from "./audit/security-notifier.js";
 import { createSignOutEverywhere } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
@@ -60,6 +61,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     events,
   });
   const tasks = createBackgroundTasks(logger);
+  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
   const oidcPayloads = createOidcPayloadQueries(db);
   const sessionDevices = createSessionDeviceQueries(db);
   const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
@@ -99,6 +101,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     }),
     emailLinks,
     signOutEverywhere,
+    notifySecurityChange,
     recovery: createRecoveryService({
       users: userQueries,
       links: emailLinks,
@@ -108,6 +111,7 @@ export function createServices(database: Database, config: Config, keys: Derived
       passwords,
       signOutEverywhere,
       events,
+      notify: notifySecurityChange,
       mailer,
       mailThrottle,
       tasks,

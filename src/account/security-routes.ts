@@ -2,17 +2,14 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type { Context } from "koa";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR, rankOf } from "../auth/assurance.js";
-import type { BackgroundTasks } from "../background-tasks.js";
 import type { UserQueries } from "../db/users.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
-import type { Mailer } from "../mail/mailer.js";
-import { securityChangeMail } from "../mail/messages.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
 import { hasSecondFactor, type SecondFactorService } from "../mfa/second-factor-service.js";
 import type { TotpService } from "../mfa/totp.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
 import type { AccountSession, AccountSignIn } from "./account-sign-in.js";
 import { safeReturnPath } from "./account-sign-in.js";
 
@@ -23,11 +20,9 @@ export interface AccountDependencies {
   backupCodes: BackupCodeService;
   secondFactors: SecondFactorService;
   events: SecurityEventLog;
-  mailer: Mailer;
-  tasks: BackgroundTasks;
+  notify: SecurityNotifier;
   views: Views;
   issuer: string;
-  siteName: string;
   secureCookies: boolean;
   bodyLimit: string;
   reverifySeconds: number;
@@ -71,14 +66,8 @@ export function accountRoutes(deps: AccountDependencies): Router {
     return null;
   }
 
-  async function changed(ctx: Context, session: AccountSession, type: string, change: string, details?: Record<string, number>) {
-    const origin = { ip: ctx.ip, userAgent: ctx.get("User-Agent") };
-    await events.record({ type, outcome: "success", userId: session.userId, ...origin, details });
-    const user = await deps.users.findUserById(session.userId);
-    if (!user) return;
-    const mail = securityChangeMail(deps.siteName, change, { at: new Date(), device: deviceNameFrom(origin.userAgent), ip: origin.ip });
-    deps.tasks.run("security-change mail", () => deps.mailer.send({ to: user.email, ...mail }));
-  }
+  const changed = (ctx: Context, session: AccountSession, type: string, change: string, details?: Record<string, number>) =>
+    deps.notify({ userId: session.userId, type, change, origin: { ip: ctx.ip, userAgent: ctx.get("User-Agent") }, details });
 
   async function overview(ctx: Context, session: AccountSession, notice?: string) {
     const factors = await deps.secondFactors.factorsOf(session.userId);

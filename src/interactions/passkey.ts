@@ -45,9 +45,11 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     const details = await loadInteraction(ctx, provider);
     const pending = await interactionState.findPendingLogin(details.uid);
     if (!pending) throw noPendingSignIn();
+    const origin = { ip: ctx.ip, userAgent: ctx.get("User-Agent") };
     await passkeys.savePasskey(
-      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, deviceNameFrom(ctx.get("User-Agent"))),
+      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, deviceNameFrom(origin.userAgent)),
     );
+    await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
     await interactionState.takePendingLogin(details.uid);
     ctx.body = { redirectTo: await signInResult(ctx, provider, pending) };
   });

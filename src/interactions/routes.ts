@@ -1,6 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type Provider from "oidc-provider";
+import type { SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR } from "../auth/assurance.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
@@ -34,6 +35,7 @@ export interface InteractionDependencies {
   signUp: SignUpService;
   secondFactors: SecondFactorService;
   recovery: RecoveryService;
+  notifySecurityChange: SecurityNotifier;
   recoveryLinkMinutes: number;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { SecurityNotifier } from "../audit/security-notifier.js";
 import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { Config } from "../config.js";
@@ -11,7 +12,7 @@ import type { RecoveryQueries } from "../db/recoveries.js";
 import type { UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
 import type { Mailer } from "../mail/mailer.js";
-import { recoveryLinkMail, securityChangeMail } from "../mail/messages.js";
+import { recoveryLinkMail } from "../mail/messages.js";
 import type { RequestOrigin, SecondFactorService } from "../mfa/second-factor-service.js";
 import { normaliseEmail } from "../users/email.js";
 import { assertPasswordPolicy } from "../users/user-service.js";
@@ -49,6 +50,7 @@ export function createRecoveryService(deps: {
   passwords: PasswordHasher;
   signOutEverywhere: SignOutEverywhere;
   events: SecurityEventLog;
+  notify: SecurityNotifier;
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
@@ -111,10 +113,14 @@ export function createRecoveryService(deps: {
   async function finish(current: RecoveryState, origin: RequestOrigin, what: "passkey" | "password") {
     // Whoever held the account's sessions and tokens (perhaps the reason for the recovery) is out.
     await deps.signOutEverywhere(current.user.id);
-    await events.record({ type: "recovery.completed", outcome: "success", userId: current.user.id, ...origin, details: { added: what } });
     const change = what === "passkey" ? "Your account was recovered: a new passkey was added" : "Your account was recovered: a password was set";
-    const mail = securityChangeMail(site, `${change} and every device was signed out`, { at: now(), device: deviceNameFrom(origin.userAgent), ip: origin.ip });
-    deps.tasks.run("recovery mail", () => deps.mailer.send({ to: current.user.email, ...mail }));
+    await deps.notify({
+      userId: current.user.id,
+      type: "recovery.completed",
+      change: `${change} and every device was signed out`,
+      origin,
+      details: { added: what },
+    });
   }
 
   return {
@@ -199,7 +205,7 @@ export function createRecoveryService(deps: {
     async cancel(token: unknown, origin: RequestOrigin): Promise<void> {
       const current = await state(token);
       await links.cancelLink(current.link.tokenHash, now());
-      await events.record({ type: "recovery.cancelled", outcome: "success", userId: current.user.id, ...origin });
+      await deps.notify({ userId: current.user.id, type: "recovery.cancelled", change: "A recovery of your account was cancelled (nothing changed)", origin });
     },
   };
 }

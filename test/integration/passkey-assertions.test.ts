@@ -2,6 +2,7 @@ import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACR } from "../../src/auth/assurance.js";
 import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
 import { type AssertionOverrides, FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -63,6 +64,13 @@ describe("passkey assertions", () => {
     const response = await post("/passkey/authenticate/verify", assertion);
     return { response, assertion, error: response.status === 200 ? null : (JSON.parse(response.text) as { error: string }).error };
   }
+
+  it("records and mails the passkey added after the password sign-in", async () => {
+    const events = await server.services.events.listForUser(alice.id);
+    expect(events.map((event) => event.type)).toContain("passkey.added");
+    const mails = await mailsTo(server, "alice@example.com");
+    expect(mails.some((mail) => mail.text.includes("A passkey was added"))).toBe(true);
+  });
 
   it("signs in with a valid assertion and records the use", async () => {
     const { response } = await signIn();

@@ -36,6 +36,17 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
     return { browser, sent };
   }
 
+  /** Like askForLink, timing only the POST that answers. */
+  async function askForLinkTimed(email: string) {
+    const browser = new BrowserSession();
+    const login = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const recoverPath = login.text.match(/href="(\/interaction\/[^"]+\/recover)"/)?.[1] as string;
+    const form = await browser.get(`${server.issuer}${recoverPath}`);
+    const started = performance.now();
+    const response = await browser.postForm(`${server.issuer}${recoverPath}`, { _csrf: csrfTokenOf(form.text), email });
+    return { sent: { ...response, elapsed: performance.now() - started } };
+  }
+
   async function linkFor(email: string): Promise<string> {
     const link = (await mailsTo(server, email)).filter((mail) => mail.subject.startsWith("Recover")).at(-1)?.link;
     if (!link) throw new Error(`no recovery link mailed to ${email}`);
@@ -73,6 +84,22 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
     const row = await server.database.prisma.emailLink.findFirstOrThrow({ where: { email: user.email, purpose: "recovery" } });
     expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBeLessThanOrEqual(15 * 60_000);
     expect(JSON.stringify(row)).not.toContain(new URL(link).searchParams.get("token"));
+  });
+
+  it("takes the same time to answer for known and unknown addresses", async () => {
+    const user = await newUser();
+    const timings: Record<"known" | "unknown", number[]> = { known: [], unknown: [] };
+    // Interleaved, so load on the machine affects both alike; compared by median.
+    for (let round = 0; round < 4; round += 1) {
+      for (const which of ["known", "unknown"] as const) {
+        const email = which === "known" ? user.email : `absent-${round}@example.com`;
+        const { sent } = await askForLinkTimed(email);
+        timings[which].push(sent.elapsed);
+        expect(sent.status).toBe(200);
+      }
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    expect(Math.abs(median(timings.known) - median(timings.unknown))).toBeLessThan(50);
   });
 
   it("adds a passkey once, signs out every session and refresh token, and tells the owner (§18, §19)", async () => {

@@ -1,0 +1,32 @@
+import type { BackgroundTasks } from "../background-tasks.js";
+import type { UserQueries } from "../db/users.js";
+import type { Mailer } from "../mail/mailer.js";
+import { securityChangeMail } from "../mail/messages.js";
+import { deviceNameFrom } from "../webauthn/device-name.js";
+import type { SecurityEventLog } from "./security-event-log.js";
+
+export interface SecurityChange {
+  userId: string;
+  /** The event type, e.g. "mfa.totp_added". */
+  type: string;
+  /** What the mail says happened, e.g. "An authenticator app was set up". */
+  change: string;
+  origin: { ip: string; userAgent: string };
+  details?: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * Every change to how an account signs in is recorded as a security event and mailed to the
+ * owner, so an intruder's change does not go unnoticed. The mail goes out after the answer.
+ */
+export function createSecurityNotifier(deps: { events: SecurityEventLog; users: UserQueries; mailer: Mailer; tasks: BackgroundTasks; siteName: string }) {
+  return async (change: SecurityChange): Promise<void> => {
+    await deps.events.record({ type: change.type, outcome: "success", userId: change.userId, ...change.origin, details: change.details });
+    const user = await deps.users.findUserById(change.userId);
+    if (!user) return;
+    const mail = securityChangeMail(deps.siteName, change.change, { at: new Date(), device: deviceNameFrom(change.origin.userAgent), ip: change.origin.ip });
+    deps.tasks.run("security-change mail", () => deps.mailer.send({ to: user.email, ...mail }));
+  };
+}
+
+export type SecurityNotifier = ReturnType<typeof createSecurityNotifier>;
