@@ -49,6 +49,10 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     cookieKeys: keys.cookieKeys,
     views,
     logger,
+    isRiskySilentRequest: (ctx) => {
+      const session = ctx.oidc.session as { uid: string; accountId: string };
+      return services.risk.silent({ sessionUid: session.uid, userId: session.accountId, userAgent: ctx.get("User-Agent"), ip: ctx.ip });
+    },
   });
 
   recordSessionActivity(provider, services.sessionDevices, logger);
@@ -84,6 +88,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       secondFactors: services.secondFactors,
       recovery: services.recovery,
       notifySecurityChange: services.notifySecurityChange,
+      events: services.events,
+      risk: services.risk,
       recoveryLinkMinutes: Math.round(config.recovery.linkSeconds / 60),
       signUpLinkMinutes: Math.round(config.signUp.linkSeconds / 60),
     }).routes(),

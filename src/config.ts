@@ -58,6 +58,10 @@ const defaultsSchema = z.object({
       .min(0)
       .max(30 * 86400),
   }),
+  risk: z.object({
+    /** Score (0–100) from which a silent re-authentication must pass a second factor again. */
+    threshold: z.number().int().min(1).max(101),
+  }),
   account: z.object({
     /** How recent a verification changing security settings needs (issue #4: 10 minutes). */
     reverifySeconds: z.number().int().min(60).max(3600),

@@ -1,6 +1,7 @@
 import { accountClientMetadata } from "./account/account-client.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createSecurityNotifier } from "./audit/security-notifier.js";
+import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSignOutEverywhere } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
@@ -64,6 +65,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
   const oidcPayloads = createOidcPayloadQueries(db);
   const sessionDevices = createSessionDeviceQueries(db);
+  const signInThrottle = createSignInThrottle(db, config.throttle);
   const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
   return {
     db,
@@ -78,7 +80,8 @@ export function createServices(database: Database, config: Config, keys: Derived
       builtIn: [accountClientMetadata(config.issuer)],
     }),
     users: createUserService(userQueries, passwords),
-    signInThrottle: createSignInThrottle(db, config.throttle),
+    signInThrottle,
+    risk: createRiskAssessor({ sessionDevices, users: userQueries, signInThrottle, events, threshold: config.risk.threshold }),
     sessionDevices,
     userQueries,
     credentials,

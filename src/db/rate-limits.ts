@@ -42,6 +42,11 @@ export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
       for (const outcome of outcomes) if (outcome.status === "rejected" && !(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;
     },
 
+    /** Failed attempts on the account within the window (a risk signal). */
+    async failuresOf(email: string): Promise<number> {
+      return (await perAccount.get(accountKey(email)))?.consumedPoints ?? 0;
+    },
+
     /** A successful sign-in clears the account's count (not the IP's). */
     async recordSuccess(email: string): Promise<void> {
       await perAccount.delete(accountKey(email));

@@ -29,7 +29,7 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${details.uid}`, ctx.request.body);
     const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
-    ctx.body = { redirectTo: await signInResult(ctx, provider, { userId, amr, acr: ACR.passkey, remember }) };
+    ctx.body = { redirectTo: await signInResult(ctx, deps, { userId, amr, acr: ACR.passkey, remember }) };
   });
 
   router.post("/passkey/register/options", async (ctx: Context) => {
@@ -51,7 +51,7 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     );
     await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
     await interactionState.takePendingLogin(details.uid);
-    ctx.body = { redirectTo: await signInResult(ctx, provider, pending) };
+    ctx.body = { redirectTo: await signInResult(ctx, deps, pending) };
   });
 
   router.post("/passkey/skip", async (ctx: Context) => {
@@ -60,6 +60,6 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     if (!pending) throw noPendingSignIn();
     await deps.userQueries.snoozePasskeyPrompt(pending.userId, new Date(Date.now() + SNOOZE_MS));
     ctx.status = 303;
-    ctx.redirect(await signInResult(ctx, provider, pending));
+    ctx.redirect(await signInResult(ctx, deps, pending));
   });
 }

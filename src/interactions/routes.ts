@@ -1,8 +1,10 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type Provider from "oidc-provider";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR } from "../auth/assurance.js";
+import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
@@ -36,6 +38,8 @@ export interface InteractionDependencies {
   secondFactors: SecondFactorService;
   recovery: RecoveryService;
   notifySecurityChange: SecurityNotifier;
+  events: SecurityEventLog;
+  risk: RiskAssessor;
   recoveryLinkMinutes: number;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;
@@ -84,7 +88,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const details = await loadInteraction(ctx, deps.provider);
     switch (details.prompt.name) {
       case "login":
-        if (isStepUp(details)) return secondFactor.begin(ctx, details, await currentSignIn(deps, details), false);
+        if (isStepUp(details)) {
+          // A risky silent re-authentication must pass a factor again, whatever the session's level.
+          const risky = details.prompt.reasons.includes("risk");
+          return secondFactor.begin(ctx, details, await currentSignIn(deps, details), false, risky, () => login.show(ctx, details));
+        }
         return login.show(ctx, details);
       case "consent":
         return consent.show(ctx, details);

@@ -63,12 +63,21 @@ export function secondFactorStep(deps: InteractionDependencies) {
      * Asks for a second factor when the user has one that can reach the required level; otherwise
      * continues (or, when the level is required, returns `unmet_authentication_requirements`).
      */
-    async begin(ctx: Context, details: InteractionDetails, signIn: VerifiedSignIn, afterPassword: boolean) {
+    async begin(
+      ctx: Context,
+      details: InteractionDetails,
+      signIn: VerifiedSignIn,
+      afterPassword: boolean,
+      /** Ask for a factor even when the level is met (a risky request); without one, `orSignInAgain`. */
+      force = false,
+      orSignInAgain?: () => void,
+    ) {
       const requirement = await requirementOf(deps, details);
       const factors = await secondFactors.factorsOf(signIn.userId);
       const usable = usableFactors(factors, requirement.rank);
+      if (force && !usable.passkey && !usable.codes && orSignInAgain) return orSignInAgain();
       // Policy: a password alone never signs in a user who has a second factor.
-      const needed = (afterPassword && hasSecondFactor(factors)) || rankOf(signIn.acr) < requirement.rank;
+      const needed = force || (afterPassword && hasSecondFactor(factors)) || rankOf(signIn.acr) < requirement.rank;
       if (!needed) {
         const user = await deps.users.findById(signIn.userId);
         if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
@@ -122,7 +131,7 @@ export function secondFactorStep(deps: InteractionDependencies) {
         await interactionState.takePendingLogin(pendingKey(details.uid));
         const merged = mergeMethods(pending.amr, amr);
         const signIn = { ...pending, amr: merged, acr: acrForMethods(merged) };
-        ctx.body = { redirectTo: await signInResult(ctx, provider, signIn) };
+        ctx.body = { redirectTo: await signInResult(ctx, deps, signIn) };
       });
     },
   };

@@ -1,5 +1,7 @@
 import type { Context } from "koa";
 import type Provider from "oidc-provider";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { UserRow } from "../db/users.js";
@@ -14,9 +16,18 @@ export interface VerifiedSignIn {
   remember: boolean;
 }
 
-/** Hands a verified sign-in to oidc-provider; returns where the browser goes next. */
-export function signInResult(ctx: Context, provider: Provider, signIn: VerifiedSignIn): Promise<string> {
-  return provider.interactionResult(
+export interface SignInCompletion {
+  provider: Provider;
+  events: SecurityEventLog;
+  risk: RiskAssessor;
+}
+
+/** Hands a verified sign-in to oidc-provider (recorded, and scored for risk); returns where the browser goes next. */
+export async function signInResult(ctx: Context, deps: SignInCompletion, signIn: VerifiedSignIn): Promise<string> {
+  const request = { userId: signIn.userId, ip: ctx.ip, userAgent: ctx.get("User-Agent") };
+  await deps.risk.signIn(request);
+  await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
+  return deps.provider.interactionResult(
     ctx.req,
     ctx.res,
     { login: { accountId: signIn.userId, amr: signIn.amr, acr: signIn.acr, remember: signIn.remember } },
@@ -30,7 +41,7 @@ export function signInResult(ctx: Context, provider: Provider, signIn: VerifiedS
  */
 export async function offerPasskeyOrFinish(
   ctx: Context,
-  deps: { provider: Provider; views: Views; credentials: CredentialQueries; interactionState: InteractionStateQueries; interactionSeconds: number },
+  deps: SignInCompletion & { views: Views; credentials: CredentialQueries; interactionState: InteractionStateQueries; interactionSeconds: number },
   details: InteractionDetails,
   user: UserRow,
   signIn: VerifiedSignIn,
@@ -39,7 +50,7 @@ export async function offerPasskeyOrFinish(
   const hasPasskey = (await deps.credentials.listCredentialsOfUser(user.id)).length > 0;
   if (hasPasskey || snoozed) {
     ctx.status = 303;
-    ctx.redirect(await signInResult(ctx, deps.provider, signIn));
+    ctx.redirect(await signInResult(ctx, deps, signIn));
     return;
   }
   await deps.interactionState.putPendingLogin(details.uid, signIn, new Date(Date.now() + deps.interactionSeconds * 1000));

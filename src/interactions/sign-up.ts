@@ -65,7 +65,7 @@ export function signUpStep(deps: InteractionDependencies) {
         return;
       }
       ctx.status = 303;
-      ctx.redirect(await signInResult(ctx, deps.provider, pending));
+      ctx.redirect(await signInResult(ctx, deps, pending));
     },
   };
 }

@@ -37,9 +37,18 @@ export function reportRequestedAcr(provider: Provider): void {
  * interaction, which asks only for the missing factor. Voluntary values are met at the level the
  * interaction could reach; the client's minimum never is lowered.
  */
-export function interactionPolicyWithAcr() {
+export function interactionPolicyWithAcr(isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>) {
   const { Check, base } = interactionPolicy;
   const policy = base();
+  if (isRiskySilentRequest) {
+    policy.get("login")?.checks.add(
+      new Check("risk", "this request does not look like the session's earlier ones", async (ctx) => {
+        // Only requests riding an existing session without signing in now (silent re-authentication).
+        if (!ctx.oidc.session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+        return (await isRiskySilentRequest(ctx)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      }),
+    );
+  }
   policy.get("login")?.checks.add(
     new Check("acr_insufficient", "a higher authentication level is required", (ctx) => {
       const { oidc } = ctx;

@@ -16,6 +16,8 @@ export interface ProviderDependencies {
   cookieKeys: string[];
   views: Views;
   logger: Logger;
+  /** Whether a silent re-authentication looks too different from the session's earlier use. */
+  isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>;
 }
 
 const SIGNING_ALGS = ["ES256", "RS256"] as const;
@@ -130,7 +132,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       RefreshToken: (_ctx, token) =>
         Math.max(1, Math.min(ttl.refreshTokenIdleSeconds, ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime())),
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr() },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr(deps.isRiskySilentRequest) },
     renderError: async (ctx, out, error) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");

@@ -13,9 +13,13 @@ export interface PageResponse {
  * and form posting with the page's CSRF token.
  */
 export class BrowserSession {
-  readonly jar = new CookieJar();
   /** Sent as User-Agent on every request when set. */
   userAgent: string | undefined;
+  /** Sent as X-Forwarded-For on every request when set (for a server with TRUST_PROXY=true). */
+  forwardedFor: string | undefined;
+
+  /** `jar`: another browser's cookies, e.g. to play a thief who copied them. */
+  constructor(readonly jar = new CookieJar()) {}
 
   async request(url: string, init: RequestInit = {}): Promise<PageResponse> {
     const headers = new Headers(init.headers);
@@ -23,6 +27,7 @@ export class BrowserSession {
     if (cookie) headers.set("cookie", cookie);
     if (!headers.has("accept")) headers.set("accept", "text/html");
     if (this.userAgent) headers.set("user-agent", this.userAgent);
+    if (this.forwardedFor) headers.set("x-forwarded-for", this.forwardedFor);
     const response = await fetch(url, { ...init, headers, redirect: "manual" });
     for (const setCookie of response.headers.getSetCookie()) await this.jar.setCookie(setCookie, url);
     const location = response.headers.get("location");

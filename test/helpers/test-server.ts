@@ -65,6 +65,7 @@ export async function startTestServer(
       throttle: { ...defaults.throttle, ...overrides.throttle },
       account: { ...defaults.account, ...overrides.account },
       recovery: { ...defaults.recovery, ...overrides.recovery },
+      risk: { ...defaults.risk, ...overrides.risk },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { acrRequestOf, claimsAcrOf, requiredRank } from "../../src/auth/acr-request.js";
 import { ACR, acrForMethods, lowestRequestedRank, mergeMethods, rankOf, reportedAcr } from "../../src/auth/assurance.js";
+import { networkOf, riskScore } from "../../src/auth/risk.js";
 
 describe("assurance levels", () => {
   it("orders password < mfa < passkey and ignores unknown values", () => {
@@ -53,5 +54,23 @@ describe("assurance levels", () => {
     expect(requiredRank({ values: [ACR.mfa], essential: false }, ACR.passkey)).toBe(rankOf(ACR.passkey));
     expect(requiredRank({ values: [ACR.passkey, ACR.mfa], essential: false }, undefined)).toBe(rankOf(ACR.mfa));
     expect(requiredRank({ values: [], essential: false }, undefined)).toBe(0);
+  });
+});
+
+describe("risk score", () => {
+  it("passes a new network or a new device alone, and flags both together (threshold 50)", () => {
+    expect(riskScore({ newDevice: false, newNetwork: true, recentFailures: 0 }).score).toBeLessThan(50);
+    expect(riskScore({ newDevice: true, newNetwork: false, recentFailures: 0 }).score).toBeLessThan(50);
+    expect(riskScore({ newDevice: true, newNetwork: true, recentFailures: 0 })).toEqual({ score: 70, reasons: ["new_device", "new_network"] });
+    expect(riskScore({ newDevice: true, newNetwork: false, recentFailures: 5 }).score).toBeGreaterThanOrEqual(50);
+    expect(riskScore({ newDevice: false, newNetwork: false, recentFailures: 0 })).toEqual({ score: 0, reasons: [] });
+  });
+
+  it("groups addresses by IPv4 /16 and IPv6 /48", () => {
+    expect(networkOf("203.0.113.7")).toBe(networkOf("203.0.200.1"));
+    expect(networkOf("203.0.113.7")).not.toBe(networkOf("198.51.100.7"));
+    expect(networkOf("::ffff:203.0.113.7")).toBe(networkOf("203.0.113.9"));
+    expect(networkOf("2001:db8:1234:1::1")).toBe(networkOf("2001:0db8:1234:ffff::2"));
+    expect(networkOf("2001:db8:1234::1")).not.toBe(networkOf("2001:db8:9999::1"));
   });
 });
