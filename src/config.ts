@@ -58,6 +58,10 @@ const defaultsSchema = z.object({
       .min(0)
       .max(30 * 86400),
   }),
+  policy: z.object({
+    /** The lowest level every sign-in must reach, for every client (null: none); users without it enrol one. */
+    minimumAcr: z.enum(["urn:idp:acr:mfa", "urn:idp:acr:passkey"]).nullable(),
+  }),
   risk: z.object({
     /** Score (0–100) from which a silent re-authentication must pass a second factor again. */
     threshold: z.number().int().min(1).max(101),

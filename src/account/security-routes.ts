@@ -94,7 +94,12 @@ export function accountRoutes(deps: AccountDependencies): Router {
     if (!session) return;
     const user = await deps.users.findUserById(session.userId);
     const enrolment = await totp.startEnrolment({ id: session.userId, email: user?.email ?? session.userId });
-    views.render(ctx, "account/totp-enrol", { title: "Set up an authenticator app", ...enrolment });
+    views.render(ctx, "account/totp-enrol", {
+      title: "Set up an authenticator app",
+      ...enrolment,
+      confirmAction: "/account/security/totp/confirm",
+      cancelHref: "/account/security",
+    });
   });
 
   router.post("/security/totp/confirm", async (ctx) => {

@@ -12,12 +12,15 @@ import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
+import type { BackupCodeService } from "../mfa/backup-codes.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
+import type { TotpService } from "../mfa/totp.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { consentStep } from "./consent.js";
+import { enrolmentStep } from "./enrolment.js";
 import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
@@ -40,6 +43,11 @@ export interface InteractionDependencies {
   notifySecurityChange: SecurityNotifier;
   events: SecurityEventLog;
   risk: RiskAssessor;
+  totp: TotpService;
+  backupCodes: BackupCodeService;
+  /** The operator's minimum level for every sign-in (config policy.minimumAcr). */
+  globalMinimumAcr: string | null;
+  enrolment: ReturnType<typeof enrolmentStep>;
   recoveryLinkMinutes: number;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;
@@ -69,7 +77,9 @@ async function currentSignIn(deps: InteractionDependencies, details: Interaction
 }
 
 /** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
-export function interactionRoutes(deps: InteractionDependencies): Router {
+export function interactionRoutes(dependencies: Omit<InteractionDependencies, "enrolment">): Router {
+  const deps = { ...dependencies } as InteractionDependencies;
+  deps.enrolment = enrolmentStep(deps);
   const router = new Router({ prefix: "/interaction/:uid" });
   const login = loginStep(deps);
   const consent = consentStep(deps);
@@ -113,6 +123,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
   passkeyRoutes(router, deps);
   secondFactor.routes(router);
+  deps.enrolment.routes(router);
 
   return router;
 }

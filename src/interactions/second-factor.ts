@@ -11,7 +11,7 @@ import { offerPasskeyOrFinish, signInResult, type VerifiedSignIn } from "./sign-
 const UNREACHABLE = Number.POSITIVE_INFINITY;
 
 /** The sign-in waiting for its second factor, per interaction. */
-const pendingKey = (uid: string) => `second-factor:${uid}`;
+export const pendingKey = (uid: string) => `second-factor:${uid}`;
 
 const expiredStep = () => badRequest("mfa.no_pending_sign_in", "This page has expired. Go back to the app and sign in again.");
 
@@ -19,10 +19,13 @@ const expiredStep = () => badRequest("mfa.no_pending_sign_in", "This page has ex
 export async function requirementOf(deps: InteractionDependencies, details: InteractionDetails) {
   const client = await deps.provider.Client.find(String(details.params.client_id));
   const clientMinimum = client?.metadata().idp_minimum_acr as string | undefined;
+  // The operator's rules: the global minimum and the client's. A user short of them enrols a factor.
+  const policyRank = Math.max(rankOf(deps.globalMinimumAcr ?? undefined), rankOf(clientMinimum));
   const request = acrRequestOf(details.params.acr_values, claimsAcrOf(details.params.claims));
   // An essential request naming only values we do not issue can never be met.
-  if (request.essential && lowestRequestedRank(request.values) === 0) return { rank: UNREACHABLE, mustMeet: true };
-  return { rank: requiredRank(request, clientMinimum), mustMeet: request.essential || rankOf(clientMinimum) > 0 };
+  if (request.essential && lowestRequestedRank(request.values) === 0) return { rank: UNREACHABLE, mustMeet: true, policyRank };
+  const rank = Math.max(policyRank, requiredRank(request, undefined));
+  return { rank, mustMeet: request.essential || policyRank > 0, policyRank };
 }
 
 /** Which second factors can lift a sign-in to `rank`: only WebAuthn reaches the passkey level. */
@@ -84,6 +87,11 @@ export function secondFactorStep(deps: InteractionDependencies) {
         return offerPasskeyOrFinish(ctx, deps, details, user, signIn);
       }
       if (!usable.passkey && !usable.codes) {
+        // Short of the operator's minimum: guided through setting up a factor that reaches it.
+        if (rankOf(signIn.acr) < requirement.rank && requirement.policyRank >= requirement.rank) {
+          await interactionState.putPendingLogin(pendingKey(details.uid), signIn, new Date(Date.now() + deps.interactionSeconds * 1000));
+          return deps.enrolment.show(ctx, details.uid, requirement.rank);
+        }
         if (rankOf(signIn.acr) < requirement.rank && requirement.mustMeet) {
           return finishInteraction(ctx, provider, {
             error: "unmet_authentication_requirements",

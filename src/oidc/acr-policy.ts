@@ -15,7 +15,10 @@ function requestOf(oidc: OidcContext) {
   return acrRequestOf(oidc.params?.acr_values, claimsAcr);
 }
 
-const clientMinimumOf = (oidc: OidcContext) => oidc.client?.metadata().idp_minimum_acr as string | undefined;
+/** The higher of the operator's global minimum and the client's own. */
+function minimumRankOf(oidc: OidcContext, globalMinimumAcr: string | null): number {
+  return Math.max(rankOf(globalMinimumAcr ?? undefined), rankOf(oidc.client?.metadata().idp_minimum_acr as string | undefined));
+}
 
 /**
  * The session keeps the level actually reached; each authorization reports the relying party's
@@ -37,7 +40,8 @@ export function reportRequestedAcr(provider: Provider): void {
  * interaction, which asks only for the missing factor. Voluntary values are met at the level the
  * interaction could reach; the client's minimum never is lowered.
  */
-export function interactionPolicyWithAcr(isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>) {
+export function interactionPolicyWithAcr(options: { globalMinimumAcr: string | null; isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean> }) {
+  const { isRiskySilentRequest } = options;
   const { Check, base } = interactionPolicy;
   const policy = base();
   if (isRiskySilentRequest) {
@@ -54,7 +58,7 @@ export function interactionPolicyWithAcr(isRiskySilentRequest?: (ctx: KoaContext
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const achieved = rankOf(oidc.session.acr);
-      const clientMinimum = rankOf(clientMinimumOf(oidc));
+      const clientMinimum = minimumRankOf(oidc, options.globalMinimumAcr);
       if (achieved < clientMinimum) return Check.REQUEST_PROMPT;
       if (achieved >= requiredRank(requestOf(oidc), undefined) || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
       return Check.REQUEST_PROMPT;

@@ -132,7 +132,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
       RefreshToken: (_ctx, token) =>
         Math.max(1, Math.min(ttl.refreshTokenIdleSeconds, ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime())),
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr(deps.isRiskySilentRequest) },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicyWithAcr({ globalMinimumAcr: config.policy.minimumAcr, isRiskySilentRequest: deps.isRiskySilentRequest }),
+    },
     renderError: async (ctx, out, error) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");

@@ -66,6 +66,7 @@ export async function startTestServer(
       account: { ...defaults.account, ...overrides.account },
       recovery: { ...defaults.recovery, ...overrides.recovery },
       risk: { ...defaults.risk, ...overrides.risk },
+      policy: { ...defaults.policy, ...overrides.policy },
     } as ReturnType<typeof loadDefaults>,
   );
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));

@@ -51,7 +51,8 @@ function startServerProcess(env: Record<string, string>): Promise<{ child: Child
   });
 }
 
-describe("operator CLI", () => {
+// Every step runs the CLI as a real process (seconds each on a loaded machine), hence the longer timeout.
+describe("operator CLI", { timeout: 180_000 }, () => {
   let dataDir: string;
   let env: Record<string, string>;
   const cli = (args: string[], stdin?: string) => run("src/cli/main.ts", args, env, stdin);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACR } from "../../src/auth/assurance.js";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -208,7 +209,7 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
     expect(new URL(final.location as string).searchParams.get("error")).toBe("unmet_authentication_requirements");
   });
 
-  it("enforces a client's minimum level: a passkey-only client refuses password + code", async () => {
+  it("enforces a client's minimum level: a passkey-only client guides a password + code user to create a passkey", async () => {
     const strict = await registerRelyingParty(server, { firstParty: true });
     await server.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
     const user = await newUser();
@@ -216,8 +217,80 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
     const browser = new BrowserSession();
     const start = await authorizationRequest(strict);
     const challenge = await passwordStep(browser, start, user.email);
-    // The code box is not offered (a code cannot reach the passkey level) and the user has no passkey.
-    const final = challenge.location ? await browser.follow(challenge.location, server.issuer, challenge) : challenge;
-    expect(new URL(final.location as string).searchParams.get("error")).toBe("unmet_authentication_requirements");
+    // A code cannot reach the passkey level, so none is asked for: the user sets up a passkey.
+    expect(challenge.text).toContain("Set up a second factor");
+    expect(challenge.text).toContain('data-passkey-action="enrol"');
+    expect(challenge.text).not.toContain("/enrol/totp");
+    expect(challenge.text).not.toContain('name="code"');
+    const uid = challenge.url.match(/\/interaction\/([^/]+)/)?.[1] as string;
+    // The code route refuses too (not only hidden).
+    const refused = await browser.postForm(`${server.issuer}/interaction/${uid}/enrol/totp`, { _csrf: csrfTokenOf(challenge.text) });
+    expect(refused.status).toBe(400);
+
+    const post = (path: string, body: unknown) =>
+      browser.request(`${server.issuer}/interaction/${uid}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(challenge.text) },
+        body: JSON.stringify(body),
+      });
+    const { challenge: webauthnChallenge } = JSON.parse((await post("/passkey/enrol/options", {})).text) as { challenge: string };
+    const created = await post(
+      "/passkey/enrol/verify",
+      new SoftwareAuthenticator().registration({ challenge: webauthnChallenge, origin: server.issuer, rpId: "127.0.0.1" }),
+    );
+    expect(created.status).toBe(200);
+    const final = await browser.follow(JSON.parse(created.text).redirectTo, server.issuer);
+    const tokens = await oidc.authorizationCodeGrant(strict.config, new URL(final.location as string), {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
+    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: ACR.passkey, amr: ["pwd", "hwk", "user"] });
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("passkey.added");
+  });
+
+  it("still refuses an essential acr above the operator's minimum that cannot be met", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, value: ACR.passkey } } });
+    const start = await authorizationRequest(rp, { claims });
+    const after = await passwordStep(browser, start, user.email);
+    const result = await redeem(browser, await browser.follow(after.url, server.issuer, after), start);
+    expect(result.error).toBe("unmet_authentication_requirements");
+  });
+});
+
+describe("a second factor required for everyone (policy.minimumAcr)", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { policy: { minimumAcr: ACR.mfa } });
+    rp = await registerRelyingParty(server, { firstParty: true });
+  });
+  afterAll(() => server?.stop());
+
+  it("guides a password-only user through setting up an authenticator app, then continues at mfa", async () => {
+    const id = await createUser(server, "policy@example.com");
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp);
+    let page = await browser.follow(start.url.toString(), server.issuer);
+    const login = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    page = await browser.postForm(login, { _csrf: csrfTokenOf(page.text), email: "policy@example.com", password: PASSWORD });
+    expect(page.text).toContain("Set up a second factor");
+    const enrol = await browser.postForm(new URL(formActionOf(page.text, "/enrol/totp"), server.issuer).toString(), { _csrf: csrfTokenOf(page.text) });
+    const secret = enrol.text.match(/<code id="totp-secret">([A-Z2-7]+)<\/code>/)?.[1] as string;
+    const confirm = new URL(formActionOf(enrol.text, "/enrol/totp/confirm"), server.issuer).toString();
+    const done = await browser.postForm(confirm, { _csrf: csrfTokenOf(enrol.text), code: await generate({ secret }) });
+    expect(done.text).toContain("Your authenticator app is set up");
+    expect([...done.text.matchAll(/<li><code>/g)]).toHaveLength(10);
+    const next = new URL(formActionOf(done.text, "/enrol/continue"), server.issuer).toString();
+    const final = await browser.follow(next, server.issuer, await browser.postForm(next, { _csrf: csrfTokenOf(done.text) }));
+    const tokens = await oidc.authorizationCodeGrant(rp.config, new URL(final.location as string), {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
+    expect(tokens.claims()).toMatchObject({ sub: id, acr: ACR.mfa, amr: ["pwd", "otp"] });
   });
 });

@@ -60,7 +60,8 @@
       errorBox.hidden = true;
       try {
         const optionsJSON = await post(`/passkey/${action}/options`);
-        const response = action === "register" ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON });
+        const creates = action === "register" || button.dataset.passkeyCeremony === "create";
+        const response = creates ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON });
         await finish(action, response);
       } catch (error) {
         showError(friendly(error));
