@@ -127,6 +127,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       secondFactors: services.secondFactors,
       events: services.events,
       notify: services.notifySecurityChange,
+      signOutEverywhere: services.signOutEverywhere,
       views,
       issuer: config.issuer,
       secureCookies: config.secureCookies,

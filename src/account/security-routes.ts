@@ -4,6 +4,7 @@ import type { Context } from "koa";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR, rankOf } from "../auth/assurance.js";
+import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
 import type { UserQueries } from "../db/users.js";
 import { csrfProtection } from "../http/csrf.js";
 import type { Views } from "../http/views.js";
@@ -21,6 +22,7 @@ export interface AccountDependencies {
   secondFactors: SecondFactorService;
   events: SecurityEventLog;
   notify: SecurityNotifier;
+  signOutEverywhere: SignOutEverywhere;
   views: Views;
   issuer: string;
   secureCookies: boolean;
@@ -69,9 +71,10 @@ export function accountRoutes(deps: AccountDependencies): Router {
   const changed = (ctx: Context, session: AccountSession, type: string, change: string, details?: Record<string, number>) =>
     deps.notify({ userId: session.userId, type, change, origin: { ip: ctx.ip, userAgent: ctx.get("User-Agent") }, details });
 
-  async function overview(ctx: Context, session: AccountSession, notice?: string) {
+  /** After a change, `offerSignOut` puts "Sign out all other sessions" first (issue #4). */
+  async function overview(ctx: Context, session: AccountSession, notice?: string, offerSignOut = false) {
     const factors = await deps.secondFactors.factorsOf(session.userId);
-    views.render(ctx, "account/security", { title: "Security", ...factors, notice });
+    views.render(ctx, "account/security", { title: "Security", ...factors, notice, offerSignOut });
   }
 
   router.get("/", (ctx) => {
@@ -123,7 +126,15 @@ export function accountRoutes(deps: AccountDependencies): Router {
     if (!session) return;
     await totp.remove(session.userId);
     await changed(ctx, session, "mfa.totp_removed", "The authenticator app was removed");
-    await overview(ctx, session, "The authenticator app was removed.");
+    await overview(ctx, session, "The authenticator app was removed.", true);
+  });
+
+  router.post("/security/sign-out-others", async (ctx) => {
+    const session = await recentlyVerified(ctx);
+    if (!session) return;
+    await deps.signOutEverywhere(session.userId, session.sessionUid);
+    await changed(ctx, session, "session.signed_out_others", "Every other session was signed out");
+    await overview(ctx, session, "Every other session is signed out. This one stays signed in.");
   });
 
   router.post("/security/backup-codes", async (ctx) => {

@@ -71,6 +71,18 @@ export function createOidcPayloadQueries(db: Db) {
       return db.$executeRaw`DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}`;
     },
 
+    /**
+     * Signs an account out of every session but one: the other sessions, and the codes and tokens
+     * issued through them (each carries its `sessionUid`). Grants stay for the kept session's apps.
+     */
+    async deleteOtherSessionsOfAccount(accountId: string, keepSessionUid: string): Promise<number> {
+      return db.$executeRaw`
+        DELETE FROM "oidc_payload"
+        WHERE "payload"->>'accountId' = ${accountId}
+          AND (("kind" = 'Session' AND "uid" IS DISTINCT FROM ${keepSessionUid})
+            OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IS DISTINCT FROM ${keepSessionUid}))`;
+    },
+
     deleteExpired(now: Date) {
       return db.oidcPayload.deleteMany({ where: { expiresAt: { lt: now } } });
     },

@@ -15,7 +15,9 @@ export function createSessionDeviceQueries(db: Db) {
       });
     },
     findSessionDevice: (sessionUid: string) => db.sessionDevice.findUnique({ where: { sessionUid } }),
-    deleteSessionDevicesOfUser: (userId: string) => db.sessionDevice.deleteMany({ where: { userId } }),
+    /** All of a user's session records, or all but `exceptSessionUid`. */
+    deleteSessionDevicesOfUser: (userId: string, exceptSessionUid?: string) =>
+      db.sessionDevice.deleteMany({ where: { userId, ...(exceptSessionUid ? { sessionUid: { not: exceptSessionUid } } : {}) } }),
     deleteSessionDevicesNotSeenSince: (cutoff: Date) => db.sessionDevice.deleteMany({ where: { lastSeenAt: { lt: cutoff } } }),
   };
 }

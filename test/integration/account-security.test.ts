@@ -1,8 +1,9 @@
+import * as oidc from "openid-client";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { mailsTo } from "../helpers/outbox.js";
-import { createUser, PASSWORD } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, PASSWORD, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,6 +135,37 @@ describe("account security settings", () => {
     expect(removed.text).toContain("The authenticator app was removed.");
     expect(await server.services.totp.isEnabled(user.id)).toBe(false);
     expect((await mailsTo(server, user.email)).some((mail) => mail.text.includes("The authenticator app was removed"))).toBe(true);
+  });
+
+  /** Posts a change, verifying again first when the 2 s window has passed (as a person would). */
+  async function postVerified(browser: BrowserSession, page: PageResponse, path: string, email: string, code?: () => Promise<string>) {
+    const first = await post(browser, page, path);
+    if (first.status !== 303) return first;
+    const back = await signInThrough(browser, await browser.follow(first.location as string, server.issuer), email, code);
+    return post(browser, back, path);
+  }
+
+  it("offers 'sign out all other sessions' after a change, ending the others and their tokens only", async () => {
+    const user = await newUser();
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    const here = await signInAndRedeem(server, rp, new BrowserSession(), user.email);
+    const elsewhere = await signInAndRedeem(server, rp, new BrowserSession(), user.email);
+    const security = await openSecurity(here.browser, user.email);
+    const changedPage = await postVerified(here.browser, security, "/account/security/backup-codes", user.email);
+    expect(changedPage.text).toContain('action="/account/security/sign-out-others"');
+    // Backup codes are a second factor: from now on a change needs one of them (MFA) too.
+    const codes = [...changedPage.text.matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1] as string);
+    const signedOut = await postVerified(here.browser, changedPage, "/account/security/sign-out-others", user.email, async () => codes.pop() as string);
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.text).toContain("Every other session is signed out");
+
+    const silent = async (browser: BrowserSession) =>
+      new URL((await browser.follow((await authorizationRequest(rp, { prompt: "none" })).url.toString(), server.issuer)).location as string).searchParams;
+    expect((await silent(elsewhere.browser)).get("error")).toBe("login_required");
+    await expect(oidc.refreshTokenGrant(rp.config, elsewhere.tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    expect((await silent(here.browser)).get("code")).toBeTruthy();
+    expect((await oidc.refreshTokenGrant(rp.config, here.tokens.refresh_token as string)).access_token).toBeTruthy();
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("session.signed_out_others");
   });
 
   it("refuses a callback it did not start, a replayed one, and foreign return paths", async () => {
