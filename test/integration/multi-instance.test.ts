@@ -42,4 +42,21 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL
     await sleep(200);
     expect((await userinfoAt(second, rotated.access_token)).status).toBe(401);
   });
+
+  it("a second-factor lock-out at one instance holds at the other", async () => {
+    const id = await createUser(first, "lockout@example.com");
+    await first.services.backupCodes.regenerate(id);
+    const origin = { ip: "127.0.0.1", userAgent: "test" };
+    for (let i = 0; i < 5; i += 1) await expect(first.services.secondFactors.verifyCode(id, "000000", origin)).rejects.toThrow("not valid");
+    await expect(second.services.secondFactors.verifyCode(id, "000000", origin)).rejects.toThrow("Too many wrong codes");
+  });
+
+  it("signing an account out everywhere at one instance ends the tokens the other had cached", async () => {
+    const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
+    expect((await userinfoAt(second, tokens.access_token)).status).toBe(200);
+    const { sub } = tokens.claims() as { sub: string };
+    await first.services.signOutEverywhere(sub);
+    await sleep(200);
+    expect((await userinfoAt(second, tokens.access_token)).status).toBe(401);
+  });
 });
