@@ -25,6 +25,7 @@ import { finishInteraction, type InteractionDetails, loadInteraction } from "./i
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
 import { recoveryStep } from "./recovery.js";
+import { needsFreshCheck, reverifyStep } from "./reverify.js";
 import { secondFactorStep } from "./second-factor.js";
 import type { VerifiedSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
@@ -65,7 +66,7 @@ const isStepUp = (details: InteractionDetails) =>
   Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));
 
 /** The session's sign-in, to add a factor to (keeping "Keep me signed in" as it was). */
-async function currentSignIn(deps: InteractionDependencies, details: InteractionDetails): Promise<VerifiedSignIn> {
+export async function currentSignIn(deps: InteractionDependencies, details: InteractionDetails): Promise<VerifiedSignIn> {
   const session = details.session as { accountId: string; cookie?: string; acr?: string; amr?: string[] };
   const stored = session.cookie ? await deps.provider.Session.find(session.cookie) : undefined;
   return {
@@ -86,6 +87,7 @@ export function interactionRoutes(dependencies: Omit<InteractionDependencies, "e
   const signUp = signUpStep(deps);
   const secondFactor = secondFactorStep(deps);
   const recover = recoveryStep(deps);
+  const reverify = reverifyStep(deps);
 
   router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
   router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
@@ -103,6 +105,7 @@ export function interactionRoutes(dependencies: Omit<InteractionDependencies, "e
           const risky = details.prompt.reasons.includes("risk");
           return secondFactor.begin(ctx, details, await currentSignIn(deps, details), false, risky, () => login.show(ctx, details));
         }
+        if (needsFreshCheck(details) && ctx.query.another === undefined) return reverify.show(ctx, details);
         return login.show(ctx, details);
       case "consent":
         return consent.show(ctx, details);
@@ -124,6 +127,7 @@ export function interactionRoutes(dependencies: Omit<InteractionDependencies, "e
   passkeyRoutes(router, deps);
   secondFactor.routes(router);
   deps.enrolment.routes(router);
+  reverify.routes(router);
 
   return router;
 }

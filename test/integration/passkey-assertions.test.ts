@@ -171,6 +171,42 @@ describe("passkey assertions", () => {
     });
   });
 
+  it("max_age=0 asks the signed-in user for a fresh check with their own passkey, not a whole new sign-in", async () => {
+    const { browser, post } = await openInteraction();
+    const { challenge } = JSON.parse((await post("/passkey/authenticate/options", {})).text) as { challenge: string };
+    const signedIn = await post("/passkey/authenticate/verify", alice.authenticator.assertion({ challenge, origin: server.issuer, rpId }, alice.id));
+    await browser.follow(JSON.parse(signedIn.text).redirectTo, server.issuer);
+
+    const fresh = await browser.follow((await authorizationRequest(rp, { max_age: "0" })).url.toString(), server.issuer);
+    expect(fresh.text).toContain("Confirm it&#39;s you");
+    expect(fresh.text).toContain("alice@example.com");
+    expect(fresh.text).toContain('data-passkey-action="reverify"');
+    expect(fresh.text).toContain("Use another account");
+    const reverify = (path: string, body: unknown) =>
+      browser.request(`${fresh.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(fresh.text) },
+        body: JSON.stringify(body),
+      });
+    const options = JSON.parse((await reverify("/passkey/reverify/options", {})).text) as { challenge: string; allowCredentials: { id: string }[] };
+    expect(options.allowCredentials.length).toBeGreaterThan(0);
+    // Another account's passkey does not confirm Alice.
+    const daveId = (await server.services.users.create({ email: "dave@example.com", password: PASSWORD })).id;
+    const daveKey = new SoftwareAuthenticator();
+    expect((await registerPasskey("dave@example.com", daveKey)).status).toBe(200);
+    const foreign = await reverify("/passkey/reverify/verify", daveKey.assertion({ challenge: options.challenge, origin: server.issuer, rpId }, daveId));
+    expect(foreign.status).toBe(400);
+
+    const { challenge: fresher } = JSON.parse((await reverify("/passkey/reverify/options", {})).text) as { challenge: string };
+    const confirmed = await reverify("/passkey/reverify/verify", alice.authenticator.assertion({ challenge: fresher, origin: server.issuer, rpId }, alice.id));
+    expect(confirmed.status).toBe(200);
+    expect(JSON.parse(confirmed.text).redirectTo).toMatch(new RegExp(`^${server.issuer}/auth/`));
+
+    // "Use another account" shows the whole sign-in page.
+    const another = await browser.get(`${fresh.url}?another=1`);
+    expect(another.text).toContain("Sign in with a passkey");
+  });
+
   it("refuses a credential id already registered, for any user (§13)", async () => {
     const response = await registerPasskey("bob@example.com", alice.authenticator);
     expect(response.status).toBe(409);
