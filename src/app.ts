@@ -70,6 +70,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       packageFiles: { "simplewebauthn-browser.js": SIMPLEWEBAUTHN_BROWSER_BUNDLE },
     }).routes(),
   );
+  // What every group of the app's own pages needs: rendering, CSRF (issuer, cookie flavour), body limit.
+  const pages = { views, issuer: config.issuer, secureCookies: config.secureCookies, bodyLimit: config.requestBodyLimit };
   app.use(
     interactionRoutes({
       provider,
@@ -79,10 +81,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       signInThrottle: services.signInThrottle,
       credentials: services.credentials,
       interactionState: services.interactionState,
-      views,
-      issuer: config.issuer,
-      secureCookies: config.secureCookies,
-      bodyLimit: config.requestBodyLimit,
+      ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
       signUp: services.signUp,
       secondFactors: services.secondFactors,
@@ -101,10 +100,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     signUpLinkRoutes({
       signUp: services.signUp,
       interactionState: services.interactionState,
-      views,
-      issuer: config.issuer,
-      secureCookies: config.secureCookies,
-      bodyLimit: config.requestBodyLimit,
+      ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
     }).routes(),
   );
@@ -112,10 +108,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(
     recoveryLinkRoutes({
       recovery: services.recovery,
-      views,
-      issuer: config.issuer,
-      secureCookies: config.secureCookies,
-      bodyLimit: config.requestBodyLimit,
+      ...pages,
     }).routes(),
   );
   app.use(
@@ -128,10 +121,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       events: services.events,
       notify: services.notifySecurityChange,
       signOutEverywhere: services.signOutEverywhere,
-      views,
-      issuer: config.issuer,
-      secureCookies: config.secureCookies,
-      bodyLimit: config.requestBodyLimit,
+      ...pages,
       reverifySeconds: config.account.reverifySeconds,
     }).routes(),
   );

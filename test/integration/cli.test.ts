@@ -188,7 +188,7 @@ describe("operator CLI", { timeout: 180_000 }, () => {
     const missing = await cli(["users", "invite"]);
     expect(missing.code).toBe(2);
 
-    const recovered = await cli(["users", "recover", "--email", "bob@example.com", "--json"]);
+    const recovered = await cli(["users", "recover", "bob@example.com", "--json"]);
     expect(recovered.code).toBe(0);
     expect(JSON.parse(recovered.stdout)).toMatchObject({ email: "bob@example.com", works_from: null });
     const recoveryMail = readdirSync(join(dataDir, "outbox"))

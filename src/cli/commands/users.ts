@@ -4,7 +4,7 @@ import { type CommandIo, UsageError } from "../io.js";
 
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
-users recover --email EMAIL [--json]  (mails a recovery link, for support cases; logged)
+users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
 users list [--json]`;
 
 /** First line of what was piped in; the password itself may contain spaces. */
@@ -43,9 +43,12 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
       return 0;
     }
     case "recover": {
-      const { values } = parseOptions(rest, { email: { type: "string" }, json: { type: "boolean" } });
-      if (!values.email) throw new UsageError("--email is required");
-      const issued = await recovery.issueByOperator(values.email);
+      // `users recover EMAIL` or `users recover --email EMAIL`.
+      const positional = rest[0] && !rest[0].startsWith("--") ? rest[0] : undefined;
+      const { values } = parseOptions(positional ? rest.slice(1) : rest, { email: { type: "string" }, json: { type: "boolean" } });
+      const email = positional ?? values.email;
+      if (!email) throw new UsageError("give the user's email: users recover EMAIL");
+      const issued = await recovery.issueByOperator(email);
       const view = { email: issued.email, expires_at: issued.expiresAt.toISOString(), works_from: issued.waitUntil?.toISOString() ?? null };
       const from = view.works_from ? ` from ${view.works_from} (the recovery delay)` : "";
       printResult(io, values.json ?? false, view, `Recovery link mailed to ${view.email}; it works${from} until ${view.expires_at}.`);
