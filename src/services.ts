@@ -33,6 +33,7 @@ import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalida
 import { createSigningKeyService } from "./oidc/signing-keys.js";
 import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
+import { createUserAdmin } from "./users/user-admin.js";
 import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 
@@ -105,6 +106,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     emailLinks,
     signOutEverywhere,
     notifySecurityChange,
+    userAdmin: createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events }),
     recovery: createRecoveryService({
       users: userQueries,
       links: emailLinks,

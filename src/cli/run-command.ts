@@ -2,6 +2,7 @@ import { AppError } from "../errors.js";
 import type { Services } from "../services.js";
 import { CLIENTS_USAGE, clientsCommand } from "./commands/clients.js";
 import { KEYS_USAGE, keysCommand } from "./commands/keys.js";
+import { SESSIONS_USAGE, sessionsCommand } from "./commands/sessions.js";
 import { USERS_USAGE, usersCommand } from "./commands/users.js";
 import { type CommandIo, UsageError } from "./io.js";
 
@@ -10,6 +11,8 @@ export const USAGE = `Usage: npm run idp -- <command>
 ${CLIENTS_USAGE}
 
 ${USERS_USAGE}
+
+${SESSIONS_USAGE}
 
 ${KEYS_USAGE}
 
@@ -31,6 +34,8 @@ export async function runCommand(argv: string[], io: CommandIo, services: Servic
         return await clientsCommand(args, io, services);
       case "users":
         return await usersCommand(args, io, services);
+      case "sessions":
+        return await sessionsCommand(args, io, services);
       case "keys":
         return await keysCommand(args, io, services);
       case "db":

@@ -200,6 +200,24 @@ describe("operator CLI", { timeout: 180_000 }, () => {
     expect(unknown.stderr).toContain("no user with email nobody@example.com");
   });
 
+  it("shows, disables, enables, signs out and deletes users", async () => {
+    const shown = await cli(["users", "show", "bob@example.com", "--json"]);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ email: "bob@example.com", disabled: false, passkeys: 0, totp: false });
+    expect((await cli(["users", "disable", "bob@example.com"])).stdout).toContain("Disabled user bob@example.com");
+    expect(JSON.parse((await cli(["users", "enable", "bob@example.com", "--json"])).stdout).disabled).toBe(false);
+    const revoked = await cli(["sessions", "revoke", "--user", "bob@example.com", "--json"]);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ email: "bob@example.com", removed: 0 });
+    const missing = await cli(["users", "delete", "nobody@example.com"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no user with id or email "nobody@example.com"');
+    expect((await cli(["users", "create", "--email", "frank@example.com", "--no-password"])).code).toBe(0);
+    const deleted = await cli(["users", "delete", "frank@example.com"]);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toContain("Deleted user frank@example.com");
+  });
+
   it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {
     const port = await freePort();
     const server = await startServerProcess({ ...env, PORT: String(port), HOST: "127.0.0.1" });

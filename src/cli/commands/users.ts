@@ -5,7 +5,8 @@ import { type CommandIo, UsageError } from "../io.js";
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
-users list [--json]`;
+users list [--json]
+users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)`;
 
 /** First line of what was piped in; the password itself may contain spaces. */
 function passwordFromStdin(stdin: string | null): string {
@@ -15,7 +16,7 @@ function passwordFromStdin(stdin: string | null): string {
   return password;
 }
 
-export async function usersCommand(args: string[], io: CommandIo, { users, signUp, recovery }: Services): Promise<number> {
+export async function usersCommand(args: string[], io: CommandIo, { users, signUp, recovery, userAdmin }: Services): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case "create": {
@@ -63,6 +64,35 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
         list,
         list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"),
       );
+      return 0;
+    }
+    case "show": {
+      const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
+      const user = await userAdmin.show(positionals[0] as string);
+      const human = [
+        `id:            ${user.id}`,
+        `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
+        `status:        ${user.disabled ? "disabled" : "active"}`,
+        `password:      ${user.has_password ? "yes" : "no"}`,
+        `passkeys:      ${user.passkeys}`,
+        `authenticator: ${user.totp ? "yes" : "no"}`,
+        `backup codes:  ${user.backup_codes} unused`,
+        `created:       ${user.created_at}`,
+      ].join("\n");
+      printResult(io, values.json ?? false, user, human);
+      return 0;
+    }
+    case "disable":
+    case "enable":
+    case "delete": {
+      const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
+      const user = await userAdmin[sub](positionals[0] as string);
+      const done = {
+        disable: "Disabled user %s and signed it out everywhere.",
+        enable: "Enabled user %s.",
+        delete: "Deleted user %s, its passkeys and factors, and signed it out everywhere.",
+      }[sub];
+      printResult(io, values.json ?? false, user, done.replace("%s", user.email));
       return 0;
     }
     default:

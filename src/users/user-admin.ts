@@ -1,0 +1,88 @@
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
+import type { UserQueries, UserRow } from "../db/users.js";
+import { notFound } from "../errors.js";
+import type { SecondFactorService } from "../mfa/second-factor-service.js";
+import { normaliseEmail } from "./email.js";
+import { toUserView, type UserView } from "./user-service.js";
+
+export interface UserDetails extends UserView {
+  passkeys: number;
+  totp: boolean;
+  backup_codes: number;
+}
+
+/**
+ * What operators do to accounts (CLI now, the admin API later): look one up, disable or enable
+ * it, delete it, sign it out everywhere. Every action signs out what must not outlive it and is
+ * recorded as a security event.
+ * @throws AppError users.not_found
+ */
+export function createUserAdmin(deps: {
+  users: UserQueries;
+  secondFactors: SecondFactorService;
+  signOutEverywhere: SignOutEverywhere;
+  events: SecurityEventLog;
+}) {
+  const { users, events } = deps;
+
+  /** By id or by email address. */
+  async function find(idOrEmail: string): Promise<UserRow> {
+    const byId = await users.findUserById(idOrEmail);
+    if (byId) return byId;
+    let email: string | null = null;
+    try {
+      email = normaliseEmail(idOrEmail);
+    } catch {
+      email = null;
+    }
+    const byEmail = email ? await users.findUserByEmail(email) : null;
+    if (!byEmail) throw notFound("users.not_found", `no user with id or email "${idOrEmail}"`);
+    return byEmail;
+  }
+
+  const record = (type: string, userId: string) => events.record({ type, outcome: "success", userId, details: { by: "operator" } });
+
+  return {
+    async show(idOrEmail: string): Promise<UserDetails> {
+      const user = await find(idOrEmail);
+      const factors = await deps.secondFactors.factorsOf(user.id);
+      return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes };
+    },
+
+    /** Disabled accounts cannot sign in, and lose their sessions and tokens at once. */
+    async disable(idOrEmail: string): Promise<UserView> {
+      const user = await find(idOrEmail);
+      const updated = await users.setDisabled(user.id, new Date());
+      await deps.signOutEverywhere(user.id);
+      await record("user.disabled", user.id);
+      return toUserView(updated);
+    },
+
+    async enable(idOrEmail: string): Promise<UserView> {
+      const user = await find(idOrEmail);
+      const updated = await users.setDisabled(user.id, null);
+      await record("user.enabled", user.id);
+      return toUserView(updated);
+    },
+
+    /** Deletes the account with its passkeys and factors; its sessions, grants and tokens go first. */
+    async delete(idOrEmail: string): Promise<UserView> {
+      const user = await find(idOrEmail);
+      await deps.signOutEverywhere(user.id);
+      await users.deleteUser(user.id);
+      await record("user.deleted", user.id);
+      return toUserView(user);
+    },
+
+    /** `sessions revoke --user`: every session, grant and token of the account. */
+    async signOut(idOrEmail: string): Promise<{ user: UserView; removed: number }> {
+      const user = await find(idOrEmail);
+      const removed = await deps.signOutEverywhere(user.id);
+      await record("session.revoked_all", user.id);
+      return { user: toUserView(user), removed };
+    },
+  };
+}
+
+export type UserAdmin = ReturnType<typeof createUserAdmin>;
