@@ -89,6 +89,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       notifySecurityChange: services.notifySecurityChange,
       events: services.events,
       risk: services.risk,
+      noticeNewDevice: services.noticeNewDevice,
       totp: services.totp,
       backupCodes: services.backupCodes,
       globalMinimumAcr: config.policy.minimumAcr,

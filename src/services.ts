@@ -1,6 +1,6 @@
 import { accountClientMetadata } from "./account/account-client.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
-import { createSecurityNotifier } from "./audit/security-notifier.js";
+import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSignOutEverywhere } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
@@ -106,6 +106,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     emailLinks,
     signOutEverywhere,
     notifySecurityChange,
+    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
     userAdmin: createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events }),
     recovery: createRecoveryService({
       users: userQueries,

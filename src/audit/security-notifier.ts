@@ -1,7 +1,7 @@
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { UserQueries } from "../db/users.js";
 import type { Mailer } from "../mail/mailer.js";
-import { securityChangeMail } from "../mail/messages.js";
+import { newDeviceMail, securityChangeMail } from "../mail/messages.js";
 import { deviceNameFrom } from "../webauthn/device-name.js";
 import type { SecurityEventLog } from "./security-event-log.js";
 
@@ -30,3 +30,15 @@ export function createSecurityNotifier(deps: { events: SecurityEventLog; users: 
 }
 
 export type SecurityNotifier = ReturnType<typeof createSecurityNotifier>;
+
+/** Mails the owner about a sign-in from a browser the account never used before. */
+export function createNewDeviceNotice(deps: { users: UserQueries; mailer: Mailer; tasks: BackgroundTasks; siteName: string; issuer: string }) {
+  return async (userId: string, origin: { ip: string; userAgent: string }): Promise<void> => {
+    const user = await deps.users.findUserById(userId);
+    if (!user) return;
+    const mail = newDeviceMail(deps.siteName, { at: new Date(), device: deviceNameFrom(origin.userAgent), ip: origin.ip }, `${deps.issuer}/account/security`);
+    deps.tasks.run("new-device mail", () => deps.mailer.send({ to: user.email, ...mail }));
+  };
+}
+
+export type NewDeviceNotice = ReturnType<typeof createNewDeviceNotice>;

@@ -57,15 +57,20 @@ export function createRiskAssessor(deps: {
       return score >= deps.threshold;
     },
 
-    /** A completed sign-in, compared with the account's earlier ones (recorded for the activity list and notices). */
-    async signIn(request: Request): Promise<number> {
+    /**
+     * A completed sign-in, compared with the account's earlier ones (recorded for the activity list).
+     * `newDevice`: a browser family the account has signed in from before never (not for a first sign-in).
+     */
+    async signIn(request: Request): Promise<{ score: number; newDevice: boolean }> {
       const earlier = (await deps.events.listForUser(request.userId, 200)).filter((event) => event.type === "sign_in" && event.outcome === "success");
-      if (earlier.length === 0) return 0;
-      return record(request, "sign_in", {
-        newDevice: !earlier.some((event) => deviceNameFrom(event.userAgent ?? "") === deviceNameFrom(request.userAgent)),
+      if (earlier.length === 0) return { score: 0, newDevice: false };
+      const newDevice = !earlier.some((event) => deviceNameFrom(event.userAgent ?? "") === deviceNameFrom(request.userAgent));
+      const score = await record(request, "sign_in", {
+        newDevice,
         newNetwork: !earlier.some((event) => event.ip !== null && networkOf(event.ip) === networkOf(request.ip)),
         recentFailures: await failuresOf(request.userId),
       });
+      return { score, newDevice };
     },
   };
 }

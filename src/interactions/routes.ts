@@ -2,7 +2,7 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
-import type { SecurityNotifier } from "../audit/security-notifier.js";
+import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR } from "../auth/assurance.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
@@ -44,6 +44,7 @@ export interface InteractionDependencies {
   notifySecurityChange: SecurityNotifier;
   events: SecurityEventLog;
   risk: RiskAssessor;
+  noticeNewDevice: NewDeviceNotice;
   totp: TotpService;
   backupCodes: BackupCodeService;
   /** The operator's minimum level for every sign-in (config policy.minimumAcr). */

@@ -1,6 +1,7 @@
 import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { NewDeviceNotice } from "../audit/security-notifier.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
@@ -20,12 +21,14 @@ export interface SignInCompletion {
   provider: Provider;
   events: SecurityEventLog;
   risk: RiskAssessor;
+  noticeNewDevice: NewDeviceNotice;
 }
 
 /** Hands a verified sign-in to oidc-provider (recorded, and scored for risk); returns where the browser goes next. */
 export async function signInResult(ctx: Context, deps: SignInCompletion, signIn: VerifiedSignIn): Promise<string> {
   const request = { userId: signIn.userId, ip: ctx.ip, userAgent: ctx.get("User-Agent") };
-  await deps.risk.signIn(request);
+  const { newDevice } = await deps.risk.signIn(request);
+  if (newDevice) await deps.noticeNewDevice(signIn.userId, request);
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
   return deps.provider.interactionResult(
     ctx.req,

@@ -105,3 +105,23 @@ export function recoveryLinkMail(site: string, link: string, validSeconds: numbe
     ].join("\n"),
   };
 }
+
+/** A sign-in from a browser the account has not used before (issue #5). */
+export function newDeviceMail(site: string, origin: { at: Date; device: string; ip: string }, sessionsLink: string) {
+  return {
+    kind: "new_device",
+    subject: `New sign-in to your ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `Your ${site} account was just used to sign in from a browser it had not been used with before.`,
+      "",
+      `When:   ${origin.at.toUTCString()}`,
+      `Device: ${origin.device}`,
+      `IP:     ${origin.ip}`,
+      "",
+      "If this was you, there is nothing to do. If not, review your account and sign out the other",
+      `sessions: ${sessionsLink}`,
+    ].join("\n"),
+  };
+}

@@ -1,6 +1,7 @@
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -98,6 +99,23 @@ describe("risk-based step-up", () => {
     const events = (await server.services.events.listForUser(user.id)).filter((e) => e.type === "risk.evaluated");
     expect(events[0]).toMatchObject({ outcome: "success", details: { context: "sign_in", score: 70 } });
     expect((await server.services.events.listForUser(user.id)).filter((e) => e.type === "sign_in")).toHaveLength(2);
+
+    // The owner hears about the new browser, with time, device, place and where to act.
+    const notices = (await mailsTo(server, user.email)).filter((mail) => mail.subject.startsWith("New sign-in"));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.text).toContain("Device: Firefox on Windows");
+    expect(notices[0]?.text).toContain("IP:     198.51.100.7");
+    expect(notices[0]?.text).toContain(`${server.issuer}/account/security`);
+  });
+
+  it("sends no new-browser notice for a first sign-in or a browser seen before", async () => {
+    const user = await signedInUser();
+    const sameBrowser = browserAt(CHROME_LINUX, "198.51.100.30");
+    let page = await sameBrowser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const login = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    page = await sameBrowser.postForm(login, { _csrf: csrfTokenOf(page.text), email: user.email, password: PASSWORD });
+    await submitCode(sameBrowser, page, await generate({ secret: user.secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
+    expect((await mailsTo(server, user.email)).filter((mail) => mail.subject.startsWith("New sign-in"))).toHaveLength(0);
   });
 
   it("asks a user without a second factor to sign in again", async () => {
