@@ -15,6 +15,7 @@ import { staticAssets } from "./http/static-assets.js";
 import { createViews, type Views } from "./http/views.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
+import { metricsRoute } from "./observability/metrics.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
 import { createAccountFinder } from "./oidc/find-account.js";
 import { createProvider } from "./oidc/provider.js";
@@ -43,6 +44,12 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       clients: services.clients,
       cache: services.payloadCache,
       invalidate: services.invalidate,
+      onReuse: (kind, accountId) => {
+        services.metrics.reuseDetections.inc({ kind });
+        services.events
+          .record({ type: "token.reuse_detected", outcome: "refused", userId: accountId ?? null, details: { kind } })
+          .catch((error: Error) => logger.warn({ err: error }, "could not record a reuse detection"));
+      },
     }),
     findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
     jwks: await services.signingKeys.loadPrivateJwks(),
@@ -56,6 +63,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   });
 
   recordSessionActivity(provider, services.sessionDevices, logger);
+  provider.on("grant.success", (ctx) => services.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? "unknown") }));
 
   const app = new Koa({ keys: keys.cookieKeys, proxy: config.trustProxy });
   app.silent = true;
@@ -64,6 +72,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(securityHeaders({ hsts: config.secureCookies }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
+  app.use(metricsRoute(services.metrics, config.metricsToken).routes());
   app.use(
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,

@@ -93,6 +93,8 @@ export interface Config extends Defaults {
   readonly trustProxy: boolean;
   readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly mail: MailConfig;
+  /** Bearer token for GET /metrics; null: no metrics endpoint. */
+  readonly metricsToken: string | null;
 }
 
 export interface MailConfig {
@@ -217,6 +219,12 @@ function parseMail(env: Env, dataDir: string, issuer: string, rpName: string, pr
   return Object.freeze({ smtpUrl, outboxDir: join(dataDir, "outbox"), from });
 }
 
+function parseMetricsToken(value: string | undefined): string | null {
+  if (!value) return null;
+  if (value.length < 32) throw new ConfigError("METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`)");
+  return value;
+}
+
 function parseDatabaseUrl(value: string | undefined): string | null {
   if (!value) return null;
   if (!/^postgres(ql)?:\/\//.test(value)) {
@@ -274,5 +282,6 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     trustProxy: trustProxy === "true",
     webauthn,
     mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
+    metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
   });
 }

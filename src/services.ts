@@ -28,6 +28,7 @@ import { createMailer } from "./mail/mailer.js";
 import { createBackupCodeService } from "./mfa/backup-codes.js";
 import { createSecondFactorService } from "./mfa/second-factor-service.js";
 import { createTotpService } from "./mfa/totp.js";
+import { createMetrics } from "./observability/metrics.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
@@ -48,7 +49,8 @@ export function createServices(database: Database, config: Config, keys: Derived
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
   const invalidate = createInvalidator(payloadCache, database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
-  const events = createSecurityEventLog(createSecurityEventQueries(db), logger);
+  const metrics = createMetrics();
+  const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
   const secondFactorQueries = createSecondFactorQueries(db);
   const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.webauthn.rpName });
@@ -70,6 +72,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
   return {
     db,
+    metrics,
     mailer,
     tasks,
     payloadCache,

@@ -41,6 +41,7 @@ export function loginStep(deps: InteractionDependencies) {
         await signInThrottle.assertAllowed(email, ctx.ip);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
+        await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ip: ctx.ip, userAgent: ctx.get("User-Agent") });
         show(ctx, details, { email, error: error.message }, error.status);
         return;
       }
@@ -48,6 +49,8 @@ export function loginStep(deps: InteractionDependencies) {
       const accountId = email && password ? await users.verifyPassword(email, password) : null;
       if (!accountId) {
         await signInThrottle.recordFailure(email, ctx.ip);
+        // Not tied to an account: the record must not tell which addresses exist.
+        await deps.events.record({ type: "sign_in", outcome: "failure", ip: ctx.ip, userAgent: ctx.get("User-Agent"), details: { amr: "pwd" } });
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }

@@ -19,6 +19,8 @@ export interface AdapterDependencies {
   clients: ClientMetadataSource;
   cache: PayloadCache;
   invalidate: Invalidator;
+  /** A consumed refresh token or code was presented again (the grant is being revoked). */
+  onReuse?: (kind: string, accountId: string | undefined) => void;
   now?: () => Date;
 }
 
@@ -51,7 +53,9 @@ const clientAdapter = (clients: ClientMetadataSource): Adapter => ({
  * oidc-provider's storage contract on Prisma: one table for every model, keyed by hash, expiry
  * enforced on every read (the sweep only reclaims space), reads served from a write-through cache.
  */
-export function createPrismaAdapterFactory({ queries, clients, cache, invalidate, now = () => new Date() }: AdapterDependencies) {
+const REUSABLE_ONCE = new Set(["RefreshToken", "AuthorizationCode"]);
+
+export function createPrismaAdapterFactory({ queries, clients, cache, invalidate, onReuse, now = () => new Date() }: AdapterDependencies) {
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt <= now()) return undefined;
@@ -89,7 +93,10 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
       },
 
       async find(id) {
-        return load(await read(kind, idHashFor(kind, id)), id);
+        const payload = load(await read(kind, idHashFor(kind, id)), id);
+        // oidc-provider revokes the grant when it sees this; here it is counted and recorded.
+        if (payload?.consumed && REUSABLE_ONCE.has(kind)) onReuse?.(kind, payload.accountId);
+        return payload;
       },
 
       // The session id is not recoverable from its hash; callers of findByUid only read the session.
@@ -110,6 +117,7 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
         // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race
         // to the first) revokes everything issued under the grant.
         const row = await queries.findByIdHash(idHash);
+        onReuse?.(kind, (row?.payload as { accountId?: string } | null)?.accountId);
         if (row?.grantId) {
           await queries.deleteGrantFamily(row.grantId, idHashFor("Grant", row.grantId));
           await invalidate({ grantId: row.grantId });

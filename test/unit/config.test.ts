@@ -39,6 +39,7 @@ describe("loadConfig", () => {
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET }, "SMTP_URL (or SMTP_URL_FILE) is required"],
     [{ SMTP_URL: "mail.example.com:25" }, "SMTP_URL must be an smtp:// or smtps:// URL"],
     [{ MAIL_FROM: "no address here" }, "MAIL_FROM must be an address"],
+    [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN must be at least 32 characters"],
     [{ MAIL_FROM: "Evil\r\nBcc: x@example.com <a@example.com>" }, "MAIL_FROM must be an address"],
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

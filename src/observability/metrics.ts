@@ -1,0 +1,54 @@
+import Router from "@koa/router";
+import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { constantTimeEqual } from "../crypto/hash.js";
+
+/**
+ * Prometheus counters (prom-client), one registry per server: sign-ins by method and outcome,
+ * token grants by type, refresh-token and code reuse, lock-outs, risk step-ups, and every
+ * security event by type and outcome.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "idp_" });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    registry,
+    signIns: counter("idp_sign_ins_total", "Sign-ins by method (password, password_otp, passkey, password_passkey) and outcome", ["method", "outcome"]),
+    tokenGrants: counter("idp_token_grants_total", "Successful token endpoint grants by grant type", ["grant_type"]),
+    reuseDetections: counter("idp_reuse_detections_total", "A consumed refresh token or code presented again (the grant is revoked)", ["kind"]),
+    lockouts: counter("idp_lockouts_total", "Attempts refused by a lock-out", ["kind"]),
+    riskStepUps: counter("idp_risk_step_ups_total", "Silent re-authentications sent to step up by the risk score", []),
+    securityEvents: counter("idp_security_events_total", "Security events by type and outcome", ["type", "outcome"]),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The sign-in method label from RFC 8176 methods. */
+export function signInMethodOf(amr: readonly string[]): string {
+  const webauthn = amr.includes("hwk") || amr.includes("swk");
+  if (amr.includes("pwd")) return webauthn ? "password_passkey" : amr.includes("otp") ? "password_otp" : "password";
+  return webauthn ? "passkey" : "other";
+}
+
+/**
+ * `GET /metrics`, only with `Authorization: Bearer <METRICS_TOKEN>`; without a configured token
+ * the route does not exist (not public by default: counts of sign-ins and lock-outs are telling).
+ */
+export function metricsRoute(metrics: Metrics, token: string | null): Router {
+  const router = new Router();
+  if (!token) return router;
+  router.get("/metrics", async (ctx) => {
+    const presented = /^Bearer (.+)$/.exec(ctx.get("Authorization"))?.[1] ?? "";
+    if (!constantTimeEqual(presented, token)) {
+      ctx.status = 401;
+      ctx.set("WWW-Authenticate", 'Bearer realm="metrics"');
+      ctx.body = { error: "unauthorized", error_description: "A valid metrics token is required." };
+      return;
+    }
+    ctx.set("Content-Type", metrics.registry.contentType);
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = await metrics.registry.metrics();
+  });
+  return router;
+}
