@@ -23,7 +23,7 @@ describe("metrics", () => {
     expect(response.status).toBe(200);
     return response.text();
   };
-  const valueOf = (text: string, series: string) =>
+  const seriesValue = (text: string, series: string) =>
     Number(
       text
         .split("\n")
@@ -52,7 +52,7 @@ describe("metrics", () => {
     });
 
     const after = await scrape();
-    const delta = (series: string) => valueOf(after, series) - valueOf(before, series);
+    const delta = (series: string) => seriesValue(after, series) - seriesValue(before, series);
     expect(delta('idp_sign_ins_total{method="password",outcome="success"}')).toBe(1);
     expect(delta('idp_sign_ins_total{method="password",outcome="failure"}')).toBe(1);
     expect(delta('idp_token_grants_total{grant_type="authorization_code"}')).toBe(1);
