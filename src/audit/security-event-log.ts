@@ -24,6 +24,7 @@ export function createSecurityEventLog(queries: SecurityEventQueries, logger: Lo
       else logger.warn(line, "security event");
     },
     listForUser: (userId: string, limit = 50) => queries.listSecurityEventsOfUser(userId, limit),
+    query: queries.querySecurityEvents,
   };
 }
 

@@ -1,6 +1,7 @@
 import { AppError } from "../errors.js";
 import type { Services } from "../services.js";
 import { CLIENTS_USAGE, clientsCommand } from "./commands/clients.js";
+import { EVENTS_USAGE, eventsCommand } from "./commands/events.js";
 import { KEYS_USAGE, keysCommand } from "./commands/keys.js";
 import { SESSIONS_USAGE, sessionsCommand } from "./commands/sessions.js";
 import { USERS_USAGE, usersCommand } from "./commands/users.js";
@@ -13,6 +14,8 @@ ${CLIENTS_USAGE}
 ${USERS_USAGE}
 
 ${SESSIONS_USAGE}
+
+${EVENTS_USAGE}
 
 ${KEYS_USAGE}
 
@@ -34,6 +37,8 @@ export async function runCommand(argv: string[], io: CommandIo, services: Servic
         return await clientsCommand(args, io, services);
       case "users":
         return await usersCommand(args, io, services);
+      case "events":
+        return await eventsCommand(args, io, services);
       case "sessions":
         return await sessionsCommand(args, io, services);
       case "keys":

@@ -25,6 +25,17 @@ export function createSecurityEventQueries(db: Db) {
           details: event.details ?? undefined,
         },
       }),
+    /** Newest first, filtered by user, type prefix (e.g. "mfa." or "sign_in") and time. */
+    querySecurityEvents: (filter: { userId?: string; typePrefix?: string; since?: Date; limit: number }) =>
+      db.securityEvent.findMany({
+        where: {
+          ...(filter.userId ? { userId: filter.userId } : {}),
+          ...(filter.typePrefix ? { type: { startsWith: filter.typePrefix } } : {}),
+          ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
+        },
+        orderBy: { createdAt: "desc" },
+        take: filter.limit,
+      }),
     listSecurityEventsOfUser: (userId: string, limit: number) => db.securityEvent.findMany({ where: { userId }, orderBy: { createdAt: "desc" }, take: limit }),
   };
 }

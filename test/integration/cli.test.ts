@@ -212,6 +212,11 @@ describe("operator CLI", { timeout: 180_000 }, () => {
     const missing = await cli(["users", "delete", "nobody@example.com"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no user with id or email "nobody@example.com"');
+    const events = JSON.parse((await cli(["events", "list", "--user", "bob@example.com", "--type", "user.", "--json"])).stdout) as { type: string }[];
+    expect(events.map((event) => event.type)).toEqual(["user.enabled", "user.disabled"]);
+    const badSince = await cli(["events", "list", "--since", "yesterday"]);
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toContain("--since must be a time");
     expect((await cli(["users", "create", "--email", "frank@example.com", "--no-password"])).code).toBe(0);
     const deleted = await cli(["users", "delete", "frank@example.com"]);
     expect(deleted.code).toBe(0);

@@ -1,0 +1,43 @@
+import type { Services } from "../../services.js";
+import { parseOptions, printResult } from "../args.js";
+import { type CommandIo, UsageError } from "../io.js";
+
+export const EVENTS_USAGE = `events list [--user ID_OR_EMAIL] [--type PREFIX] [--since ISO_TIME] [--limit N] [--json]
+                                (security events, newest first; --type mfa. or sign_in, for example)`;
+
+const MAX_LIMIT = 1000;
+
+export async function eventsCommand(args: string[], io: CommandIo, { events, userAdmin }: Services): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "list") throw new UsageError(sub ? `unknown command "events ${sub}"` : "events needs a command");
+  const { values } = parseOptions(rest, {
+    user: { type: "string" },
+    type: { type: "string" },
+    since: { type: "string" },
+    limit: { type: "string" },
+    json: { type: "boolean" },
+  });
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${MAX_LIMIT}`);
+  const since = values.since === undefined ? undefined : new Date(values.since);
+  if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since must be a time such as 2026-11-23T10:00:00Z (got "${values.since}")`);
+  const userId = values.user ? (await userAdmin.show(values.user)).id : undefined;
+  const rows = await events.query({ userId, typePrefix: values.type, since, limit });
+  const list = rows.map((row) => ({
+    at: row.createdAt.toISOString(),
+    type: row.type,
+    outcome: row.outcome,
+    user_id: row.userId,
+    ip: row.ip,
+    user_agent: row.userAgent,
+    details: row.details,
+  }));
+  const human =
+    list.length === 0
+      ? "No matching events."
+      : list
+          .map((e) => `${e.at}  ${e.type.padEnd(28)} ${e.outcome.padEnd(8)} ${e.user_id ?? "-"}  ${e.ip ?? "-"}  ${e.details ? JSON.stringify(e.details) : ""}`)
+          .join("\n");
+  printResult(io, values.json ?? false, list, human);
+  return 0;
+}
