@@ -16,6 +16,8 @@ export interface ClientInput {
   firstParty?: boolean;
   /** The lowest assurance level the client accepts: a short name (password, mfa, passkey) or the acr value. */
   minimumAcr?: string | null;
+  /** OIDC Back-Channel Logout endpoint (https; http only on loopback). */
+  backchannelLogoutUri?: string | null;
 }
 
 export interface ClientChanges {
@@ -25,6 +27,8 @@ export interface ClientChanges {
   firstParty?: boolean;
   /** null clears it. */
   minimumAcr?: string | null;
+  /** null clears it. */
+  backchannelLogoutUri?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -38,6 +42,7 @@ export interface ClientView {
   grant_types: string[];
   first_party: boolean;
   minimum_acr: string | null;
+  backchannel_logout_uri: string | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -68,6 +73,12 @@ function assertAcr(value: string | null | undefined): string | null {
   return acr;
 }
 
+function assertBackchannelUri(value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === "none") return null;
+  assertValidRedirectUri(value, "--backchannel-logout-uri");
+  return value;
+}
+
 function grantTypesFor(input: ClientInput): string[] {
   const grants = input.redirectUris.length > 0 ? ["authorization_code", "refresh_token"] : [];
   if (input.clientCredentials) {
@@ -92,6 +103,7 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     grant_types: row.grantTypes,
     first_party: row.firstParty,
     minimum_acr: row.minimumAcr,
+    backchannel_logout_uri: row.backchannelLogoutUri,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -112,6 +124,8 @@ function toProviderMetadata(row: ClientRow): AdapterPayload {
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     idp_first_party: row.firstParty,
     ...(row.minimumAcr ? { idp_minimum_acr: row.minimumAcr } : {}),
+    // The logout token names the session (sid), so the relying party ends exactly that one.
+    ...(row.backchannelLogoutUri ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
   };
 }
 
@@ -157,6 +171,7 @@ export function createClientRegistry(
         grantTypes,
         firstParty: input.firstParty ?? false,
         minimumAcr: assertAcr(input.minimumAcr),
+        backchannelLogoutUri: assertBackchannelUri(input.backchannelLogoutUri),
       });
       return toClientView(row, secret);
     },
@@ -184,6 +199,7 @@ export function createClientRegistry(
         ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
         ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
         ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
+        ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: assertBackchannelUri(changes.backchannelLogoutUri) } : {}),
       });
       cache.delete(id);
       return toClientView(row);

@@ -21,6 +21,7 @@ export interface ProviderDependencies {
 }
 
 const SIGNING_ALGS = ["ES256", "RS256"] as const;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 interface SessionTimes {
   loginTs?: number;
@@ -108,6 +109,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       clientCredentials: { enabled: true },
       claimsParameter: { enabled: true },
       userinfo: { enabled: true },
+      // OIDC Back-Channel Logout 1.0: signed logout tokens to clients that registered an endpoint.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
@@ -136,6 +139,13 @@ export function createProvider(deps: ProviderDependencies): Provider {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: interactionPolicyWithAcr({ globalMinimumAcr: config.policy.minimumAcr, isRiskySilentRequest: deps.isRiskySilentRequest }),
     },
+    // oidc-provider's outgoing requests (back-channel logout) refuse private and loopback addresses
+    // (SSRF). In development only, a relying party on this machine may be reached.
+    fetch: (url, options) => {
+      const target = new URL(url instanceof Request ? url.url : url);
+      if (!config.production && LOOPBACK.has(target.hostname)) delete (options as { dispatcher?: unknown }).dispatcher;
+      return globalThis.fetch(url, options);
+    },
     renderError: async (ctx, out, error) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");
@@ -151,6 +161,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   reportRequestedAcr(provider);
+  provider.on("backchannel.error", (_ctx, error, client) => {
+    deps.logger.warn({ err: error, clientId: client.clientId }, "back-channel logout delivery failed");
+  });
 
   // Client secrets are stored as SHA-256 hashes; compare the hash of what was presented.
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {

@@ -4,11 +4,12 @@ import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
-                 [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey] [--json]
+                 [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
+                 [--backchannel-logout-uri URI] [--json]
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
-                 [--minimum-acr password|mfa|passkey|none] [--json]
+                 [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none] [--json]
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
@@ -18,6 +19,7 @@ function describe(client: ClientView): string {
     `name:          ${client.client_name}`,
     `type:          ${client.client_type}${client.first_party ? " (first party)" : ""}`,
     ...(client.minimum_acr ? [`minimum acr:   ${client.minimum_acr}`] : []),
+    ...(client.backchannel_logout_uri ? [`back-channel:  ${client.backchannel_logout_uri}`] : []),
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -45,6 +47,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         "client-credentials": { type: "boolean" },
         "first-party": { type: "boolean" },
         "minimum-acr": { type: "string" },
+        "backchannel-logout-uri": { type: "string" },
       });
       if (!values.name) throw new UsageError("--name is required");
       const client = await clients.create({
@@ -55,6 +58,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         clientCredentials: values["client-credentials"] ?? false,
         firstParty: values["first-party"] ?? false,
         minimumAcr: values["minimum-acr"],
+        backchannelLogoutUri: values["backchannel-logout-uri"],
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
@@ -75,7 +79,14 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
     case "update": {
       const { values, positionals } = parseOptions(
         rest,
-        { ...uriOptions, name: { type: "string" }, "first-party": { type: "boolean" }, "third-party": { type: "boolean" }, "minimum-acr": { type: "string" } },
+        {
+          ...uriOptions,
+          name: { type: "string" },
+          "first-party": { type: "boolean" },
+          "third-party": { type: "boolean" },
+          "minimum-acr": { type: "string" },
+          "backchannel-logout-uri": { type: "string" },
+        },
         1,
       );
       if (values["first-party"] && values["third-party"]) throw new UsageError("--first-party and --third-party exclude each other");
@@ -85,6 +96,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         postLogoutRedirectUris: values["post-logout-redirect-uri"],
         firstParty: values["first-party"] ? true : values["third-party"] ? false : undefined,
         minimumAcr: values["minimum-acr"],
+        backchannelLogoutUri: values["backchannel-logout-uri"],
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
