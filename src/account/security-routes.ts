@@ -1,12 +1,12 @@
-import { bodyParser } from "@koa/bodyparser";
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SecurityNotifier } from "../audit/security-notifier.js";
 import { ACR, rankOf } from "../auth/assurance.js";
 import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
 import type { UserQueries } from "../db/users.js";
-import { csrfProtection } from "../http/csrf.js";
+import { bodyField } from "../http/body-field.js";
+import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
 import { hasSecondFactor, type SecondFactorService } from "../mfa/second-factor-service.js";
@@ -37,13 +37,7 @@ export interface AccountDependencies {
  */
 export function accountRoutes(deps: AccountDependencies): Router {
   const { signIn, views, totp, backupCodes, events } = deps;
-  const router = new Router({ prefix: "/account" });
-  router.use(bodyParser({ enableTypes: ["form"], formLimit: deps.bodyLimit }));
-  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
-  router.use(async (ctx, next) => {
-    ctx.set("Cache-Control", "no-store");
-    await next();
-  });
+  const router = pageRouter("/account", deps);
 
   /** The signed-in account, or a redirect to sign in (then null). */
   async function signedIn(ctx: Context): Promise<AccountSession | null> {
@@ -108,7 +102,7 @@ export function accountRoutes(deps: AccountDependencies): Router {
   router.post("/security/totp/confirm", async (ctx) => {
     const session = await recentlyVerified(ctx);
     if (!session) return;
-    const code = String((ctx.request.body as { code?: unknown }).code ?? "").replace(/\s/g, "");
+    const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
     if (!(await totp.confirmEnrolment(session.userId, code))) {
       await events.record({ type: "mfa.totp_enrolment", outcome: "failure", userId: session.userId, ip: ctx.ip, userAgent: ctx.get("User-Agent") });
       views.render(ctx, "account/totp-confirm-failed", { title: "That code did not match" }, 400);

@@ -2,10 +2,11 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR, acrForMethods, mergeMethods, rankOf } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
 import { deviceNameFrom } from "../webauthn/device-name.js";
 import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
-import { pendingKey, requirementOf } from "./second-factor.js";
+import { pendingKey, requirementOf, showEnrolment } from "./second-factor.js";
 import { signInResult, type VerifiedSignIn } from "./sign-in.js";
 
 const expiredStep = () => badRequest("mfa.no_pending_sign_in", "This page has expired. Go back to the app and sign in again.");
@@ -31,10 +32,6 @@ export function enrolmentStep(deps: InteractionDependencies) {
   };
 
   return {
-    show(ctx: Context, uid: string, rank: number, error?: string) {
-      views.render(ctx, "interactions/enrol", { title: "Set up a second factor", uid, totp: rank < rankOf(ACR.passkey), error });
-    },
-
     routes(router: Router) {
       router.post("/enrol/totp", async (ctx) => {
         const details = await loadInteraction(ctx, provider);
@@ -54,15 +51,10 @@ export function enrolmentStep(deps: InteractionDependencies) {
       router.post("/enrol/totp/confirm", async (ctx) => {
         const details = await loadInteraction(ctx, provider);
         const pending = await pendingOf(details.uid);
-        const code = String((ctx.request.body as { code?: unknown }).code ?? "").replace(/\s/g, "");
+        const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
         if (!(await totp.confirmEnrolment(pending.userId, code))) {
-          await deps.totp.remove(pending.userId).catch(() => undefined);
-          return views.render(
-            ctx,
-            "interactions/enrol",
-            { title: "Set up a second factor", uid: details.uid, totp: true, error: "That code did not match. Start the set-up again." },
-            400,
-          );
+          // The unconfirmed secret stays unused; starting again replaces it.
+          return showEnrolment(deps, ctx, details.uid, (await requirementOf(deps, details)).rank, "That code did not match. Start the set-up again.");
         }
         await deps.notifySecurityChange({ userId: pending.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: originOf(ctx) });
         const codes = (await backupCodes.remaining(pending.userId)) === 0 ? await backupCodes.regenerate(pending.userId) : null;

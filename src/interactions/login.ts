@@ -1,14 +1,10 @@
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import { AppError } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { secondFactorStep } from "./second-factor.js";
-
-const field = (body: unknown, name: string): string => {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === "string" ? value : "";
-};
 
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
 export function loginStep(deps: InteractionDependencies) {
@@ -35,8 +31,8 @@ export function loginStep(deps: InteractionDependencies) {
     show: (ctx: Context, details: InteractionDetails) => show(ctx, details),
 
     async submit(ctx: Context, details: InteractionDetails) {
-      const email = field(ctx.request.body, "email");
-      const password = field(ctx.request.body, "password");
+      const email = bodyField(ctx.request.body, "email");
+      const password = bodyField(ctx.request.body, "password");
       try {
         await signInThrottle.assertAllowed(email, ctx.ip);
       } catch (error) {
@@ -57,7 +53,7 @@ export function loginStep(deps: InteractionDependencies) {
       await signInThrottle.recordSuccess(email);
       const user = await users.findById(accountId);
       if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
-      const remember = field(ctx.request.body, "remember") === "yes";
+      const remember = bodyField(ctx.request.body, "remember") === "yes";
       await secondFactor.begin(ctx, details, { userId: accountId, amr: ["pwd"], acr: ACR.password, remember }, true);
     },
   };

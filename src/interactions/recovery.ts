@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import { AppError } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
 import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
@@ -17,8 +18,7 @@ export function recoveryStep(deps: InteractionDependencies) {
     show: (ctx: Context, details: InteractionDetails) => render(ctx, details, {}),
 
     async submit(ctx: Context, details: InteractionDetails) {
-      const raw = (ctx.request.body as { email?: unknown } | undefined)?.email;
-      const typed = typeof raw === "string" ? raw : "";
+      const typed = bodyField(ctx.request.body, "email");
       try {
         const email = await deps.recovery.requestLink(typed, { ip: ctx.ip, userAgent: ctx.get("User-Agent") });
         render(ctx, details, { sent: true, email });

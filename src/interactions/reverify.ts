@@ -3,8 +3,8 @@ import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
 import { type InteractionDetails, loadInteraction } from "./interaction.js";
-import { currentSignIn, type InteractionDependencies } from "./routes.js";
-import { signInResult } from "./sign-in.js";
+import type { InteractionDependencies } from "./routes.js";
+import { currentSignIn, signInResult } from "./sign-in.js";
 
 // Reasons that ask the signed-in user to prove it is still them (not to pick an account).
 const FRESHNESS_REASONS = new Set(["max_age", "login_prompt"]);
@@ -36,7 +36,7 @@ export function reverifyStep(deps: InteractionDependencies) {
         passkey: factors.passkeys > 0,
         password: Boolean(user?.passwordHash),
         // Confirming keeps "Keep me signed in" as it was.
-        remember: (await currentSignIn(deps, details)).remember,
+        remember: (await currentSignIn(provider, details)).remember,
       });
     },
 
@@ -52,7 +52,7 @@ export function reverifyStep(deps: InteractionDependencies) {
         if (!details.session?.accountId) throw badRequest("interaction.no_session", "Sign in first.");
         // The challenge names the signed-in user: only their own passkey is accepted.
         const { userId, amr } = await passkeys.verifyAuthentication(`reverify:${details.uid}`, ctx.request.body);
-        const { remember } = await currentSignIn(deps, details);
+        const { remember } = await currentSignIn(provider, details);
         ctx.body = { redirectTo: await signInResult(ctx, deps, { userId, amr, acr: ACR.passkey, remember }) };
       });
     },

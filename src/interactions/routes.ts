@@ -1,16 +1,14 @@
-import { bodyParser } from "@koa/bodyparser";
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
-import { ACR } from "../auth/assurance.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
 import type { UserQueries } from "../db/users.js";
 import { badRequest } from "../errors.js";
-import { csrfProtection } from "../http/csrf.js";
+import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
@@ -27,7 +25,7 @@ import { passkeyRoutes } from "./passkey.js";
 import { recoveryStep } from "./recovery.js";
 import { needsFreshCheck, reverifyStep } from "./reverify.js";
 import { secondFactorStep } from "./second-factor.js";
-import type { VerifiedSignIn } from "./sign-in.js";
+import { currentSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
 
 export interface InteractionDependencies {
@@ -49,7 +47,6 @@ export interface InteractionDependencies {
   backupCodes: BackupCodeService;
   /** The operator's minimum level for every sign-in (config policy.minimumAcr). */
   globalMinimumAcr: string | null;
-  enrolment: ReturnType<typeof enrolmentStep>;
   recoveryLinkMinutes: number;
   /** How long a sign-up link works, for the "check your email" page. */
   signUpLinkMinutes: number;
@@ -66,36 +63,15 @@ const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", 
 const isStepUp = (details: InteractionDetails) =>
   Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));
 
-/** The session's sign-in, to add a factor to (keeping "Keep me signed in" as it was). */
-export async function currentSignIn(deps: InteractionDependencies, details: InteractionDetails): Promise<VerifiedSignIn> {
-  const session = details.session as { accountId: string; cookie?: string; acr?: string; amr?: string[] };
-  const stored = session.cookie ? await deps.provider.Session.find(session.cookie) : undefined;
-  return {
-    userId: session.accountId,
-    amr: session.amr ?? [],
-    acr: session.acr ?? ACR.password,
-    remember: (stored as { transient?: boolean } | undefined)?.transient !== true,
-  };
-}
-
 /** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
-export function interactionRoutes(dependencies: Omit<InteractionDependencies, "enrolment">): Router {
-  const deps = { ...dependencies } as InteractionDependencies;
-  deps.enrolment = enrolmentStep(deps);
-  const router = new Router({ prefix: "/interaction/:uid" });
+export function interactionRoutes(deps: InteractionDependencies): Router {
+  const router = pageRouter("/interaction/:uid", deps);
   const login = loginStep(deps);
   const consent = consentStep(deps);
   const signUp = signUpStep(deps);
   const secondFactor = secondFactorStep(deps);
   const recover = recoveryStep(deps);
   const reverify = reverifyStep(deps);
-
-  router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
-  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
-  router.use(async (ctx, next) => {
-    ctx.set("Cache-Control", "no-store");
-    await next();
-  });
 
   router.get("/", async (ctx) => {
     const details = await loadInteraction(ctx, deps.provider);
@@ -104,7 +80,7 @@ export function interactionRoutes(dependencies: Omit<InteractionDependencies, "e
         if (isStepUp(details)) {
           // A risky silent re-authentication must pass a factor again, whatever the session's level.
           const risky = details.prompt.reasons.includes("risk");
-          return secondFactor.begin(ctx, details, await currentSignIn(deps, details), false, risky, () => login.show(ctx, details));
+          return secondFactor.begin(ctx, details, await currentSignIn(deps.provider, details), false, risky, () => login.show(ctx, details));
         }
         if (needsFreshCheck(details) && ctx.query.another === undefined) return reverify.show(ctx, details);
         return login.show(ctx, details);
@@ -127,7 +103,7 @@ export function interactionRoutes(dependencies: Omit<InteractionDependencies, "e
   });
   passkeyRoutes(router, deps);
   secondFactor.routes(router);
-  deps.enrolment.routes(router);
+  enrolmentStep(deps).routes(router);
   reverify.routes(router);
 
   return router;

@@ -3,6 +3,7 @@ import type { Context } from "koa";
 import { acrRequestOf, claimsAcrOf, requiredRank } from "../auth/acr-request.js";
 import { ACR, acrForMethods, lowestRequestedRank, mergeMethods, rankOf } from "../auth/assurance.js";
 import { AppError, badRequest } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
 import { hasSecondFactor, type SecondFactors } from "../mfa/second-factor-service.js";
 import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
@@ -33,6 +34,11 @@ function usableFactors(factors: SecondFactors, rank: number) {
   if (rank === UNREACHABLE) return { passkey: false, codes: false };
   const passkeyOnly = rank >= rankOf(ACR.passkey);
   return { passkey: factors.passkeys > 0, codes: !passkeyOnly && (factors.totp || factors.backupCodes > 0) };
+}
+
+/** "Set up a second factor" (routes in enrolment.ts): a passkey always; an authenticator app when MFA is enough. */
+export function showEnrolment(deps: InteractionDependencies, ctx: Context, uid: string, rank: number, error?: string) {
+  deps.views.render(ctx, "interactions/enrol", { title: "Set up a second factor", uid, totp: rank < rankOf(ACR.passkey), error }, error ? 400 : 200);
 }
 
 /**
@@ -90,7 +96,7 @@ export function secondFactorStep(deps: InteractionDependencies) {
         // Short of the operator's minimum: guided through setting up a factor that reaches it.
         if (rankOf(signIn.acr) < requirement.rank && requirement.policyRank >= requirement.rank) {
           await interactionState.putPendingLogin(pendingKey(details.uid), signIn, new Date(Date.now() + deps.interactionSeconds * 1000));
-          return deps.enrolment.show(ctx, details.uid, requirement.rank);
+          return showEnrolment(deps, ctx, details.uid, requirement.rank);
         }
         if (rankOf(signIn.acr) < requirement.rank && requirement.mustMeet) {
           return finishInteraction(ctx, provider, {
@@ -111,13 +117,13 @@ export function secondFactorStep(deps: InteractionDependencies) {
         const details = await loadInteraction(ctx, provider);
         const pending = await takePending(details.uid);
         const requirement = await requirementOf(deps, details);
-        const code = (ctx.request.body as { code?: unknown } | undefined)?.code;
+        const code = bodyField(ctx.request.body, "code");
         if (!usableFactors(await secondFactors.factorsOf(pending.userId), requirement.rank).codes) {
           throw badRequest("mfa.passkey_required", "This application requires a passkey or security key.");
         }
         let added: string[];
         try {
-          added = (await secondFactors.verifyCode(pending.userId, typeof code === "string" ? code : "", { ip: ctx.ip, userAgent: ctx.get("User-Agent") })).amr;
+          added = (await secondFactors.verifyCode(pending.userId, code, { ip: ctx.ip, userAgent: ctx.get("User-Agent") })).amr;
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
           return render(ctx, details.uid, pending.userId, requirement.rank, error.message, error.status);

@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice } from "../audit/security-notifier.js";
+import { ACR } from "../auth/assurance.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
@@ -58,4 +59,16 @@ export async function offerPasskeyOrFinish(
   }
   await deps.interactionState.putPendingLogin(details.uid, signIn, new Date(Date.now() + deps.interactionSeconds * 1000));
   deps.views.render(ctx, "interactions/passkey-prompt", { title: "Create a passkey", uid: details.uid });
+}
+
+/** The signed-in session's sign-in, to add a factor to or confirm again (keeping "Keep me signed in" as it was). */
+export async function currentSignIn(provider: Provider, details: InteractionDetails): Promise<VerifiedSignIn> {
+  const session = details.session as { accountId: string; cookie?: string; acr?: string; amr?: string[] };
+  const stored = session.cookie ? await provider.Session.find(session.cookie) : undefined;
+  return {
+    userId: session.accountId,
+    amr: session.amr ?? [],
+    acr: session.acr ?? ACR.password,
+    remember: (stored as { transient?: boolean } | undefined)?.transient !== true,
+  };
 }

@@ -1,14 +1,10 @@
 import type { Context } from "koa";
 import { AppError } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
 import { signUpContinuationCookie, signUpContinuationKey } from "../signup/continuation.js";
 import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { signInResult } from "./sign-in.js";
-
-const emailOf = (body: unknown): string => {
-  const value = (body as Record<string, unknown> | undefined)?.email;
-  return typeof value === "string" ? value : "";
-};
 
 /** "Create an account" inside an authorization: the address form, and "check your email". */
 export function signUpStep(deps: InteractionDependencies) {
@@ -32,7 +28,7 @@ export function signUpStep(deps: InteractionDependencies) {
     /** The same page whether or not the address has an account (the mail differs, not the answer). */
     async submit(ctx: Context, details: InteractionDetails) {
       assertSignUpOffered(details);
-      const raw = emailOf(ctx.request.body);
+      const raw = bodyField(ctx.request.body, "email");
       let email: string;
       try {
         email = await signUp.requestLink(raw, ctx.ip, details.uid);

@@ -1,15 +1,10 @@
-import { bodyParser } from "@koa/bodyparser";
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import type { Context } from "koa";
 import { AppError } from "../errors.js";
-import { csrfProtection } from "../http/csrf.js";
+import { bodyField } from "../http/body-field.js";
+import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import type { RecoveryService } from "./recovery-service.js";
-
-const fieldOf = (body: unknown, name: string): string => {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === "string" ? value : "";
-};
 
 /**
  * `/recover/*`: where a recovery link lands. Opening it changes nothing (mail scanners); each
@@ -17,13 +12,7 @@ const fieldOf = (body: unknown, name: string): string => {
  */
 export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Views; issuer: string; secureCookies: boolean; bodyLimit: string }): Router {
   const { recovery, views } = deps;
-  const router = new Router({ prefix: "/recover" });
-  router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: deps.bodyLimit, jsonLimit: deps.bodyLimit }));
-  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
-  router.use(async (ctx, next) => {
-    ctx.set("Cache-Control", "no-store");
-    await next();
-  });
+  const router = pageRouter("/recover", deps);
   const originOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
 
   async function page(ctx: Context, token: string, error?: string, status = 200) {
@@ -59,12 +48,12 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
   router.get("/verify", async (ctx) => page(ctx, typeof ctx.query.token === "string" ? ctx.query.token : ""));
 
   router.post("/factor", async (ctx) => {
-    const token = fieldOf(ctx.request.body, "token");
-    if (await orPage(ctx, token, () => recovery.verifyFactor(token, fieldOf(ctx.request.body, "code"), originOf(ctx)))) await page(ctx, token);
+    const token = bodyField(ctx.request.body, "token");
+    if (await orPage(ctx, token, () => recovery.verifyFactor(token, bodyField(ctx.request.body, "code"), originOf(ctx)))) await page(ctx, token);
   });
 
   router.post("/passkey/register/options", async (ctx) => {
-    ctx.body = await recovery.registrationOptions(fieldOf(ctx.request.body, "token"));
+    ctx.body = await recovery.registrationOptions(bodyField(ctx.request.body, "token"));
   });
 
   router.post("/passkey/register/verify", async (ctx) => {
@@ -74,14 +63,14 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
   });
 
   router.post("/password", async (ctx) => {
-    const token = fieldOf(ctx.request.body, "token");
-    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, fieldOf(ctx.request.body, "password"), originOf(ctx)))) {
+    const token = bodyField(ctx.request.body, "token");
+    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, bodyField(ctx.request.body, "password"), originOf(ctx)))) {
       views.render(ctx, "recovery/done", { title: "Account recovered" });
     }
   });
 
   router.post("/cancel", async (ctx) => {
-    await recovery.cancel(fieldOf(ctx.request.body, "token"), originOf(ctx));
+    await recovery.cancel(bodyField(ctx.request.body, "token"), originOf(ctx));
     views.render(ctx, "recovery/cancelled", { title: "Recovery cancelled" });
   });
 

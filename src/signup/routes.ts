@@ -1,16 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { bodyParser } from "@koa/bodyparser";
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
-import { csrfProtection } from "../http/csrf.js";
+import { bodyField } from "../http/body-field.js";
+import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import { deviceNameFrom } from "../webauthn/device-name.js";
 import { signUpContinuationCookie, signUpContinuationKey } from "./continuation.js";
 import type { SignUpService } from "./sign-up-service.js";
-
-const tokenOf = (body: unknown): unknown => (body as Record<string, unknown> | undefined)?.token;
 
 /**
  * `/signup/*`: where a mailed sign-up or invitation link lands, in whichever browser opened it.
@@ -27,13 +25,7 @@ export function signUpLinkRoutes(deps: {
   interactionSeconds: number;
 }): Router {
   const { signUp, views } = deps;
-  const router = new Router({ prefix: "/signup" });
-  router.use(bodyParser({ enableTypes: ["json"], jsonLimit: deps.bodyLimit }));
-  router.use(csrfProtection({ issuer: deps.issuer, secureCookies: deps.secureCookies }));
-  router.use(async (ctx, next) => {
-    ctx.set("Cache-Control", "no-store");
-    await next();
-  });
+  const router = pageRouter("/signup", deps);
 
   router.get("/verify", async (ctx: Context) => {
     const token = ctx.query.token;
@@ -42,7 +34,7 @@ export function signUpLinkRoutes(deps: {
   });
 
   router.post("/passkey/register/options", async (ctx: Context) => {
-    ctx.body = await signUp.registrationOptions(tokenOf(ctx.request.body));
+    ctx.body = await signUp.registrationOptions(bodyField(ctx.request.body, "token"));
   });
 
   router.post("/passkey/register/verify", async (ctx: Context) => {

@@ -44,6 +44,15 @@ export class BrowserSession {
     return this.request(url);
   }
 
+  /** A JSON POST as the pages' script sends it (passkey ceremonies), with the page's CSRF token. */
+  postJson(url: string, csrfToken: string, body: unknown): Promise<PageResponse> {
+    return this.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfToken },
+      body: JSON.stringify(body),
+    });
+  }
+
   postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<PageResponse> {
     return this.request(url, {
       method: "POST",

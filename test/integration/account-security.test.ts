@@ -89,8 +89,12 @@ describe("account security settings", () => {
     expect(codes).toHaveLength(10);
     expect(await server.services.totp.isEnabled(user.id)).toBe(true);
 
-    const events = (await server.services.events.listForUser(user.id)).map((event) => event.type);
-    expect(events).toEqual(expect.arrayContaining(["mfa.totp_added", "mfa.backup_codes_created", "mfa.totp_enrolment"]));
+    const recorded = await server.services.events.listForUser(user.id);
+    expect(recorded.map((event) => event.type)).toEqual(expect.arrayContaining(["mfa.totp_added", "mfa.backup_codes_created", "mfa.totp_enrolment"]));
+    // Each with time, IP, user agent and outcome (issue #4 acceptance 4).
+    const added = recorded.find((event) => event.type === "mfa.totp_added");
+    expect(added).toMatchObject({ outcome: "success", ip: expect.stringMatching(/127\.0\.0\.1/), userAgent: expect.any(String) });
+    expect(added?.createdAt).toBeInstanceOf(Date);
     const mails = await mailsTo(server, user.email);
     expect(mails.map((mail) => mail.subject)).toContain("Security change on your 127.0.0.1 account");
     expect(mails.some((mail) => mail.text.includes("An authenticator app was set up"))).toBe(true);

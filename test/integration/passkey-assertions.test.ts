@@ -30,12 +30,7 @@ describe("passkey assertions", () => {
     const browser = new BrowserSession();
     const start = await authorizationRequest(rp);
     const page = await browser.follow(start.url.toString(), server.issuer);
-    const post = (path: string, body: unknown, csrf = csrfTokenOf(page.text)) =>
-      browser.request(`${page.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown, csrf = csrfTokenOf(page.text)) => browser.postJson(`${page.url}${path}`, csrf, body);
     return { browser, page, post, start };
   }
 
@@ -46,12 +41,7 @@ describe("passkey assertions", () => {
     const prompt = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
     expect(prompt.text).toContain("Create a passkey");
     const csrf = csrfTokenOf(prompt.text);
-    const post = (path: string, body: unknown) =>
-      browser.request(`${page.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => browser.postJson(`${page.url}${path}`, csrf, body);
     const options = JSON.parse((await post("/passkey/register/options", {})).text) as { challenge: string; authenticatorSelection: Record<string, string> };
     expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
     return post("/passkey/register/verify", authenticator.registration({ challenge: options.challenge, origin: server.issuer, rpId }));
@@ -131,12 +121,7 @@ describe("passkey assertions", () => {
       const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
       const secondFactorPage = await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
       expect(secondFactorPage.text).toContain('data-passkey-action="second-factor"');
-      const post = (path: string, body: unknown) =>
-        browser.request(`${page.url}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(secondFactorPage.text) },
-          body: JSON.stringify(body),
-        });
+      const post = (path: string, body: unknown) => browser.postJson(`${page.url}${path}`, csrfTokenOf(secondFactorPage.text), body);
       const options = JSON.parse((await post("/passkey/second-factor/options", {})).text) as { challenge: string; allowCredentials: { id: string }[] };
       return { browser, post, options, start };
     }
@@ -182,12 +167,7 @@ describe("passkey assertions", () => {
     expect(fresh.text).toContain("alice@example.com");
     expect(fresh.text).toContain('data-passkey-action="reverify"');
     expect(fresh.text).toContain("Use another account");
-    const reverify = (path: string, body: unknown) =>
-      browser.request(`${fresh.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(fresh.text) },
-        body: JSON.stringify(body),
-      });
+    const reverify = (path: string, body: unknown) => browser.postJson(`${fresh.url}${path}`, csrfTokenOf(fresh.text), body);
     const options = JSON.parse((await reverify("/passkey/reverify/options", {})).text) as { challenge: string; allowCredentials: { id: string }[] };
     expect(options.allowCredentials.length).toBeGreaterThan(0);
     // Another account's passkey does not confirm Alice.

@@ -58,12 +58,7 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
     const page = await browser.get(link);
     const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] ?? csrfTokenOf(page.text);
     const token = new URL(link).searchParams.get("token");
-    const post = (path: string, body: unknown) =>
-      browser.request(`${server.issuer}/recover${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => browser.postJson(`${server.issuer}/recover${path}`, csrf, body);
     const options = await post("/passkey/register/options", { token });
     if (options.status !== 200) return { options, verify: null };
     const { challenge } = JSON.parse(options.text) as { challenge: string };
@@ -161,10 +156,8 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
     expect(expired.status).toBe(400);
     expect(expired.text).toContain("expired or was already used");
     // The page opened before it expired cannot finish either.
-    const options = await browser.request(`${server.issuer}/recover/passkey/register/options`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": page.text.match(/data-csrf="([^"]+)"/)?.[1] as string },
-      body: JSON.stringify({ token: new URL(link).searchParams.get("token") }),
+    const options = await browser.postJson(`${server.issuer}/recover/passkey/register/options`, page.text.match(/data-csrf="([^"]+)"/)?.[1] as string, {
+      token: new URL(link).searchParams.get("token"),
     });
     expect(options.status).toBe(400);
     expect(JSON.parse(options.text).error).toBe("recovery.link_unusable");

@@ -227,12 +227,7 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
     const refused = await browser.postForm(`${server.issuer}/interaction/${uid}/enrol/totp`, { _csrf: csrfTokenOf(challenge.text) });
     expect(refused.status).toBe(400);
 
-    const post = (path: string, body: unknown) =>
-      browser.request(`${server.issuer}/interaction/${uid}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfTokenOf(challenge.text) },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => browser.postJson(`${server.issuer}/interaction/${uid}${path}`, csrfTokenOf(challenge.text), body);
     const { challenge: webauthnChallenge } = JSON.parse((await post("/passkey/enrol/options", {})).text) as { challenge: string };
     const created = await post(
       "/passkey/enrol/verify",

@@ -53,12 +53,7 @@ describe.each(DATABASE_KINDS)("sign-up by email link and passkey (%s)", (kind) =
     expect(page.status).toBe(200);
     const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
     const token = new URL(link).searchParams.get("token");
-    const post = (path: string, body: unknown) =>
-      browser.request(`${server.issuer}/signup${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => browser.postJson(`${server.issuer}/signup${path}`, csrf, body);
     const options = await post("/passkey/register/options", { token });
     expect(options.status).toBe(200);
     const { challenge } = JSON.parse(options.text) as { challenge: string };
@@ -209,18 +204,10 @@ describe.each(DATABASE_KINDS)("sign-up by email link and passkey (%s)", (kind) =
     const page = await second.browser.get(otherLink);
     const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
     const otherToken = new URL(otherLink).searchParams.get("token");
-    const options = await second.browser.request(`${server.issuer}/signup/passkey/register/options`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify({ token: otherToken }),
-    });
+    const options = await second.browser.postJson(`${server.issuer}/signup/passkey/register/options`, csrf, { token: otherToken });
     const { challenge } = JSON.parse(options.text) as { challenge: string };
     const wrongOrigin = new SoftwareAuthenticator().registration({ challenge, origin: "http://evil.example", rpId: "127.0.0.1" });
-    const refused = await second.browser.request(`${server.issuer}/signup/passkey/register/verify`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify({ ...wrongOrigin, token: otherToken }),
-    });
+    const refused = await second.browser.postJson(`${server.issuer}/signup/passkey/register/verify`, csrf, { ...wrongOrigin, token: otherToken });
     expect(refused.status).toBe(400);
     expect(await server.database.prisma.user.count({ where: { email: other } })).toBe(0);
     expect(await server.database.prisma.emailLink.count({ where: { email: other, consumedAt: null } })).toBe(1);
@@ -320,12 +307,7 @@ describe("sign-up modes", () => {
       expect(page.text).toContain("Create a passkey");
       const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
       const token = new URL(mail?.link as string).searchParams.get("token");
-      const post = (path: string, body: unknown) =>
-        elsewhere.request(`${server.issuer}/signup/passkey/register${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-          body: JSON.stringify(body),
-        });
+      const post = (path: string, body: unknown) => elsewhere.postJson(`${server.issuer}/signup/passkey/register${path}`, csrf, body);
       const { challenge } = JSON.parse((await post("/options", { token })).text) as { challenge: string };
       const created = await post("/verify", { ...new SoftwareAuthenticator().registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" }), token });
       // Not started from an app: the account is ready, and nobody is signed in by it.
