@@ -3,6 +3,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffSchemaAgainstMigrations } from "../../src/db/migrations.js";
 import { BrowserSession } from "../helpers/browser-session.js";
+import { readOutbox } from "../helpers/outbox.js";
 import { createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -46,6 +47,23 @@ describe("health, logs and secrets", () => {
     expect(requests.some((line) => line.reqId === "trace-abc-123" && line.path === "/me")).toBe(true);
     for (const secret of [rp.clientSecret, tokens.access_token, tokens.refresh_token, tokens.id_token, callbackUrl.searchParams.get("code"), PASSWORD]) {
       expect(log).not.toContain(secret as string);
+    }
+  });
+
+  it("never logs a mailed link's token, a TOTP secret or a backup code", async () => {
+    await server.services.signUp.requestLink("newcomer@example.com", "127.0.0.1", "some-interaction");
+    await server.services.recovery.issueByOperator("alice@example.com");
+    const links = (await readOutbox(server)).map((mail) => mail.link).filter((link): link is string => link !== null);
+    expect(links.length).toBeGreaterThanOrEqual(2);
+    for (const link of links) await fetch(link);
+    const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const { secret } = await server.services.totp.startEnrolment(user);
+    const codes = await server.services.backupCodes.regenerate(user.id);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const log = logLines.join("\n");
+    expect(log).toContain("/signup/verify");
+    for (const value of [...links.map((link) => new URL(link).searchParams.get("token") as string), secret, ...codes]) {
+      expect(log).not.toContain(value);
     }
   });
 });
