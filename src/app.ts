@@ -2,8 +2,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import Koa from "koa";
 import type Provider from "oidc-provider";
+import { createAccountAccess } from "./account/account-access.js";
+import { createAccountOverview } from "./account/account-overview.js";
 import { createAccountSignIn } from "./account/account-sign-in.js";
-import { accountRoutes } from "./account/security-routes.js";
+import { accountRoutes } from "./account/routes.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { authorizationPost } from "./http/authorization-post.js";
@@ -121,18 +123,39 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       ...pages,
     }).routes(),
   );
+  const accountSignIn = createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies });
   app.use(
     accountRoutes({
-      signIn: createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies }),
+      signIn: accountSignIn,
+      access: createAccountAccess({
+        signIn: accountSignIn,
+        users: services.userQueries,
+        secondFactors: services.secondFactors,
+        reverifySeconds: config.account.reverifySeconds,
+      }),
+      overview: createAccountOverview({
+        users: services.userQueries,
+        credentials: services.credentials,
+        secondFactors: services.secondFactors,
+        oidcPayloads: services.oidcPayloads,
+        sessionDevices: services.sessionDevices,
+        clients: services.clients,
+        events: services.events,
+      }),
       users: services.userQueries,
+      credentials: services.credentials,
+      passkeys: services.passkeys,
       totp: services.totp,
       backupCodes: services.backupCodes,
       secondFactors: services.secondFactors,
+      oidcPayloads: services.oidcPayloads,
+      invalidate: services.invalidate,
       events: services.events,
       notify: services.notifySecurityChange,
       signOutEverywhere: services.signOutEverywhere,
+      signOutSession: services.signOutSession,
+      emailChange: services.emailChange,
       ...pages,
-      reverifySeconds: config.account.reverifySeconds,
     }).routes(),
   );
 

@@ -1,8 +1,9 @@
 import { accountClientMetadata } from "./account/account-client.js";
+import { createEmailChange } from "./account/email-change.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
-import { createSignOutEverywhere } from "./auth/sign-out-everywhere.js";
+import { createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
@@ -10,6 +11,7 @@ import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
+import { createEmailChangeQueries } from "./db/email-changes.js";
 import { createEmailLinkQueries } from "./db/email-links.js";
 import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
@@ -108,6 +110,19 @@ export function createServices(database: Database, config: Config, keys: Derived
     }),
     emailLinks,
     signOutEverywhere,
+    emailChange: createEmailChange({
+      users: userQueries,
+      links: emailLinks,
+      changes: createEmailChangeQueries(db),
+      mailer,
+      mailThrottle,
+      tasks,
+      events,
+      issuer: config.issuer,
+      siteName: config.webauthn.rpName,
+      linkSeconds: config.signUp.linkSeconds,
+    }),
+    signOutSession: createSignOutSession({ oidcPayloads, sessionDevices, invalidate }),
     notifySecurityChange,
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
     userAdmin: createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events }),

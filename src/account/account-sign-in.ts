@@ -24,7 +24,7 @@ const RETURN_PATH = /^\/account(\/[a-z0-9-]+)*$/;
 const FLOW_SECONDS = 600;
 
 /** Only our own account pages: never an open redirect. */
-export const safeReturnPath = (value: unknown) => (typeof value === "string" && RETURN_PATH.test(value) ? value : "/account/security");
+export const safeReturnPath = (value: unknown) => (typeof value === "string" && RETURN_PATH.test(value) ? value : "/account");
 
 const failed = () => badRequest("account.sign_in_failed", "Signing in to your account did not complete. Start again from the account page.");
 

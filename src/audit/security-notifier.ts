@@ -1,8 +1,8 @@
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { UserQueries } from "../db/users.js";
+import { deviceOf } from "../http/user-agent.js";
 import type { Mailer } from "../mail/mailer.js";
 import { newDeviceMail, securityChangeMail } from "../mail/messages.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
 import type { SecurityEventLog } from "./security-event-log.js";
 
 export interface SecurityChange {
@@ -24,7 +24,7 @@ export function createSecurityNotifier(deps: { events: SecurityEventLog; users: 
     await deps.events.record({ type: change.type, outcome: "success", userId: change.userId, ...change.origin, details: change.details });
     const user = await deps.users.findUserById(change.userId);
     if (!user) return;
-    const mail = securityChangeMail(deps.siteName, change.change, { at: new Date(), device: deviceNameFrom(change.origin.userAgent), ip: change.origin.ip });
+    const mail = securityChangeMail(deps.siteName, change.change, { at: new Date(), device: deviceOf(change.origin.userAgent).name, ip: change.origin.ip });
     deps.tasks.run("security-change mail", () => deps.mailer.send({ to: user.email, ...mail }));
   };
 }
@@ -36,7 +36,7 @@ export function createNewDeviceNotice(deps: { users: UserQueries; mailer: Mailer
   return async (userId: string, origin: { ip: string; userAgent: string }): Promise<void> => {
     const user = await deps.users.findUserById(userId);
     if (!user) return;
-    const mail = newDeviceMail(deps.siteName, { at: new Date(), device: deviceNameFrom(origin.userAgent), ip: origin.ip }, `${deps.issuer}/account/security`);
+    const mail = newDeviceMail(deps.siteName, { at: new Date(), device: deviceOf(origin.userAgent).name, ip: origin.ip }, `${deps.issuer}/account#sessions`);
     deps.tasks.run("new-device mail", () => deps.mailer.send({ to: user.email, ...mail }));
   };
 }

@@ -2,7 +2,7 @@ import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { UserQueries } from "../db/users.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
+import { deviceOf } from "../http/user-agent.js";
 import { networkOf, riskScore } from "./risk.js";
 
 interface Request {
@@ -50,7 +50,7 @@ export function createRiskAssessor(deps: {
       const seen = await deps.sessionDevices.findSessionDevice(request.sessionUid);
       if (!seen) return false;
       const score = await record(request, "silent", {
-        newDevice: deviceNameFrom(request.userAgent) !== deviceNameFrom(seen.lastUserAgent),
+        newDevice: deviceOf(request.userAgent).name !== deviceOf(seen.lastUserAgent).name,
         newNetwork: networkOf(request.ip) !== networkOf(seen.lastIp),
         recentFailures: await failuresOf(request.userId),
       });
@@ -64,7 +64,7 @@ export function createRiskAssessor(deps: {
     async signIn(request: Request): Promise<{ score: number; newDevice: boolean }> {
       const earlier = (await deps.events.listForUser(request.userId, 200)).filter((event) => event.type === "sign_in" && event.outcome === "success");
       if (earlier.length === 0) return { score: 0, newDevice: false };
-      const newDevice = !earlier.some((event) => deviceNameFrom(event.userAgent ?? "") === deviceNameFrom(request.userAgent));
+      const newDevice = !earlier.some((event) => deviceOf(event.userAgent ?? "").name === deviceOf(request.userAgent).name);
       const score = await record(request, "sign_in", {
         newDevice,
         newNetwork: !earlier.some((event) => event.ip !== null && networkOf(event.ip) === networkOf(request.ip)),

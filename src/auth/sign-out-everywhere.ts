@@ -2,20 +2,41 @@ import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { Invalidator } from "../oidc/payload-invalidation.js";
 
+interface SignOutDependencies {
+  oidcPayloads: OidcPayloadQueries;
+  sessionDevices: SessionDeviceQueries;
+  invalidate: Invalidator;
+}
+
 /**
  * Ends every IdP session of an account and revokes every grant, code and token issued to it; with
- * `exceptSessionUid`, every session but that one, and what was issued through them.
+ * `exceptSessionUid`, every session but that one, and the grants and tokens issued through them.
  */
-export function createSignOutEverywhere(deps: { oidcPayloads: OidcPayloadQueries; sessionDevices: SessionDeviceQueries; invalidate: Invalidator }) {
+export function createSignOutEverywhere(deps: SignOutDependencies) {
   return async (userId: string, exceptSessionUid?: string): Promise<number> => {
-    const removed = exceptSessionUid
-      ? await deps.oidcPayloads.deleteOtherSessionsOfAccount(userId, exceptSessionUid)
-      : await deps.oidcPayloads.deleteEverythingOfAccount(userId);
+    let ended: number;
+    if (exceptSessionUid) {
+      ended = (await deps.oidcPayloads.endSessionsOfAccount(userId, { except: exceptSessionUid })).length;
+    } else {
+      ended = await deps.oidcPayloads.deleteEverythingOfAccount(userId);
+    }
     await deps.sessionDevices.deleteSessionDevicesOfUser(userId, exceptSessionUid);
     // Other processes drop what they cached (a session or token read before the delete).
     await deps.invalidate({ accountId: userId });
-    return removed;
+    return ended;
+  };
+}
+
+/** Ends one session of an account and revokes the grants and tokens issued through it; false when it was not theirs or already gone. */
+export function createSignOutSession(deps: SignOutDependencies) {
+  return async (userId: string, sessionUid: string): Promise<boolean> => {
+    const ended = await deps.oidcPayloads.endSessionsOfAccount(userId, { only: sessionUid });
+    if (ended.length === 0) return false;
+    await deps.sessionDevices.deleteSessionDevice(userId, sessionUid);
+    await deps.invalidate({ accountId: userId });
+    return true;
   };
 }
 
 export type SignOutEverywhere = ReturnType<typeof createSignOutEverywhere>;
+export type SignOutSession = ReturnType<typeof createSignOutSession>;

@@ -2,7 +2,7 @@ import type { Prisma } from "./generated/client.js";
 import type { Db } from "./open-database.js";
 
 export type EmailLinkRow = Prisma.EmailLinkGetPayload<object>;
-export type EmailLinkPurpose = "sign_up" | "invitation" | "recovery";
+export type EmailLinkPurpose = "sign_up" | "invitation" | "recovery" | "email_change";
 
 export function createEmailLinkQueries(db: Db) {
   return {

@@ -71,16 +71,56 @@ export function createOidcPayloadQueries(db: Db) {
       return db.$executeRaw`DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}`;
     },
 
+    /** An account's live artifacts of one kind (its sessions, its grants), oldest first. */
+    listOfAccount(kind: "Session" | "Grant", accountId: string, now: Date) {
+      return db.oidcPayload.findMany({
+        where: { kind, payload: { path: ["accountId"], equals: accountId }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+        orderBy: { createdAt: "asc" },
+      });
+    },
+
     /**
-     * Signs an account out of every session but one: the other sessions, and the codes and tokens
-     * issued through them (each carries its `sessionUid`). Grants stay for the kept session's apps.
+     * Ends sessions of an account (`only` that one, or all `except` one) and revokes what was issued
+     * through them: the grants they hold (with every token of those grants) and any code or token
+     * carrying their `sessionUid`. One statement, so nothing is left half-revoked. Returns the
+     * ended sessions' uids.
      */
-    async deleteOtherSessionsOfAccount(accountId: string, keepSessionUid: string): Promise<number> {
-      return db.$executeRaw`
-        DELETE FROM "oidc_payload"
-        WHERE "payload"->>'accountId' = ${accountId}
-          AND (("kind" = 'Session' AND "uid" IS DISTINCT FROM ${keepSessionUid})
-            OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IS DISTINCT FROM ${keepSessionUid}))`;
+    async endSessionsOfAccount(accountId: string, which: { only: string } | { except: string }): Promise<string[]> {
+      const only = "only" in which ? which.only : null;
+      const except = "except" in which ? which.except : null;
+      const ended = await db.$queryRaw<{ uid: string }[]>`
+        WITH ended AS (
+          DELETE FROM "oidc_payload"
+          WHERE "kind" = 'Session' AND "payload"->>'accountId' = ${accountId}
+            AND (${only}::text IS NULL OR "uid" = ${only}) AND "uid" IS DISTINCT FROM ${except}
+          RETURNING "uid", "payload"
+        ), grants AS (
+          SELECT authorization_.value->>'grantId' AS grant_id
+          FROM ended, jsonb_each(COALESCE(ended."payload"->'authorizations', '{}'::jsonb)) AS authorization_
+        ), issued AS (
+          DELETE FROM "oidc_payload"
+          WHERE "payload"->>'accountId' = ${accountId}
+            AND ("grant_id" IN (SELECT grant_id FROM grants)
+              OR ("kind" = 'Grant' AND "payload"->>'jti' IN (SELECT grant_id FROM grants))
+              OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IN (SELECT "uid" FROM ended)))
+          RETURNING 1
+        )
+        SELECT "uid" FROM ended`;
+      return ended.map((row) => row.uid);
+    },
+
+    /** Revokes an account's grants to one client and every code and token under them; returns the grant ids. */
+    async revokeGrantsOfAccountClient(accountId: string, clientId: string): Promise<string[]> {
+      const revoked = await db.$queryRaw<{ grant_id: string }[]>`
+        WITH revoked AS (
+          DELETE FROM "oidc_payload"
+          WHERE "kind" = 'Grant' AND "payload"->>'accountId' = ${accountId} AND "payload"->>'clientId' = ${clientId}
+          RETURNING "payload"->>'jti' AS grant_id
+        ), issued AS (
+          DELETE FROM "oidc_payload" WHERE "grant_id" IN (SELECT grant_id FROM revoked) RETURNING 1
+        )
+        SELECT grant_id FROM revoked`;
+      return revoked.map((row) => row.grant_id);
     },
 
     deleteExpired(now: Date) {

@@ -18,6 +18,9 @@ export function createSessionDeviceQueries(db: Db) {
     /** All of a user's session records, or all but `exceptSessionUid`. */
     deleteSessionDevicesOfUser: (userId: string, exceptSessionUid?: string) =>
       db.sessionDevice.deleteMany({ where: { userId, ...(exceptSessionUid ? { sessionUid: { not: exceptSessionUid } } : {}) } }),
+    /** The devices of an account's sessions, most recently used first. */
+    listSessionDevicesOfUser: (userId: string) => db.sessionDevice.findMany({ where: { userId }, orderBy: { lastSeenAt: "desc" } }),
+    deleteSessionDevice: (userId: string, sessionUid: string) => db.sessionDevice.deleteMany({ where: { userId, sessionUid } }),
     deleteSessionDevicesNotSeenSince: (cutoff: Date) => db.sessionDevice.deleteMany({ where: { lastSeenAt: { lt: cutoff } } }),
   };
 }

@@ -3,7 +3,7 @@ import type { Context } from "koa";
 import { ACR, acrForMethods, mergeMethods, rankOf } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
+import { defaultPasskeyName } from "../http/user-agent.js";
 import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { pendingKey, requirementOf, showEnrolment } from "./second-factor.js";
@@ -81,7 +81,7 @@ export function enrolmentStep(deps: InteractionDependencies) {
         const details = await loadInteraction(ctx, provider);
         const pending = await pendingOf(details.uid);
         const origin = originOf(ctx);
-        const passkey = await passkeys.verifyRegistration(`enrol:${details.uid}`, pending.userId, ctx.request.body, deviceNameFrom(origin.userAgent));
+        const passkey = await passkeys.verifyRegistration(`enrol:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
         await passkeys.savePasskey(passkey);
         await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
         await interactionState.takePendingLogin(pendingKey(details.uid));

@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
+import { defaultPasskeyName } from "../http/user-agent.js";
 import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { signInResult } from "./sign-in.js";
@@ -47,7 +47,7 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     if (!pending) throw noPendingSignIn();
     const origin = { ip: ctx.ip, userAgent: ctx.get("User-Agent") };
     await passkeys.savePasskey(
-      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, deviceNameFrom(origin.userAgent)),
+      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent)),
     );
     await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
     await interactionState.takePendingLogin(details.uid);

@@ -125,3 +125,54 @@ export function newDeviceMail(site: string, origin: { at: Date; device: string; 
     ].join("\n"),
   };
 }
+
+/** To the new address of an email change: proves the user reads it. */
+export function emailChangeLinkMail(site: string, link: string, validSeconds: number) {
+  return {
+    kind: "email_change_link",
+    subject: `Confirm your new email address for ${site}`,
+    text: [
+      "Hello,",
+      "",
+      `Someone, hopefully you, asked to use this address for their ${site} account.`,
+      `To confirm, open this link within ${expiryText(validSeconds)}:`,
+      "",
+      link,
+      "",
+      "The link works once. If you did not ask for this, ignore this mail: nothing changes.",
+    ].join("\n"),
+  };
+}
+
+/** Sent instead of a change link when the address already has an account (the page says the same either way). */
+export function emailInUseMail(site: string) {
+  return {
+    kind: "email_change_in_use",
+    subject: `This address already has a ${site} account`,
+    text: [
+      "Hello,",
+      "",
+      `Someone asked to move a ${site} account to this address, but it already belongs to an account.`,
+      "Nothing was changed. If that was you, sign in with this address instead.",
+    ].join("\n"),
+  };
+}
+
+/** To the old address after an email change, so a takeover does not go unnoticed. */
+export function emailChangedMail(site: string, newEmail: string, origin: { at: Date; device: string; ip: string }) {
+  return {
+    kind: "email_changed",
+    subject: `The email address of your ${site} account was changed`,
+    text: [
+      "Hello,",
+      "",
+      `Your ${site} account now uses ${newEmail}. Mail about it no longer comes here.`,
+      "",
+      `When:   ${origin.at.toUTCString()}`,
+      `Device: ${origin.device}`,
+      `IP:     ${origin.ip}`,
+      "",
+      "If this was not you, contact your administrator at once: they can recover the account.",
+    ].join("\n"),
+  };
+}

@@ -11,12 +11,12 @@ import type { MailThrottle } from "../db/rate-limits.js";
 import type { RecoveryQueries } from "../db/recoveries.js";
 import type { UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
+import { defaultPasskeyName } from "../http/user-agent.js";
 import type { Mailer } from "../mail/mailer.js";
 import { recoveryLinkMail } from "../mail/messages.js";
 import type { RequestOrigin, SecondFactorService } from "../mfa/second-factor-service.js";
 import { normaliseEmail } from "../users/email.js";
 import { assertPasswordPolicy } from "../users/user-service.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
 import { isUniqueViolation, type PasskeyService } from "../webauthn/passkey-service.js";
 
 const unusable = () => badRequest("recovery.link_unusable", "This recovery link has expired or was already used. Ask for a new one on the sign-in page.");
@@ -166,7 +166,12 @@ export function createRecoveryService(deps: {
     async completeWithPasskey(token: unknown, response: unknown, origin: RequestOrigin): Promise<void> {
       const current = await state(token);
       assertReady(current);
-      const passkey = await deps.passkeys.verifyRegistration(`recovery:${current.link.tokenHash}`, current.user.id, response, deviceNameFrom(origin.userAgent));
+      const passkey = await deps.passkeys.verifyRegistration(
+        `recovery:${current.link.tokenHash}`,
+        current.user.id,
+        response,
+        defaultPasskeyName(origin.userAgent),
+      );
       let done: boolean;
       try {
         done = await deps.recoveries.completeRecovery({

@@ -5,8 +5,8 @@ import { ACR } from "../auth/assurance.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { bodyField } from "../http/body-field.js";
 import { pageRouter } from "../http/page-router.js";
+import { defaultPasskeyName } from "../http/user-agent.js";
 import type { Views } from "../http/views.js";
-import { deviceNameFrom } from "../webauthn/device-name.js";
 import { signUpContinuationCookie, signUpContinuationKey } from "./continuation.js";
 import type { SignUpService } from "./sign-up-service.js";
 
@@ -39,7 +39,7 @@ export function signUpLinkRoutes(deps: {
 
   router.post("/passkey/register/verify", async (ctx: Context) => {
     const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const result = await signUp.complete(token, response, deviceNameFrom(ctx.get("User-Agent")));
+    const result = await signUp.complete(token, response, defaultPasskeyName(ctx.get("User-Agent")));
     if (!result.interactionUid) {
       ctx.body = { redirectTo: "/signup/done" };
       return;

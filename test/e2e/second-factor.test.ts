@@ -38,7 +38,7 @@ describe.skipIf(!chromiumAvailable)("second factors in Chromium", () => {
 
   it("enrols an authenticator app on the account page, then signs in to an app with password and code", async () => {
     const userId = await createUser(server, "totp-browser@example.com");
-    await page.goto(`${server.issuer}/account/security`);
+    await page.goto(`${server.issuer}/account`);
     await passwordSignIn("totp-browser@example.com");
     await page.getByRole("button", { name: "Not now" }).click();
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();

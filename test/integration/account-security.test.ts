@@ -1,6 +1,7 @@
 import * as oidc from "openid-client";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountPage } from "../helpers/account-page.js";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, PASSWORD, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
@@ -25,43 +26,22 @@ describe("account security settings", () => {
     return { email, id: await createUser(server, email) };
   }
 
-  /** Drives sign-in pages until the browser is back on an account page: password, then a code if asked. */
-  async function signInThrough(browser: BrowserSession, page: PageResponse, email: string, code?: () => Promise<string>): Promise<PageResponse> {
-    let current = page;
-    for (let step = 0; step < 6; step += 1) {
-      if (current.url.includes("/account/") && !current.location) return current;
-      if (current.text.includes('action="/interaction/') && current.text.includes("/login")) {
-        const action = new URL(formActionOf(current.text, "/login"), server.issuer).toString();
-        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text), email, password: PASSWORD }));
-      } else if (current.text.includes('/mfa"') && code) {
-        const action = new URL(formActionOf(current.text, "/mfa"), server.issuer).toString();
-        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text), code: await code() }));
-      } else if (current.text.includes("/passkey/skip")) {
-        const action = new URL(formActionOf(current.text, "/passkey/skip"), server.issuer).toString();
-        current = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(current.text) }));
-      } else {
-        return current;
-      }
-    }
-    return current;
-  }
-
   async function openSecurity(browser: BrowserSession, email: string, code?: () => Promise<string>) {
-    const first = await browser.follow(`${server.issuer}/account/security`, server.issuer);
-    return signInThrough(browser, first, email, code);
+    return new AccountPage(server, email, browser, code).open();
   }
 
-  async function post(browser: BrowserSession, page: PageResponse, path: string, fields: Record<string, string> = {}) {
-    const response = await browser.postForm(`${server.issuer}${path}`, { _csrf: csrfTokenOf(page.text), ...fields });
-    return response;
-  }
+  const signInThrough = (browser: BrowserSession, page: PageResponse, email: string, code?: () => Promise<string>) =>
+    new AccountPage(server, email, browser, code).signInThrough(page);
+
+  const post = (browser: BrowserSession, page: PageResponse, path: string, fields: Record<string, string> = {}) =>
+    new AccountPage(server, "", browser).post(page, path, fields);
 
   it("signs in through the authorization endpoint and shows the settings", async () => {
     const user = await newUser();
     const browser = new BrowserSession();
     const page = await openSecurity(browser, user.email);
     expect(page.status).toBe(200);
-    expect(page.url).toBe(`${server.issuer}/account/security`);
+    expect(page.url).toBe(`${server.issuer}/account`);
     expect(page.text).toContain("Set up an authenticator app");
     expect(page.text).toContain("0 unused backup codes");
   });
@@ -109,7 +89,7 @@ describe("account security settings", () => {
     let steps = 0;
     const code = () => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * steps++ });
     const security = await openSecurity(browser, user.email, code);
-    expect(security.url).toBe(`${server.issuer}/account/security`);
+    expect(security.url).toBe(`${server.issuer}/account`);
 
     await sleep(3100);
     const stale = await post(browser, security, "/account/security/backup-codes");
@@ -122,7 +102,7 @@ describe("account security settings", () => {
 
     // Verifying again (password and a code) brings the user back, and the change then works.
     const back = await signInThrough(browser, await browser.follow(stale.location as string, server.issuer), user.email, code);
-    expect(back.url).toBe(`${server.issuer}/account/security`);
+    expect(back.url).toBe(`${server.issuer}/account`);
     const created = await post(browser, back, "/account/security/backup-codes");
     expect(created.status).toBe(200);
     expect(await server.services.backupCodes.remaining(user.id)).toBe(10);
@@ -141,13 +121,8 @@ describe("account security settings", () => {
     expect((await mailsTo(server, user.email)).some((mail) => mail.text.includes("The authenticator app was removed"))).toBe(true);
   });
 
-  /** Posts a change, verifying again first when the 2 s window has passed (as a person would). */
-  async function postVerified(browser: BrowserSession, page: PageResponse, path: string, email: string, code?: () => Promise<string>) {
-    const first = await post(browser, page, path);
-    if (first.status !== 303) return first;
-    const back = await signInThrough(browser, await browser.follow(first.location as string, server.issuer), email, code);
-    return post(browser, back, path);
-  }
+  const postVerified = (browser: BrowserSession, page: PageResponse, path: string, email: string, code?: () => Promise<string>) =>
+    new AccountPage(server, email, browser, code).postVerified(page, path);
 
   it("offers 'sign out all other sessions' after a change, ending the others and their tokens only", async () => {
     const user = await newUser();
@@ -156,10 +131,10 @@ describe("account security settings", () => {
     const elsewhere = await signInAndRedeem(server, rp, new BrowserSession(), user.email);
     const security = await openSecurity(here.browser, user.email);
     const changedPage = await postVerified(here.browser, security, "/account/security/backup-codes", user.email);
-    expect(changedPage.text).toContain('action="/account/security/sign-out-others"');
+    expect(changedPage.text).toContain('action="/account/sessions/sign-out-others"');
     // Backup codes are a second factor: from now on a change needs one of them (MFA) too.
     const codes = [...changedPage.text.matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1] as string);
-    const signedOut = await postVerified(here.browser, changedPage, "/account/security/sign-out-others", user.email, async () => codes.pop() as string);
+    const signedOut = await postVerified(here.browser, changedPage, "/account/sessions/sign-out-others", user.email, async () => codes.pop() as string);
     expect(signedOut.status).toBe(200);
     expect(signedOut.text).toContain("Every other session is signed out");
 
@@ -195,7 +170,7 @@ describe("account security settings", () => {
     expect((await otherBrowser.get(callback)).status).toBe(400);
     const landed = await browser.get(callback);
     expect(landed.status).toBe(303);
-    expect(landed.location).toBe(`${server.issuer}/account/security`);
+    expect(landed.location).toBe(`${server.issuer}/account`);
     expect((await browser.get(callback)).status).toBe(400);
   });
 });

@@ -105,7 +105,7 @@ describe("risk-based step-up", () => {
     expect(notices).toHaveLength(1);
     expect(notices[0]?.text).toContain("Device: Firefox on Windows");
     expect(notices[0]?.text).toContain("IP:     198.51.100.7");
-    expect(notices[0]?.text).toContain(`${server.issuer}/account/security`);
+    expect(notices[0]?.text).toContain(`${server.issuer}/account#sessions`);
   });
 
   it("sends no new-browser notice for a first sign-in or a browser seen before", async () => {

@@ -1,0 +1,124 @@
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { CredentialQueries } from "../db/credentials.js";
+import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
+import type { SessionDeviceQueries } from "../db/session-devices.js";
+import type { UserQueries } from "../db/users.js";
+import { deviceOf } from "../http/user-agent.js";
+import type { SecondFactorService } from "../mfa/second-factor-service.js";
+import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
+import { ACCOUNT_CLIENT_ID } from "./account-client.js";
+import type { AccountSession } from "./account-sign-in.js";
+import { describeEvent } from "./activity-labels.js";
+
+const ACTIVITY_ENTRIES = 25;
+
+interface ClientNames {
+  find(id: string): Promise<{ client_name?: unknown } | undefined>;
+}
+
+export interface AccountOverviewDependencies {
+  users: UserQueries;
+  credentials: CredentialQueries;
+  secondFactors: SecondFactorService;
+  oidcPayloads: OidcPayloadQueries;
+  sessionDevices: SessionDeviceQueries;
+  clients: ClientNames;
+  events: SecurityEventLog;
+}
+
+interface SessionPayload {
+  uid?: string;
+  loginTs?: number;
+  authorizations?: Record<string, unknown>;
+}
+
+interface GrantPayload {
+  clientId?: string;
+  iat?: number;
+  openid?: { scope?: string };
+}
+
+const fromEpoch = (seconds: number | undefined) => (seconds ? new Date(seconds * 1000) : null);
+
+/** Everything the account page shows, read for one signed-in user. */
+export function createAccountOverview(deps: AccountOverviewDependencies) {
+  async function passkeysOf(userId: string) {
+    return (await deps.credentials.listCredentialsOfUser(userId)).map((credential) => ({
+      id: credential.id,
+      name: credential.name,
+      authenticator: authenticatorNameOf(credential.aaguid),
+      createdAt: credential.createdAt,
+      lastUsedAt: credential.lastUsedAt,
+      synced: credential.backupEligible,
+      backedUp: credential.backedUp,
+    }));
+  }
+
+  async function sessionsOf(session: AccountSession) {
+    const [rows, devices] = await Promise.all([
+      deps.oidcPayloads.listOfAccount("Session", session.userId, new Date()),
+      deps.sessionDevices.listSessionDevicesOfUser(session.userId),
+    ]);
+    const deviceByUid = new Map(devices.map((device) => [device.sessionUid, device]));
+    return rows
+      .map((row) => {
+        const payload = row.payload as SessionPayload;
+        const uid = row.uid ?? payload.uid ?? "";
+        const device = deviceByUid.get(uid);
+        return {
+          uid,
+          current: uid === session.sessionUid,
+          device: deviceOf(device?.lastUserAgent),
+          ip: device?.lastIp ?? null,
+          createdAt: device?.createdAt ?? row.createdAt,
+          lastActiveAt: device?.lastSeenAt ?? fromEpoch(payload.loginTs) ?? row.createdAt,
+        };
+      })
+      .sort((a, b) => Number(b.current) - Number(a.current) || b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
+  }
+
+  /** One entry per application (a client may hold a grant per session): scopes joined, first and latest dates. */
+  async function appsOf(userId: string) {
+    const apps = new Map<string, { clientId: string; name: string; scopes: Set<string>; firstGrantedAt: Date; lastGrantedAt: Date }>();
+    for (const row of await deps.oidcPayloads.listOfAccount("Grant", userId, new Date())) {
+      const grant = row.payload as GrantPayload;
+      if (!grant.clientId || grant.clientId === ACCOUNT_CLIENT_ID) continue;
+      const at = fromEpoch(grant.iat) ?? row.createdAt;
+      let app = apps.get(grant.clientId);
+      if (!app) {
+        const metadata = await deps.clients.find(grant.clientId);
+        const name = typeof metadata?.client_name === "string" ? metadata.client_name : grant.clientId;
+        app = { clientId: grant.clientId, name, scopes: new Set(), firstGrantedAt: at, lastGrantedAt: at };
+        apps.set(grant.clientId, app);
+      }
+      for (const scope of grant.openid?.scope?.split(" ") ?? []) if (scope) app.scopes.add(scope);
+      if (at < app.firstGrantedAt) app.firstGrantedAt = at;
+      if (at > app.lastGrantedAt) app.lastGrantedAt = at;
+    }
+    return [...apps.values()].map((app) => ({ ...app, scopes: [...app.scopes].sort() })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async function activityOf(userId: string) {
+    return (await deps.events.listForUser(userId, ACTIVITY_ENTRIES)).map((event) => ({
+      what: describeEvent(event.type, event.outcome),
+      outcome: event.outcome,
+      at: event.createdAt,
+      device: event.userAgent ? deviceOf(event.userAgent).name : null,
+      ip: event.ip,
+    }));
+  }
+
+  return async (session: AccountSession) => {
+    const [user, passkeys, factors, sessions, apps, activity] = await Promise.all([
+      deps.users.findUserById(session.userId),
+      passkeysOf(session.userId),
+      deps.secondFactors.factorsOf(session.userId),
+      sessionsOf(session),
+      appsOf(session.userId),
+      activityOf(session.userId),
+    ]);
+    return { email: user?.email ?? "", hasPassword: Boolean(user?.passwordHash), passkeys, factors, sessions, apps, activity };
+  };
+}
+
+export type AccountOverview = ReturnType<typeof createAccountOverview>;

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
+import type { BackgroundTasks } from "../background-tasks.js";
+import { sha256 } from "../crypto/hash.js";
+import type { EmailChangeQueries } from "../db/email-changes.js";
+import type { EmailLinkQueries } from "../db/email-links.js";
+import type { MailThrottle } from "../db/rate-limits.js";
+import type { UserQueries } from "../db/users.js";
+import { assertThat, badRequest, conflict } from "../errors.js";
+import { deviceOf } from "../http/user-agent.js";
+import type { Mailer } from "../mail/mailer.js";
+import { emailChangedMail, emailChangeLinkMail, emailInUseMail } from "../mail/messages.js";
+import { normaliseEmail } from "../users/email.js";
+
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+export interface RequestOrigin {
+  ip: string;
+  userAgent: string;
+}
+
+const linkUnusable = () =>
+  badRequest("email_change.link_unusable", "This link has expired or was already used. Start the change again from your account page.");
+
+/**
+ * Changing the account's address: asked for on the account page (after a recent verification), it
+ * takes effect only when a link mailed to the new address is used, and the old address is told.
+ * @throws AppError users.invalid_email, email_change.*, mail.throttled
+ */
+export function createEmailChange(deps: {
+  users: UserQueries;
+  links: EmailLinkQueries;
+  changes: EmailChangeQueries;
+  mailer: Mailer;
+  mailThrottle: MailThrottle;
+  tasks: BackgroundTasks;
+  events: SecurityEventLog;
+  issuer: string;
+  siteName: string;
+  linkSeconds: number;
+  now?: () => Date;
+}) {
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    /**
+     * Mails a confirmation link to the new address, or "it already has an account" when it does:
+     * the page says the same either way, and the lookup runs after the answer (no enumeration).
+     * @returns the normalised address, for "check your email"
+     */
+    async request(userId: string, rawEmail: string, origin: RequestOrigin): Promise<string> {
+      const email = normaliseEmail(rawEmail);
+      const user = await deps.users.findUserById(userId);
+      assertThat(user && user.email !== email, () => badRequest("email_change.same_address", "That is already your email address."));
+      await deps.mailThrottle.consume(email, origin.ip);
+      await deps.events.record({ type: "email.change_requested", outcome: "success", userId, ...origin });
+      deps.tasks.run("email-change mail", async () => {
+        if (await deps.users.findUserByEmail(email)) {
+          await deps.mailer.send({ to: email, ...emailInUseMail(deps.siteName) });
+          return;
+        }
+        // 256 bits from the CSPRNG; only the hash is stored (a database dump holds no live link).
+        const token = randomBytes(32).toString("base64url");
+        await deps.changes.replaceChangeLink({ tokenHash: sha256(token), userId, email, expiresAt: new Date(now().getTime() + deps.linkSeconds * 1000) });
+        const link = `${deps.issuer}/account/email/confirm?token=${token}`;
+        await deps.mailer.send({ to: email, ...emailChangeLinkMail(deps.siteName, link, deps.linkSeconds) });
+      });
+      return email;
+    },
+
+    /** The new address a usable link would move to (for the confirmation page; opening changes nothing). */
+    async pendingAddress(token: unknown): Promise<string> {
+      assertThat(typeof token === "string" && TOKEN.test(token), linkUnusable);
+      const link = await deps.links.findUsableLink(sha256(token), ["email_change"], now());
+      assertThat(link, linkUnusable);
+      return link.email;
+    },
+
+    /** Moves the account to the link's address, then tells the old one. */
+    async confirm(token: unknown, origin: RequestOrigin): Promise<string> {
+      assertThat(typeof token === "string" && TOKEN.test(token), linkUnusable);
+      const outcome = await deps.changes.applyChange(sha256(token), now());
+      if ("taken" in outcome) throw conflict("email_change.address_taken", "That address now belongs to another account. Nothing was changed.");
+      if ("unusable" in outcome) throw linkUnusable();
+      const { userId, oldEmail, newEmail } = outcome.applied;
+      await deps.events.record({ type: "email.changed", outcome: "success", userId, ...origin });
+      const mail = emailChangedMail(deps.siteName, newEmail, { at: now(), device: deviceOf(origin.userAgent).name, ip: origin.ip });
+      deps.tasks.run("email-changed notice", () => deps.mailer.send({ to: oldEmail, ...mail }));
+      return newEmail;
+    },
+  };
+}
+
+export type EmailChange = ReturnType<typeof createEmailChange>;

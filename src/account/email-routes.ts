@@ -1,0 +1,28 @@
+import type Router from "@koa/router";
+import { bodyField } from "../http/body-field.js";
+import type { AccountDependencies } from "./routes.js";
+
+/** Email change on the account page: request (recent verification), then confirm by the mailed link. */
+export function emailRoutes(router: Router, deps: AccountDependencies): void {
+  const { access, views, emailChange } = deps;
+  const origin = (ctx: { ip: string; get(name: string): string }) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+
+  router.post("/email", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (!session) return;
+    const email = await emailChange.request(session.userId, bodyField(ctx.request.body, "email"), origin(ctx));
+    views.render(ctx, "account/email-sent", { title: "Check your new inbox", email });
+  });
+
+  // Opening the link changes nothing (mail scanners open links); the button on the page does.
+  router.get("/email/confirm", async (ctx) => {
+    const token = ctx.query.token;
+    const email = await emailChange.pendingAddress(token);
+    views.render(ctx, "account/email-confirm", { title: "Confirm your new email address", email, token });
+  });
+
+  router.post("/email/confirm", async (ctx) => {
+    const email = await emailChange.confirm(bodyField(ctx.request.body, "token"), origin(ctx));
+    views.render(ctx, "account/email-changed", { title: "Email address changed", email });
+  });
+}

@@ -1,0 +1,87 @@
+import type Router from "@koa/router";
+import { badRequest } from "../errors.js";
+import { bodyField } from "../http/body-field.js";
+import { defaultPasskeyName } from "../http/user-agent.js";
+import type { AccountDependencies, AccountPages } from "./routes.js";
+
+const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
+const MAX_NAME = 64;
+
+/** A passkey name as typed: trimmed, 1 to 64 characters, no control characters. */
+function passkeyName(value: string): string {
+  const name = value.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+  if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name))
+    throw badRequest("passkey.invalid_name", `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
+  return name;
+}
+
+/** Passkeys on the account page: add (the WebAuthn ceremony, driven by passkey.js), rename, remove. */
+export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: AccountPages): void {
+  const { access, views, passkeys } = deps;
+  // One registration at a time per session; the challenge is bound to the user it was made for.
+  const challengeKey = (sessionUid: string) => `account-passkey:${sessionUid}`;
+
+  router.post("/passkeys/add", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (session) views.render(ctx, "account/passkey-add", { title: "Add a passkey" });
+  });
+
+  router.post("/passkey/register/options", async (ctx) => {
+    const session = await access.recentlyVerifiedOrRefuse(ctx);
+    const user = await deps.users.findUserById(session.userId);
+    if (!user) throw badRequest("account.gone", "This account no longer exists.");
+    ctx.body = await passkeys.registrationOptions(challengeKey(session.sessionUid), user);
+  });
+
+  router.post("/passkey/register/verify", async (ctx) => {
+    const session = await access.recentlyVerifiedOrRefuse(ctx);
+    const name = defaultPasskeyName(ctx.get("User-Agent"));
+    await passkeys.savePasskey(await passkeys.verifyRegistration(challengeKey(session.sessionUid), session.userId, ctx.request.body, name));
+    await pages.changed(ctx, session, "passkey.added", "A passkey was added");
+    ctx.body = { redirectTo: "/account#passkeys" };
+  });
+
+  router.post("/passkeys/:id/rename", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (!session) return;
+    const id = ctx.params.id ?? "";
+    const name = passkeyName(bodyField(ctx.request.body, "name"));
+    const renamed = CREDENTIAL_ID.test(id) ? (await deps.credentials.renameCredential(session.userId, id, name)).count : 0;
+    if (renamed === 0) {
+      await pages.show(ctx, session, "That passkey is no longer registered.");
+      return;
+    }
+    await pages.changed(ctx, session, "passkey.renamed", null);
+    await pages.show(ctx, session, `The passkey is now called “${name}”.`);
+  });
+
+  router.post("/passkeys/:id/remove", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (!session) return;
+    const id = ctx.params.id ?? "";
+    const owned = await deps.credentials.listCredentialsOfUser(session.userId);
+    const passkey = owned.find((credential) => credential.id === id);
+    if (!passkey) {
+      await pages.show(ctx, session, "That passkey is no longer registered.");
+      return;
+    }
+    const user = await deps.users.findUserById(session.userId);
+    // The last passkey of an account with a password: only after a warning the user confirmed.
+    if (owned.length === 1 && user?.passwordHash && bodyField(ctx.request.body, "confirm") !== "last-passkey") {
+      views.render(ctx, "account/passkey-remove-last", { title: "Remove your last passkey?", passkey });
+      return;
+    }
+    const outcome = await deps.credentials.removeCredential(session.userId, id);
+    if (outcome === "last_way_in") {
+      views.render(ctx, "account/passkey-last-way-in", { title: "Add another way to sign in first", passkey }, 409);
+      return;
+    }
+    if (outcome === "not_found") {
+      await pages.show(ctx, session, "That passkey is no longer registered.");
+      return;
+    }
+    await pages.changed(ctx, session, "passkey.removed", `The passkey “${passkey.name}” was removed`);
+    await pages.show(ctx, session, `The passkey “${passkey.name}” was removed.`, true);
+  });
+}

@@ -1,0 +1,159 @@
+import * as oidc from "openid-client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { addVirtualAuthenticator, chromiumAvailable, hideAutofillSupport, launchChromium, type VirtualAuthenticator } from "../helpers/chromium.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+// Issue #5 acceptance 1: the account page in a real browser.
+describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let authenticator: VirtualAuthenticator;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { issuerHost: "localhost" });
+    rp = await registerRelyingParty(server);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newContext(userAgent?: string) {
+    const created = await browser.newContext(userAgent ? { userAgent } : {});
+    await hideAutofillSupport(created);
+    const opened = await created.newPage();
+    // The relying party's callback: answer it so the browser stops there.
+    await opened.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
+    return { context: created, page: opened };
+  }
+
+  beforeEach(async () => {
+    await context?.close();
+    ({ context, page } = await newContext());
+    authenticator = await addVirtualAuthenticator(context, page);
+  });
+
+  async function newUser() {
+    const email = `browser-account-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  /** Password sign-in on the IdP's page, declining the passkey offer. */
+  async function passwordSignIn(on: Page, email: string) {
+    await on.fill("#email", email);
+    await on.fill("#password", PASSWORD);
+    await on.locator('form[action$="/login"] button[type="submit"]').click();
+    await on.waitForFunction(() => !document.querySelector('form[action$="/login"]'));
+    // The offer to create a passkey, unless the user said "Not now" lately (in another browser, say).
+    const notNow = on.getByRole("button", { name: "Not now" });
+    if ((await notNow.count()) > 0) await notNow.click();
+  }
+
+  async function openAccount(on: Page, email: string) {
+    await on.goto(`${server.issuer}/account`);
+    await passwordSignIn(on, email);
+    await on.waitForURL(`${server.issuer}/account`);
+  }
+
+  /** Signs in to the relying party in `on` (consent included) and redeems the code. */
+  async function signInToApp(on: Page, email: string) {
+    const start = await authorizationRequest(rp);
+    await on.goto(start.url.toString());
+    await passwordSignIn(on, email);
+    await on.getByRole("button", { name: "Allow" }).click();
+    await on.waitForURL((url) => url.toString().startsWith(RP_CALLBACK));
+    return oidc.authorizationCodeGrant(rp.config, new URL(on.url()), {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
+  }
+
+  const passkeyItems = () => page.locator("li.passkey");
+
+  it("adds a passkey with the virtual authenticator, renames it after confirming it's you, and removes passkeys", async () => {
+    const user = await newUser();
+    await openAccount(page, user.email);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await page.waitForURL(`${server.issuer}/account#passkeys`);
+    await expect.poll(() => passkeyItems().count()).toBe(1);
+    expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Chrome on Linux");
+    expect(await authenticator.credentialCount()).toBe(1);
+
+    // With a passkey, a change needs MFA: the password sign-in is not enough, so the page asks first.
+    await passkeyItems().first().locator('input[name="name"]').fill("Work laptop");
+    await passkeyItems().first().getByRole("button", { name: "Rename" }).click();
+    await page.getByRole("button", { name: "Use your passkey or security key" }).click();
+    await page.waitForURL(`${server.issuer}/account`);
+    expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Chrome on Linux");
+    await passkeyItems().first().locator('input[name="name"]').fill("Work laptop");
+    await passkeyItems().first().getByRole("button", { name: "Rename" }).click();
+    await expect.poll(() => page.locator("[role=status]").textContent()).toContain("The passkey is now called “Work laptop”.");
+    expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Work laptop");
+
+    // A second passkey on another authenticator, then remove both: the last one only after the warning.
+    await authenticator.remove();
+    const securityKey = await addVirtualAuthenticator(context, page);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await page.waitForURL(`${server.issuer}/account#passkeys`);
+    await expect.poll(() => passkeyItems().count()).toBe(2);
+    expect(await securityKey.credentialCount()).toBe(1);
+
+    await page.getByRole("button", { name: "Remove “Work laptop”" }).click();
+    await expect.poll(() => page.locator("[role=status]").textContent()).toContain("was removed");
+    expect(await passkeyItems().count()).toBe(1);
+    await page.getByRole("button", { name: "Remove “Chrome on Linux”" }).click();
+    await expect.poll(() => page.locator("[role=alert]").textContent()).toContain("is your last passkey");
+    await page.getByRole("button", { name: /Remove it anyway/ }).click();
+    await expect.poll(() => passkeyItems().count()).toBe(0);
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(0);
+  });
+
+  it("lists the sessions of two browsers and signs the other one out everywhere else; its refresh token stops working", async () => {
+    const user = await newUser();
+    const other = await newContext(FIREFOX_WINDOWS);
+    try {
+      const otherTokens = await signInToApp(other.page, user.email);
+      await openAccount(page, user.email);
+      const sessions = page.locator("li.session");
+      await expect.poll(() => sessions.count()).toBe(2);
+      expect(await sessions.first().textContent()).toContain("this device");
+      expect(await sessions.nth(1).locator("strong").textContent()).toBe("Firefox on Windows");
+      expect(await sessions.nth(1).textContent()).toMatch(/IP (127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)/);
+
+      await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+      await expect.poll(() => page.locator("[role=status]").textContent()).toContain("Every other session is signed out");
+      expect(await sessions.count()).toBe(1);
+      await expect(oidc.refreshTokenGrant(rp.config, otherTokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+      // The other browser is signed out of the IdP too.
+      await other.page.goto(`${server.issuer}/account`);
+      await expect.poll(() => other.page.locator("#password").count()).toBe(1);
+    } finally {
+      await other.context.close();
+    }
+  });
+
+  it("revokes a connected app: its refresh and access tokens stop working", async () => {
+    const user = await newUser();
+    const tokens = await signInToApp(page, user.email);
+    await page.goto(`${server.issuer}/account`);
+    await expect.poll(() => page.locator("li.app strong").textContent()).toBe("Test RP");
+    await page.getByRole("button", { name: "Revoke access for Test RP" }).click();
+    await expect.poll(() => page.locator("[role=status]").textContent()).toContain("Access for that app is revoked.");
+    expect(await page.locator("li.app").count()).toBe(0);
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    const userinfo = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(userinfo.status).toBe(401);
+  });
+});

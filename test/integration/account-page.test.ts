@@ -1,0 +1,331 @@
+import * as oidc from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountPage } from "../helpers/account-page.js";
+import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
+import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const CHROME_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Issue #5: the account page — passkeys, sessions and devices, connected apps, activity, email change.
+describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    rp = await registerRelyingParty(server);
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser() {
+    const email = `page-${kind}-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  function browserAs(userAgent: string) {
+    const browser = new BrowserSession();
+    browser.userAgent = userAgent;
+    return browser;
+  }
+
+  /** Adds a passkey the way the page's script does: the add page, options, a real attestation, verify. */
+  async function addPasskey(account: AccountPage, page: PageResponse) {
+    const addPage = await account.postVerified(page, "/account/passkeys/add");
+    expect(addPage.status, addPage.location ?? "").toBe(200);
+    expect(addPage.text).toContain('data-base="/account"');
+    const csrf = addPage.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+    const options = JSON.parse((await account.browser.postJson(`${server.issuer}/account/passkey/register/options`, csrf, {})).text);
+    const authenticator = new SoftwareAuthenticator();
+    const verify = await account.browser.postJson(
+      `${server.issuer}/account/passkey/register/verify`,
+      csrf,
+      authenticator.registration({ challenge: options.challenge, origin: server.issuer, rpId: "127.0.0.1" }),
+    );
+    expect(verify.status).toBe(200);
+    expect(JSON.parse(verify.text)).toEqual({ redirectTo: "/account#passkeys" });
+    // From now on a change needs MFA: the helper confirms with this passkey when asked.
+    account.passkey = { authenticator, userId: (await server.services.userQueries.findUserByEmail(account.email))?.id as string };
+    return { authenticator, page: await account.browser.get(`${server.issuer}/account`) };
+  }
+
+  const formAction = (page: PageResponse, pattern: RegExp) => page.text.match(pattern)?.[1];
+
+  it("shows passkeys, sessions with device and IP, connected apps and recent activity", async () => {
+    const user = await newUser();
+    await signInAndRedeem(server, rp, browserAs(FIREFOX_WINDOWS), user.email);
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const { page } = await addPasskey(account, await account.open());
+
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    // Passkeys: name from the browser, dates, sync state.
+    expect(page.text).toContain('<strong class="passkey-name">Chrome on Linux</strong>');
+    expect(page.text).toMatch(/Added \d{4}-\d\d-\d\d \d\d:\d\d UTC · last used never · on this device only/);
+    // Sessions: this browser (first, marked) and the other one, parsed, with IP and dates.
+    const sessions = page.text.slice(page.text.indexOf('id="sessions"'), page.text.indexOf('id="apps"'));
+    expect(sessions).toMatch(/<strong>Chrome on Linux<\/strong> <span class="badge">this device<\/span>/);
+    expect(sessions).toContain("<strong>Firefox on Windows</strong>");
+    expect(sessions).toMatch(/IP [0-9a-f.:]+ · signed in \d{4}-.* · last active \d{4}-/);
+    expect(sessions).toContain("Sign out everywhere else");
+    // Connected apps: the relying party with what it may see; never the account pages themselves.
+    const apps = page.text.slice(page.text.indexOf('id="apps"'), page.text.indexOf('id="email"'));
+    expect(apps).toContain("<strong>Test RP</strong>");
+    expect(apps).toContain("Can see: email, offline_access, openid, profile");
+    expect(apps).not.toContain("Your account");
+    // Activity: newest first.
+    const activity = page.text.slice(page.text.indexOf('id="activity"'));
+    expect(activity.indexOf("Passkey added")).toBeGreaterThan(-1);
+    expect(activity.indexOf("Passkey added")).toBeLessThan(activity.indexOf("Sign-in"));
+  });
+
+  it("renames and removes passkeys, warning before the last one and refusing the last way in", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const first = await addPasskey(account, await account.open());
+    const { page } = await addPasskey(account, first.page);
+    const [one, two] = await server.services.credentials.listCredentialsOfUser(user.id);
+    if (!one || !two) throw new Error("two passkeys expected");
+
+    const renamed = await account.postVerified(page, `/account/passkeys/${one.id}/rename`, { name: "  Work laptop  " });
+    expect(renamed.text).toContain("The passkey is now called “Work laptop”.");
+    expect((await server.services.credentials.findCredentialById(one.id))?.name).toBe("Work laptop");
+    for (const bad of ["", " ", "x".repeat(65), "tab\there"]) {
+      expect((await account.post(page, `/account/passkeys/${one.id}/rename`, { name: bad })).status).toBe(400);
+    }
+
+    // Not the last one: removed, mailed, and "sign out everywhere else" offered first.
+    const removed = await account.post(page, `/account/passkeys/${two.id}/remove`);
+    expect(removed.text).toContain("was removed.");
+    expect(removed.text).toContain('action="/account/sessions/sign-out-others"');
+    expect(await server.services.credentials.findCredentialById(two.id)).toBeNull();
+    expect((await mailsTo(server, user.email)).some((mail) => mail.text.includes("was removed"))).toBe(true);
+
+    // The last one, with a password left: a warning first, removed only when confirmed.
+    const warning = await account.post(page, `/account/passkeys/${one.id}/remove`);
+    expect(warning.text).toContain("is your last passkey");
+    expect(await server.services.credentials.findCredentialById(one.id)).not.toBeNull();
+    const confirmed = await account.post(warning, `/account/passkeys/${one.id}/remove`, { confirm: "last-passkey" });
+    expect(confirmed.status).toBe(200);
+    expect(await server.services.credentials.findCredentialById(one.id)).toBeNull();
+
+    // No password and one passkey: that passkey is the only way in, and stays.
+    const { page: again } = await addPasskey(account, confirmed);
+    const [only] = await server.services.credentials.listCredentialsOfUser(user.id);
+    await server.services.db.user.update({ where: { id: user.id }, data: { passwordHash: null } });
+    const refused = await account.post(again, `/account/passkeys/${only?.id}/remove`, { confirm: "last-passkey" });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain("is the only way you can sign in");
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(1);
+
+    const types = (await server.services.events.listForUser(user.id)).map((event) => event.type);
+    expect(types).toEqual(expect.arrayContaining(["passkey.added", "passkey.renamed", "passkey.removed"]));
+  });
+
+  it("never lets two removals at once take away the last way in", async () => {
+    const user = await newUser();
+    await server.services.db.user.update({ where: { id: user.id }, data: { passwordHash: null } });
+    for (const id of ["race-a", "race-b"]) {
+      await server.services.credentials.insertCredential({
+        id: `${id}-${kind}-${counter}`,
+        userId: user.id,
+        publicKey: Buffer.from("key"),
+        deviceType: "singleDevice",
+        backupEligible: false,
+        backedUp: false,
+        aaguid: "00000000-0000-0000-0000-000000000000",
+        name: id,
+      });
+    }
+    const [a, b] = await server.services.credentials.listCredentialsOfUser(user.id);
+    const outcomes = await Promise.all([
+      server.services.credentials.removeCredential(user.id, a?.id as string),
+      server.services.credentials.removeCredential(user.id, b?.id as string),
+    ]);
+    expect(outcomes.sort()).toEqual(["last_way_in", "removed"]);
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(1);
+  });
+
+  it("signs one other device out: its session, refresh token and grant end; this one keeps working", async () => {
+    const user = await newUser();
+    const other = await signInAndRedeem(server, rp, browserAs(FIREFOX_WINDOWS), user.email);
+    const here = await signInAndRedeem(server, rp, browserAs(CHROME_LINUX), user.email);
+    const account = new AccountPage(server, user.email, here.browser);
+    const page = await account.open();
+    const otherAction = formAction(page, /<strong>Firefox on Windows<\/strong>[\s\S]*?action="(\/account\/sessions\/[^"]+\/sign-out)"/);
+    expect(otherAction).toBeTruthy();
+
+    // Someone else's session uid signs nothing out.
+    const stranger = await newUser();
+    const strangerAccount = new AccountPage(server, stranger.email);
+    const strangerOwn = await strangerAccount.open();
+    const tried = await strangerAccount.post(strangerOwn, otherAction as string);
+    expect(tried.text).toContain("That session had already ended.");
+    expect((await oidc.refreshTokenGrant(rp.config, other.tokens.refresh_token as string)).access_token).toBeTruthy();
+
+    const done = await account.post(page, otherAction as string);
+    expect(done.text).toContain("That device is signed out");
+    expect(done.text).not.toContain("<strong>Firefox on Windows</strong>");
+    const refreshed = await oidc.refreshTokenGrant(rp.config, other.tokens.refresh_token as string).catch((error) => error);
+    expect(refreshed).toMatchObject({ error: "invalid_grant" });
+    const silent = await other.browser.get((await authorizationRequest(rp, { prompt: "none" })).url.toString());
+    expect(new URL(silent.location as string).searchParams.get("error")).toBe("login_required");
+    expect((await oidc.refreshTokenGrant(rp.config, here.tokens.refresh_token as string)).access_token).toBeTruthy();
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("session.signed_out");
+
+    // "Sign out this device": the page's own session ends with everything issued through it.
+    const own = formAction(done, /<span class="badge">this device<\/span>[\s\S]*?action="(\/account\/sessions\/[^"]+\/sign-out)"/);
+    const signedOut = await account.post(done, own as string);
+    expect(signedOut.status).toBe(303);
+    expect(signedOut.location).toBe(`${server.issuer}/account/signed-out`);
+    await expect(oidc.refreshTokenGrant(rp.config, here.tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    expect(new URL((await here.browser.get(`${server.issuer}/account`)).location as string).pathname).toBe("/auth");
+  });
+
+  it("revokes a connected app: its grant, refresh and access tokens stop working, and it must ask again", async () => {
+    const user = await newUser();
+    const signedIn = await signInAndRedeem(server, rp, browserAs(CHROME_LINUX), user.email);
+    const account = new AccountPage(server, user.email, signedIn.browser);
+    const page = await account.open();
+    const revoke = formAction(page, /action="(\/account\/apps\/[^"]+\/revoke)"/);
+    expect(revoke).toBe(`/account/apps/${encodeURIComponent(rp.clientId)}/revoke`);
+
+    const done = await account.post(page, revoke as string);
+    expect(done.text).toContain("Access for that app is revoked.");
+    expect(done.text).toContain("No apps have access to your account.");
+    await expect(oidc.refreshTokenGrant(rp.config, signedIn.tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    const userinfo = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${signedIn.tokens.access_token}` } });
+    expect(userinfo.status).toBe(401);
+    const silent = await signedIn.browser.get((await authorizationRequest(rp, { prompt: "none" })).url.toString());
+    expect(new URL(silent.location as string).searchParams.get("error")).toBe("consent_required");
+    // The account session itself is untouched.
+    expect((await signedIn.browser.get(`${server.issuer}/account`)).status).toBe(200);
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("app.access_revoked");
+  });
+
+  it("changes the email address only through a link to the new address, and tells the old one", async () => {
+    const user = await newUser();
+    const newEmail = `moved-${kind}-${counter}@example.com`;
+    const account = new AccountPage(server, user.email);
+    const page = await account.open();
+    expect((await account.post(page, "/account/email", { email: user.email })).status).toBe(400);
+    expect((await account.post(page, "/account/email", { email: "not an address" })).status).toBe(400);
+
+    const sent = await account.post(page, "/account/email", { email: ` ${newEmail.toUpperCase()} ` });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain(`We sent a link to <strong>${newEmail}</strong>`);
+    expect((await server.services.userQueries.findUserById(user.id))?.email).toBe(user.email);
+    const link = (await mailsTo(server, newEmail))[0]?.link as string;
+    expect(link).toMatch(/\/account\/email\/confirm\?token=/);
+
+    // Opening the link (a mail scanner, say) changes nothing; confirming does, once.
+    const confirmPage = await new BrowserSession().get(link);
+    expect(confirmPage.text).toContain(newEmail);
+    expect((await server.services.userQueries.findUserById(user.id))?.email).toBe(user.email);
+    const reader = new BrowserSession();
+    const opened = await reader.get(link);
+    const token = new URL(link).searchParams.get("token") as string;
+    const confirmed = await reader.postForm(`${server.issuer}/account/email/confirm`, { _csrf: csrfTokenOf(opened.text), token });
+    expect(confirmed.status).toBe(200);
+    expect((await server.services.userQueries.findUserById(user.id))?.email).toBe(newEmail);
+    expect((await reader.postForm(`${server.issuer}/account/email/confirm`, { _csrf: csrfTokenOf(opened.text), token })).status).toBe(400);
+
+    const notice = (await mailsTo(server, user.email)).find((mail) => mail.subject.includes("email address of your"));
+    expect(notice?.text).toContain(`now uses ${newEmail}`);
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toEqual(
+      expect.arrayContaining(["email.change_requested", "email.changed"]),
+    );
+  });
+
+  it("says the same for an address that has an account, and mails that address instead of a link", async () => {
+    const user = await newUser();
+    const taken = await newUser();
+    const account = new AccountPage(server, user.email);
+    const page = await account.open();
+    const sent = await account.post(page, "/account/email", { email: taken.email });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain(`We sent a link to <strong>${taken.email}</strong>`);
+    const mails = await mailsTo(server, taken.email);
+    expect(mails.map((mail) => mail.subject)).toContain("This address already has a 127.0.0.1 account");
+    expect(mails.every((mail) => mail.link === null || !mail.link.includes("/account/email/confirm"))).toBe(true);
+  });
+
+  it("refuses every state-changing request without a CSRF token or from another origin", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email);
+    const page = await account.open();
+    const csrf = csrfTokenOf(page.text);
+    const paths = [
+      "/account/passkeys/add",
+      "/account/passkey/register/options",
+      "/account/passkey/register/verify",
+      "/account/passkeys/any/rename",
+      "/account/passkeys/any/remove",
+      "/account/security/totp",
+      "/account/security/totp/confirm",
+      "/account/security/totp/remove",
+      "/account/security/backup-codes",
+      "/account/sessions/sign-out-others",
+      "/account/sessions/any/sign-out",
+      `/account/apps/${rp.clientId}/revoke`,
+      "/account/email",
+      "/account/email/confirm",
+    ];
+    for (const path of paths) {
+      const url = `${server.issuer}${path}`;
+      expect((await account.browser.postForm(url, { name: "x", email: "x@example.com" })).status, path).toBe(403);
+      expect((await account.browser.postForm(url, { _csrf: "forged" })).status, path).toBe(403);
+      expect((await account.browser.postForm(url, { _csrf: csrf }, { origin: "https://evil.example" })).status, path).toBe(403);
+      expect((await account.browser.postForm(url, { _csrf: csrf }, { "sec-fetch-site": "cross-site" })).status, path).toBe(403);
+    }
+    expect(await server.services.backupCodes.remaining(user.id)).toBe(0);
+  });
+});
+
+describe("account page changes need a recent verification", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { account: { reverifySeconds: 1 } });
+  });
+  afterAll(() => server?.stop());
+
+  it("sends every change back to verify once the window has passed, and refuses the passkey ceremony's JSON steps", async () => {
+    const email = "stale@example.com";
+    const userId = await createUser(server, email);
+    const account = new AccountPage(server, email);
+    const page = await account.open();
+    await sleep(2100);
+    for (const path of [
+      "/account/passkeys/add",
+      "/account/passkeys/any/rename",
+      "/account/passkeys/any/remove",
+      "/account/security/totp",
+      "/account/security/backup-codes",
+      "/account/sessions/sign-out-others",
+      "/account/sessions/any/sign-out",
+      "/account/apps/any/revoke",
+      "/account/email",
+    ]) {
+      const response = await account.post(page, path, { name: "n", email: "new@example.com" });
+      expect(response.status, path).toBe(303);
+      const target = new URL(response.location as string);
+      expect(target.pathname, path).toBe("/auth");
+      expect(target.searchParams.get("max_age"), path).toBe("1");
+    }
+    for (const path of ["/account/passkey/register/options", "/account/passkey/register/verify"]) {
+      const response = await account.browser.postJson(`${server.issuer}${path}`, csrfTokenOf(page.text), {});
+      expect(response.status, path).toBe(403);
+      expect(JSON.parse(response.text).error, path).toBe("account.verify_again");
+    }
+    expect(await server.services.backupCodes.remaining(userId)).toBe(0);
+    expect(await mailsTo(server, "new@example.com")).toHaveLength(0);
+  });
+});
