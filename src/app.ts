@@ -6,6 +6,7 @@ import { createAccountAccess } from "./account/account-access.js";
 import { createAccountOverview } from "./account/account-overview.js";
 import { createAccountSignIn } from "./account/account-sign-in.js";
 import { accountRoutes } from "./account/routes.js";
+import { adminApiRoutes } from "./admin/api-routes.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { authorizationPost } from "./http/authorization-post.js";
@@ -156,6 +157,18 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       signOutSession: services.signOutSession,
       emailChange: services.emailChange,
       ...pages,
+    }).routes(),
+  );
+
+  app.use(
+    adminApiRoutes({
+      provider,
+      clients: services.clients,
+      users: services.users,
+      userAdmin: services.userAdmin,
+      administration: services.administration,
+      audit: services.audit,
+      bodyLimit: config.requestBodyLimit,
     }).routes(),
   );
 

@@ -1,5 +1,7 @@
 import { accountClientMetadata } from "./account/account-client.js";
 import { createEmailChange } from "./account/email-change.js";
+import { createAdministration } from "./admin/administration.js";
+import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
@@ -9,6 +11,7 @@ import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
+import { createAuditEventQueries } from "./db/audit-events.js";
 import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
@@ -33,6 +36,7 @@ import { createTotpService } from "./mfa/totp.js";
 import { createMetrics } from "./observability/metrics.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
+import { supportedScopes } from "./oidc/scopes.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
 import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
@@ -72,6 +76,41 @@ export function createServices(database: Database, config: Config, keys: Derived
   const sessionDevices = createSessionDeviceQueries(db);
   const signInThrottle = createSignInThrottle(db, config.throttle);
   const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
+  const clients = createClientRegistry(createClientQueries(db), {
+    cacheSeconds: config.caches.clientSeconds,
+    onDeleted: (clientId) => invalidate({ clientId }),
+    builtIn: [accountClientMetadata(config.issuer)],
+    policy: { supportedScopes: supportedScopes(config.claimsByScope), maxRefreshTokenSeconds: config.ttl.refreshTokenAbsoluteSeconds },
+  });
+  const signUp = createSignUpService({
+    users: userQueries,
+    links: emailLinks,
+    signUps: createSignUpQueries(db),
+    passkeys,
+    mailer,
+    mailThrottle,
+    tasks,
+    config,
+    logger,
+  });
+  const recovery = createRecoveryService({
+    users: userQueries,
+    links: emailLinks,
+    recoveries: createRecoveryQueries(db),
+    passkeys,
+    secondFactors,
+    passwords,
+    signOutEverywhere,
+    events,
+    notify: notifySecurityChange,
+    mailer,
+    mailThrottle,
+    tasks,
+    config,
+  });
+  const users = createUserService(userQueries, passwords);
+  const userAdmin = createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events });
+  const audit = createAuditLog(createAuditEventQueries(db), logger);
   return {
     db,
     metrics,
@@ -80,12 +119,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     payloadCache,
     invalidate,
     oidcPayloads,
-    clients: createClientRegistry(createClientQueries(db), {
-      cacheSeconds: config.caches.clientSeconds,
-      onDeleted: (clientId) => invalidate({ clientId }),
-      builtIn: [accountClientMetadata(config.issuer)],
-    }),
-    users: createUserService(userQueries, passwords),
+    users,
     signInThrottle,
     risk: createRiskAssessor({ sessionDevices, users: userQueries, signInThrottle, events, threshold: config.risk.threshold }),
     sessionDevices,
@@ -97,17 +131,6 @@ export function createServices(database: Database, config: Config, keys: Derived
     totp,
     backupCodes,
     secondFactors,
-    signUp: createSignUpService({
-      users: userQueries,
-      links: emailLinks,
-      signUps: createSignUpQueries(db),
-      passkeys,
-      mailer,
-      mailThrottle,
-      tasks,
-      config,
-      logger,
-    }),
     emailLinks,
     signOutEverywhere,
     emailChange: createEmailChange({
@@ -125,22 +148,12 @@ export function createServices(database: Database, config: Config, keys: Derived
     signOutSession: createSignOutSession({ oidcPayloads, sessionDevices, invalidate }),
     notifySecurityChange,
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
-    userAdmin: createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events }),
-    recovery: createRecoveryService({
-      users: userQueries,
-      links: emailLinks,
-      recoveries: createRecoveryQueries(db),
-      passkeys,
-      secondFactors,
-      passwords,
-      signOutEverywhere,
-      events,
-      notify: notifySecurityChange,
-      mailer,
-      mailThrottle,
-      tasks,
-      config,
-    }),
+    userAdmin,
+    audit,
+    administration: createAdministration({ clients, users, userAdmin, signUp, recovery, audit }),
+    clients,
+    signUp,
+    recovery,
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.

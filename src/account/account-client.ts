@@ -14,6 +14,7 @@ export function accountClientMetadata(issuer: string): AdapterPayload {
     client_id: ACCOUNT_CLIENT_ID,
     client_name: "Your account",
     token_endpoint_auth_method: "none",
+    scope: "openid",
     grant_types: ["authorization_code"],
     response_types: ["code"],
     redirect_uris: [accountCallbackUrl(issuer)],

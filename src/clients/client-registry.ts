@@ -4,6 +4,7 @@ import { ACR, isAcr } from "../auth/assurance.js";
 import { sha256 } from "../crypto/hash.js";
 import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
+import { ADMIN_SCOPE, defaultClientScopes } from "../oidc/scopes.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 export interface ClientInput {
@@ -18,6 +19,11 @@ export interface ClientInput {
   minimumAcr?: string | null;
   /** OIDC Back-Channel Logout endpoint (https; http only on loopback). */
   backchannelLogoutUri?: string | null;
+  /** Scopes it may ask for; empty or absent: every scope but `admin`. */
+  scopes?: string[] | null;
+  /** Token lifetimes in seconds; null or absent: the server's. */
+  accessTokenSeconds?: number | null;
+  refreshTokenSeconds?: number | null;
 }
 
 export interface ClientChanges {
@@ -29,6 +35,11 @@ export interface ClientChanges {
   minimumAcr?: string | null;
   /** null clears it. */
   backchannelLogoutUri?: string | null;
+  /** null or empty: back to the default scopes. */
+  scopes?: string[] | null;
+  /** null: back to the server's lifetime. */
+  accessTokenSeconds?: number | null;
+  refreshTokenSeconds?: number | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -43,6 +54,10 @@ export interface ClientView {
   first_party: boolean;
   minimum_acr: string | null;
   backchannel_logout_uri: string | null;
+  /** Null: every scope but `admin`. */
+  scopes: string[] | null;
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -79,6 +94,43 @@ function assertBackchannelUri(value: string | null | undefined): string | null {
   return value;
 }
 
+export interface ClientPolicy {
+  /** Every scope the provider knows (`admin` included). */
+  supportedScopes: readonly string[];
+  /** The longest refresh-token idle lifetime a client may get: the server's absolute lifetime. */
+  maxRefreshTokenSeconds: number;
+}
+
+const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
+const MIN_REFRESH_TOKEN_SECONDS = 300;
+
+/** Known scopes only; `admin` only for a confidential machine client (client_credentials, no user sign-in). */
+function assertScopes(scopes: string[] | null | undefined, grantTypes: string[], policy: ClientPolicy): string[] {
+  const unique = [...new Set(scopes ?? [])];
+  for (const scope of unique) {
+    assertThat(
+      policy.supportedScopes.includes(scope),
+      badRequest("clients.invalid_scope", `--scopes: unknown scope "${scope}" (known: ${policy.supportedScopes.join(", ")})`),
+    );
+  }
+  if (unique.includes(ADMIN_SCOPE)) {
+    assertThat(
+      grantTypes.length === 1 && grantTypes[0] === "client_credentials",
+      badRequest("clients.invalid_scope", `--scopes: "${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
+    );
+  }
+  return unique;
+}
+
+function assertSeconds(value: number | null | undefined, setting: string, min: number, max: number): number | null {
+  if (value === null || value === undefined) return null;
+  assertThat(
+    Number.isInteger(value) && value >= min && value <= max,
+    badRequest("clients.invalid_lifetime", `${setting} must be a whole number of seconds from ${min} to ${max} (got ${value})`),
+  );
+  return value;
+}
+
 function grantTypesFor(input: ClientInput): string[] {
   const grants = input.redirectUris.length > 0 ? ["authorization_code", "refresh_token"] : [];
   if (input.clientCredentials) {
@@ -104,6 +156,9 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     first_party: row.firstParty,
     minimum_acr: row.minimumAcr,
     backchannel_logout_uri: row.backchannelLogoutUri,
+    scopes: row.allowedScopes.length > 0 ? row.allowedScopes : null,
+    access_token_ttl: row.accessTokenSeconds,
+    refresh_token_ttl: row.refreshTokenSeconds,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -111,9 +166,13 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
 }
 
 /** The metadata oidc-provider validates and serves the client with. */
-function toProviderMetadata(row: ClientRow): AdapterPayload {
+function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): AdapterPayload {
   const usesCode = row.grantTypes.includes("authorization_code");
   return {
+    // Always a list: a client without one could ask for every scope, `admin` included.
+    scope: (row.allowedScopes.length > 0 ? row.allowedScopes : defaultScopes).join(" "),
+    ...(row.accessTokenSeconds ? { idp_access_token_seconds: row.accessTokenSeconds } : {}),
+    ...(row.refreshTokenSeconds ? { idp_refresh_token_seconds: row.refreshTokenSeconds } : {}),
     client_id: row.id,
     client_name: row.name,
     ...(row.secretHash ? { client_secret: row.secretHash } : {}),
@@ -142,8 +201,14 @@ export function createClientRegistry(
     onDeleted?: (clientId: string) => Promise<void>;
     /** Clients defined in code (the account pages), found before the database. */
     builtIn?: readonly AdapterPayload[];
+    policy: ClientPolicy;
   },
 ) {
+  const { policy } = options;
+  const defaultScopes = defaultClientScopes(policy.supportedScopes);
+  const accessSeconds = (value: number | null | undefined) => assertSeconds(value, "--access-token-ttl", ACCESS_TOKEN_SECONDS.min, ACCESS_TOKEN_SECONDS.max);
+  const refreshSeconds = (value: number | null | undefined) =>
+    assertSeconds(value, "--refresh-token-ttl", MIN_REFRESH_TOKEN_SECONDS, policy.maxRefreshTokenSeconds);
   const now = options.now ?? Date.now;
   const cache = new Map<string, { expires: number; metadata: AdapterPayload | undefined }>();
 
@@ -172,6 +237,9 @@ export function createClientRegistry(
         firstParty: input.firstParty ?? false,
         minimumAcr: assertAcr(input.minimumAcr),
         backchannelLogoutUri: assertBackchannelUri(input.backchannelLogoutUri),
+        allowedScopes: assertScopes(input.scopes, grantTypes, policy),
+        accessTokenSeconds: accessSeconds(input.accessTokenSeconds),
+        refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
       });
       return toClientView(row, secret);
     },
@@ -200,6 +268,9 @@ export function createClientRegistry(
         ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
         ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
         ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: assertBackchannelUri(changes.backchannelLogoutUri) } : {}),
+        ...(changes.scopes !== undefined ? { allowedScopes: assertScopes(changes.scopes, current.grantTypes, policy) } : {}),
+        ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
+        ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
       });
       cache.delete(id);
       return toClientView(row);
@@ -229,7 +300,7 @@ export function createClientRegistry(
       const hit = cache.get(id);
       if (hit && hit.expires > now()) return hit.metadata;
       const row = await queries.findClientById(id);
-      const metadata = row ? toProviderMetadata(row) : undefined;
+      const metadata = row ? toProviderMetadata(row, defaultScopes) : undefined;
       // Unknown ids are cached too; the bound keeps floods of random ids from growing memory.
       if (cache.size >= MAX_CACHED_CLIENTS) cache.clear();
       if (options.cacheSeconds > 0) cache.set(id, { expires: now() + options.cacheSeconds * 1000, metadata });

@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256 } from "../crypto/hash.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
+import { supportedScopes } from "./scopes.js";
 
 export interface ProviderDependencies {
   config: Config;
@@ -45,6 +46,12 @@ export function sessionLifetime(
   return Math.max(1, kept ? remaining : Math.min(ttl.sessionIdleSeconds, remaining));
 }
 
+/** A lifetime a client's metadata sets, or undefined. */
+function clientSeconds(client: unknown, property: "idp_access_token_seconds" | "idp_refresh_token_seconds"): number | undefined {
+  const value = (client as { metadata?: () => Record<string, unknown> } | undefined)?.metadata?.()[property];
+  return typeof value === "number" ? value : undefined;
+}
+
 function cookieNames(secure: boolean) {
   // `__Host-` pins a cookie to this origin and path "/", so a sibling subdomain cannot plant or
   // overwrite it (session fixation). The interaction cookies have narrower paths: `__Secure-`.
@@ -78,7 +85,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       ...config.claimsByScope,
       openid: [...new Set([...(config.claimsByScope.openid ?? []), "sub", "acr", "amr", "auth_time"])],
     },
-    scopes: ["openid", "offline_access", ...Object.keys(config.claimsByScope).filter((scope) => scope !== "openid")],
+    scopes: supportedScopes(config.claimsByScope),
     acrValues: [...ACR_VALUES],
     responseTypes: ["code"],
     pkce: { required: () => true },
@@ -98,7 +105,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: config.idTokenSigningAlg,
     },
-    extraClientMetadata: { properties: ["idp_first_party", "idp_minimum_acr"] },
+    extraClientMetadata: { properties: ["idp_first_party", "idp_minimum_acr", "idp_access_token_seconds", "idp_refresh_token_seconds"] },
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
@@ -124,16 +131,23 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // RFC 9700 §4.14.2: every use rotates the refresh token; reuse of a rotated one revokes the grant.
     rotateRefreshToken: true,
     ttl: {
-      AccessToken: ttl.accessTokenSeconds,
+      // Per-client lifetimes (`clients … --access-token-ttl`, `--refresh-token-ttl`) override the server's.
+      AccessToken: (_ctx, _token, client) => clientSeconds(client, "idp_access_token_seconds") ?? ttl.accessTokenSeconds,
       AuthorizationCode: ttl.authorizationCodeSeconds,
-      ClientCredentials: ttl.clientCredentialsSeconds,
+      ClientCredentials: (_ctx, _token, client) => clientSeconds(client, "idp_access_token_seconds") ?? ttl.clientCredentialsSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
       Session: (_ctx, session) => sessionLifetime(ttl, session as unknown as SessionTimes),
       Grant: ttl.refreshTokenAbsoluteSeconds,
       // Idle lifetime, never past the absolute lifetime counted from the first issue (iiat).
-      RefreshToken: (_ctx, token) =>
-        Math.max(1, Math.min(ttl.refreshTokenIdleSeconds, ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime())),
+      RefreshToken: (_ctx, token, client) =>
+        Math.max(
+          1,
+          Math.min(
+            clientSeconds(client, "idp_refresh_token_seconds") ?? ttl.refreshTokenIdleSeconds,
+            ttl.refreshTokenAbsoluteSeconds - (token as unknown as { totalLifetime(): number }).totalLifetime(),
+          ),
+        ),
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,

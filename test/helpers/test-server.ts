@@ -36,6 +36,11 @@ export interface TestServerOptions {
   issuerHost?: string;
   /** Another server's database (and its secret), to run a second instance on it; not closed on stop. */
   shareWith?: TestServer;
+  /**
+   * Production's run-time behaviour (cached views, oidc-provider's guard against requests to private
+   * and loopback addresses) on this loopback http server; start-up checks stay development's.
+   */
+  productionRuntime?: boolean;
 }
 
 export async function startTestServer(
@@ -46,7 +51,7 @@ export async function startTestServer(
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "idp-test-"));
   const defaults = loadDefaults();
-  const config = loadConfig(
+  const loaded = loadConfig(
     {
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -69,6 +74,7 @@ export async function startTestServer(
       policy: { ...defaults.policy, ...overrides.policy },
     } as ReturnType<typeof loadDefaults>,
   );
+  const config = options.productionRuntime ? { ...loaded, production: true } : loaded;
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));
   const destination = options.logLines ? { write: (line: string) => void options.logLines?.push(line) } : undefined;
   const running = await startServer(config, database, createLogger(config.logLevel, destination));

@@ -221,6 +221,38 @@ describe("operator CLI", { timeout: 180_000 }, () => {
     const deleted = await cli(["users", "delete", "frank@example.com"]);
     expect(deleted.code).toBe(0);
     expect(deleted.stdout).toContain("Deleted user frank@example.com");
+
+    // Every change above is in the audit log, newest first, by the OS account that ran the CLI.
+    const audit = JSON.parse((await cli(["events", "audit", "--action", "user.", "--json"])).stdout) as { action: string; actor: string }[];
+    expect(audit.map((event) => event.action).slice(0, 6)).toEqual([
+      "user.deleted",
+      "user.created",
+      "user.signed_out",
+      "user.enabled",
+      "user.disabled",
+      // Earlier tests in this file created and invited users too.
+      expect.stringMatching(/^user\./),
+    ]);
+    expect(audit[0]?.actor).toMatch(/^cli:/);
+    expect((await cli(["events", "audit", "--limit", "x"])).code).toBe(2);
+  });
+
+  it("sets a client's allowed scopes and token lifetimes, and refuses admin for a browser app", async () => {
+    const machine = await cli(["clients", "create", "--name", "Ops", "--client-credentials", "--scopes", "admin", "--access-token-ttl", "300", "--json"]);
+    expect(machine.stderr).toBe("");
+    expect(JSON.parse(machine.stdout)).toMatchObject({ scopes: ["admin"], access_token_ttl: 300, grant_types: ["client_credentials"] });
+    const id = JSON.parse(machine.stdout).client_id as string;
+    const reset = await cli(["clients", "update", id, "--scopes", "default", "--access-token-ttl", "default", "--json"]);
+    expect(JSON.parse(reset.stdout)).toMatchObject({ scopes: null, access_token_ttl: null });
+    const browserApp = await cli(["clients", "create", "--name", "Web", "--redirect-uri", "https://app.example.com/cb", "--scopes", "openid admin"]);
+    expect(browserApp.code).toBe(1);
+    expect(browserApp.stderr).toContain('"admin" is only for a machine client');
+    const badTtl = await cli(["clients", "create", "--name", "Web", "--redirect-uri", "https://app.example.com/cb", "--refresh-token-ttl", "soon"]);
+    expect(badTtl.code).toBe(2);
+    expect(badTtl.stderr).toContain("--refresh-token-ttl must be a whole number of seconds");
+    const audit = JSON.parse((await cli(["events", "audit", "--target", id, "--json"])).stdout) as { action: string }[];
+    expect(audit.map((event) => event.action)).toEqual(["client.updated", "client.created"]);
+    expect((await cli(["clients", "delete", id])).code).toBe(0);
   });
 
   it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {

@@ -1,15 +1,19 @@
 import type { ClientView } from "../../clients/client-registry.js";
 import type { Services } from "../../services.js";
+import { cliActor } from "../actor.js";
 import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
-                 [--backchannel-logout-uri URI] [--json]
+                 [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
+                 [--refresh-token-ttl SECONDS] [--json]
+                 (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
-                 [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none] [--json]
+                 [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
+                 [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default] [--json]
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
@@ -20,6 +24,9 @@ function describe(client: ClientView): string {
     `type:          ${client.client_type}${client.first_party ? " (first party)" : ""}`,
     ...(client.minimum_acr ? [`minimum acr:   ${client.minimum_acr}`] : []),
     ...(client.backchannel_logout_uri ? [`back-channel:  ${client.backchannel_logout_uri}`] : []),
+    `scopes:        ${client.scopes ? client.scopes.join(" ") : "default (all but admin)"}`,
+    ...(client.access_token_ttl ? [`access token:  ${client.access_token_ttl} s`] : []),
+    ...(client.refresh_token_ttl ? [`refresh token: ${client.refresh_token_ttl} s (idle)`] : []),
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -30,14 +37,38 @@ function describe(client: ClientView): string {
   return lines.join("\n");
 }
 
+/** "openid email" → ["openid", "email"]; "default" (on update) → null. */
+function scopesOption(value: string | undefined): string[] | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === "default") return null;
+  const scopes = value.split(/[\s,]+/).filter(Boolean);
+  if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope (or "default")');
+  return scopes;
+}
+
+/** Seconds, or "default" (on update) → null. */
+function secondsOption(value: string | undefined, flag: string): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === "default") return null;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number of seconds or "default" (got "${value}")`);
+  return Number(value);
+}
+
+const policyOptions = {
+  scopes: { type: "string" },
+  "access-token-ttl": { type: "string" },
+  "refresh-token-ttl": { type: "string" },
+} as const;
+
 const uriOptions = {
   "redirect-uri": { type: "string", multiple: true },
   "post-logout-redirect-uri": { type: "string", multiple: true },
   json: { type: "boolean" },
 } as const;
 
-export async function clientsCommand(args: string[], io: CommandIo, { clients }: Services): Promise<number> {
+export async function clientsCommand(args: string[], io: CommandIo, { clients, administration }: Services): Promise<number> {
   const [sub, ...rest] = args;
+  const admin = administration(cliActor());
   switch (sub) {
     case "create": {
       const { values } = parseOptions(rest, {
@@ -48,9 +79,10 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         "first-party": { type: "boolean" },
         "minimum-acr": { type: "string" },
         "backchannel-logout-uri": { type: "string" },
+        ...policyOptions,
       });
       if (!values.name) throw new UsageError("--name is required");
-      const client = await clients.create({
+      const client = await admin.clients.create({
         name: values.name,
         redirectUris: values["redirect-uri"] ?? [],
         postLogoutRedirectUris: values["post-logout-redirect-uri"] ?? [],
@@ -59,6 +91,9 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
         firstParty: values["first-party"] ?? false,
         minimumAcr: values["minimum-acr"],
         backchannelLogoutUri: values["backchannel-logout-uri"],
+        scopes: scopesOption(values.scopes),
+        accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
+        refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
@@ -86,30 +121,34 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients }:
           "third-party": { type: "boolean" },
           "minimum-acr": { type: "string" },
           "backchannel-logout-uri": { type: "string" },
+          ...policyOptions,
         },
         1,
       );
       if (values["first-party"] && values["third-party"]) throw new UsageError("--first-party and --third-party exclude each other");
-      const client = await clients.update(positionals[0] as string, {
+      const client = await admin.clients.update(positionals[0] as string, {
         name: values.name,
         redirectUris: values["redirect-uri"],
         postLogoutRedirectUris: values["post-logout-redirect-uri"],
         firstParty: values["first-party"] ? true : values["third-party"] ? false : undefined,
         minimumAcr: values["minimum-acr"],
         backchannelLogoutUri: values["backchannel-logout-uri"],
+        scopes: scopesOption(values.scopes),
+        accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
+        refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
     }
     case "rotate-secret": {
       const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
-      const client = await clients.rotateSecret(positionals[0] as string);
+      const client = await admin.clients.rotateSecret(positionals[0] as string);
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
     }
     case "delete": {
       const { positionals } = parseOptions(rest, {}, 1);
-      await clients.delete(positionals[0] as string);
+      await admin.clients.delete(positionals[0] as string);
       io.stdout(`Deleted client ${positionals[0]} and every token issued to it.\n`);
       return 0;
     }

@@ -1,4 +1,5 @@
 import type { Services } from "../../services.js";
+import { cliActor } from "../actor.js";
 import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
@@ -16,8 +17,9 @@ function passwordFromStdin(stdin: string | null): string {
   return password;
 }
 
-export async function usersCommand(args: string[], io: CommandIo, { users, signUp, recovery, userAdmin }: Services): Promise<number> {
+export async function usersCommand(args: string[], io: CommandIo, { users, userAdmin, administration }: Services): Promise<number> {
   const [sub, ...rest] = args;
+  const admin = administration(cliActor());
   switch (sub) {
     case "create": {
       const { values } = parseOptions(rest, {
@@ -27,7 +29,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
         json: { type: "boolean" },
       });
       if (!values.email) throw new UsageError("--email is required");
-      const user = await users.create({
+      const user = await admin.users.create({
         email: values.email,
         name: values.name,
         password: values["no-password"] ? undefined : passwordFromStdin(io.stdin),
@@ -38,7 +40,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
     case "invite": {
       const { values } = parseOptions(rest, { email: { type: "string" }, json: { type: "boolean" } });
       if (!values.email) throw new UsageError("--email is required");
-      const invitation = await signUp.invite(values.email);
+      const invitation = await admin.users.invite(values.email);
       const view = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
       printResult(io, values.json ?? false, view, `Invitation mailed to ${view.email}; the link works until ${view.expires_at}.`);
       return 0;
@@ -49,7 +51,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
       const { values } = parseOptions(positional ? rest.slice(1) : rest, { email: { type: "string" }, json: { type: "boolean" } });
       const email = positional ?? values.email;
       if (!email) throw new UsageError("give the user's email: users recover EMAIL");
-      const issued = await recovery.issueByOperator(email);
+      const issued = await admin.users.recover(email);
       const view = { email: issued.email, expires_at: issued.expiresAt.toISOString(), works_from: issued.waitUntil?.toISOString() ?? null };
       const from = view.works_from ? ` from ${view.works_from} (the recovery delay)` : "";
       printResult(io, values.json ?? false, view, `Recovery link mailed to ${view.email}; it works${from} until ${view.expires_at}.`);
@@ -86,7 +88,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, signU
     case "enable":
     case "delete": {
       const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
-      const user = await userAdmin[sub](positionals[0] as string);
+      const user = await admin.users[sub](positionals[0] as string);
       const done = {
         disable: "Disabled user %s and signed it out everywhere.",
         enable: "Enabled user %s.",

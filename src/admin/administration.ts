@@ -1,0 +1,106 @@
+import type { Actor, AuditLog } from "../audit/audit-log.js";
+import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
+import type { RecoveryService } from "../recovery/recovery-service.js";
+import type { SignUpService } from "../signup/sign-up-service.js";
+import type { UserAdmin } from "../users/user-admin.js";
+import type { UserService } from "../users/user-service.js";
+
+interface ClientRegistry {
+  create(input: ClientInput): Promise<ClientView>;
+  show(id: string): Promise<ClientView>;
+  update(id: string, changes: ClientChanges): Promise<ClientView>;
+  rotateSecret(id: string): Promise<ClientView>;
+  delete(id: string): Promise<void>;
+}
+
+/** A client as the audit log keeps it: never its secret. */
+function withoutSecret(view: ClientView): Omit<ClientView, "client_secret"> {
+  const { client_secret: _secret, ...rest } = view;
+  return rest;
+}
+
+/**
+ * Every change an operator makes, through the admin API or the CLI, with its audit record (who,
+ * what, before and after, from where). Reads are not recorded.
+ */
+export function createAdministration(deps: {
+  clients: ClientRegistry;
+  users: UserService;
+  userAdmin: UserAdmin;
+  signUp: SignUpService;
+  recovery: RecoveryService;
+  audit: AuditLog;
+}) {
+  const { clients, userAdmin, audit } = deps;
+
+  return (by: Actor) => ({
+    clients: {
+      async create(input: ClientInput): Promise<ClientView> {
+        const created = await clients.create(input);
+        await audit.record(by, { action: "client.created", targetType: "client", targetId: created.client_id, after: withoutSecret(created) });
+        return created;
+      },
+      async update(id: string, changes: ClientChanges): Promise<ClientView> {
+        const before = await clients.show(id);
+        const after = await clients.update(id, changes);
+        await audit.record(by, { action: "client.updated", targetType: "client", targetId: id, before, after });
+        return after;
+      },
+      async rotateSecret(id: string): Promise<ClientView> {
+        const before = await clients.show(id);
+        const after = await clients.rotateSecret(id);
+        await audit.record(by, { action: "client.secret_rotated", targetType: "client", targetId: id, before, after: withoutSecret(after) });
+        return after;
+      },
+      async delete(id: string): Promise<void> {
+        const before = await clients.show(id);
+        await clients.delete(id);
+        await audit.record(by, { action: "client.deleted", targetType: "client", targetId: id, before });
+      },
+    },
+
+    users: {
+      async create(input: { email: string; password?: string; name?: string }) {
+        const created = await deps.users.create(input);
+        await audit.record(by, { action: "user.created", targetType: "user", targetId: created.id, after: created });
+        return created;
+      },
+      async invite(email: string) {
+        const invitation = await deps.signUp.invite(email);
+        await audit.record(by, { action: "user.invited", targetType: "user", targetId: null, after: { email: invitation.email } });
+        return invitation;
+      },
+      async recover(email: string) {
+        const issued = await deps.recovery.issueByOperator(email);
+        await audit.record(by, { action: "user.recovery_issued", targetType: "user", targetId: null, after: { email: issued.email } });
+        return issued;
+      },
+      async disable(idOrEmail: string) {
+        const before = await userAdmin.show(idOrEmail);
+        const after = await userAdmin.disable(before.id);
+        await audit.record(by, { action: "user.disabled", targetType: "user", targetId: before.id, before, after });
+        return after;
+      },
+      async enable(idOrEmail: string) {
+        const before = await userAdmin.show(idOrEmail);
+        const after = await userAdmin.enable(before.id);
+        await audit.record(by, { action: "user.enabled", targetType: "user", targetId: before.id, before, after });
+        return after;
+      },
+      async delete(idOrEmail: string) {
+        const before = await userAdmin.show(idOrEmail);
+        const deleted = await userAdmin.delete(before.id);
+        await audit.record(by, { action: "user.deleted", targetType: "user", targetId: before.id, before });
+        return deleted;
+      },
+      async signOut(idOrEmail: string) {
+        const result = await userAdmin.signOut(idOrEmail);
+        await audit.record(by, { action: "user.signed_out", targetType: "user", targetId: result.user.id, after: { removed: result.removed } });
+        return result;
+      },
+    },
+  });
+}
+
+export type Administration = ReturnType<typeof createAdministration>;
+export type AdministrationAs = ReturnType<Administration>;

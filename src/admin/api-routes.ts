@@ -1,0 +1,180 @@
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import type { Context, Middleware } from "koa";
+import type Provider from "oidc-provider";
+import type { Actor, AuditLog } from "../audit/audit-log.js";
+import type { ClientInput, ClientView } from "../clients/client-registry.js";
+import { AppError, badRequest } from "../errors.js";
+import type { UserAdmin } from "../users/user-admin.js";
+import type { UserService } from "../users/user-service.js";
+import type { Administration } from "./administration.js";
+import { adminBearerAuth } from "./api-auth.js";
+import { clientCreateBody, clientUpdateBody, invitationBody, parseBody } from "./api-schemas.js";
+
+export interface AdminApiDependencies {
+  provider: Provider;
+  clients: { list(): Promise<ClientView[]>; show(id: string): Promise<ClientView> };
+  users: UserService;
+  userAdmin: UserAdmin;
+  administration: Administration;
+  audit: AuditLog;
+  bodyLimit: string;
+}
+
+const OAUTH_ERRORS: Record<number, string> = {
+  400: "invalid_request",
+  404: "not_found",
+  409: "conflict",
+  413: "invalid_request",
+  415: "invalid_request",
+  429: "too_many_requests",
+};
+const MAX_AUDIT_LIMIT = 1000;
+
+/** Errors as OAuth-style JSON (`error`, `error_description`); 401/403 with their WWW-Authenticate challenge (RFC 6750 §3). */
+const oauthErrors: Middleware = async (ctx, next) => {
+  ctx.set("Cache-Control", "no-store");
+  try {
+    await next();
+  } catch (caught) {
+    const error = caught as Error & { status?: number; expose?: boolean };
+    const status = error.status ?? 500;
+    if (status >= 500) throw error;
+    const code = error instanceof AppError && (status === 401 || status === 403) ? error.code : (OAUTH_ERRORS[status] ?? "invalid_request");
+    const exposed = error instanceof AppError || error.expose === true;
+    ctx.status = status;
+    ctx.body = { error: code, error_description: exposed ? error.message : "The request could not be processed." };
+    if (status === 401)
+      ctx.set("WWW-Authenticate", `Bearer realm="admin"${code === "invalid_token" && ctx.get("Authorization") ? ', error="invalid_token"' : ""}`);
+    if (status === 403) ctx.set("WWW-Authenticate", 'Bearer realm="admin", error="insufficient_scope", scope="admin"');
+  }
+};
+
+/** A JSON object body on every write; anything else is a 400, not a guess. */
+const jsonObjectBody: Middleware = async (ctx, next) => {
+  if (ctx.method === "POST" || ctx.method === "PATCH") {
+    if (ctx.request.length && !ctx.is("application/json")) throw new AppError("invalid_request", "Send the body as application/json.", 415);
+    const body = ctx.request.body as unknown;
+    if (ctx.request.length && (typeof body !== "object" || body === null || Array.isArray(body)))
+      throw badRequest("invalid_request", "The request body must be a JSON object.");
+  }
+  await next();
+};
+
+function toClientInput(body: ReturnType<typeof clientCreateBody.parse>): ClientInput {
+  return {
+    name: body.client_name,
+    redirectUris: body.redirect_uris ?? [],
+    postLogoutRedirectUris: body.post_logout_redirect_uris,
+    public: body.public,
+    clientCredentials: body.client_credentials,
+    firstParty: body.first_party,
+    minimumAcr: body.minimum_acr,
+    backchannelLogoutUri: body.backchannel_logout_uri,
+    scopes: body.scopes,
+    accessTokenSeconds: body.access_token_ttl,
+    refreshTokenSeconds: body.refresh_token_ttl,
+  };
+}
+
+function auditFilter(query: Context["query"]) {
+  const text = (name: string) => (typeof query[name] === "string" ? (query[name] as string) : undefined);
+  const limit = text("limit") === undefined ? 100 : Number(text("limit"));
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_LIMIT)
+    throw badRequest("invalid_request", `limit must be an integer from 1 to ${MAX_AUDIT_LIMIT}`);
+  const since = text("since") === undefined ? undefined : new Date(text("since") as string);
+  if (since && Number.isNaN(since.getTime())) throw badRequest("invalid_request", "since must be an ISO 8601 time");
+  return { actor: text("actor"), actionPrefix: text("action"), targetId: text("target"), since, limit };
+}
+
+/**
+ * `/admin/api`: clients, users and the audit log as JSON, for an operator's machine client
+ * (client_credentials, `admin` scope). Every change goes through the audited administration.
+ */
+export function adminApiRoutes(deps: AdminApiDependencies): Router {
+  const router = new Router({ prefix: "/admin/api" });
+  router.use(oauthErrors);
+  router.use(adminBearerAuth(deps.provider));
+  router.use(
+    bodyParser({
+      enableTypes: ["json"],
+      jsonLimit: deps.bodyLimit,
+      onError: () => {
+        throw badRequest("invalid_request", "The request body is not valid JSON.");
+      },
+    }),
+  );
+  router.use(jsonObjectBody);
+  const admin = (ctx: Context) => deps.administration(ctx.state.actor as Actor);
+
+  router.get("/clients", async (ctx) => {
+    ctx.body = { clients: await deps.clients.list() };
+  });
+  router.post("/clients", async (ctx) => {
+    ctx.status = 201;
+    ctx.body = await admin(ctx).clients.create(toClientInput(parseBody(clientCreateBody, ctx.request.body)));
+  });
+  router.get("/clients/:id", async (ctx) => {
+    ctx.body = await deps.clients.show(ctx.params.id as string);
+  });
+  router.patch("/clients/:id", async (ctx) => {
+    const body = parseBody(clientUpdateBody, ctx.request.body);
+    ctx.body = await admin(ctx).clients.update(ctx.params.id as string, {
+      name: body.client_name,
+      redirectUris: body.redirect_uris,
+      postLogoutRedirectUris: body.post_logout_redirect_uris,
+      firstParty: body.first_party,
+      minimumAcr: body.minimum_acr,
+      backchannelLogoutUri: body.backchannel_logout_uri,
+      scopes: body.scopes,
+      accessTokenSeconds: body.access_token_ttl,
+      refreshTokenSeconds: body.refresh_token_ttl,
+    });
+  });
+  router.post("/clients/:id/secret", async (ctx) => {
+    ctx.body = await admin(ctx).clients.rotateSecret(ctx.params.id as string);
+  });
+  router.delete("/clients/:id", async (ctx) => {
+    await admin(ctx).clients.delete(ctx.params.id as string);
+    ctx.status = 204;
+  });
+
+  router.get("/users", async (ctx) => {
+    ctx.body = { users: await deps.users.list() };
+  });
+  router.post("/users/invitations", async (ctx) => {
+    const { email } = parseBody(invitationBody, ctx.request.body);
+    const invitation = await admin(ctx).users.invite(email);
+    ctx.status = 202;
+    ctx.body = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
+  });
+  router.get("/users/:id", async (ctx) => {
+    ctx.body = await deps.userAdmin.show(ctx.params.id as string);
+  });
+  router.post("/users/:id/disable", async (ctx) => {
+    ctx.body = await admin(ctx).users.disable(ctx.params.id as string);
+  });
+  router.post("/users/:id/enable", async (ctx) => {
+    ctx.body = await admin(ctx).users.enable(ctx.params.id as string);
+  });
+  router.post("/users/:id/sign-out", async (ctx) => {
+    const { user, removed } = await admin(ctx).users.signOut(ctx.params.id as string);
+    ctx.body = { user_id: user.id, removed };
+  });
+  router.post("/users/:id/recovery", async (ctx) => {
+    const user = await deps.userAdmin.show(ctx.params.id as string);
+    const issued = await admin(ctx).users.recover(user.email);
+    ctx.status = 202;
+    ctx.body = { email: issued.email, expires_at: issued.expiresAt.toISOString(), works_from: issued.waitUntil?.toISOString() ?? null };
+  });
+  router.delete("/users/:id", async (ctx) => {
+    await admin(ctx).users.delete(ctx.params.id as string);
+    ctx.status = 204;
+  });
+
+  router.get("/audit", async (ctx) => {
+    ctx.body = { events: await deps.audit.query(auditFilter(ctx.query)) };
+  });
+
+  return router;
+}

@@ -1,0 +1,65 @@
+import type { AuditEventQueries, AuditEventRow, AuditFilter } from "../db/audit-events.js";
+import type { Prisma } from "../db/generated/client.js";
+import type { Logger } from "../logger.js";
+
+/** Who did it: "client:<id>" for the admin API, "cli:<os user>" for the CLI; and from where. */
+export interface Actor {
+  actor: string;
+  ip: string | null;
+}
+
+export interface AuditEntry {
+  action: string;
+  targetType: "client" | "user";
+  targetId: string | null;
+  before?: object | null;
+  after?: object | null;
+}
+
+export interface AuditEventView {
+  at: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export const toAuditEventView = (row: AuditEventRow): AuditEventView => ({
+  at: row.createdAt.toISOString(),
+  actor: row.actor,
+  action: row.action,
+  target_type: row.targetType,
+  target_id: row.targetId,
+  ip: row.ip,
+  before: row.before,
+  after: row.after,
+});
+
+/**
+ * The operators' audit trail: every change made through the admin API or the CLI, with who, what,
+ * when, from where, and the target before and after (never a secret: callers pass views). Also one
+ * JSON log line each, for log shippers.
+ */
+export function createAuditLog(queries: AuditEventQueries, logger: Logger) {
+  return {
+    async record(by: Actor, entry: AuditEntry): Promise<void> {
+      const event = {
+        actor: by.actor,
+        ip: by.ip,
+        action: entry.action,
+        targetType: entry.targetType,
+        targetId: entry.targetId,
+        before: (entry.before ?? null) as Prisma.InputJsonValue | null,
+        after: (entry.after ?? null) as Prisma.InputJsonValue | null,
+      };
+      await queries.insertAuditEvent(event);
+      logger.info({ auditEvent: entry.action, actor: by.actor, targetType: entry.targetType, targetId: entry.targetId, ip: by.ip }, "audit event");
+    },
+    query: async (filter: AuditFilter) => (await queries.queryAuditEvents(filter)).map(toAuditEventView),
+  };
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;
