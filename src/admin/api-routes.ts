@@ -99,7 +99,8 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
     bodyParser({
       enableTypes: ["json"],
       jsonLimit: deps.bodyLimit,
-      onError: () => {
+      onError: (error) => {
+        if ((error as { status?: number }).status === 413) throw new AppError("invalid_request", `The request body is larger than ${deps.bodyLimit}.`, 413);
         throw badRequest("invalid_request", "The request body is not valid JSON.");
       },
     }),
@@ -174,6 +175,11 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
 
   router.get("/audit", async (ctx) => {
     ctx.body = { events: await deps.audit.query(auditFilter(ctx.query)) };
+  });
+
+  // Anything else under the prefix: a JSON 404 (after authentication), not the provider's HTML page.
+  router.all("/{*rest}", () => {
+    throw new AppError("not_found", "There is no such admin API endpoint.", 404);
   });
 
   return router;

@@ -105,6 +105,14 @@ describe("admin API", () => {
     expect(form.body.error).toBe("invalid_request");
     expect((await api("GET", "/clients/no-such-client")).body).toMatchObject({ error: "not_found" });
     expect((await api("GET", "/audit?limit=0")).status).toBe(400);
+    const huge = await api("POST", "/clients", { client_name: "x".repeat(200_000), redirect_uris: [] });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error).toBe("invalid_request");
+    const unknown = await api("GET", "/nothing/here");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: "not_found" });
+    expect((await api("GET", "/nothing/here", undefined, null)).status).toBe(401);
+    expect((await api("PUT", "/clients")).status).toBe(404);
     expect((await server.services.clients.list()).filter((client) => client.client_name === "App")).toHaveLength(0);
   });
 
