@@ -61,19 +61,28 @@ const jsonObjectBody: Middleware = async (ctx, next) => {
   await next();
 };
 
-function toClientInput(body: ReturnType<typeof clientCreateBody.parse>): ClientInput {
+/** The body's fields as the registry names them (absent stays absent: PATCH changes only what is sent). */
+function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
   return {
     name: body.client_name,
-    redirectUris: body.redirect_uris ?? [],
+    redirectUris: body.redirect_uris,
     postLogoutRedirectUris: body.post_logout_redirect_uris,
-    public: body.public,
-    clientCredentials: body.client_credentials,
     firstParty: body.first_party,
     minimumAcr: body.minimum_acr,
     backchannelLogoutUri: body.backchannel_logout_uri,
     scopes: body.scopes,
     accessTokenSeconds: body.access_token_ttl,
     refreshTokenSeconds: body.refresh_token_ttl,
+  };
+}
+
+function toClientInput(body: ReturnType<typeof clientCreateBody.parse>): ClientInput {
+  return {
+    ...clientChanges(body),
+    name: body.client_name,
+    redirectUris: body.redirect_uris ?? [],
+    public: body.public,
+    clientCredentials: body.client_credentials,
   };
 }
 
@@ -120,17 +129,7 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
   router.patch("/clients/:id", async (ctx) => {
     const body = parseBody(clientUpdateBody, ctx.request.body);
-    ctx.body = await admin(ctx).clients.update(ctx.params.id as string, {
-      name: body.client_name,
-      redirectUris: body.redirect_uris,
-      postLogoutRedirectUris: body.post_logout_redirect_uris,
-      firstParty: body.first_party,
-      minimumAcr: body.minimum_acr,
-      backchannelLogoutUri: body.backchannel_logout_uri,
-      scopes: body.scopes,
-      accessTokenSeconds: body.access_token_ttl,
-      refreshTokenSeconds: body.refresh_token_ttl,
-    });
+    ctx.body = await admin(ctx).clients.update(ctx.params.id as string, clientChanges(body));
   });
   router.post("/clients/:id/secret", async (ctx) => {
     ctx.body = await admin(ctx).clients.rotateSecret(ctx.params.id as string);

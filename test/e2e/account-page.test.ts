@@ -1,7 +1,14 @@
 import * as oidc from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVirtualAuthenticator, chromiumAvailable, hideAutofillSupport, launchChromium, type VirtualAuthenticator } from "../helpers/chromium.js";
+import {
+  addVirtualAuthenticator,
+  chromiumAvailable,
+  hideAutofillSupport,
+  launchChromium,
+  signInWithPassword,
+  type VirtualAuthenticator,
+} from "../helpers/chromium.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -47,16 +54,7 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     return { email, id: await createUser(server, email) };
   }
 
-  /** Password sign-in on the IdP's page, declining the passkey offer. */
-  async function passwordSignIn(on: Page, email: string) {
-    await on.fill("#email", email);
-    await on.fill("#password", PASSWORD);
-    await on.locator('form[action$="/login"] button[type="submit"]').click();
-    await on.waitForFunction(() => !document.querySelector('form[action$="/login"]'));
-    // The offer to create a passkey, unless the user said "Not now" lately (in another browser, say).
-    const notNow = on.getByRole("button", { name: "Not now" });
-    if ((await notNow.count()) > 0) await notNow.click();
-  }
+  const passwordSignIn = (on: Page, email: string) => signInWithPassword(on, email, PASSWORD);
 
   async function openAccount(on: Page, email: string) {
     await on.goto(`${server.issuer}/account`);

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createBff } from "../../examples/bff/bff.js";
-import { chromiumAvailable, hideAutofillSupport, launchChromium } from "../helpers/chromium.js";
+import { chromiumAvailable, hideAutofillSupport, launchChromium, signInWithPassword } from "../helpers/chromium.js";
 import { createUser, PASSWORD } from "../helpers/relying-party.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -51,12 +51,7 @@ describe.skipIf(!chromiumAvailable)("example backend-for-frontend", () => {
   async function signIn() {
     await page.goto(baseUrl);
     await page.getByRole("link", { name: "Sign in" }).click();
-    await page.fill("#email", email);
-    await page.fill("#password", PASSWORD);
-    await page.locator('form[action$="/login"] button[type="submit"]').click();
-    await page.waitForFunction(() => !document.querySelector('form[action$="/login"]'));
-    const notNow = page.getByRole("button", { name: "Not now" });
-    if ((await notNow.count()) > 0) await notNow.click();
+    await signInWithPassword(page, email, PASSWORD);
     const allow = page.getByRole("button", { name: "Allow" });
     await page.waitForURL((url) => url.toString().startsWith(baseUrl) || url.pathname.endsWith("/consent") || url.pathname.startsWith("/interaction/"));
     if (!page.url().startsWith(baseUrl)) await allow.click();

@@ -87,3 +87,16 @@ export async function hideAutofillSupport(context: BrowserContext): Promise<void
     PublicKeyCredential.isConditionalMediationAvailable = async () => false;
   });
 }
+
+/**
+ * A password sign-in on the IdP's page, declining the offer to create a passkey when it comes (it
+ * does not when the user said "Not now" lately, in another browser say).
+ */
+export async function signInWithPassword(page: Page, email: string, password: string): Promise<void> {
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.locator('form[action$="/login"] button[type="submit"]').click();
+  await page.waitForFunction(() => !document.querySelector('form[action$="/login"]'));
+  const notNow = page.getByRole("button", { name: "Not now" });
+  if ((await notNow.count()) > 0) await notNow.click();
+}
