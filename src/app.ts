@@ -66,6 +66,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   });
 
   recordSessionActivity(provider, services.sessionDevices, logger);
+  services.relyingPartyLogout.attach(provider);
   provider.on("grant.success", (ctx) => services.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? "unknown") }));
 
   const app = new Koa({ keys: keys.cookieKeys, proxy: config.trustProxy });

@@ -70,6 +70,12 @@ const defaultsSchema = z.object({
     /** How recent a verification changing security settings needs (issue #4: 10 minutes). */
     reverifySeconds: z.number().int().min(60).max(3600),
   }),
+  retention: z.object({
+    /** Security events (the users' activity lists, `events list`) older than this are deleted. */
+    securityEventDays: z.number().int().min(30),
+    /** Operators' audit records (`events audit`) older than this are deleted. */
+    auditEventDays: z.number().int().min(90),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),

@@ -62,7 +62,10 @@ export async function startServer(config: Config, database: Database, logger: Lo
   const { provider } = application;
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds, config.ttl.keepSignedInSeconds);
+  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds, {
+    sessionMaxSeconds: config.ttl.keepSignedInSeconds,
+    retention: config.retention,
+  });
 
   return {
     server,

@@ -4,6 +4,7 @@ import { createAdministration } from "./admin/administration.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
+import { createRelyingPartyLogout } from "./auth/relying-party-logout.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
@@ -75,7 +76,8 @@ export function createServices(database: Database, config: Config, keys: Derived
   const oidcPayloads = createOidcPayloadQueries(db);
   const sessionDevices = createSessionDeviceQueries(db);
   const signInThrottle = createSignInThrottle(db, config.throttle);
-  const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate });
+  const relyingPartyLogout = createRelyingPartyLogout({ tasks, logger });
+  const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate, relyingPartyLogout });
   const clients = createClientRegistry(createClientQueries(db), {
     cacheSeconds: config.caches.clientSeconds,
     onDeleted: (clientId) => invalidate({ clientId }),
@@ -145,7 +147,8 @@ export function createServices(database: Database, config: Config, keys: Derived
       siteName: config.webauthn.rpName,
       linkSeconds: config.signUp.linkSeconds,
     }),
-    signOutSession: createSignOutSession({ oidcPayloads, sessionDevices, invalidate }),
+    signOutSession: createSignOutSession({ oidcPayloads, sessionDevices, invalidate, relyingPartyLogout }),
+    relyingPartyLogout,
     notifySecurityChange,
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
     userAdmin,

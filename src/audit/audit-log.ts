@@ -59,6 +59,8 @@ export function createAuditLog(queries: AuditEventQueries, logger: Logger) {
       logger.info({ auditEvent: entry.action, actor: by.actor, targetType: entry.targetType, targetId: entry.targetId, ip: by.ip }, "audit event");
     },
     query: async (filter: AuditFilter) => (await queries.queryAuditEvents(filter)).map(toAuditEventView),
+    /** Retention: the sweeper removes records older than `retention.auditEventDays`. */
+    deleteOlderThan: queries.deleteAuditEventsBefore,
   };
 }
 

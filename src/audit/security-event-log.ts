@@ -25,6 +25,8 @@ export function createSecurityEventLog(queries: SecurityEventQueries, logger: Lo
     },
     listForUser: (userId: string, limit = 50) => queries.listSecurityEventsOfUser(userId, limit),
     query: queries.querySecurityEvents,
+    /** Retention: the sweeper removes events older than `retention.securityEventDays`. */
+    deleteOlderThan: queries.deleteSecurityEventsBefore,
   };
 }
 

@@ -1,11 +1,13 @@
-import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
+import type { EndedSession, OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { Invalidator } from "../oidc/payload-invalidation.js";
+import type { RelyingPartyLogout } from "./relying-party-logout.js";
 
 interface SignOutDependencies {
   oidcPayloads: OidcPayloadQueries;
   sessionDevices: SessionDeviceQueries;
   invalidate: Invalidator;
+  relyingPartyLogout: RelyingPartyLogout;
 }
 
 /**
@@ -14,16 +16,19 @@ interface SignOutDependencies {
  */
 export function createSignOutEverywhere(deps: SignOutDependencies) {
   return async (userId: string, exceptSessionUid?: string): Promise<number> => {
-    let ended: number;
+    let removed: number;
+    let sessions: EndedSession[];
     if (exceptSessionUid) {
-      ended = (await deps.oidcPayloads.endSessionsOfAccount(userId, { except: exceptSessionUid })).length;
+      sessions = await deps.oidcPayloads.endSessionsOfAccount(userId, { except: exceptSessionUid });
+      removed = sessions.length;
     } else {
-      ended = await deps.oidcPayloads.deleteEverythingOfAccount(userId);
+      ({ removed, sessions } = await deps.oidcPayloads.deleteEverythingOfAccount(userId));
     }
     await deps.sessionDevices.deleteSessionDevicesOfUser(userId, exceptSessionUid);
     // Other processes drop what they cached (a session or token read before the delete).
     await deps.invalidate({ accountId: userId });
-    return ended;
+    deps.relyingPartyLogout.sessionsEnded(userId, sessions);
+    return removed;
   };
 }
 
@@ -34,6 +39,7 @@ export function createSignOutSession(deps: SignOutDependencies) {
     if (ended.length === 0) return false;
     await deps.sessionDevices.deleteSessionDevice(userId, sessionUid);
     await deps.invalidate({ accountId: userId });
+    deps.relyingPartyLogout.sessionsEnded(userId, ended);
     return true;
   };
 }

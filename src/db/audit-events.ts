@@ -26,6 +26,7 @@ export function createAuditEventQueries(db: Db) {
   return {
     insertAuditEvent: (event: AuditEventInput) =>
       db.auditEvent.create({ data: { ...event, before: event.before ?? undefined, after: event.after ?? undefined } }),
+    deleteAuditEventsBefore: async (cutoff: Date) => (await db.auditEvent.deleteMany({ where: { createdAt: { lt: cutoff } } })).count,
     /** Newest first. */
     queryAuditEvents: (filter: AuditFilter) =>
       db.auditEvent.findMany({

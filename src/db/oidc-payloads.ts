@@ -16,6 +16,12 @@ function utcTimestamp(date: Date | null): Prisma.Sql {
   return date === null ? Prisma.sql`NULL` : Prisma.sql`(to_timestamp(${date.getTime()}::double precision / 1000) AT TIME ZONE 'UTC')`;
 }
 
+/** A session that was ended: its uid, and the clients it signed in to with their `sid`. */
+export interface EndedSession {
+  uid: string;
+  authorizations: Record<string, { sid?: string; grantId?: string }> | null;
+}
+
 export function createOidcPayloadQueries(db: Db) {
   return {
     /**
@@ -66,9 +72,20 @@ export function createOidcPayloadQueries(db: Db) {
       return db.oidcPayload.deleteMany({ where: { OR: [{ grantId }, { idHash: grantIdHash }] } });
     },
 
-    /** Signs an account out everywhere: its sessions, grants, codes and tokens all carry `accountId`. */
-    async deleteEverythingOfAccount(accountId: string): Promise<number> {
-      return db.$executeRaw`DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}`;
+    /**
+     * Signs an account out everywhere: its sessions, grants, codes and tokens all carry `accountId`.
+     * Returns how many artifacts went, and the sessions (for back-channel logout).
+     */
+    async deleteEverythingOfAccount(accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> {
+      const rows = await db.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
+        WITH deleted AS (
+          DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}
+          RETURNING "kind", "uid", "payload"->'authorizations' AS authorizations
+        )
+        SELECT CASE WHEN "kind" = 'Session' THEN "uid" END AS uid, CASE WHEN "kind" = 'Session' THEN authorizations END AS authorizations
+        FROM deleted`;
+      const sessions = rows.filter((row): row is EndedSession => row.uid !== null);
+      return { removed: rows.length, sessions };
     },
 
     /** An account's live artifacts of one kind (its sessions, its grants), oldest first. */
@@ -83,12 +100,12 @@ export function createOidcPayloadQueries(db: Db) {
      * Ends sessions of an account (`only` that one, or all `except` one) and revokes what was issued
      * through them: the grants they hold (with every token of those grants) and any code or token
      * carrying their `sessionUid`. One statement, so nothing is left half-revoked. Returns the
-     * ended sessions' uids.
+     * ended sessions.
      */
-    async endSessionsOfAccount(accountId: string, which: { only: string } | { except: string }): Promise<string[]> {
+    async endSessionsOfAccount(accountId: string, which: { only: string } | { except: string }): Promise<EndedSession[]> {
       const only = "only" in which ? which.only : null;
       const except = "except" in which ? which.except : null;
-      const ended = await db.$queryRaw<{ uid: string }[]>`
+      return db.$queryRaw<EndedSession[]>`
         WITH ended AS (
           DELETE FROM "oidc_payload"
           WHERE "kind" = 'Session' AND "payload"->>'accountId' = ${accountId}
@@ -105,8 +122,7 @@ export function createOidcPayloadQueries(db: Db) {
               OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IN (SELECT "uid" FROM ended)))
           RETURNING 1
         )
-        SELECT "uid" FROM ended`;
-      return ended.map((row) => row.uid);
+        SELECT "uid", "payload"->'authorizations' AS authorizations FROM ended`;
     },
 
     /** Revokes an account's grants to one client and every code and token under them; returns the grant ids. */

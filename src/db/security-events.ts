@@ -36,6 +36,7 @@ export function createSecurityEventQueries(db: Db) {
         orderBy: { createdAt: "desc" },
         take: filter.limit,
       }),
+    deleteSecurityEventsBefore: async (cutoff: Date) => (await db.securityEvent.deleteMany({ where: { createdAt: { lt: cutoff } } })).count,
     listSecurityEventsOfUser: (userId: string, limit: number) => db.securityEvent.findMany({ where: { userId }, orderBy: { createdAt: "desc" }, take: limit }),
   };
 }

@@ -1,21 +1,35 @@
 import type { Logger } from "../logger.js";
 import type { Services } from "../services.js";
 
+const DAY_MS = 86_400_000;
+
+export interface SweepOptions {
+  /** The longest a session can live: no device record needs to outlive it. */
+  sessionMaxSeconds: number;
+  retention: { securityEventDays: number; auditEventDays: number };
+}
+
 /**
- * Reclaims expired rows and signing keys past their grace period. Expiry is already
- * enforced on every read; this only keeps the tables small.
+ * Reclaims expired rows, signing keys past their grace period, and security and audit records
+ * past their retention. Expiry is already enforced on every read; this only keeps the tables small.
  */
-export function startExpirySweeper(services: Services, logger: Logger, intervalSeconds: number, sessionMaxSeconds: number): () => void {
+export async function sweepExpired(services: Services, options: SweepOptions, now = new Date()) {
+  const { count } = await services.oidcPayloads.deleteExpired(now);
+  await services.interactionState.deleteExpired(now);
+  await services.signInThrottle.deleteExpired(now);
+  await services.emailLinks.deleteExpired(now);
+  await services.sessionDevices.deleteSessionDevicesNotSeenSince(new Date(now.getTime() - options.sessionMaxSeconds * 1000));
+  const events = await services.events.deleteOlderThan(new Date(now.getTime() - options.retention.securityEventDays * DAY_MS));
+  const audit = await services.audit.deleteOlderThan(new Date(now.getTime() - options.retention.auditEventDays * DAY_MS));
+  const keys = await services.signingKeys.pruneRetired();
+  return { expiredRows: count, securityEvents: events, auditEvents: audit, retiredKeys: keys };
+}
+
+export function startExpirySweeper(services: Services, logger: Logger, intervalSeconds: number, options: SweepOptions): () => void {
   const sweep = async () => {
     try {
-      const { count } = await services.oidcPayloads.deleteExpired(new Date());
-      await services.interactionState.deleteExpired(new Date());
-      await services.signInThrottle.deleteExpired(new Date());
-      await services.emailLinks.deleteExpired(new Date());
-      // No session outlives its longest lifetime, so neither does its device record.
-      await services.sessionDevices.deleteSessionDevicesNotSeenSince(new Date(Date.now() - sessionMaxSeconds * 1000));
-      const keys = await services.signingKeys.pruneRetired();
-      if (count > 0 || keys > 0) logger.info({ expiredRows: count, retiredKeys: keys }, "swept expired data");
+      const swept = await sweepExpired(services, options);
+      if (Object.values(swept).some((n) => n > 0)) logger.info(swept, "swept expired data");
     } catch (error) {
       logger.warn({ err: error }, "expiry sweep failed; will retry");
     }

@@ -72,6 +72,7 @@ export async function startTestServer(
       recovery: { ...defaults.recovery, ...overrides.recovery },
       risk: { ...defaults.risk, ...overrides.risk },
       policy: { ...defaults.policy, ...overrides.policy },
+      retention: { ...defaults.retention, ...overrides.retention },
     } as ReturnType<typeof loadDefaults>,
   );
   const config = options.productionRuntime ? { ...loaded, production: true } : loaded;

@@ -1,5 +1,6 @@
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sweepExpired } from "../../src/oidc/expiry-sweeper.js";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { authorizationRequest, createUser, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -189,5 +190,26 @@ describe("admin API", () => {
     expect(tokens.expires_in).toBe(120);
     const introspection = await oidc.tokenIntrospection(rp.config, tokens.refresh_token as string);
     expect((introspection.exp as number) - (introspection.iat as number)).toBe(900);
+  });
+
+  it("keeps security events and audit records for their retention, then the sweep removes them", async () => {
+    const db = server.services.db;
+    const days = (n: number) => new Date(Date.now() - n * 86_400_000);
+    await db.securityEvent.createMany({
+      data: [
+        { type: "retention.old", outcome: "success", createdAt: days(401) },
+        { type: "retention.kept", outcome: "success", createdAt: days(399) },
+      ],
+    });
+    await db.auditEvent.createMany({
+      data: [
+        { actor: "test", action: "retention.old", targetType: "client", createdAt: days(731) },
+        { actor: "test", action: "retention.kept", targetType: "client", createdAt: days(729) },
+      ],
+    });
+    const swept = await sweepExpired(server.services, { sessionMaxSeconds: server.config.ttl.keepSignedInSeconds, retention: server.config.retention });
+    expect(swept).toMatchObject({ securityEvents: 1, auditEvents: 1 });
+    expect((await db.securityEvent.findMany({ where: { type: { startsWith: "retention." } } })).map((e) => e.type)).toEqual(["retention.kept"]);
+    expect((await db.auditEvent.findMany({ where: { action: { startsWith: "retention." } } })).map((e) => e.action)).toEqual(["retention.kept"]);
   });
 });

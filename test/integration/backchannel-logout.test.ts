@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountPage } from "../helpers/account-page.js";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { createUser, type RelyingParty, RP_LOGOUT_CALLBACK, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -62,6 +63,34 @@ describe("back-channel logout", () => {
     expect(payload).toMatchObject({ sub, sid, events: { "http://schemas.openid.net/event/backchannel-logout": {} } });
     expect(payload).not.toHaveProperty("nonce");
     expect(payload.jti).toBeTruthy();
+  });
+
+  it("also tells the relying parties when the IdP ends sessions itself: the account page, an operator", async () => {
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    await server.services.clients.update(rp.clientId, { backchannelLogoutUri: receiverUrl });
+    await createUser(server, "propagate@example.com");
+    const elsewhere = await signInAndRedeem(server, rp, new BrowserSession(), "propagate@example.com");
+    const elsewhereSid = elsewhere.tokens.claims()?.sid as string;
+    const verify = (token: string) =>
+      jwtVerify(token, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: rp.clientId, typ: "logout+jwt" });
+
+    // "Sign out everywhere else" on the account page, in another browser.
+    const account = new AccountPage(server, "propagate@example.com");
+    const before = received.length;
+    const done = await account.postVerified(await account.open(), "/account/sessions/sign-out-others");
+    expect(done.text).toContain("Every other session is signed out");
+    await server.services.tasks.drain();
+    const [fromAccountPage] = await Promise.all(received.slice(before).map(verify));
+    expect(fromAccountPage?.payload).toMatchObject({ sid: elsewhereSid, sub: elsewhere.tokens.claims()?.sub });
+    expect(received.length).toBe(before + 1);
+
+    // An operator disabling the user ends the remaining session: its relying party hears of it too.
+    const again = await signInAndRedeem(server, rp, new BrowserSession(), "propagate@example.com");
+    const count = received.length;
+    await server.services.administration({ actor: "test", ip: null }).users.disable("propagate@example.com");
+    await server.services.tasks.drain();
+    const sids = (await Promise.all(received.slice(count).map(verify))).map((result) => result.payload.sid);
+    expect(sids).toContain(again.tokens.claims()?.sid);
   });
 
   it("refuses a back-channel endpoint that is not https (outside loopback) or has a fragment", async () => {
