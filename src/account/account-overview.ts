@@ -5,6 +5,7 @@ import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { UserQueries } from "../db/users.js";
 import { deviceOf } from "../http/user-agent.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
+import { scopeLabel } from "../oidc/scope-labels.js";
 import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
 import { ACCOUNT_CLIENT_ID } from "./account-client.js";
 import type { AccountSession } from "./account-sign-in.js";
@@ -95,7 +96,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
       if (at < app.firstGrantedAt) app.firstGrantedAt = at;
       if (at > app.lastGrantedAt) app.lastGrantedAt = at;
     }
-    return [...apps.values()].map((app) => ({ ...app, scopes: [...app.scopes].sort() })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...apps.values()].map((app) => ({ ...app, scopes: [...app.scopes].sort().map(scopeLabel) })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async function activityOf(userId: string) {

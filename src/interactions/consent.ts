@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import { badRequest } from "../errors.js";
+import { scopeLabel } from "../oidc/scope-labels.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
@@ -37,7 +38,7 @@ export function consentStep({ provider, views }: InteractionDependencies) {
         title: "Allow access",
         uid: details.uid,
         clientName: client?.clientName ?? String(details.params.client_id),
-        scopes: missing.missingOIDCScope ?? [],
+        scopes: (missing.missingOIDCScope ?? []).map(scopeLabel),
         claims: missing.missingOIDCClaims ?? [],
       });
     },

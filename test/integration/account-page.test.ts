@@ -78,7 +78,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     // Connected apps: the relying party with what it may see; never the account pages themselves.
     const apps = page.text.slice(page.text.indexOf('id="apps"'), page.text.indexOf('id="email"'));
     expect(apps).toContain("<strong>Test RP</strong>");
-    expect(apps).toContain("Can see: email, offline_access, openid, profile");
+    expect(apps).toContain("May: See your email address; Stay connected when you are not using it; Know who you are; See your name");
     expect(apps).not.toContain("Your account");
     // Activity: newest first.
     const activity = page.text.slice(page.text.indexOf('id="activity"'));
