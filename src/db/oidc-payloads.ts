@@ -6,6 +6,7 @@ export interface OidcPayloadRow {
   kind: string;
   payload: Prisma.InputJsonValue;
   grantId: string | null;
+  accountId: string | null;
   uid: string | null;
   userCodeHash: string | null;
   expiresAt: Date | null;
@@ -32,11 +33,11 @@ export function createOidcPayloadQueries(db: Db) {
      */
     async upsert(row: OidcPayloadRow): Promise<void> {
       await db.$executeRaw`
-        INSERT INTO "oidc_payload" ("id_hash", "kind", "payload", "grant_id", "uid", "user_code_hash", "expires_at")
-        VALUES (${row.idHash}, ${row.kind}, ${JSON.stringify(row.payload)}::jsonb, ${row.grantId}, ${row.uid}, ${row.userCodeHash},
+        INSERT INTO "oidc_payload" ("id_hash", "kind", "payload", "grant_id", "account_id", "uid", "user_code_hash", "expires_at")
+        VALUES (${row.idHash}, ${row.kind}, ${JSON.stringify(row.payload)}::jsonb, ${row.grantId}, ${row.accountId}, ${row.uid}, ${row.userCodeHash},
                 ${utcTimestamp(row.expiresAt)})
         ON CONFLICT ("id_hash") DO UPDATE SET
-          "kind" = EXCLUDED."kind", "payload" = EXCLUDED."payload", "grant_id" = EXCLUDED."grant_id",
+          "kind" = EXCLUDED."kind", "payload" = EXCLUDED."payload", "grant_id" = EXCLUDED."grant_id", "account_id" = EXCLUDED."account_id",
           "uid" = EXCLUDED."uid", "user_code_hash" = EXCLUDED."user_code_hash", "expires_at" = EXCLUDED."expires_at"`;
     },
 
@@ -73,13 +74,13 @@ export function createOidcPayloadQueries(db: Db) {
     },
 
     /**
-     * Signs an account out everywhere: its sessions, grants, codes and tokens all carry `accountId`.
+     * Signs an account out everywhere: its sessions, grants, codes and tokens all carry its account id.
      * Returns how many artifacts went, and the sessions (for back-channel logout).
      */
     async deleteEverythingOfAccount(accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> {
       const rows = await db.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
         WITH deleted AS (
-          DELETE FROM "oidc_payload" WHERE "payload"->>'accountId' = ${accountId}
+          DELETE FROM "oidc_payload" WHERE "account_id" = ${accountId}
           RETURNING "kind", "uid", "payload"->'authorizations' AS authorizations
         )
         SELECT CASE WHEN "kind" = 'Session' THEN "uid" END AS uid, CASE WHEN "kind" = 'Session' THEN authorizations END AS authorizations
@@ -91,7 +92,7 @@ export function createOidcPayloadQueries(db: Db) {
     /** An account's live artifacts of one kind (its sessions, its grants), oldest first. */
     listOfAccount(kind: "Session" | "Grant", accountId: string, now: Date) {
       return db.oidcPayload.findMany({
-        where: { kind, payload: { path: ["accountId"], equals: accountId }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+        where: { kind, accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
         orderBy: { createdAt: "asc" },
       });
     },
@@ -108,7 +109,7 @@ export function createOidcPayloadQueries(db: Db) {
       return db.$queryRaw<EndedSession[]>`
         WITH ended AS (
           DELETE FROM "oidc_payload"
-          WHERE "kind" = 'Session' AND "payload"->>'accountId' = ${accountId}
+          WHERE "kind" = 'Session' AND "account_id" = ${accountId}
             AND (${only}::text IS NULL OR "uid" = ${only}) AND "uid" IS DISTINCT FROM ${except}
           RETURNING "uid", "payload"
         ), grants AS (
@@ -116,7 +117,7 @@ export function createOidcPayloadQueries(db: Db) {
           FROM ended, jsonb_each(COALESCE(ended."payload"->'authorizations', '{}'::jsonb)) AS authorization_
         ), issued AS (
           DELETE FROM "oidc_payload"
-          WHERE "payload"->>'accountId' = ${accountId}
+          WHERE "account_id" = ${accountId}
             AND ("grant_id" IN (SELECT grant_id FROM grants)
               OR ("kind" = 'Grant' AND "payload"->>'jti' IN (SELECT grant_id FROM grants))
               OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IN (SELECT "uid" FROM ended)))
@@ -130,7 +131,7 @@ export function createOidcPayloadQueries(db: Db) {
       const revoked = await db.$queryRaw<{ grant_id: string }[]>`
         WITH revoked AS (
           DELETE FROM "oidc_payload"
-          WHERE "kind" = 'Grant' AND "payload"->>'accountId' = ${accountId} AND "payload"->>'clientId' = ${clientId}
+          WHERE "kind" = 'Grant' AND "account_id" = ${accountId} AND "payload"->>'clientId' = ${clientId}
           RETURNING "payload"->>'jti' AS grant_id
         ), issued AS (
           DELETE FROM "oidc_payload" WHERE "grant_id" IN (SELECT grant_id FROM revoked) RETURNING 1

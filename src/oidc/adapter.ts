@@ -84,6 +84,7 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
           kind,
           payload: withoutSecrets(payload),
           grantId: payload.grantId ?? null,
+          accountId: payload.accountId ?? null,
           uid: kind === "Session" ? (payload.uid ?? null) : null,
           userCodeHash: payload.userCode ? sha256(payload.userCode) : null,
           expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,

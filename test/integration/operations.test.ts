@@ -1,10 +1,13 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diffSchemaAgainstMigrations } from "../../src/db/migrations.js";
+import { diffSchemaAgainstMigrations, MIGRATIONS_DIR } from "../../src/db/migrations.js";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { readOutbox } from "../helpers/outbox.js";
 import { createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { openTestDatabase } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 describe("migrations", () => {
@@ -15,6 +18,27 @@ describe("migrations", () => {
       expect(sql.replace(/^-- This is an empty migration\.?$/, "")).toBe("");
     } finally {
       await shadow.close();
+    }
+  });
+});
+
+describe("the oidc_payload.account_id migration", () => {
+  it("copies the account of rows written before it, so sign-out-everywhere still finds them", async () => {
+    const database = await openTestDatabase("pglite");
+    try {
+      const db = database.prisma;
+      await db.$executeRaw`INSERT INTO "oidc_payload" ("id_hash", "kind", "payload") VALUES ('old-session', 'Session', '{"accountId": "user-1", "uid": "u"}'::jsonb), ('no-account', 'Interaction', '{}'::jsonb)`;
+      const migration = readdirSync(MIGRATIONS_DIR).find((name) => name.endsWith("_oidc_payload_account")) as string;
+      const backfill = readFileSync(join(MIGRATIONS_DIR, migration, "migration.sql"), "utf8").match(/^UPDATE [^;]+;/m)?.[0] as string;
+      expect(backfill).toBeTruthy();
+      await db.$executeRawUnsafe(backfill);
+      const rows = await db.oidcPayload.findMany({ orderBy: { idHash: "asc" }, select: { idHash: true, accountId: true } });
+      expect(rows).toEqual([
+        { idHash: "no-account", accountId: null },
+        { idHash: "old-session", accountId: "user-1" },
+      ]);
+    } finally {
+      await database.close();
     }
   });
 });
