@@ -80,6 +80,20 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     expect(apps).toContain("<strong>Test RP</strong>");
     expect(apps).toContain("May: See your email address; Stay connected when you are not using it; Know who you are; See your name");
     expect(apps).not.toContain("Your account");
+    // A synced passkey from a known provider shows the provider's name and its sync state.
+    await server.services.credentials.insertCredential({
+      id: `synced-${kind}`,
+      userId: (await server.services.userQueries.findUserByEmail(user.email))?.id as string,
+      publicKey: Buffer.from("key"),
+      deviceType: "multiDevice",
+      backupEligible: true,
+      backedUp: true,
+      aaguid: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd",
+      name: "Safari on macOS",
+    });
+    const withSynced = await account.browser.get(`${server.issuer}/account`);
+    expect(withSynced.text).toContain('<strong class="passkey-name">Safari on macOS</strong> <span class="muted">(iCloud Keychain)</span>');
+    expect(withSynced.text).toContain("synced across your devices");
     // Activity: newest first.
     const activity = page.text.slice(page.text.indexOf('id="activity"'));
     expect(activity.indexOf("Passkey added")).toBeGreaterThan(-1);
