@@ -19,6 +19,18 @@ export interface Mailer {
   close(): void;
 }
 
+const ADDRESS = /[^\s<>"'@]+@[^\s<>"'@]+/g;
+
+/**
+ * A delivery failure as the logs may keep it: SMTP servers quote the recipient ("550 <bob@…>:
+ * Recipient address rejected"), and an address is personal data the log does not need.
+ */
+function withoutAddresses(error: unknown, kind: string): Error {
+  const failure = error as { message?: string; code?: string; responseCode?: number; command?: string };
+  const scrubbed = new Error(`${kind} mail could not be sent: ${(failure.message ?? "unknown error").replace(ADDRESS, "[address]")}`);
+  return Object.assign(scrubbed, { code: failure.code, responseCode: failure.responseCode, command: failure.command });
+}
+
 /**
  * nodemailer over SMTP in production; in development every message becomes one `.eml` file under
  * DATA_DIR/outbox/, readable by people (any mail client opens it) and by tests.
@@ -30,7 +42,9 @@ export function createMailer(config: MailConfig, logger: Logger): Mailer {
 
   return {
     async send({ to, subject, text, kind }) {
-      const info = await transport.sendMail({ from: config.from, to, subject, text });
+      const info = await transport.sendMail({ from: config.from, to, subject, text }).catch((error: unknown) => {
+        throw withoutAddresses(error, kind);
+      });
       if (!config.smtpUrl) {
         await mkdir(config.outboxDir, { recursive: true, mode: 0o700 });
         // Sortable by time; the links inside are live, so only the owner may read them.

@@ -33,6 +33,11 @@ describe("mailer", () => {
           if (auth.username === "idp" && auth.password === "s3cret") return callback(null, { user: "idp" });
           return callback(new Error("bad credentials"));
         },
+        onRcptTo(address, _session, callback) {
+          if (address.address.startsWith("unknown"))
+            return callback(Object.assign(new Error(`<${address.address}>: Recipient address rejected`), { responseCode: 550 }));
+          callback();
+        },
         onData(stream, session, callback) {
           const chunks: Buffer[] = [];
           stream.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -63,6 +68,18 @@ describe("mailer", () => {
       const parsed = await simpleParser(last?.raw as Buffer);
       expect(parsed.subject).toBe("Hello");
       expect(parsed.text?.trim()).toBe(message.text);
+    });
+
+    it("keeps recipient addresses out of a refused delivery's error (it ends up in the log)", async () => {
+      const mailer = createMailer({ smtpUrl: `smtp://idp:s3cret@127.0.0.1:${port}`, outboxDir: "/nonexistent", from: "no-reply@id.example.com" }, logger);
+      const failure = (await mailer.send({ ...message, to: "unknown.person@example.com" }).catch((error: unknown) => error)) as Error & {
+        responseCode?: number;
+      };
+      mailer.close();
+      expect(failure.message).toContain("test mail could not be sent");
+      expect(failure.message).toContain("[address]");
+      expect(failure.responseCode).toBe(550);
+      expect(JSON.stringify({ ...failure, message: failure.message, stack: failure.stack })).not.toContain("unknown.person");
     });
 
     it("fails the send (for the caller to log) when the server refuses", async () => {
