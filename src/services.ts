@@ -6,7 +6,7 @@ import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
 import { createRelyingPartyLogout } from "./auth/relying-party-logout.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
-import { createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
+import { createSessionsEndedFollowUp, createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import type { Config } from "./config.js";
@@ -77,7 +77,8 @@ export function createServices(database: Database, config: Config, keys: Derived
   const sessionDevices = createSessionDeviceQueries(db);
   const signInThrottle = createSignInThrottle(db, config.throttle);
   const relyingPartyLogout = createRelyingPartyLogout({ tasks, logger });
-  const signOutEverywhere = createSignOutEverywhere({ oidcPayloads, sessionDevices, invalidate, relyingPartyLogout });
+  const signOutDependencies = { oidcPayloads, sessionDevices, invalidate, relyingPartyLogout };
+  const signOutEverywhere = createSignOutEverywhere(signOutDependencies);
   const clients = createClientRegistry(createClientQueries(db), {
     cacheSeconds: config.caches.clientSeconds,
     onDeleted: (clientId) => invalidate({ clientId }),
@@ -102,7 +103,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     passkeys,
     secondFactors,
     passwords,
-    signOutEverywhere,
+    sessionsEnded: createSessionsEndedFollowUp(signOutDependencies),
     events,
     notify: notifySecurityChange,
     mailer,
@@ -147,7 +148,7 @@ export function createServices(database: Database, config: Config, keys: Derived
       siteName: config.webauthn.rpName,
       linkSeconds: config.signUp.linkSeconds,
     }),
-    signOutSession: createSignOutSession({ oidcPayloads, sessionDevices, invalidate, relyingPartyLogout }),
+    signOutSession: createSignOutSession(signOutDependencies),
     relyingPartyLogout,
     notifySecurityChange,
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),

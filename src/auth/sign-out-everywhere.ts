@@ -11,10 +11,25 @@ interface SignOutDependencies {
 }
 
 /**
+ * What follows the deletion of sessions, wherever it happened (here, or inside a recovery's
+ * transaction): their device records go, other processes drop what they cached, and the relying
+ * parties the sessions signed in to are told (back-channel logout).
+ */
+export function createSessionsEndedFollowUp(deps: SignOutDependencies) {
+  return async (userId: string, sessions: readonly EndedSession[], exceptSessionUid?: string): Promise<void> => {
+    await deps.sessionDevices.deleteSessionDevicesOfUser(userId, exceptSessionUid);
+    // Other processes drop what they cached (a session or token read before the delete).
+    await deps.invalidate({ accountId: userId });
+    deps.relyingPartyLogout.sessionsEnded(userId, sessions);
+  };
+}
+
+/**
  * Ends every IdP session of an account and revokes every grant, code and token issued to it; with
  * `exceptSessionUid`, every session but that one, and the grants and tokens issued through them.
  */
 export function createSignOutEverywhere(deps: SignOutDependencies) {
+  const followUp = createSessionsEndedFollowUp(deps);
   return async (userId: string, exceptSessionUid?: string): Promise<number> => {
     let removed: number;
     let sessions: EndedSession[];
@@ -24,10 +39,7 @@ export function createSignOutEverywhere(deps: SignOutDependencies) {
     } else {
       ({ removed, sessions } = await deps.oidcPayloads.deleteEverythingOfAccount(userId));
     }
-    await deps.sessionDevices.deleteSessionDevicesOfUser(userId, exceptSessionUid);
-    // Other processes drop what they cached (a session or token read before the delete).
-    await deps.invalidate({ accountId: userId });
-    deps.relyingPartyLogout.sessionsEnded(userId, sessions);
+    await followUp(userId, sessions, exceptSessionUid);
     return removed;
   };
 }
@@ -46,3 +58,4 @@ export function createSignOutSession(deps: SignOutDependencies) {
 
 export type SignOutEverywhere = ReturnType<typeof createSignOutEverywhere>;
 export type SignOutSession = ReturnType<typeof createSignOutSession>;
+export type SessionsEndedFollowUp = ReturnType<typeof createSessionsEndedFollowUp>;

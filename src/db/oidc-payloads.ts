@@ -23,6 +23,22 @@ export interface EndedSession {
   authorizations: Record<string, { sid?: string; grantId?: string }> | null;
 }
 
+/**
+ * Deletes every session, grant, code and token of an account — with `client` a transaction's, so
+ * the sign-out can commit together with what made it necessary (a recovery).
+ */
+export async function deleteAccountArtifacts(client: Pick<Db, "$queryRaw">, accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> {
+  const rows = await client.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
+    WITH deleted AS (
+      DELETE FROM "oidc_payload" WHERE "account_id" = ${accountId}
+      RETURNING "kind", "uid", "payload"->'authorizations' AS authorizations
+    )
+    SELECT CASE WHEN "kind" = 'Session' THEN "uid" END AS uid, CASE WHEN "kind" = 'Session' THEN authorizations END AS authorizations
+    FROM deleted`;
+  const sessions = rows.filter((row): row is EndedSession => row.uid !== null);
+  return { removed: rows.length, sessions };
+}
+
 export function createOidcPayloadQueries(db: Db) {
   return {
     /**
@@ -77,17 +93,7 @@ export function createOidcPayloadQueries(db: Db) {
      * Signs an account out everywhere: its sessions, grants, codes and tokens all carry its account id.
      * Returns how many artifacts went, and the sessions (for back-channel logout).
      */
-    async deleteEverythingOfAccount(accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> {
-      const rows = await db.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
-        WITH deleted AS (
-          DELETE FROM "oidc_payload" WHERE "account_id" = ${accountId}
-          RETURNING "kind", "uid", "payload"->'authorizations' AS authorizations
-        )
-        SELECT CASE WHEN "kind" = 'Session' THEN "uid" END AS uid, CASE WHEN "kind" = 'Session' THEN authorizations END AS authorizations
-        FROM deleted`;
-      const sessions = rows.filter((row): row is EndedSession => row.uid !== null);
-      return { removed: rows.length, sessions };
-    },
+    deleteEverythingOfAccount: (accountId: string) => deleteAccountArtifacts(db, accountId),
 
     /** An account's live artifacts of one kind (its sessions, its grants), oldest first. */
     listOfAccount(kind: "Session" | "Grant", accountId: string, now: Date) {

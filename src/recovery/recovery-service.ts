@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SecurityNotifier } from "../audit/security-notifier.js";
-import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
+import type { SessionsEndedFollowUp } from "../auth/sign-out-everywhere.js";
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { Config } from "../config.js";
 import { sha256 } from "../crypto/hash.js";
 import type { PasswordHasher } from "../crypto/password.js";
 import type { EmailLinkQueries, EmailLinkRow } from "../db/email-links.js";
+import type { EndedSession } from "../db/oidc-payloads.js";
 import type { MailThrottle } from "../db/rate-limits.js";
 import type { RecoveryQueries } from "../db/recoveries.js";
 import type { UserQueries, UserRow } from "../db/users.js";
@@ -48,7 +49,8 @@ export function createRecoveryService(deps: {
   passkeys: PasskeyService;
   secondFactors: SecondFactorService;
   passwords: PasswordHasher;
-  signOutEverywhere: SignOutEverywhere;
+  /** Device records, caches and back-channel logout for the sessions the recovery ended. */
+  sessionsEnded: SessionsEndedFollowUp;
   events: SecurityEventLog;
   notify: SecurityNotifier;
   mailer: Mailer;
@@ -110,9 +112,8 @@ export function createRecoveryService(deps: {
       throw badRequest("recovery.factor_required", "First enter a code from your authenticator app or a backup code.");
   }
 
-  async function finish(current: RecoveryState, origin: RequestOrigin, what: "passkey" | "password") {
-    // Whoever held the account's sessions and tokens (perhaps the reason for the recovery) is out.
-    await deps.signOutEverywhere(current.user.id);
+  async function finish(current: RecoveryState, origin: RequestOrigin, what: "passkey" | "password", ended: EndedSession[]) {
+    await deps.sessionsEnded(current.user.id, ended);
     const change = what === "passkey" ? "Your account was recovered: a new passkey was added" : "Your account was recovered: a password was set";
     await deps.notify({
       userId: current.user.id,
@@ -172,9 +173,9 @@ export function createRecoveryService(deps: {
         response,
         defaultPasskeyName(origin.userAgent),
       );
-      let done: boolean;
+      let ended: EndedSession[] | null;
       try {
-        done = await deps.recoveries.completeRecovery({
+        ended = await deps.recoveries.completeRecovery({
           tokenHash: current.link.tokenHash,
           userId: current.user.id,
           now: now(),
@@ -185,8 +186,8 @@ export function createRecoveryService(deps: {
         if (isUniqueViolation(error)) throw badRequest("passkey.already_registered", "This passkey is already registered to an account.");
         throw error;
       }
-      assertThat(done, unusable);
-      await finish(current, origin, "passkey");
+      assertThat(ended, unusable);
+      await finish(current, origin, "passkey", ended);
     },
 
     async completeWithPassword(token: unknown, password: string, origin: RequestOrigin): Promise<void> {
@@ -195,15 +196,15 @@ export function createRecoveryService(deps: {
       assertThat(current.passwordAllowed, () => badRequest("recovery.passkey_only", "This account has a passkey: add a new passkey instead of a password."));
       assertPasswordPolicy(password);
       const passwordHash = await deps.passwords.hash(password);
-      const done = await deps.recoveries.completeRecovery({
+      const ended = await deps.recoveries.completeRecovery({
         tokenHash: current.link.tokenHash,
         userId: current.user.id,
         now: now(),
         factorRequired: current.factorRequired,
         passwordHash,
       });
-      assertThat(done, unusable);
-      await finish(current, origin, "password");
+      assertThat(ended, unusable);
+      await finish(current, origin, "password", ended);
     },
 
     /** "Not you?": anyone holding the link may stop it. */

@@ -1,6 +1,8 @@
 import * as oidc from "openid-client";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../src/crypto/hash.js";
+import { createRecoveryQueries } from "../../src/db/recoveries.js";
 import { BrowserSession, comparablePage, csrfTokenOf } from "../helpers/browser-session.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
@@ -118,6 +120,36 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
 
     // Used once.
     expect((await new BrowserSession().get(link)).status).toBe(400);
+  });
+
+  it("commits the sign-out with the recovery: a failed completion keeps both, a completed one leaves no token", async () => {
+    const user = await newUser();
+    const before = await signInAndRedeem(server, rp, new BrowserSession(), user.email);
+    await askForLink(user.email);
+    const tokenHash = sha256(new URL(await linkFor(user.email)).searchParams.get("token") as string);
+    const recoveries = createRecoveryQueries(server.services.db);
+    const existing = {
+      id: `taken-${kind}-${counter}`,
+      userId: user.id,
+      publicKey: Buffer.from("k"),
+      deviceType: "singleDevice",
+      backupEligible: false,
+      backedUp: false,
+      aaguid: "00000000-0000-0000-0000-000000000000",
+      name: "old",
+    };
+    await server.services.credentials.insertCredential(existing);
+    const artifacts = () => server.services.db.oidcPayload.count({ where: { accountId: user.id } });
+    expect(await artifacts()).toBeGreaterThan(0);
+
+    // The new passkey cannot be stored (its id is taken): nothing happens — no sign-out, the link still works.
+    const attempt = { tokenHash, userId: user.id, now: new Date(), factorRequired: false, credential: { ...existing, name: "new" } };
+    await expect(recoveries.completeRecovery(attempt)).rejects.toMatchObject({ code: "P2002" });
+    expect((await oidc.refreshTokenGrant(rp.config, before.tokens.refresh_token as string)).access_token).toBeTruthy();
+    const ended = await recoveries.completeRecovery({ ...attempt, credential: { ...existing, id: `${existing.id}-new`, name: "new" } });
+    // The same commit removed every session, grant and token of the account.
+    expect(ended?.length).toBeGreaterThan(0);
+    expect(await artifacts()).toBe(0);
   });
 
   it("asks for the second factor first when the user has one, and never removes it (§19)", async () => {
