@@ -31,6 +31,20 @@ const OAUTH_ERRORS: Record<number, string> = {
 };
 const MAX_AUDIT_LIMIT = 1000;
 
+// The client registry words its errors for the CLI; the API names its own fields instead.
+const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
+  [/--post-logout-redirect-uri/g, "post_logout_redirect_uris"],
+  [/--redirect-uri/g, "redirect_uris"],
+  [/--backchannel-logout-uri/g, "backchannel_logout_uri"],
+  [/--minimum-acr/g, "minimum_acr"],
+  [/--access-token-ttl/g, "access_token_ttl"],
+  [/--refresh-token-ttl/g, "refresh_token_ttl"],
+  [/--client-credentials/g, "client_credentials"],
+  [/--scopes/g, "scopes"],
+  [/--name/g, "client_name"],
+];
+const inApiTerms = (message: string) => CLI_FLAGS_AS_FIELDS.reduce((text, [flag, field]) => text.replace(flag, field), message);
+
 /** Errors as OAuth-style JSON (`error`, `error_description`); 401/403 with their WWW-Authenticate challenge (RFC 6750 §3). */
 const oauthErrors: Middleware = async (ctx, next) => {
   ctx.set("Cache-Control", "no-store");
@@ -43,7 +57,7 @@ const oauthErrors: Middleware = async (ctx, next) => {
     const code = error instanceof AppError && (status === 401 || status === 403) ? error.code : (OAUTH_ERRORS[status] ?? "invalid_request");
     const exposed = error instanceof AppError || error.expose === true;
     ctx.status = status;
-    ctx.body = { error: code, error_description: exposed ? error.message : "The request could not be processed." };
+    ctx.body = { error: code, error_description: exposed ? inApiTerms(error.message) : "The request could not be processed." };
     if (status === 401)
       ctx.set("WWW-Authenticate", `Bearer realm="admin"${code === "invalid_token" && ctx.get("Authorization") ? ', error="invalid_token"' : ""}`);
     if (status === 403) ctx.set("WWW-Authenticate", 'Bearer realm="admin", error="insufficient_scope", scope="admin"');

@@ -101,6 +101,13 @@ describe("admin API", () => {
       expect(response.status, label).toBe(400);
       expect(response.body, label).toMatchObject({ error: "invalid_request", error_description: expect.any(String) });
     }
+    // Messages name the API's fields, not the CLI's flags.
+    const badUri = await api("POST", "/clients", { client_name: "App", redirect_uris: ["http://app.example.com/cb"] });
+    expect(badUri.body.error_description).toBe(
+      'redirect_uris "http://app.example.com/cb" must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])',
+    );
+    const noUri = await api("POST", "/clients", { client_name: "App" });
+    expect(noUri.body.error_description).toContain("at least one redirect_uris is required (or client_credentials");
     const form = await api("POST", "/clients", "client_name=App", adminToken, "application/x-www-form-urlencoded");
     expect(form.status).toBe(415);
     expect(form.body.error).toBe("invalid_request");
