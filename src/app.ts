@@ -143,6 +143,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
         sessionDevices: services.sessionDevices,
         clients: services.clients,
         events: services.events,
+        pendingEmail: services.emailChange.pending,
       }),
       users: services.userQueries,
       credentials: services.credentials,

@@ -25,6 +25,7 @@ export interface AccountOverviewDependencies {
   sessionDevices: SessionDeviceQueries;
   clients: ClientNames;
   events: SecurityEventLog;
+  pendingEmail: (userId: string) => Promise<{ email: string; expiresAt: Date } | null>;
 }
 
 interface SessionPayload {
@@ -110,15 +111,16 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
   }
 
   return async (session: AccountSession) => {
-    const [user, passkeys, factors, sessions, apps, activity] = await Promise.all([
+    const [user, passkeys, factors, sessions, apps, activity, pendingEmail] = await Promise.all([
       deps.users.findUserById(session.userId),
       passkeysOf(session.userId),
       deps.secondFactors.factorsOf(session.userId),
       sessionsOf(session),
       appsOf(session.userId),
       activityOf(session.userId),
+      deps.pendingEmail(session.userId),
     ]);
-    return { email: user?.email ?? "", hasPassword: Boolean(user?.passwordHash), passkeys, factors, sessions, apps, activity };
+    return { email: user?.email ?? "", hasPassword: Boolean(user?.passwordHash), passkeys, factors, sessions, apps, activity, pendingEmail };
   };
 }
 

@@ -18,6 +18,7 @@ const LABELS: Readonly<Record<string, string>> = {
   "app.access_revoked": "App access revoked",
   "email.change_requested": "Email change requested",
   "email.changed": "Email address changed",
+  "email.change_cancelled": "Email change cancelled",
   "recovery.requested": "Account recovery requested",
   "recovery.issued_by_operator": "Account recovery started by support",
   "recovery.completed": "Account recovered",

@@ -68,6 +68,16 @@ export function createEmailChange(deps: {
       return email;
     },
 
+    /** The address waiting for confirmation, shown on the account page. */
+    pending: (userId: string) => deps.changes.findPendingChange(userId, now()),
+
+    /** Stops a requested change: its link no longer works. */
+    async cancel(userId: string, origin: RequestOrigin): Promise<boolean> {
+      const cancelled = await deps.changes.cancelPendingChanges(userId, now());
+      if (cancelled > 0) await deps.events.record({ type: "email.change_cancelled", outcome: "success", userId, ...origin });
+      return cancelled > 0;
+    },
+
     /** The new address a usable link would move to (for the confirmation page; opening changes nothing). */
     async pendingAddress(token: unknown): Promise<string> {
       assertThat(typeof token === "string" && TOKEN.test(token), linkUnusable);

@@ -1,9 +1,9 @@
 import type Router from "@koa/router";
 import { bodyField } from "../http/body-field.js";
-import type { AccountDependencies } from "./routes.js";
+import type { AccountDependencies, AccountPages } from "./routes.js";
 
 /** Email change on the account page: request (recent verification), then confirm by the mailed link. */
-export function emailRoutes(router: Router, deps: AccountDependencies): void {
+export function emailRoutes(router: Router, deps: AccountDependencies, pages: AccountPages): void {
   const { access, views, emailChange } = deps;
   const origin = (ctx: { ip: string; get(name: string): string }) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
 
@@ -12,6 +12,13 @@ export function emailRoutes(router: Router, deps: AccountDependencies): void {
     if (!session) return;
     const email = await emailChange.request(session.userId, bodyField(ctx.request.body, "email"), origin(ctx));
     views.render(ctx, "account/email-sent", { title: "Check your new inbox", email });
+  });
+
+  router.post("/email/cancel", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (!session) return;
+    const cancelled = await emailChange.cancel(session.userId, origin(ctx));
+    await pages.show(ctx, session, cancelled ? "The email change is cancelled; its link no longer works." : "There was no email change to cancel.");
   });
 
   // Opening the link changes nothing (mail scanners open links); the button on the page does.

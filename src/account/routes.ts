@@ -93,6 +93,6 @@ export function accountRoutes(deps: AccountDependencies): Router {
   securityRoutes(router, deps, pages);
   passkeyRoutes(router, deps, pages);
   sessionRoutes(router, deps, pages);
-  emailRoutes(router, deps);
+  emailRoutes(router, deps, pages);
   return router;
 }

@@ -12,6 +12,18 @@ export function createEmailChangeQueries(db: Db) {
         db.emailLink.create({ data: { ...link, purpose: "email_change", interactionUid: null } }),
       ]),
 
+    /** The change waiting for its link to be used, if any. */
+    findPendingChange: (userId: string, now: Date) =>
+      db.emailLink.findFirst({
+        where: { purpose: "email_change", userId, consumedAt: null, expiresAt: { gt: now } },
+        orderBy: { createdAt: "desc" },
+        select: { email: true, expiresAt: true },
+      }),
+
+    /** Makes every unused change link of the user stop working; how many there were. */
+    cancelPendingChanges: async (userId: string, now: Date) =>
+      (await db.emailLink.updateMany({ where: { purpose: "email_change", userId, consumedAt: null }, data: { consumedAt: now } })).count,
+
     /**
      * Uses the link up and moves the account to its address, in one transaction: a link works once
      * (a conditional update), and an address another account took meanwhile changes nothing.

@@ -258,6 +258,25 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     );
   });
 
+  it("shows a requested email change until it is confirmed, and cancelling it kills its link", async () => {
+    const user = await newUser();
+    const newEmail = `pending-${kind}-${counter}@example.com`;
+    const account = new AccountPage(server, user.email);
+    const page = await account.open();
+    await account.post(page, "/account/email", { email: newEmail });
+    const link = (await mailsTo(server, newEmail))[0]?.link as string;
+    const waiting = await account.browser.get(`${server.issuer}/account`);
+    expect(waiting.text).toMatch(new RegExp(`Waiting for you to confirm <strong>${newEmail}</strong>`));
+
+    const cancelled = await account.post(waiting, "/account/email/cancel");
+    expect(cancelled.text).toContain("The email change is cancelled");
+    expect(cancelled.text).not.toContain("Waiting for you to confirm");
+    expect((await new BrowserSession().get(link)).status).toBe(400);
+    expect((await account.post(cancelled, "/account/email/cancel")).text).toContain("There was no email change to cancel.");
+    expect((await server.services.userQueries.findUserById(user.id))?.email).toBe(user.email);
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("email.change_cancelled");
+  });
+
   it("says the same for an address that has an account, and mails that address instead of a link", async () => {
     const user = await newUser();
     const taken = await newUser();
@@ -290,6 +309,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
       "/account/sessions/any/sign-out",
       `/account/apps/${rp.clientId}/revoke`,
       "/account/email",
+      "/account/email/cancel",
       "/account/email/confirm",
     ];
     for (const path of paths) {
@@ -327,6 +347,7 @@ describe("account page changes need a recent verification", () => {
       "/account/sessions/any/sign-out",
       "/account/apps/any/revoke",
       "/account/email",
+      "/account/email/cancel",
     ]) {
       const response = await account.post(page, path, { name: "n", email: "new@example.com" });
       expect(response.status, path).toBe(303);
