@@ -9,6 +9,7 @@ import { accountRoutes } from "./account/routes.js";
 import { adminApiRoutes } from "./admin/api-routes.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
+import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
@@ -170,6 +171,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       userAdmin: services.userAdmin,
       administration: services.administration,
       audit: services.audit,
+      throttle: createAdminApiThrottle(services.db, config.throttle),
       bodyLimit: config.requestBodyLimit,
     }).routes(),
   );

@@ -34,6 +34,8 @@ const defaultsSchema = z.object({
     passwordFailuresPerAccount: z.number().int().positive(),
     passwordFailuresPerIp: z.number().int().positive(),
     secondFactorFailuresPerAccount: z.number().int().positive(),
+    /** Admin API requests per machine client per minute. */
+    adminRequestsPerMinute: z.number().int().positive(),
   }),
   signUp: z.object({
     /** open: anyone may sign up; invite: only through an operator's invitation; off: operators create accounts. */

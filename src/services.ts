@@ -113,7 +113,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   });
   const users = createUserService(userQueries, passwords);
   const userAdmin = createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events });
-  const audit = createAuditLog(createAuditEventQueries(db), logger);
+  const audit = createAuditLog(createAuditEventQueries(db), logger, metrics);
   return {
     db,
     metrics,

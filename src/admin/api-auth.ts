@@ -1,5 +1,6 @@
 import type { Middleware } from "koa";
 import type Provider from "oidc-provider";
+import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError } from "../errors.js";
 import { ADMIN_SCOPE } from "../oidc/scopes.js";
 
@@ -11,9 +12,10 @@ const insufficientScope = () => new AppError("insufficient_scope", `This token l
 /**
  * RFC 6750 bearer authentication for the admin API: an access token the token endpoint issued by
  * client_credentials, unexpired, carrying `admin`, to a client that still holds that scope (taking
- * the scope away, or deleting the client, locks it out at once). Sets `ctx.state.actor`.
+ * the scope away, or deleting the client, locks it out at once), within its request allowance.
+ * Sets `ctx.state.actor`.
  */
-export function adminBearerAuth(provider: Provider): Middleware {
+export function adminBearerAuth(provider: Provider, throttle: AdminApiThrottle): Middleware {
   return async (ctx, next) => {
     const token = BEARER.exec(ctx.get("Authorization"))?.[1];
     if (!token) throw unauthorized("This API needs an access token: client_credentials for a client with the admin scope, sent as a Bearer token.");
@@ -23,6 +25,7 @@ export function adminBearerAuth(provider: Provider): Middleware {
     const client = issued.clientId ? await provider.Client.find(issued.clientId) : undefined;
     if (!client) throw unauthorized("The client this token was issued to no longer exists.");
     if (!client.scope?.split(" ").includes(ADMIN_SCOPE)) throw insufficientScope();
+    await throttle.consume(client.clientId);
     ctx.state.actor = { actor: `client:${client.clientId}`, ip: ctx.ip };
     await next();
   };

@@ -4,6 +4,7 @@ import type { Context, Middleware } from "koa";
 import type Provider from "oidc-provider";
 import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { ClientInput, ClientView } from "../clients/client-registry.js";
+import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
@@ -18,6 +19,7 @@ export interface AdminApiDependencies {
   userAdmin: UserAdmin;
   administration: Administration;
   audit: AuditLog;
+  throttle: AdminApiThrottle;
   bodyLimit: string;
 }
 
@@ -117,7 +119,7 @@ function auditFilter(query: Context["query"]) {
 export function adminApiRoutes(deps: AdminApiDependencies): Router {
   const router = new Router({ prefix: "/admin/api" });
   router.use(oauthErrors);
-  router.use(adminBearerAuth(deps.provider));
+  router.use(adminBearerAuth(deps.provider, deps.throttle));
   router.use(
     bodyParser({
       enableTypes: ["json"],

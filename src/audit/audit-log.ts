@@ -1,6 +1,7 @@
 import type { AuditEventQueries, AuditEventRow, AuditFilter } from "../db/audit-events.js";
 import type { Prisma } from "../db/generated/client.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../observability/metrics.js";
 
 /** Who did it: "client:<id>" for the admin API, "cli:<os user>" for the CLI; and from where. */
 export interface Actor {
@@ -43,7 +44,7 @@ export const toAuditEventView = (row: AuditEventRow): AuditEventView => ({
  * when, from where, and the target before and after (never a secret: callers pass views). Also one
  * JSON log line each, for log shippers.
  */
-export function createAuditLog(queries: AuditEventQueries, logger: Logger) {
+export function createAuditLog(queries: AuditEventQueries, logger: Logger, metrics: Metrics) {
   return {
     async record(by: Actor, entry: AuditEntry): Promise<void> {
       const event = {
@@ -56,6 +57,7 @@ export function createAuditLog(queries: AuditEventQueries, logger: Logger) {
         after: (entry.after ?? null) as Prisma.InputJsonValue | null,
       };
       await queries.insertAuditEvent(event);
+      metrics.adminChanges.inc({ action: entry.action });
       logger.info({ auditEvent: entry.action, actor: by.actor, targetType: entry.targetType, targetId: entry.targetId, ip: by.ip }, "audit event");
     },
     query: async (filter: AuditFilter) => (await queries.queryAuditEvents(filter)).map(toAuditEventView),

@@ -115,3 +115,24 @@ export function createSecondFactorThrottle(db: Db, settings: { windowSeconds: nu
 }
 
 export type SecondFactorThrottle = ReturnType<typeof createSecondFactorThrottle>;
+
+/**
+ * Admin API requests per machine client, shared by every process: a runaway script (or a leaked
+ * token) cannot hammer user and client management.
+ */
+export function createAdminApiThrottle(db: Db, settings: { adminRequestsPerMinute: number }) {
+  const limiter = new RateLimiterPrisma({ ...tableOptions(db), keyPrefix: "admin-api", points: settings.adminRequestsPerMinute, duration: 60 });
+  return {
+    /** @throws AppError admin.throttled (429) when the client used its allowance. */
+    async consume(clientId: string): Promise<void> {
+      try {
+        await limiter.consume(sha256(clientId));
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+        throw tooMany("admin.throttled", "Too many admin API requests from this client.", error.msBeforeNext);
+      }
+    },
+  };
+}
+
+export type AdminApiThrottle = ReturnType<typeof createAdminApiThrottle>;

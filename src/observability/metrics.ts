@@ -5,7 +5,7 @@ import { constantTimeEqual } from "../crypto/hash.js";
 /**
  * Prometheus counters (prom-client), one registry per server: sign-ins by method and outcome,
  * token grants by type, refresh-token and code reuse, lock-outs, risk step-ups, and every
- * security event by type and outcome.
+ * security event by type and outcome, and operators' changes by action.
  */
 export function createMetrics() {
   const registry = new Registry();
@@ -19,6 +19,7 @@ export function createMetrics() {
     lockouts: counter("idp_lockouts_total", "Attempts refused by a lock-out", ["kind"]),
     riskStepUps: counter("idp_risk_step_ups_total", "Silent re-authentications sent to step up by the risk score", []),
     securityEvents: counter("idp_security_events_total", "Security events by type and outcome", ["type", "outcome"]),
+    adminChanges: counter("idp_admin_changes_total", "Operators' changes (admin API and CLI) by action", ["action"]),
   };
 }
 

@@ -220,3 +220,36 @@ describe("admin API", () => {
     expect((await db.auditEvent.findMany({ where: { action: { startsWith: "retention." } } })).map((e) => e.action)).toEqual(["retention.kept"]);
   });
 });
+
+describe("admin API allowance", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { throttle: { adminRequestsPerMinute: 3 } });
+  });
+  afterAll(() => server?.stop());
+
+  it("answers 429 too_many_requests once a client used its requests for the minute, and counts changes in /metrics", async () => {
+    const created = await server.services.clients.create({ name: "Ops", redirectUris: [], clientCredentials: true, scopes: ["admin"] });
+    const issued = await tokenRequest(
+      server.issuer,
+      { grant_type: "client_credentials", scope: "admin" },
+      { clientId: created.client_id, clientSecret: created.client_secret as string },
+    );
+    const headers = { authorization: `Bearer ${issued.body.access_token}`, "content-type": "application/json" };
+    const listUsers = () => fetch(`${server.issuer}/admin/api/users`, { headers });
+    const invite = await fetch(`${server.issuer}/admin/api/users/invitations`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ email: "invited@example.com" }),
+    });
+    expect(invite.status).toBe(202);
+    expect((await listUsers()).status).toBe(200);
+    expect((await listUsers()).status).toBe(200);
+    const refused = await listUsers();
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: "too_many_requests", error_description: expect.stringContaining("Try again in 1 minute") });
+    const exposition = await server.services.metrics.registry.metrics();
+    expect(exposition).toContain('idp_admin_changes_total{action="user.invited"} 1');
+  });
+});
