@@ -7,17 +7,13 @@ import type { EmailLinkQueries } from "../db/email-links.js";
 import type { MailThrottle } from "../db/rate-limits.js";
 import type { UserQueries } from "../db/users.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
+import type { RequestOrigin } from "../http/request-origin.js";
 import { deviceOf } from "../http/user-agent.js";
 import type { Mailer } from "../mail/mailer.js";
 import { emailChangedMail, emailChangeLinkMail, emailInUseMail } from "../mail/messages.js";
 import { normaliseEmail } from "../users/email.js";
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-export interface RequestOrigin {
-  ip: string;
-  userAgent: string;
-}
 
 const linkUnusable = () =>
   badRequest("email_change.link_unusable", "This link has expired or was already used. Start the change again from your account page.");

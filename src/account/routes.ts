@@ -7,6 +7,7 @@ import type { CredentialQueries } from "../db/credentials.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { UserQueries } from "../db/users.js";
 import { pageRouter } from "../http/page-router.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { Views } from "../http/views.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
@@ -69,7 +70,7 @@ export function accountRoutes(deps: AccountDependencies): Router {
       views.render(ctx, "account/index", { title: "Your account", wide: true, ...overview, notice, offerSignOut });
     },
     async changed(ctx, session, type, change, details) {
-      const origin = { ip: ctx.ip, userAgent: ctx.get("User-Agent") };
+      const origin = requestOrigin(ctx);
       if (change) await deps.notify({ userId: session.userId, type, change, origin, details });
       else await deps.events.record({ type, outcome: "success", userId: session.userId, ...origin, details });
     },

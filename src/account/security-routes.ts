@@ -1,5 +1,6 @@
 import type Router from "@koa/router";
 import { bodyField } from "../http/body-field.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
 /** Second factors on the account page: authenticator app set-up and removal, backup codes, "sign out everywhere else". */
@@ -24,7 +25,7 @@ export function securityRoutes(router: Router, deps: AccountDependencies, pages:
     if (!session) return;
     const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
     if (!(await totp.confirmEnrolment(session.userId, code))) {
-      await events.record({ type: "mfa.totp_enrolment", outcome: "failure", userId: session.userId, ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+      await events.record({ type: "mfa.totp_enrolment", outcome: "failure", userId: session.userId, ...requestOrigin(ctx) });
       views.render(ctx, "account/totp-confirm-failed", { title: "That code did not match" }, 400);
       return;
     }

@@ -1,5 +1,6 @@
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { UserQueries } from "../db/users.js";
+import type { RequestOrigin } from "../http/request-origin.js";
 import { deviceOf } from "../http/user-agent.js";
 import type { Mailer } from "../mail/mailer.js";
 import { newDeviceMail, securityChangeMail } from "../mail/messages.js";
@@ -11,7 +12,7 @@ export interface SecurityChange {
   type: string;
   /** What the mail says happened, e.g. "An authenticator app was set up". */
   change: string;
-  origin: { ip: string; userAgent: string };
+  origin: RequestOrigin;
   details?: Record<string, string | number | boolean | null>;
 }
 
@@ -33,7 +34,7 @@ export type SecurityNotifier = ReturnType<typeof createSecurityNotifier>;
 
 /** Mails the owner about a sign-in from a browser the account never used before. */
 export function createNewDeviceNotice(deps: { users: UserQueries; mailer: Mailer; tasks: BackgroundTasks; siteName: string; issuer: string }) {
-  return async (userId: string, origin: { ip: string; userAgent: string }): Promise<void> => {
+  return async (userId: string, origin: RequestOrigin): Promise<void> => {
     const user = await deps.users.findUserById(userId);
     if (!user) return;
     const mail = newDeviceMail(deps.siteName, { at: new Date(), device: deviceOf(origin.userAgent).name, ip: origin.ip }, `${deps.issuer}/account#sessions`);

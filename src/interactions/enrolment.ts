@@ -1,8 +1,8 @@
 import type Router from "@koa/router";
-import type { Context } from "koa";
 import { ACR, acrForMethods, mergeMethods, rankOf } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
+import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
 import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
@@ -25,7 +25,6 @@ export function enrolmentStep(deps: InteractionDependencies) {
     return pending;
   }
 
-  const originOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
   const upgraded = (pending: VerifiedSignIn, added: string[]) => {
     const amr = mergeMethods(pending.amr, added);
     return { userId: pending.userId, remember: pending.remember, amr, acr: acrForMethods(amr) };
@@ -56,7 +55,12 @@ export function enrolmentStep(deps: InteractionDependencies) {
           // The unconfirmed secret stays unused; starting again replaces it.
           return showEnrolment(deps, ctx, details.uid, (await requirementOf(deps, details)).rank, "That code did not match. Start the set-up again.");
         }
-        await deps.notifySecurityChange({ userId: pending.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: originOf(ctx) });
+        await deps.notifySecurityChange({
+          userId: pending.userId,
+          type: "mfa.totp_added",
+          change: "An authenticator app was set up",
+          origin: requestOrigin(ctx),
+        });
         const codes = (await backupCodes.remaining(pending.userId)) === 0 ? await backupCodes.regenerate(pending.userId) : null;
         await interactionState.putPendingLogin(pendingKey(details.uid), upgraded(pending, ["otp"]), new Date(Date.now() + deps.interactionSeconds * 1000));
         views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid: details.uid, codes });
@@ -80,7 +84,7 @@ export function enrolmentStep(deps: InteractionDependencies) {
       router.post("/passkey/enrol/verify", async (ctx) => {
         const details = await loadInteraction(ctx, provider);
         const pending = await pendingOf(details.uid);
-        const origin = originOf(ctx);
+        const origin = requestOrigin(ctx);
         const passkey = await passkeys.verifyRegistration(`enrol:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
         await passkeys.savePasskey(passkey);
         await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });

@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
+import { requestOrigin } from "../http/request-origin.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { secondFactorStep } from "./second-factor.js";
@@ -37,7 +38,7 @@ export function loginStep(deps: InteractionDependencies) {
         await signInThrottle.assertAllowed(email, ctx.ip);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+        await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ...requestOrigin(ctx) });
         show(ctx, details, { email, error: error.message }, error.status);
         return;
       }
@@ -46,7 +47,7 @@ export function loginStep(deps: InteractionDependencies) {
       if (!accountId) {
         await signInThrottle.recordFailure(email, ctx.ip);
         // Not tied to an account: the record must not tell which addresses exist.
-        await deps.events.record({ type: "sign_in", outcome: "failure", ip: ctx.ip, userAgent: ctx.get("User-Agent"), details: { amr: "pwd" } });
+        await deps.events.record({ type: "sign_in", outcome: "failure", ...requestOrigin(ctx), details: { amr: "pwd" } });
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }

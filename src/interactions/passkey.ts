@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import { badRequest } from "../errors.js";
+import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
 import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
@@ -45,7 +46,7 @@ export function passkeyRoutes(router: Router, deps: InteractionDependencies): vo
     const details = await loadInteraction(ctx, provider);
     const pending = await interactionState.findPendingLogin(details.uid);
     if (!pending) throw noPendingSignIn();
-    const origin = { ip: ctx.ip, userAgent: ctx.get("User-Agent") };
+    const origin = requestOrigin(ctx);
     await passkeys.savePasskey(
       await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent)),
     );

@@ -1,6 +1,7 @@
 import type { Context } from "koa";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
@@ -20,7 +21,7 @@ export function recoveryStep(deps: InteractionDependencies) {
     async submit(ctx: Context, details: InteractionDetails) {
       const typed = bodyField(ctx.request.body, "email");
       try {
-        const email = await deps.recovery.requestLink(typed, { ip: ctx.ip, userAgent: ctx.get("User-Agent") });
+        const email = await deps.recovery.requestLink(typed, requestOrigin(ctx));
         render(ctx, details, { sent: true, email });
       } catch (error) {
         if (!(error instanceof AppError)) throw error;

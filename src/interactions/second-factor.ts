@@ -4,6 +4,7 @@ import { acrRequestOf, claimsAcrOf, requiredRank } from "../auth/acr-request.js"
 import { ACR, acrForMethods, lowestRequestedRank, mergeMethods, rankOf } from "../auth/assurance.js";
 import { AppError, badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
+import { requestOrigin } from "../http/request-origin.js";
 import { hasSecondFactor, type SecondFactors } from "../mfa/second-factor-service.js";
 import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
@@ -123,7 +124,7 @@ export function secondFactorStep(deps: InteractionDependencies) {
         }
         let added: string[];
         try {
-          added = (await secondFactors.verifyCode(pending.userId, code, { ip: ctx.ip, userAgent: ctx.get("User-Agent") })).amr;
+          added = (await secondFactors.verifyCode(pending.userId, code, requestOrigin(ctx))).amr;
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
           return render(ctx, details.uid, pending.userId, requirement.rank, error.message, error.status);

@@ -7,6 +7,7 @@ import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { UserRow } from "../db/users.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { Views } from "../http/views.js";
 import type { InteractionDetails } from "./interaction.js";
 
@@ -27,7 +28,7 @@ export interface SignInCompletion {
 
 /** Hands a verified sign-in to oidc-provider (recorded, and scored for risk); returns where the browser goes next. */
 export async function signInResult(ctx: Context, deps: SignInCompletion, signIn: VerifiedSignIn): Promise<string> {
-  const request = { userId: signIn.userId, ip: ctx.ip, userAgent: ctx.get("User-Agent") };
+  const request = { userId: signIn.userId, ...requestOrigin(ctx) };
   const { newDevice } = await deps.risk.signIn(request);
   if (newDevice) await deps.noticeNewDevice(signIn.userId, request);
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });

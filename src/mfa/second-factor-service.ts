@@ -2,6 +2,7 @@ import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { SecondFactorThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
+import type { RequestOrigin } from "../http/request-origin.js";
 import { type BackupCodeService, looksLikeBackupCode } from "./backup-codes.js";
 import { looksLikeTotpCode, type TotpService } from "./totp.js";
 
@@ -10,11 +11,6 @@ export interface SecondFactors {
   /** WebAuthn credentials (passkeys, security keys): each also serves as a second factor. */
   passkeys: number;
   backupCodes: number;
-}
-
-export interface RequestOrigin {
-  ip: string;
-  userAgent: string;
 }
 
 export const hasSecondFactor = (factors: SecondFactors) => factors.totp || factors.passkeys > 0 || factors.backupCodes > 0;

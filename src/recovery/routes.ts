@@ -3,6 +3,7 @@ import type { Context } from "koa";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { pageRouter } from "../http/page-router.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { Views } from "../http/views.js";
 import type { RecoveryService } from "./recovery-service.js";
 
@@ -13,7 +14,6 @@ import type { RecoveryService } from "./recovery-service.js";
 export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Views; issuer: string; secureCookies: boolean; bodyLimit: string }): Router {
   const { recovery, views } = deps;
   const router = pageRouter("/recover", deps);
-  const originOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get("User-Agent") });
 
   async function page(ctx: Context, token: string, error?: string, status = 200) {
     const current = await recovery.state(token);
@@ -49,7 +49,7 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
 
   router.post("/factor", async (ctx) => {
     const token = bodyField(ctx.request.body, "token");
-    if (await orPage(ctx, token, () => recovery.verifyFactor(token, bodyField(ctx.request.body, "code"), originOf(ctx)))) await page(ctx, token);
+    if (await orPage(ctx, token, () => recovery.verifyFactor(token, bodyField(ctx.request.body, "code"), requestOrigin(ctx)))) await page(ctx, token);
   });
 
   router.post("/passkey/register/options", async (ctx) => {
@@ -58,19 +58,19 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
 
   router.post("/passkey/register/verify", async (ctx) => {
     const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
-    await recovery.completeWithPasskey(token, response, originOf(ctx));
+    await recovery.completeWithPasskey(token, response, requestOrigin(ctx));
     ctx.body = { redirectTo: "/recover/done" };
   });
 
   router.post("/password", async (ctx) => {
     const token = bodyField(ctx.request.body, "token");
-    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, bodyField(ctx.request.body, "password"), originOf(ctx)))) {
+    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, bodyField(ctx.request.body, "password"), requestOrigin(ctx)))) {
       views.render(ctx, "recovery/done", { title: "Account recovered" });
     }
   });
 
   router.post("/cancel", async (ctx) => {
-    await recovery.cancel(bodyField(ctx.request.body, "token"), originOf(ctx));
+    await recovery.cancel(bodyField(ctx.request.body, "token"), requestOrigin(ctx));
     views.render(ctx, "recovery/cancelled", { title: "Recovery cancelled" });
   });
 
