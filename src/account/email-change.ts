@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { BackgroundTasks } from "../background-tasks.js";
-import { sha256 } from "../crypto/hash.js";
+import { linkTokenHash, newLinkToken } from "../crypto/link-token.js";
 import type { EmailChangeQueries } from "../db/email-changes.js";
 import type { EmailLinkQueries } from "../db/email-links.js";
 import type { MailThrottle } from "../db/rate-limits.js";
@@ -12,8 +11,6 @@ import { deviceOf } from "../http/user-agent.js";
 import type { Mailer } from "../mail/mailer.js";
 import { emailChangedMail, emailChangeLinkMail, emailInUseMail } from "../mail/messages.js";
 import { normaliseEmail } from "../users/email.js";
-
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 const linkUnusable = () =>
   badRequest("email_change.link_unusable", "This link has expired or was already used. Start the change again from your account page.");
@@ -55,9 +52,8 @@ export function createEmailChange(deps: {
           await deps.mailer.send({ to: email, ...emailInUseMail(deps.siteName) });
           return;
         }
-        // 256 bits from the CSPRNG; only the hash is stored (a database dump holds no live link).
-        const token = randomBytes(32).toString("base64url");
-        await deps.changes.replaceChangeLink({ tokenHash: sha256(token), userId, email, expiresAt: new Date(now().getTime() + deps.linkSeconds * 1000) });
+        const { token, tokenHash } = newLinkToken();
+        await deps.changes.replaceChangeLink({ tokenHash, userId, email, expiresAt: new Date(now().getTime() + deps.linkSeconds * 1000) });
         const link = `${deps.issuer}/account/email/confirm?token=${token}`;
         await deps.mailer.send({ to: email, ...emailChangeLinkMail(deps.siteName, link, deps.linkSeconds) });
       });
@@ -76,16 +72,18 @@ export function createEmailChange(deps: {
 
     /** The new address a usable link would move to (for the confirmation page; opening changes nothing). */
     async pendingAddress(token: unknown): Promise<string> {
-      assertThat(typeof token === "string" && TOKEN.test(token), linkUnusable);
-      const link = await deps.links.findUsableLink(sha256(token), ["email_change"], now());
+      const tokenHash = linkTokenHash(token);
+      assertThat(tokenHash, linkUnusable);
+      const link = await deps.links.findUsableLink(tokenHash, ["email_change"], now());
       assertThat(link, linkUnusable);
       return link.email;
     },
 
     /** Moves the account to the link's address, then tells the old one. */
     async confirm(token: unknown, origin: RequestOrigin): Promise<string> {
-      assertThat(typeof token === "string" && TOKEN.test(token), linkUnusable);
-      const outcome = await deps.changes.applyChange(sha256(token), now());
+      const tokenHash = linkTokenHash(token);
+      assertThat(tokenHash, linkUnusable);
+      const outcome = await deps.changes.applyChange(tokenHash, now());
       if ("taken" in outcome) throw conflict("email_change.address_taken", "That address now belongs to another account. Nothing was changed.");
       if ("unusable" in outcome) throw linkUnusable();
       const { userId, oldEmail, newEmail } = outcome.applied;

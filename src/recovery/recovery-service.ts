@@ -1,10 +1,9 @@
-import { randomBytes } from "node:crypto";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SecurityNotifier } from "../audit/security-notifier.js";
 import type { SessionsEndedFollowUp } from "../auth/sign-out-everywhere.js";
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { Config } from "../config.js";
-import { sha256 } from "../crypto/hash.js";
+import { linkTokenHash, newLinkToken } from "../crypto/link-token.js";
 import type { PasswordHasher } from "../crypto/password.js";
 import type { EmailLinkQueries, EmailLinkRow } from "../db/email-links.js";
 import type { EndedSession } from "../db/oidc-payloads.js";
@@ -70,13 +69,13 @@ export function createRecoveryService(deps: {
   }
 
   async function issue(user: UserRow, byOperator: boolean) {
-    const token = randomBytes(32).toString("base64url");
+    const { token, tokenHash } = newLinkToken();
     const delay = !(await codeFactorOf(user.id)) ? config.recovery.delaySeconds : 0;
     const start = now().getTime();
     const waitUntil = delay > 0 ? new Date(start + delay * 1000) : null;
     const expiresAt = new Date(start + (delay + config.recovery.linkSeconds) * 1000);
     await links.replaceLink({
-      tokenHash: sha256(token),
+      tokenHash,
       purpose: "recovery",
       email: user.email,
       userId: user.id,
@@ -90,8 +89,9 @@ export function createRecoveryService(deps: {
   }
 
   async function state(token: unknown): Promise<RecoveryState> {
-    assertThat(typeof token === "string" && /^[A-Za-z0-9_-]{43}$/.test(token), unusable);
-    const link = await links.findUsableLink(sha256(token), ["recovery"], now());
+    const tokenHash = linkTokenHash(token);
+    assertThat(tokenHash, unusable);
+    const link = await links.findUsableLink(tokenHash, ["recovery"], now());
     assertThat(link, unusable);
     const user = await users.findUserById(link.userId);
     assertThat(user && !user.disabledAt, unusable);

@@ -1,7 +1,7 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { Config } from "../config.js";
-import { sha256 } from "../crypto/hash.js";
+import { linkTokenHash, newLinkToken } from "../crypto/link-token.js";
 import type { EmailLinkPurpose, EmailLinkQueries } from "../db/email-links.js";
 import type { MailThrottle } from "../db/rate-limits.js";
 import type { SignUpQueries } from "../db/sign-ups.js";
@@ -46,17 +46,17 @@ export function createSignUpService(deps: {
   const site = config.webauthn.rpName;
 
   async function issueLink(purpose: EmailLinkPurpose, email: string, interactionUid: string | null, validSeconds: number) {
-    // 256 bits from the CSPRNG; only the hash is stored (a database dump holds no live link).
-    const token = randomBytes(32).toString("base64url");
+    const { token, tokenHash } = newLinkToken();
     const expiresAt = new Date(now().getTime() + validSeconds * 1000);
-    await links.replaceLink({ tokenHash: sha256(token), purpose, email, userId: randomUUID(), interactionUid, expiresAt });
+    await links.replaceLink({ tokenHash, purpose, email, userId: randomUUID(), interactionUid, expiresAt });
     return { link: `${config.issuer}/signup/verify?token=${token}`, expiresAt };
   }
 
   async function usableLink(token: unknown) {
     assertThat(config.signUp.mode !== "off", linkUnusable);
-    assertThat(typeof token === "string" && /^[A-Za-z0-9_-]{43}$/.test(token), linkUnusable);
-    const link = await links.findUsableLink(sha256(token), LINK_PURPOSES, now());
+    const tokenHash = linkTokenHash(token);
+    assertThat(tokenHash, linkUnusable);
+    const link = await links.findUsableLink(tokenHash, LINK_PURPOSES, now());
     assertThat(link, linkUnusable);
     return link;
   }
