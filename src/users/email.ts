@@ -9,3 +9,12 @@ export function normaliseEmail(raw: string): string {
   if (email.length > 254 || !EMAIL_SHAPE.test(email)) throw badRequest("users.invalid_email", `"${raw}" is not an email address`);
   return email;
 }
+
+/** The normalised address, or null for input that is not one (lookups that must not throw). */
+export function normaliseEmailOrNull(raw: string): string | null {
+  try {
+    return normaliseEmail(raw);
+  } catch {
+    return null;
+  }
+}

@@ -3,7 +3,7 @@ import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
 import type { UserQueries, UserRow } from "../db/users.js";
 import { notFound } from "../errors.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
-import { normaliseEmail } from "./email.js";
+import { normaliseEmailOrNull } from "./email.js";
 import { toUserView, type UserView } from "./user-service.js";
 
 export interface UserDetails extends UserView {
@@ -30,12 +30,7 @@ export function createUserAdmin(deps: {
   async function find(idOrEmail: string): Promise<UserRow> {
     const byId = await users.findUserById(idOrEmail);
     if (byId) return byId;
-    let email: string | null = null;
-    try {
-      email = normaliseEmail(idOrEmail);
-    } catch {
-      email = null;
-    }
+    const email = normaliseEmailOrNull(idOrEmail);
     const byEmail = email ? await users.findUserByEmail(email) : null;
     if (!byEmail) throw notFound("users.not_found", `no user with id or email "${idOrEmail}"`);
     return byEmail;

@@ -1,7 +1,7 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type PasswordHasher } from "../crypto/password.js";
 import type { UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
-import { normaliseEmail } from "./email.js";
+import { normaliseEmail, normaliseEmailOrNull } from "./email.js";
 
 export interface UserView {
   id: string;
@@ -57,12 +57,7 @@ export function createUserService(queries: UserQueries, passwords: PasswordHashe
 
     /** The user id when email and password match an enabled account; null otherwise, in the same time. */
     async verifyPassword(rawEmail: string, password: string): Promise<string | null> {
-      let email: string | null = null;
-      try {
-        email = normaliseEmail(rawEmail);
-      } catch {
-        email = null;
-      }
+      const email = normaliseEmailOrNull(rawEmail);
       const user = email ? await queries.findUserByEmail(email) : null;
       const ok = await passwords.verify(user?.passwordHash ?? null, password);
       return ok && user && !user.disabledAt ? user.id : null;
