@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   addVirtualAuthenticator,
   chromiumAvailable,
-  hideAutofillSupport,
   launchChromium,
+  openTestPage,
   signInWithPassword,
   type VirtualAuthenticator,
 } from "../helpers/chromium.js";
@@ -34,18 +34,9 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     await server?.stop();
   });
 
-  async function newContext(userAgent?: string) {
-    const created = await browser.newContext(userAgent ? { userAgent } : {});
-    await hideAutofillSupport(created);
-    const opened = await created.newPage();
-    // The relying party's callback: answer it so the browser stops there.
-    await opened.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
-    return { context: created, page: opened };
-  }
-
   beforeEach(async () => {
     await context?.close();
-    ({ context, page } = await newContext());
+    ({ context, page } = await openTestPage(browser, { hideAutofill: true }));
     authenticator = await addVirtualAuthenticator(context, page);
   });
 
@@ -120,7 +111,7 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
 
   it("lists the sessions of two browsers and signs the other one out everywhere else; its refresh token stops working", async () => {
     const user = await newUser();
-    const other = await newContext(FIREFOX_WINDOWS);
+    const other = await openTestPage(browser, { userAgent: FIREFOX_WINDOWS, hideAutofill: true });
     try {
       const otherTokens = await signInToApp(other.page, user.email);
       await openAccount(page, user.email);

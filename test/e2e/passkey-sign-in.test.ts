@@ -1,7 +1,14 @@
 import * as oidc from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVirtualAuthenticator, chromiumAvailable, hideAutofillSupport, launchChromium, type VirtualAuthenticator } from "../helpers/chromium.js";
+import {
+  addVirtualAuthenticator,
+  chromiumAvailable,
+  hideAutofillSupport,
+  launchChromium,
+  openTestPage,
+  type VirtualAuthenticator,
+} from "../helpers/chromium.js";
 import { mailsTo } from "../helpers/outbox.js";
 import {
   type AuthorizationStart,
@@ -35,10 +42,7 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
   });
   beforeEach(async () => {
     await context?.close();
-    context = await browser.newContext();
-    page = await context.newPage();
-    // The relying party's callback: answer it so the browser stops there.
-    await page.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
+    ({ context, page } = await openTestPage(browser));
     authenticator = await addVirtualAuthenticator(context, page);
   });
 

@@ -3,7 +3,7 @@ import { generate } from "otplib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACR } from "../../src/auth/assurance.js";
-import { chromiumAvailable, launchChromium } from "../helpers/chromium.js";
+import { chromiumAvailable, launchChromium, openTestPage } from "../helpers/chromium.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -25,9 +25,7 @@ describe.skipIf(!chromiumAvailable)("second factors in Chromium", () => {
   });
   beforeEach(async () => {
     await context?.close();
-    context = await browser.newContext();
-    page = await context.newPage();
-    await page.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
+    ({ context, page } = await openTestPage(browser));
   });
 
   async function passwordSignIn(email: string) {

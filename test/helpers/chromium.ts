@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { RP_CALLBACK } from "./relying-party.js";
 import { coseEs256Key } from "./software-authenticator.js";
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -99,4 +100,16 @@ export async function signInWithPassword(page: Page, email: string, password: st
   await page.waitForFunction(() => !document.querySelector('form[action$="/login"]'));
   const notNow = page.getByRole("button", { name: "Not now" });
   if ((await notNow.count()) > 0) await notNow.click();
+}
+
+/**
+ * A fresh browser context and page for one test: the relying party's callback is answered (so the
+ * browser stops there), and with `hideAutofill` the pages report no passkey autofill.
+ */
+export async function openTestPage(browser: Browser, options: { userAgent?: string; hideAutofill?: boolean } = {}) {
+  const context = await browser.newContext(options.userAgent ? { userAgent: options.userAgent } : {});
+  if (options.hideAutofill) await hideAutofillSupport(context);
+  const page = await context.newPage();
+  await page.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
+  return { context, page };
 }
