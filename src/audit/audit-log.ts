@@ -56,9 +56,16 @@ export function createAuditLog(queries: AuditEventQueries, logger: Logger, metri
         before: (entry.before ?? null) as Prisma.InputJsonValue | null,
         after: (entry.after ?? null) as Prisma.InputJsonValue | null,
       };
-      await queries.insertAuditEvent(event);
+      // The change has already happened: the log line goes first, so a failed insert still leaves a trace.
+      const line = { auditEvent: entry.action, actor: by.actor, targetType: entry.targetType, targetId: entry.targetId, ip: by.ip };
+      logger.info(line, "audit event");
       metrics.adminChanges.inc({ action: entry.action });
-      logger.info({ auditEvent: entry.action, actor: by.actor, targetType: entry.targetType, targetId: entry.targetId, ip: by.ip }, "audit event");
+      try {
+        await queries.insertAuditEvent(event);
+      } catch (error) {
+        logger.error({ ...line, err: error }, "audit record could not be stored");
+        throw error;
+      }
     },
     query: async (filter: AuditFilter) => (await queries.queryAuditEvents(filter)).map(toAuditEventView),
     /** Retention: the sweeper removes records older than `retention.auditEventDays`. */

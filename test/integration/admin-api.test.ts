@@ -36,8 +36,10 @@ describe("admin API", () => {
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
   }
 
+  const logLines: string[] = [];
+
   beforeAll(async () => {
-    server = await startTestServer("pglite");
+    server = await startTestServer("pglite", {}, { logLines });
     adminClient = await createMachineClient(["admin"]);
     const issued = await machineToken(adminClient, "admin");
     expect(issued.status).toBe(200);
@@ -156,9 +158,14 @@ describe("admin API", () => {
     const update = audit.find((event) => event.action === "client.updated") as { before: { client_name: string }; after: { client_name: string } };
     expect(update.before.client_name).toBe("Billing");
     expect(update.after.client_name).toBe("Billing app");
-    // Secrets never reach the audit log.
+    // Secrets never reach the audit log, nor its log lines (one JSON line per change, for log shippers).
     expect(JSON.stringify(audit)).not.toContain(secret);
     expect(JSON.stringify(audit)).not.toContain(rotated.body.client_secret);
+    const lines = logLines.filter((line) => line.includes('"audit event"') && line.includes(id)).map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.auditEvent)).toEqual(["client.created", "client.updated", "client.secret_rotated", "client.deleted"]);
+    expect(lines[0]).toMatchObject({ actor: `client:${adminClient.clientId}`, targetType: "client" });
+    expect(logLines.join("\n")).not.toContain(secret);
+    expect(logLines.join("\n")).not.toContain(rotated.body.client_secret);
   });
 
   it("disables, enables, signs out and deletes users, audited; a disabled user's tokens stop working", async () => {
