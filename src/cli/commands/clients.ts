@@ -54,33 +54,43 @@ function secondsOption(value: string | undefined, flag: string): number | null |
   return Number(value);
 }
 
-const policyOptions = {
+/** The flags `create` and `update` share. */
+const clientOptions = {
+  name: { type: "string" },
+  "redirect-uri": { type: "string", multiple: true },
+  "post-logout-redirect-uri": { type: "string", multiple: true },
+  "first-party": { type: "boolean" },
+  "minimum-acr": { type: "string" },
+  "backchannel-logout-uri": { type: "string" },
   scopes: { type: "string" },
   "access-token-ttl": { type: "string" },
   "refresh-token-ttl": { type: "string" },
-} as const;
-
-const uriOptions = {
-  "redirect-uri": { type: "string", multiple: true },
-  "post-logout-redirect-uri": { type: "string", multiple: true },
   json: { type: "boolean" },
 } as const;
+
+/** The policy flags as the registry takes them (absent stays absent; "none"/"default" clear). */
+function policyChanges(values: {
+  "minimum-acr"?: string;
+  "backchannel-logout-uri"?: string;
+  scopes?: string;
+  "access-token-ttl"?: string;
+  "refresh-token-ttl"?: string;
+}) {
+  return {
+    minimumAcr: values["minimum-acr"],
+    backchannelLogoutUri: values["backchannel-logout-uri"],
+    scopes: scopesOption(values.scopes),
+    accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
+    refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
+  };
+}
 
 export async function clientsCommand(args: string[], io: CommandIo, { clients, administration }: Services): Promise<number> {
   const [sub, ...rest] = args;
   const admin = administration(cliActor());
   switch (sub) {
     case "create": {
-      const { values } = parseOptions(rest, {
-        ...uriOptions,
-        name: { type: "string" },
-        public: { type: "boolean" },
-        "client-credentials": { type: "boolean" },
-        "first-party": { type: "boolean" },
-        "minimum-acr": { type: "string" },
-        "backchannel-logout-uri": { type: "string" },
-        ...policyOptions,
-      });
+      const { values } = parseOptions(rest, { ...clientOptions, public: { type: "boolean" }, "client-credentials": { type: "boolean" } });
       if (!values.name) throw new UsageError("--name is required");
       const client = await admin.clients.create({
         name: values.name,
@@ -89,11 +99,7 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients, a
         public: values.public ?? false,
         clientCredentials: values["client-credentials"] ?? false,
         firstParty: values["first-party"] ?? false,
-        minimumAcr: values["minimum-acr"],
-        backchannelLogoutUri: values["backchannel-logout-uri"],
-        scopes: scopesOption(values.scopes),
-        accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
-        refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
+        ...policyChanges(values),
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
@@ -112,30 +118,14 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients, a
       return 0;
     }
     case "update": {
-      const { values, positionals } = parseOptions(
-        rest,
-        {
-          ...uriOptions,
-          name: { type: "string" },
-          "first-party": { type: "boolean" },
-          "third-party": { type: "boolean" },
-          "minimum-acr": { type: "string" },
-          "backchannel-logout-uri": { type: "string" },
-          ...policyOptions,
-        },
-        1,
-      );
+      const { values, positionals } = parseOptions(rest, { ...clientOptions, "third-party": { type: "boolean" } }, 1);
       if (values["first-party"] && values["third-party"]) throw new UsageError("--first-party and --third-party exclude each other");
       const client = await admin.clients.update(positionals[0] as string, {
         name: values.name,
         redirectUris: values["redirect-uri"],
         postLogoutRedirectUris: values["post-logout-redirect-uri"],
         firstParty: values["first-party"] ? true : values["third-party"] ? false : undefined,
-        minimumAcr: values["minimum-acr"],
-        backchannelLogoutUri: values["backchannel-logout-uri"],
-        scopes: scopesOption(values.scopes),
-        accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
-        refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
+        ...policyChanges(values),
       });
       printResult(io, values.json ?? false, client, describe(client));
       return 0;
