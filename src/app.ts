@@ -93,8 +93,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       userQueries: services.userQueries,
       passkeys: services.passkeys,
       signInThrottle: services.signInThrottle,
-      credentials: services.credentials,
-      interactionState: services.interactionState,
+      signInSteps: services.signInSteps,
       ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
       signUp: services.signUp,
@@ -114,7 +113,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(
     signUpLinkRoutes({
       signUp: services.signUp,
-      interactionState: services.interactionState,
+      signInSteps: services.signInSteps,
       ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
     }).routes(),

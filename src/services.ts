@@ -26,6 +26,7 @@ import { createRecoveryQueries } from "./db/recoveries.js";
 import { createSecondFactorQueries } from "./db/second-factors.js";
 import { createSecurityEventQueries } from "./db/security-events.js";
 import { createSessionDeviceQueries } from "./db/session-devices.js";
+import { createSignInStepQueries } from "./db/sign-in-steps.js";
 import { createSignUpQueries } from "./db/sign-ups.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
@@ -129,6 +130,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     userQueries,
     credentials,
     interactionState,
+    signInSteps: createSignInStepQueries(db),
     passkeys,
     events,
     totp,

@@ -11,7 +11,7 @@ interface MissingGrant {
 }
 
 /** Consent: first-party clients (an operator's flag) are approved without asking; the decision is stored in the Grant either way. */
-export function consentStep({ provider, views }: InteractionDependencies) {
+export function consentStep({ provider, views }: Pick<InteractionDependencies, "provider" | "views">) {
   // panva's example consent handler: add what the prompt says is missing to the (new or existing) grant.
   async function approve(ctx: Context, details: InteractionDetails) {
     const { accountId } = details.session ?? {};

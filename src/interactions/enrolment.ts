@@ -1,96 +1,87 @@
 import type Router from "@koa/router";
-import { ACR, acrForMethods, mergeMethods, rankOf } from "../auth/assurance.js";
+import type { Context } from "koa";
+import { ACR, rankOf } from "../auth/assurance.js";
+import type { StepRow } from "../db/sign-in-steps.js";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
-import { loadInteraction } from "./interaction.js";
+import { requirementOf } from "./requirement.js";
 import type { InteractionDependencies } from "./routes.js";
-import { pendingKey, requirementOf, showEnrolment } from "./second-factor.js";
-import { signInResult, type VerifiedSignIn } from "./sign-in.js";
+import { withVerified } from "./second-factor.js";
+import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
-const expiredStep = () => badRequest("mfa.no_pending_sign_in", "This page has expired. Go back to the app and sign in again.");
+const accountGone = () => badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
 
 /**
- * Guided set-up of a second factor inside a sign-in, for a user short of the operator's minimum
- * (global or the client's): a passkey (reaches every level) or an authenticator app (MFA). The
- * sign-in continues at the level the new factor reaches; every set-up is recorded and mailed.
+ * Stage `enrolment`: a user short of the operator's minimum (global or the client's) sets up a
+ * passkey (reaches every level) or an authenticator app (MFA). The step machine lets a sign-in in
+ * here only after this interaction verified every factor the user already has. Then `enrolled`
+ * (the app's backup codes are shown once) until "Continue". Every set-up is recorded and mailed.
  */
-export function enrolmentStep(deps: InteractionDependencies) {
-  const { provider, views, interactionState, totp, backupCodes, passkeys } = deps;
+export function enrolmentStep(
+  deps: Pick<
+    InteractionDependencies,
+    "provider" | "views" | "users" | "totp" | "backupCodes" | "passkeys" | "signInSteps" | "notifySecurityChange" | "globalMinimumAcr"
+  >,
+  machine: StepMachine,
+) {
+  const { views, totp, backupCodes, passkeys } = deps;
+  const stepOf = (ctx: Context) => interactionOf(ctx).step as StepRow;
+  const uidOf = (ctx: Context) => interactionOf(ctx).details.uid;
 
-  async function pendingOf(uid: string): Promise<VerifiedSignIn> {
-    const pending = await interactionState.findPendingLogin(pendingKey(uid));
-    if (!pending) throw expiredStep();
-    return pending;
+  async function userOf(step: StepRow) {
+    const user = await deps.users.findById(step.userId);
+    if (!user) throw accountGone();
+    return user;
   }
 
-  const upgraded = (pending: VerifiedSignIn, added: string[]) => {
-    const amr = mergeMethods(pending.amr, added);
-    return { userId: pending.userId, remember: pending.remember, amr, acr: acrForMethods(amr) };
-  };
-
   return {
-    routes(router: Router) {
-      router.post("/enrol/totp", async (ctx) => {
-        const details = await loadInteraction(ctx, provider);
-        const pending = await pendingOf(details.uid);
-        if ((await requirementOf(deps, details)).rank >= rankOf(ACR.passkey)) throw badRequest("mfa.passkey_required", "This application requires a passkey.");
-        const user = await deps.users.findById(pending.userId);
-        if (!user) throw expiredStep();
-        const enrolment = await totp.startEnrolment(user);
+    routes(router: Router, admit: Admit) {
+      router.post("/enrol/totp", admit("enrolment"), async (ctx) => {
+        const requirement = await requirementOf(deps, interactionOf(ctx).details);
+        if (requirement.rank >= rankOf(ACR.passkey)) throw badRequest("mfa.passkey_required", "This application requires a passkey.");
+        const enrolment = await totp.startEnrolment(await userOf(stepOf(ctx)));
         views.render(ctx, "account/totp-enrol", {
           title: "Set up an authenticator app",
           ...enrolment,
-          confirmAction: `/interaction/${details.uid}/enrol/totp/confirm`,
-          cancelHref: `/interaction/${details.uid}`,
+          confirmAction: `/interaction/${uidOf(ctx)}/enrol/totp/confirm`,
+          cancelHref: `/interaction/${uidOf(ctx)}`,
         });
       });
 
-      router.post("/enrol/totp/confirm", async (ctx) => {
-        const details = await loadInteraction(ctx, provider);
-        const pending = await pendingOf(details.uid);
+      router.post("/enrol/totp/confirm", admit("enrolment"), async (ctx) => {
+        const step = stepOf(ctx);
         const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
-        if (!(await totp.confirmEnrolment(pending.userId, code))) {
+        if (!(await totp.confirmEnrolment(step.userId, code))) {
           // The unconfirmed secret stays unused; starting again replaces it.
-          return showEnrolment(deps, ctx, details.uid, (await requirementOf(deps, details)).rank, "That code did not match. Start the set-up again.");
+          return machine.show(ctx, step, { error: "That code did not match. Start the set-up again." });
         }
-        await deps.notifySecurityChange({
-          userId: pending.userId,
-          type: "mfa.totp_added",
-          change: "An authenticator app was set up",
-          origin: requestOrigin(ctx),
-        });
-        const codes = (await backupCodes.remaining(pending.userId)) === 0 ? await backupCodes.regenerate(pending.userId) : null;
-        await interactionState.putPendingLogin(pendingKey(details.uid), upgraded(pending, ["otp"]), new Date(Date.now() + deps.interactionSeconds * 1000));
-        views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid: details.uid, codes });
+        await deps.notifySecurityChange({ userId: step.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: requestOrigin(ctx) });
+        const codes = (await backupCodes.remaining(step.userId)) === 0 ? await backupCodes.regenerate(step.userId) : null;
+        const moved = await deps.signInSteps.move(uidOf(ctx), "enrolment", "enrolled", withVerified(step, ["otp"]), new Date());
+        if (!moved) throw machine.wrongStep();
+        views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid: uidOf(ctx), codes });
       });
 
-      router.post("/enrol/continue", async (ctx) => {
-        const details = await loadInteraction(ctx, provider);
-        const pending = await interactionState.takePendingLogin(pendingKey(details.uid));
-        if (!pending) throw expiredStep();
-        ctx.status = 303;
-        ctx.redirect(await signInResult(ctx, deps, pending));
+      router.post("/enrol/continue", admit("enrolled"), async (ctx) => {
+        await machine.finish(ctx, "enrolled", withVerified(stepOf(ctx), []), false);
       });
 
-      router.post("/passkey/enrol/options", async (ctx) => {
-        const details = await loadInteraction(ctx, provider);
-        const user = await deps.users.findById((await pendingOf(details.uid)).userId);
-        if (!user) throw expiredStep();
-        ctx.body = await passkeys.registrationOptions(`enrol:${details.uid}`, user);
+      router.post("/passkey/enrol/options", admit("enrolment"), async (ctx) => {
+        ctx.body = await passkeys.registrationOptions(`enrol:${uidOf(ctx)}`, await userOf(stepOf(ctx)));
       });
 
-      router.post("/passkey/enrol/verify", async (ctx) => {
-        const details = await loadInteraction(ctx, provider);
-        const pending = await pendingOf(details.uid);
+      router.post("/passkey/enrol/verify", admit("enrolment"), async (ctx) => {
+        const step = stepOf(ctx);
         const origin = requestOrigin(ctx);
-        const passkey = await passkeys.verifyRegistration(`enrol:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
-        await passkeys.savePasskey(passkey);
-        await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
-        await interactionState.takePendingLogin(pendingKey(details.uid));
+        const passkey = await passkeys.verifyRegistration(`enrol:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
+        // The passkey is stored only together with leaving the step that allowed it.
+        const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "enrolment", credential, new Date()));
+        if (!taken) throw machine.wrongStep();
+        await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
         // Creating it needed user verification on the authenticator: it counts as a passkey check.
-        ctx.body = { redirectTo: await signInResult(ctx, deps, upgraded(pending, passkey.amr)) };
+        await machine.handOver(ctx, withVerified(step, passkey.amr), true);
       });
     },
   };

@@ -3,14 +3,14 @@ import { ACR } from "../auth/assurance.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
-import { finishInteraction, type InteractionDetails } from "./interaction.js";
+import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
-import { secondFactorStep } from "./second-factor.js";
+import { freshSignIn } from "./sign-in.js";
+import { interactionOf, type StepMachine } from "./step-machine.js";
 
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
-export function loginStep(deps: InteractionDependencies) {
-  const { provider, users, views, signInThrottle } = deps;
-  const secondFactor = secondFactorStep(deps);
+export function loginStep(deps: Pick<InteractionDependencies, "users" | "views" | "signInThrottle" | "events" | "signUp">, machine: StepMachine) {
+  const { users, views, signInThrottle } = deps;
 
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
@@ -31,7 +31,9 @@ export function loginStep(deps: InteractionDependencies) {
   return {
     show: (ctx: Context, details: InteractionDetails) => show(ctx, details),
 
-    async submit(ctx: Context, details: InteractionDetails) {
+    /** Stage `login`, or `reverify` (the password form of "Confirm it's you"). */
+    async submit(ctx: Context) {
+      const { details, stage } = interactionOf(ctx);
       const email = bodyField(ctx.request.body, "email");
       const password = bodyField(ctx.request.body, "password");
       try {
@@ -52,10 +54,8 @@ export function loginStep(deps: InteractionDependencies) {
         return;
       }
       await signInThrottle.recordSuccess(email);
-      const user = await users.findById(accountId);
-      if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
       const remember = bodyField(ctx.request.body, "remember") === "yes";
-      await secondFactor.begin(ctx, details, { userId: accountId, amr: ["pwd"], acr: ACR.password, remember }, true);
+      await machine.advance(ctx, stage, freshSignIn(accountId, ["pwd"], ACR.password, remember));
     },
   };
 }

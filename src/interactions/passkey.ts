@@ -1,66 +1,63 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
+import type { StepRow } from "../db/sign-in-steps.js";
 import { badRequest } from "../errors.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
-import { loadInteraction } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
-import { signInResult } from "./sign-in.js";
+import { withVerified } from "./second-factor.js";
+import { freshSignIn } from "./sign-in.js";
+import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
 /** How long "Not now" keeps the passkey offer away. */
 const SNOOZE_MS = 30 * 24 * 3600 * 1000;
 
-const noPendingSignIn = () => badRequest("passkey.no_pending_sign_in", "This page has expired. Go back to the app and sign in again.");
-
 /**
- * The JSON side of the passkey ceremonies (views/static/passkey.js drives them) and "Not now".
- * Each verify answers `{ redirectTo }`, where the browser continues the authorization.
+ * The JSON side of the passkey ceremonies (views/static/passkey.js drives them): usernameless
+ * sign-in (stage `login`, or `reverify` for "Use another account"), and stage `passkey_offer`
+ * ("Create a passkey" or "Not now" after a password sign-in). Each verify answers `{ redirectTo }`.
  */
-export function passkeyRoutes(router: Router, deps: InteractionDependencies): void {
-  const { provider, passkeys, interactionState } = deps;
+export function passkeyRoutes(
+  router: Router,
+  admit: Admit,
+  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange">,
+  machine: StepMachine,
+): void {
+  const { passkeys } = deps;
+  const uidOf = (ctx: Context) => interactionOf(ctx).details.uid;
+  const stepOf = (ctx: Context) => interactionOf(ctx).step as StepRow;
 
-  router.post("/passkey/authenticate/options", async (ctx: Context) => {
-    const details = await loadInteraction(ctx, provider);
-    ctx.body = await passkeys.authenticationOptions(`authentication:${details.uid}`);
+  router.post("/passkey/authenticate/options", admit("login", "reverify"), async (ctx) => {
+    ctx.body = await passkeys.authenticationOptions(`authentication:${uidOf(ctx)}`);
   });
 
-  router.post("/passkey/authenticate/verify", async (ctx: Context) => {
-    const details = await loadInteraction(ctx, provider);
-    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${details.uid}`, ctx.request.body);
+  router.post("/passkey/authenticate/verify", admit("login", "reverify"), async (ctx) => {
+    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${uidOf(ctx)}`, ctx.request.body);
     const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
-    ctx.body = { redirectTo: await signInResult(ctx, deps, { userId, amr, acr: ACR.passkey, remember }) };
+    await machine.advance(ctx, interactionOf(ctx).stage, freshSignIn(userId, amr, ACR.passkey, remember), { json: true });
   });
 
-  router.post("/passkey/register/options", async (ctx: Context) => {
-    const details = await loadInteraction(ctx, provider);
-    const pending = await interactionState.findPendingLogin(details.uid);
-    if (!pending) throw noPendingSignIn();
-    const user = await deps.userQueries.findUserById(pending.userId);
-    if (!user) throw noPendingSignIn();
-    ctx.body = await passkeys.registrationOptions(`registration:${details.uid}`, user);
+  router.post("/passkey/register/options", admit("passkey_offer"), async (ctx) => {
+    const user = await deps.users.findById(stepOf(ctx).userId);
+    if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
+    ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user);
   });
 
-  router.post("/passkey/register/verify", async (ctx: Context) => {
-    const details = await loadInteraction(ctx, provider);
-    const pending = await interactionState.findPendingLogin(details.uid);
-    if (!pending) throw noPendingSignIn();
+  router.post("/passkey/register/verify", admit("passkey_offer"), async (ctx) => {
+    const step = stepOf(ctx);
     const origin = requestOrigin(ctx);
-    await passkeys.savePasskey(
-      await passkeys.verifyRegistration(`registration:${details.uid}`, pending.userId, ctx.request.body, defaultPasskeyName(origin.userAgent)),
-    );
-    await deps.notifySecurityChange({ userId: pending.userId, type: "passkey.added", change: "A passkey was added", origin });
-    await interactionState.takePendingLogin(details.uid);
-    ctx.body = { redirectTo: await signInResult(ctx, deps, pending) };
+    const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
+    const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
+    if (!taken) throw machine.wrongStep();
+    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
+    await machine.handOver(ctx, withVerified(step, []), true);
   });
 
-  router.post("/passkey/skip", async (ctx: Context) => {
-    const details = await loadInteraction(ctx, provider);
-    const pending = await interactionState.takePendingLogin(details.uid);
-    if (!pending) throw noPendingSignIn();
-    await deps.userQueries.snoozePasskeyPrompt(pending.userId, new Date(Date.now() + SNOOZE_MS));
-    ctx.status = 303;
-    ctx.redirect(await signInResult(ctx, deps, pending));
+  router.post("/passkey/skip", admit("passkey_offer"), async (ctx) => {
+    const step = stepOf(ctx);
+    await deps.userQueries.snoozePasskeyPrompt(step.userId, new Date(Date.now() + SNOOZE_MS));
+    await machine.finish(ctx, "passkey_offer", withVerified(step, []), false);
   });
 }

@@ -6,7 +6,7 @@ import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
 /** "Lost your passkey?" inside an authorization: the address form, and the same answer for every address. */
-export function recoveryStep(deps: InteractionDependencies) {
+export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "recovery" | "recoveryLinkMinutes">) {
   const render = (ctx: Context, details: InteractionDetails, data: Record<string, unknown>, status = 200) =>
     deps.views.render(
       ctx,

@@ -3,11 +3,9 @@ import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
-import type { CredentialQueries } from "../db/credentials.js";
-import type { InteractionStateQueries } from "../db/interaction-state.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
+import type { SignInStepQueries } from "../db/sign-in-steps.js";
 import type { UserQueries } from "../db/users.js";
-import { badRequest } from "../errors.js";
 import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
@@ -19,7 +17,7 @@ import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { consentStep } from "./consent.js";
 import { enrolmentStep } from "./enrolment.js";
-import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
+import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import { loginStep } from "./login.js";
 import { passkeyRoutes } from "./passkey.js";
 import { recoveryStep } from "./recovery.js";
@@ -27,6 +25,7 @@ import { needsFreshCheck, reverifyStep } from "./reverify.js";
 import { secondFactorStep } from "./second-factor.js";
 import { currentSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
+import { type Admit, createStepMachine, inStage, interactionOf } from "./step-machine.js";
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -34,8 +33,7 @@ export interface InteractionDependencies {
   userQueries: UserQueries;
   passkeys: PasskeyService;
   signInThrottle: SignInThrottle;
-  credentials: CredentialQueries;
-  interactionState: InteractionStateQueries;
+  signInSteps: SignInStepQueries;
   signUp: SignUpService;
   secondFactors: SecondFactorService;
   recovery: RecoveryService;
@@ -63,48 +61,59 @@ const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", 
 const isStepUp = (details: InteractionDetails) =>
   Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));
 
-/** `/interaction/:uid`: one handler set per prompt (panva's example/routes/koa.js pattern). */
+/**
+ * `/interaction/:uid`: every route declares the stage it answers (`admit`), and the step machine
+ * moves the sign-in between stages (panva's example/routes/koa.js asserts `prompt.name` the same way).
+ */
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const router = pageRouter("/interaction/:uid", deps);
-  const login = loginStep(deps);
+  const admit: Admit = (...stages) => inStage(deps.provider, deps.signInSteps, stages);
+  const machine = createStepMachine({ ...deps, steps: deps.signInSteps });
+  const login = loginStep(deps, machine);
   const consent = consentStep(deps);
   const signUp = signUpStep(deps);
-  const secondFactor = secondFactorStep(deps);
   const recover = recoveryStep(deps);
-  const reverify = reverifyStep(deps);
 
-  router.get("/", async (ctx) => {
-    const details = await loadInteraction(ctx, deps.provider);
-    switch (details.prompt.name) {
-      case "login":
-        if (isStepUp(details)) {
-          // A risky silent re-authentication must pass a factor again, whatever the session's level.
-          const risky = details.prompt.reasons.includes("risk");
-          return secondFactor.begin(ctx, details, await currentSignIn(deps.provider, details), false, risky, () => login.show(ctx, details));
-        }
-        if (needsFreshCheck(details) && ctx.query.another === undefined) return reverify.show(ctx, details);
-        return login.show(ctx, details);
+  router.get("/", admit(), async (ctx) => {
+    const { details, step, stage } = interactionOf(ctx);
+    const another = ctx.query.another !== undefined;
+    switch (stage) {
       case "consent":
         return consent.show(ctx, details);
+      case "login": {
+        if (isStepUp(details)) {
+          // A risky silent re-authentication must pass a factor again, whatever the session's level.
+          const force = details.prompt.reasons.includes("risk");
+          return machine.advance(ctx, "login", await currentSignIn(deps.provider, details), { force, onSignInAgain: () => login.show(ctx, details) });
+        }
+        if (needsFreshCheck(details) && !another) {
+          const session = await currentSignIn(deps.provider, details);
+          return machine.goTo(ctx, "login", "reverify", { ...session, amr: [] }, false);
+        }
+        return login.show(ctx, details);
+      }
+      case "reverify":
+        return another ? login.show(ctx, details) : machine.show(ctx, step as NonNullable<typeof step>);
       default:
-        throw badRequest("interaction.unknown_prompt", "This sign-in step is not supported.");
+        return machine.show(ctx, step as NonNullable<typeof step>);
     }
   });
-  router.post("/login", async (ctx) => login.submit(ctx, await loadInteraction(ctx, deps.provider)));
-  router.post("/consent", async (ctx) => consent.submit(ctx, await loadInteraction(ctx, deps.provider)));
-  router.get("/signup", async (ctx) => signUp.show(ctx, await loadInteraction(ctx, deps.provider)));
-  router.post("/signup", async (ctx) => signUp.submit(ctx, await loadInteraction(ctx, deps.provider)));
-  router.get("/signup/continue", async (ctx) => signUp.resume(ctx));
-  router.get("/recover", async (ctx) => recover.show(ctx, await loadInteraction(ctx, deps.provider)));
-  router.post("/recover", async (ctx) => recover.submit(ctx, await loadInteraction(ctx, deps.provider)));
-  router.post("/abort", async (ctx) => {
-    await loadInteraction(ctx, deps.provider);
+  router.post("/login", admit("login", "reverify"), (ctx) => login.submit(ctx));
+  router.post("/consent", admit("consent"), (ctx) => consent.submit(ctx, interactionOf(ctx).details));
+  router.get("/signup", admit("login", "reverify"), (ctx) => signUp.show(ctx, interactionOf(ctx).details));
+  router.post("/signup", admit("login", "reverify"), (ctx) => signUp.submit(ctx, interactionOf(ctx).details));
+  router.get("/signup/continue", (ctx) => signUp.resume(ctx));
+  router.get("/recover", admit("login", "reverify"), (ctx) => recover.show(ctx, interactionOf(ctx).details));
+  router.post("/recover", admit("login", "reverify"), (ctx) => recover.submit(ctx, interactionOf(ctx).details));
+  router.post("/abort", admit(), async (ctx) => {
+    const { details, stage } = interactionOf(ctx);
+    if (stage !== "login" && stage !== "consent") await deps.signInSteps.take(details.uid, stage, new Date());
     await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });
   });
-  passkeyRoutes(router, deps);
-  secondFactor.routes(router);
-  enrolmentStep(deps).routes(router);
-  reverify.routes(router);
+  passkeyRoutes(router, admit, deps, machine);
+  secondFactorStep(deps, machine).routes(router, admit);
+  enrolmentStep(deps, machine).routes(router, admit);
+  reverifyStep(deps, machine).routes(router, admit);
 
   return router;
 }

@@ -7,7 +7,12 @@ import type { InteractionDependencies } from "./routes.js";
 import { signInResult } from "./sign-in.js";
 
 /** "Create an account" inside an authorization: the address form, and "check your email". */
-export function signUpStep(deps: InteractionDependencies) {
+export function signUpStep(
+  deps: Pick<
+    InteractionDependencies,
+    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice"
+  >,
+) {
   const { views, signUp } = deps;
 
   function showForm(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
@@ -55,13 +60,13 @@ export function signUpStep(deps: InteractionDependencies) {
       const secret = ctx.cookies.get(cookie, { signed: true });
       ctx.cookies.set(cookie, null, { path: "/", secure: deps.secureCookies });
       const uid = ctx.params.uid as string;
-      const pending = details?.uid === uid && secret ? await deps.interactionState.takePendingLogin(signUpContinuationKey(uid, secret)) : null;
+      const pending = details?.uid === uid && secret ? await deps.signInSteps.take(signUpContinuationKey(uid, secret), "sign_up", new Date()) : null;
       if (!pending) {
         views.render(ctx, "signup/done", { title: "Your account is ready" });
         return;
       }
       ctx.status = 303;
-      ctx.redirect(await signInResult(ctx, deps, pending));
+      ctx.redirect(await signInResult(ctx, deps, { ...pending, freshAmr: pending.amr }));
     },
   };
 }

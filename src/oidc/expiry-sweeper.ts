@@ -16,6 +16,7 @@ export interface SweepOptions {
 export async function sweepExpired(services: Services, options: SweepOptions, now = new Date()) {
   const { count } = await services.oidcPayloads.deleteExpired(now);
   await services.interactionState.deleteExpired(now);
+  await services.signInSteps.deleteExpired(now);
   await services.signInThrottle.deleteExpired(now);
   await services.emailLinks.deleteExpired(now);
   await services.sessionDevices.deleteSessionDevicesNotSeenSince(new Date(now.getTime() - options.sessionMaxSeconds * 1000));

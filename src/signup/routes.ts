@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
-import type { InteractionStateQueries } from "../db/interaction-state.js";
+import type { SignInStepQueries } from "../db/sign-in-steps.js";
 import { bodyField } from "../http/body-field.js";
 import { pageRouter } from "../http/page-router.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
@@ -17,7 +17,7 @@ import type { SignUpService } from "./sign-up-service.js";
  */
 export function signUpLinkRoutes(deps: {
   signUp: SignUpService;
-  interactionState: InteractionStateQueries;
+  signInSteps: SignInStepQueries;
   views: Views;
   issuer: string;
   secureCookies: boolean;
@@ -48,12 +48,9 @@ export function signUpLinkRoutes(deps: {
     // started the authorization (oidc-provider's interaction cookie): a sign-up someone else started
     // for your address never signs *them* in when you complete it.
     const secret = randomBytes(32).toString("base64url");
-    const signIn = { userId: result.userId, amr: result.amr, acr: ACR.passkey, remember: false };
-    await deps.interactionState.putPendingLogin(
-      signUpContinuationKey(result.interactionUid, secret),
-      signIn,
-      new Date(Date.now() + deps.interactionSeconds * 1000),
-    );
+    const signIn = { userId: result.userId, amr: result.amr, freshAmr: result.amr, acr: ACR.passkey, remember: false, authTime: null };
+    const expiresAt = new Date(Date.now() + deps.interactionSeconds * 1000);
+    await deps.signInSteps.start(signUpContinuationKey(result.interactionUid, secret), "sign_up", signIn, expiresAt, new Date());
     ctx.cookies.set(signUpContinuationCookie(deps.secureCookies), secret, {
       httpOnly: true,
       sameSite: "lax",

@@ -194,10 +194,16 @@ export function createPasskeyService(deps: {
       };
     },
 
-    /** Stores a verified credential for an existing account. */
-    async savePasskey(passkey: NewPasskey): Promise<void> {
+    /**
+     * Stores a verified credential for an existing account, by default on its own; `insert` stores it
+     * together with what it changes (one transaction) and answers what that returns.
+     */
+    async savePasskey<T = unknown>(
+      passkey: NewPasskey,
+      insert: (credential: CredentialInsert) => Promise<T> = credentials.insertCredential as never,
+    ): Promise<T> {
       try {
-        await credentials.insertCredential(passkey.credential);
+        return await insert(passkey.credential);
       } catch (error) {
         throw isUniqueViolation(error) ? alreadyRegistered() : error;
       }

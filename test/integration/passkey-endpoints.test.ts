@@ -110,8 +110,8 @@ describe("passkey endpoints", () => {
   it("refuses to create a passkey without a verified sign-in in this interaction", async () => {
     const { post } = await openInteraction();
     const options = await post("/passkey/register/options", {});
-    expect(options.status).toBe(400);
-    expect(json(options.text).error).toBe("passkey.no_pending_sign_in");
+    expect(options.status).toBe(403);
+    expect(json(options.text).error).toBe("interaction.wrong_step");
   });
 
   it("refuses the JSON endpoints without the CSRF header (§21)", async () => {

@@ -209,20 +209,26 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
     expect(new URL(final.location as string).searchParams.get("error")).toBe("unmet_authentication_requirements");
   });
 
-  it("enforces a client's minimum level: a passkey-only client guides a password + code user to create a passkey", async () => {
+  it("enforces a client's minimum level: a passkey-only client asks a password + code user for the code, then guides them to create a passkey (§27)", async () => {
     const strict = await registerRelyingParty(server, { firstParty: true });
     await server.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
     const user = await newUser();
-    await enrolTotp(user);
+    const codeAt = await enrolTotp(user);
     const browser = new BrowserSession();
     const start = await authorizationRequest(strict);
-    const challenge = await passwordStep(browser, start, user.email);
-    // A code cannot reach the passkey level, so none is asked for: the user sets up a passkey.
+    const codePage = await passwordStep(browser, start, user.email);
+    // A code cannot reach the passkey level, but the factor the user has is checked before a new one is added.
+    expect(codePage.text).toContain('name="code"');
+    expect(codePage.text).not.toContain("Set up a second factor");
+    const uid = codePage.url.match(/\/interaction\/([^/]+)/)?.[1] as string;
+    const early = await browser.postJson(`${server.issuer}/interaction/${uid}/passkey/enrol/options`, csrfTokenOf(codePage.text), {});
+    expect(early.status).toBe(403);
+
+    const challenge = await submitCode(browser, codePage, await codeAt(Date.now()));
     expect(challenge.text).toContain("Set up a second factor");
     expect(challenge.text).toContain('data-passkey-action="enrol"');
     expect(challenge.text).not.toContain("/enrol/totp");
     expect(challenge.text).not.toContain('name="code"');
-    const uid = challenge.url.match(/\/interaction\/([^/]+)/)?.[1] as string;
     // The code route refuses too (not only hidden).
     const refused = await browser.postForm(`${server.issuer}/interaction/${uid}/enrol/totp`, { _csrf: csrfTokenOf(challenge.text) });
     expect(refused.status).toBe(400);
@@ -240,7 +246,7 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
       expectedState: start.state,
       expectedNonce: start.nonce,
     });
-    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: ACR.passkey, amr: ["pwd", "hwk", "user"] });
+    expect(tokens.claims()).toMatchObject({ sub: user.id, acr: ACR.passkey, amr: ["pwd", "otp", "hwk", "user"] });
     expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("passkey.added");
   });
 

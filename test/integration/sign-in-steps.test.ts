@@ -1,0 +1,310 @@
+import * as oidc from "openid-client";
+import { generate } from "otplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACR } from "../../src/auth/assurance.js";
+import type { Stage } from "../../src/interactions/step-machine.js";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { mailsTo } from "../helpers/outbox.js";
+import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+/** Every POST of the interaction and the stages it answers (SECURITY-TESTS.md §26). */
+const POST_ROUTES: [string, Stage[]][] = [
+  ["/login", ["login", "reverify"]],
+  ["/signup", ["login", "reverify"]],
+  ["/recover", ["login", "reverify"]],
+  ["/passkey/authenticate/options", ["login", "reverify"]],
+  ["/passkey/authenticate/verify", ["login", "reverify"]],
+  ["/consent", ["consent"]],
+  ["/mfa", ["second_factor"]],
+  ["/passkey/second-factor/options", ["second_factor"]],
+  ["/passkey/second-factor/verify", ["second_factor"]],
+  ["/enrol/totp", ["enrolment"]],
+  ["/enrol/totp/confirm", ["enrolment"]],
+  ["/passkey/enrol/options", ["enrolment"]],
+  ["/passkey/enrol/verify", ["enrolment"]],
+  ["/enrol/continue", ["enrolled"]],
+  ["/passkey/register/options", ["passkey_offer"]],
+  ["/passkey/register/verify", ["passkey_offer"]],
+  ["/passkey/skip", ["passkey_offer"]],
+  ["/passkey/reverify/options", ["reverify"]],
+  ["/passkey/reverify/verify", ["reverify"]],
+];
+
+interface AtStage {
+  browser: BrowserSession;
+  page: PageResponse;
+  uid: string;
+  userId: string;
+  start: AuthorizationStart;
+  post(path: string, body?: unknown): Promise<PageResponse>;
+}
+
+// Issue #10: a password alone, or a session cookie alone, must never skip a factor or add one.
+describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let thirdParty: RelyingParty;
+  let mfaRequired: RelyingParty;
+  let passkeyRequired: RelyingParty;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    rp = await registerRelyingParty(server, { firstParty: true });
+    thirdParty = await registerRelyingParty(server);
+    mfaRequired = await registerRelyingParty(server, { firstParty: true });
+    await server.services.clients.update(mfaRequired.clientId, { minimumAcr: "mfa" });
+    passkeyRequired = await registerRelyingParty(server, { firstParty: true });
+    await server.services.clients.update(passkeyRequired.clientId, { minimumAcr: "passkey" });
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser() {
+    const email = `steps-${++counter}@example.com`;
+    return { email, id: await createUser(server, email) };
+  }
+
+  async function enrolTotp(user: { id: string; email: string }) {
+    const { secret } = await server.services.totp.startEnrolment(user);
+    const codeAt = (ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
+    expect(await server.services.totp.confirmEnrolment(user.id, await codeAt(Date.now() - 30_000))).toBe(true);
+    return codeAt;
+  }
+
+  const uidOf = (page: PageResponse) => (page.text.match(/\/interaction\/([^/"?]+)/)?.[1] ?? page.url.match(/\/interaction\/([^/?]+)/)?.[1]) as string;
+
+  function atStage(browser: BrowserSession, page: PageResponse, userId: string, start: AuthorizationStart): AtStage {
+    const uid = uidOf(page);
+    const csrf = csrfTokenOf(page.text);
+    return {
+      browser,
+      page,
+      uid,
+      userId,
+      start,
+      post: (path, body = {}) => browser.postJson(`${server.issuer}/interaction/${uid}${path}`, csrf, body),
+    };
+  }
+
+  async function passwordStep(browser: BrowserSession, client: RelyingParty, email: string, extra: Record<string, string> = {}) {
+    const start = await authorizationRequest(client, extra);
+    const page = await browser.follow(start.url.toString(), server.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    return { start, page: await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD })) };
+  }
+
+  async function postForm(browser: BrowserSession, page: PageResponse, pathEnd: string, fields: Record<string, string> = {}) {
+    const action = new URL(formActionOf(page.text, pathEnd), server.issuer).toString();
+    return browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), ...fields }));
+  }
+
+  async function redeem(client: RelyingParty, final: PageResponse, start: AuthorizationStart) {
+    if (!final.location) throw new Error(`expected a redirect to the app, got ${final.status}: ${final.text.slice(0, 300)}`);
+    const tokens = await oidc.authorizationCodeGrant(client.config, new URL(final.location), {
+      pkceCodeVerifier: start.codeVerifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
+    return tokens.claims() as oidc.IDToken;
+  }
+
+  /** A signed-in browser: password + TOTP through the pages (session at mfa). */
+  async function signedInWithTotp() {
+    const user = await newUser();
+    const codeAt = await enrolTotp(user);
+    const browser = new BrowserSession();
+    const { start, page } = await passwordStep(browser, rp, user.email);
+    const offer = await postForm(browser, page, "/mfa", { code: await codeAt(Date.now()) });
+    expect(offer.text).toContain("/passkey/skip");
+    const claims = await redeem(rp, await postForm(browser, offer, "/passkey/skip"), start);
+    expect(claims).toMatchObject({ acr: ACR.mfa, amr: ["pwd", "otp"] });
+    return { user, browser, claims, codeAt };
+  }
+
+  const stageSetups: Record<Stage, () => Promise<AtStage>> = {
+    login: async () => {
+      const user = await newUser();
+      const browser = new BrowserSession();
+      const start = await authorizationRequest(rp);
+      return atStage(browser, await browser.follow(start.url.toString(), server.issuer), user.id, start);
+    },
+    second_factor: async () => {
+      const user = await newUser();
+      await enrolTotp(user);
+      const browser = new BrowserSession();
+      const { start, page } = await passwordStep(browser, rp, user.email);
+      expect(page.text).toContain('name="code"');
+      return atStage(browser, page, user.id, start);
+    },
+    passkey_offer: async () => {
+      const user = await newUser();
+      const browser = new BrowserSession();
+      const { start, page } = await passwordStep(browser, rp, user.email);
+      expect(page.text).toContain("/passkey/skip");
+      return atStage(browser, page, user.id, start);
+    },
+    enrolment: async () => {
+      const user = await newUser();
+      const browser = new BrowserSession();
+      const { start, page } = await passwordStep(browser, mfaRequired, user.email);
+      expect(page.text).toContain("Set up a second factor");
+      return atStage(browser, page, user.id, start);
+    },
+    enrolled: async () => {
+      const at = await stageSetups.enrolment();
+      const enrol = await postForm(at.browser, at.page, "/enrol/totp");
+      const secret = enrol.text.match(/<code id="totp-secret">([A-Z2-7]+)<\/code>/)?.[1] as string;
+      const done = await postForm(at.browser, enrol, "/enrol/totp/confirm", { code: await generate({ secret }) });
+      expect(done.text).toContain("Your authenticator app is set up");
+      return atStage(at.browser, done, at.userId, at.start);
+    },
+    reverify: async () => {
+      const { user, browser } = await signedInWithTotp();
+      const start = await authorizationRequest(rp, { prompt: "login" });
+      const page = await browser.follow(start.url.toString(), server.issuer);
+      expect(page.text).toContain("The app asks you to confirm");
+      return atStage(browser, page, user.id, start);
+    },
+    consent: async () => {
+      const { user, browser } = await signedInWithTotp();
+      const start = await authorizationRequest(thirdParty);
+      const page = await browser.follow(start.url.toString(), server.issuer);
+      expect(page.text).toContain("/consent");
+      return atStage(browser, page, user.id, start);
+    },
+    sign_up: async () => {
+      throw new Error("sign_up is a hand-over row, not a stage an interaction page is in");
+    },
+  };
+
+  const stageRow = (uid: string) => server.database.prisma.signInStep.findUnique({ where: { id: uid } });
+  const credentialsOf = (userId: string) => server.database.prisma.credential.count({ where: { userId } });
+
+  for (const stage of ["login", "second_factor", "passkey_offer", "enrolment", "enrolled", "reverify", "consent"] as const) {
+    it(`refuses every POST meant for another stage while in ${stage}, changing nothing (§26)`, async () => {
+      const at = await stageSetups[stage]();
+      const before = await stageRow(at.uid);
+      const refused = POST_ROUTES.filter(([, stages]) => !stages.includes(stage));
+      const answers = await Promise.all(refused.map(async ([path]) => ({ path, response: await at.post(path, { code: "123456", email: "x@example.com" }) })));
+      for (const { path, response } of answers) {
+        expect({ path, status: response.status }).toEqual({ path, status: 403 });
+        expect(JSON.parse(response.text).error).toBe("interaction.wrong_step");
+      }
+      expect(await stageRow(at.uid)).toEqual(before);
+      expect(await credentialsOf(at.userId)).toBe(0);
+    });
+  }
+
+  it("1: a password alone cannot finish a TOTP user's sign-in through enrol/continue", async () => {
+    const at = await stageSetups.second_factor();
+    const skipped = await at.post("/enrol/continue");
+    expect(skipped.status).toBe(403);
+    expect(skipped.headers.get("location")).toBeNull();
+    // The sign-in is still waiting for the code, and the code still completes it.
+    expect((await stageRow(at.uid))?.stage).toBe("second_factor");
+  });
+
+  it("2: a password alone cannot plant the attacker's passkey on a TOTP user's account (§27)", async () => {
+    const at = await stageSetups.second_factor();
+    const options = await at.post("/passkey/enrol/options");
+    expect(options.status).toBe(403);
+    const attacker = new SoftwareAuthenticator();
+    const verify = await at.post("/passkey/enrol/verify", attacker.registration({ challenge: "AAAA", origin: server.issuer, rpId: "127.0.0.1" }));
+    expect(verify.status).toBe(403);
+    expect(await credentialsOf(at.userId)).toBe(0);
+    const offer = await at.post("/passkey/register/options");
+    expect(offer.status).toBe(403);
+    expect(await credentialsOf(at.userId)).toBe(0);
+  });
+
+  it("3: a stolen session cookie cannot add a factor through step-up (§27)", async () => {
+    const { user, browser } = await signedInWithTotp();
+    const thief = new BrowserSession(browser.jar);
+
+    // A voluntary level nobody can reach here continues at the session's level: nothing to enrol.
+    const voluntary = await authorizationRequest(rp, { acr_values: ACR.passkey });
+    const answer = await thief.follow(voluntary.url.toString(), server.issuer);
+    expect(answer.text).not.toContain("Set up a second factor");
+
+    // A client that requires a passkey: the thief is asked to prove it is the user first.
+    const start = await authorizationRequest(passkeyRequired);
+    const page = await thief.follow(start.url.toString(), server.issuer);
+    expect(page.text).toContain("The app asks you to confirm");
+    expect(page.text).toContain('type="password"');
+    const at = atStage(thief, page, user.id, start);
+    for (const path of ["/passkey/enrol/options", "/enrol/totp", "/passkey/register/options", "/enrol/continue"]) {
+      expect({ path, status: (await at.post(path)).status }).toEqual({ path, status: 403 });
+    }
+    expect(await credentialsOf(user.id)).toBe(0);
+    expect(await server.database.prisma.totpFactor.count({ where: { userId: user.id } })).toBe(1);
+  });
+
+  it("3: a stolen cookie of a password-only user meets a required level with a password check, not an enrolment (§27)", async () => {
+    const user = await newUser();
+    const browser = new BrowserSession();
+    const first = await passwordStep(browser, rp, user.email);
+    await postForm(browser, first.page, "/passkey/skip");
+    const thief = new BrowserSession(browser.jar);
+    const start = await authorizationRequest(mfaRequired);
+    const page = await thief.follow(start.url.toString(), server.issuer);
+    expect(page.text).toContain("The app asks you to confirm");
+    expect(page.text).not.toContain("Set up a second factor");
+    const at = atStage(thief, page, user.id, start);
+    expect((await at.post("/enrol/totp")).status).toBe(403);
+    expect((await at.post("/passkey/enrol/options")).status).toBe(403);
+    expect(await server.database.prisma.totpFactor.count({ where: { userId: user.id } })).toBe(0);
+
+    // The owner, who knows the password, is then guided to set up a factor.
+    const enrol = await postForm(thief, page, "/login", { email: user.email, password: PASSWORD });
+    expect(enrol.text).toContain("Set up a second factor");
+  });
+
+  it("keeps auth_time when a step-up verified nothing afresh", async () => {
+    const { browser, claims } = await signedInWithTotp();
+    const start = await authorizationRequest(rp, { acr_values: ACR.passkey });
+    const again = await redeem(rp, await browser.follow(start.url.toString(), server.issuer), start);
+    expect(again.auth_time).toBe(claims.auth_time);
+    expect(again.acr).toBe(ACR.mfa);
+  });
+
+  it("asks a password + TOTP user for the code before a required passkey is set up; the new passkey is recorded and mailed (§27)", async () => {
+    const user = await newUser();
+    const codeAt = await enrolTotp(user);
+    const browser = new BrowserSession();
+    const { start, page } = await passwordStep(browser, passkeyRequired, user.email);
+    expect(page.text).toContain('name="code"');
+    const enrolment = await postForm(browser, page, "/mfa", { code: await codeAt(Date.now()) });
+    expect(enrolment.text).toContain("Set up a second factor");
+    const at = atStage(browser, enrolment, user.id, start);
+    const { challenge } = JSON.parse((await at.post("/passkey/enrol/options")).text) as { challenge: string };
+    const created = await at.post("/passkey/enrol/verify", new SoftwareAuthenticator().registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" }));
+    expect(created.status).toBe(200);
+    const claims = await redeem(passkeyRequired, await browser.follow(new URL(JSON.parse(created.text).redirectTo, server.issuer).toString(), server.issuer), start);
+    expect(claims).toMatchObject({ sub: user.id, acr: ACR.passkey, amr: ["pwd", "otp", "hwk", "user"] });
+    expect(await credentialsOf(user.id)).toBe(1);
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("passkey.added");
+    expect((await mailsTo(server, user.email)).some((mail) => /passkey was added/i.test(mail.text))).toBe(true);
+  });
+
+  it("lets exactly one of 20 parallel 'Continue' posts finish an enrolment (§26: no fork)", async () => {
+    const at = await stageSetups.enrolled();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => at.post("/enrol/continue")));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses.filter((status) => status === 303)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 403)).toHaveLength(19);
+    expect(await stageRow(at.uid)).toBeNull();
+  });
+
+  it("stores one passkey when 'Not now' and 'Create a passkey' race, or none (§26)", async () => {
+    const at = await stageSetups.passkey_offer();
+    const { challenge } = JSON.parse((await at.post("/passkey/register/options")).text) as { challenge: string };
+    const registration = new SoftwareAuthenticator().registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" });
+    const [skip, create] = await Promise.all([at.post("/passkey/skip"), at.post("/passkey/register/verify", registration)]);
+    const won = [skip.status === 303, create.status === 200].filter(Boolean);
+    expect(won).toHaveLength(1);
+    expect(await credentialsOf(at.userId)).toBe(create.status === 200 ? 1 : 0);
+  });
+});
