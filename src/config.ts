@@ -53,7 +53,10 @@ const defaultsSchema = z.object({
   recovery: z.object({
     // Issue #4: recovery links expire after 15 minutes.
     linkSeconds: z.number().int().min(60).max(900),
-    /** For users with neither a second factor nor backup codes: how long a recovery waits (0: off). */
+    /**
+     * For users with neither a second factor nor backup codes: how long a recovery link waits before
+     * it works (default a day; 0: off). Without it, whoever reads the mailbox takes the account at once.
+     */
     delaySeconds: z
       .number()
       .int()

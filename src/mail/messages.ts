@@ -81,7 +81,8 @@ export function securityChangeMail(site: string, change: string, origin: { at: D
 export function recoveryLinkMail(site: string, link: string, validSeconds: number, waitUntil: Date | null, byOperator: boolean) {
   const wait = waitUntil
     ? [
-        `Because the account has no second factor, the link starts working only at ${waitUntil.toUTCString()}.`,
+        `Because the account has no second factor, the link starts working only at ${waitUntil.toUTCString()},`,
+        `and then works for ${expiryText(validSeconds)}.`,
         'If you did not ask for this, open the link now and choose "Cancel this recovery".',
         "",
       ]

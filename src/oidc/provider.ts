@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256 } from "../crypto/hash.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
+import { type ClaimsConfiguration, restrictClaimsParameter } from "./claims-parameter.js";
 import { supportedScopes } from "./scopes.js";
 
 export interface ProviderDependencies {
@@ -68,23 +69,24 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const { config, views } = deps;
   const { ttl } = config;
   const cookieOptions = { httpOnly: true, sameSite: "lax" as const, secure: config.secureCookies };
+  // Standalone claims (null: released only on request) plus what each scope releases; every
+  // ID token carries how and when the user authenticated (the `openid` mask governs ID tokens).
+  const claims: ClaimsConfiguration = {
+    acr: null,
+    amr: null,
+    auth_time: null,
+    sid: null,
+    iss: null,
+    ...config.claimsByScope,
+    openid: [...new Set([...(config.claimsByScope.openid ?? []), "sub", "acr", "amr", "auth_time"])],
+  };
 
   const configuration: Configuration = {
     adapter: deps.adapter,
     findAccount: (_ctx, sub) => deps.findAccount(sub),
     jwks: { keys: deps.jwks as NonNullable<Configuration["jwks"]>["keys"] },
     cookies: { names: cookieNames(config.secureCookies), long: cookieOptions, short: cookieOptions, keys: deps.cookieKeys },
-    // Standalone claims (null: released only on request) plus what each scope releases; every
-    // ID token carries how and when the user authenticated (the `openid` mask governs ID tokens).
-    claims: {
-      acr: null,
-      amr: null,
-      auth_time: null,
-      sid: null,
-      iss: null,
-      ...config.claimsByScope,
-      openid: [...new Set([...(config.claimsByScope.openid ?? []), "sub", "acr", "amr", "auth_time"])],
-    },
+    claims,
     scopes: supportedScopes(config.claimsByScope),
     acrValues: [...ACR_VALUES],
     responseTypes: ["code"],
@@ -114,7 +116,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // A client may introspect only tokens issued to itself (no token-scanning across clients).
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter: restrictClaimsParameter(claims) },
       userinfo: { enabled: true },
       // OIDC Back-Channel Logout 1.0: signed logout tokens to clients that registered an endpoint.
       backchannelLogout: { enabled: true },

@@ -15,7 +15,7 @@ export interface RelyingParty {
 /** Registers a client through the registry (as the CLI does) and discovers the IdP with openid-client. */
 export async function registerRelyingParty(
   server: TestServer,
-  options: { public?: boolean; redirectUris?: string[]; clientCredentials?: boolean; firstParty?: boolean } = {},
+  options: { public?: boolean; redirectUris?: string[]; clientCredentials?: boolean; firstParty?: boolean; scopes?: string[] } = {},
 ): Promise<RelyingParty> {
   const client = await server.services.clients.create({
     name: "Test RP",
@@ -24,6 +24,7 @@ export async function registerRelyingParty(
     public: options.public,
     clientCredentials: options.clientCredentials,
     firstParty: options.firstParty,
+    scopes: options.scopes,
   });
   const auth = options.public ? oidc.None() : oidc.ClientSecretBasic(client.client_secret);
   const config = await oidc.discovery(new URL(server.issuer), client.client_id, undefined, auth, { execute: [oidc.allowInsecureRequests] });

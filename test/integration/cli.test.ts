@@ -190,7 +190,11 @@ describe("operator CLI", { timeout: 180_000 }, () => {
 
     const recovered = await cli(["users", "recover", "bob@example.com", "--json"]);
     expect(recovered.code).toBe(0);
-    expect(JSON.parse(recovered.stdout)).toMatchObject({ email: "bob@example.com", works_from: null });
+    // Bob has no code factor: by default his link starts working a day later.
+    const issued = JSON.parse(recovered.stdout) as { email: string; works_from: string; expires_at: string };
+    expect(issued.email).toBe("bob@example.com");
+    expect(Math.round((Date.parse(issued.works_from) - Date.now()) / 3600_000)).toBe(24);
+    expect(Date.parse(issued.expires_at)).toBeGreaterThan(Date.parse(issued.works_from));
     const recoveryMail = readdirSync(join(dataDir, "outbox"))
       .map((file) => readFileSync(join(dataDir, "outbox", file), "utf8"))
       .find((text) => text.includes("To: bob@example.com"));
