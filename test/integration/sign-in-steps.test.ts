@@ -93,7 +93,10 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     const start = await authorizationRequest(client, extra);
     const page = await browser.follow(start.url.toString(), server.issuer);
     const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
-    return { start, page: await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD })) };
+    return {
+      start,
+      page: await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD })),
+    };
   }
 
   async function postForm(browser: BrowserSession, page: PageResponse, pathEnd: string, fields: Record<string, string> = {}) {
@@ -282,7 +285,11 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     const { challenge } = JSON.parse((await at.post("/passkey/enrol/options")).text) as { challenge: string };
     const created = await at.post("/passkey/enrol/verify", new SoftwareAuthenticator().registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" }));
     expect(created.status).toBe(200);
-    const claims = await redeem(passkeyRequired, await browser.follow(new URL(JSON.parse(created.text).redirectTo, server.issuer).toString(), server.issuer), start);
+    const claims = await redeem(
+      passkeyRequired,
+      await browser.follow(new URL(JSON.parse(created.text).redirectTo, server.issuer).toString(), server.issuer),
+      start,
+    );
     expect(claims).toMatchObject({ sub: user.id, acr: ACR.passkey, amr: ["pwd", "otp", "hwk", "user"] });
     expect(await credentialsOf(user.id)).toBe(1);
     expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("passkey.added");

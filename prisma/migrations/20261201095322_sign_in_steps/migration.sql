@@ -1,5 +1,5 @@
--- The stage of a sign-in was implicit before (a row existing meant "some step is pending"); such
--- rows cannot be given a stage, so in-flight sign-ins are dropped (their users start again).
+-- The stage of a sign-in was implicit before (a row existing meant "some step is pending"), so
+-- such rows cannot be given a stage: in-flight sign-ins are dropped and their users start again.
 -- DropTable
 DROP TABLE "pending_login";
 
