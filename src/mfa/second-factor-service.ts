@@ -28,6 +28,8 @@ export function createSecondFactorService(deps: {
   credentials: CredentialQueries;
   throttle: SecondFactorThrottle;
   events: SecurityEventLog;
+  /** Each code actually verified (for the metrics: what the throttle must bound). */
+  codeChecked: (kind: "totp" | "backup_code") => void;
 }) {
   const { totp, backupCodes, throttle, events } = deps;
 
@@ -51,6 +53,7 @@ export function createSecondFactorService(deps: {
         throw error;
       }
       const kind = looksLikeTotpCode(code) ? "totp" : looksLikeBackupCode(code) ? "backup_code" : null;
+      if (kind) deps.codeChecked(kind);
       const ok = kind === "totp" ? await totp.verify(userId, code) : kind === "backup_code" ? await backupCodes.use(userId, code) : false;
       if (!ok || !kind) {
         await throttle.recordFailure(userId);
