@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
+import type { SignInAttempt } from "../db/rate-limits.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
@@ -34,8 +35,10 @@ export function loginStep(deps: InteractionDependencies) {
     async submit(ctx: Context, details: InteractionDetails) {
       const email = bodyField(ctx.request.body, "email");
       const password = bodyField(ctx.request.body, "password");
+      let attempt: SignInAttempt;
       try {
-        await signInThrottle.assertAllowed(email, ctx.ip);
+        // Counted before the password is checked, so a burst checks at most the allowance (issue #10).
+        attempt = await signInThrottle.consume(email, ctx.ip, deps.deviceCookie.knownFor(ctx, email));
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ...requestOrigin(ctx) });
@@ -45,13 +48,12 @@ export function loginStep(deps: InteractionDependencies) {
       // One message for unknown email and wrong password: no account enumeration.
       const accountId = email && password ? await users.verifyPassword(email, password) : null;
       if (!accountId) {
-        await signInThrottle.recordFailure(email, ctx.ip);
         // Not tied to an account: the record must not tell which addresses exist.
         await deps.events.record({ type: "sign_in", outcome: "failure", ...requestOrigin(ctx), details: { amr: "pwd" } });
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }
-      await signInThrottle.recordSuccess(email);
+      await signInThrottle.succeeded(attempt);
       const user = await users.findById(accountId);
       if (!user) return finishInteraction(ctx, provider, { error: "login_required", error_description: "The account is gone." });
       const remember = bodyField(ctx.request.body, "remember") === "yes";

@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
+import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
@@ -34,6 +35,7 @@ export interface InteractionDependencies {
   userQueries: UserQueries;
   passkeys: PasskeyService;
   signInThrottle: SignInThrottle;
+  deviceCookie: DeviceCookie;
   credentials: CredentialQueries;
   interactionState: InteractionStateQueries;
   signUp: SignUpService;

@@ -3,6 +3,7 @@ import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice } from "../audit/security-notifier.js";
 import { ACR } from "../auth/assurance.js";
+import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
@@ -21,10 +22,13 @@ export interface VerifiedSignIn {
 
 export interface SignInCompletion {
   provider: Provider;
+  deviceCookie: DeviceCookie;
   events: SecurityEventLog;
   risk: RiskAssessor;
   noticeNewDevice: NewDeviceNotice;
 }
+
+const DEVICE_PROOFS = new Set(["pwd", "hwk", "swk"]);
 
 /** Hands a verified sign-in to oidc-provider (recorded, and scored for risk); returns where the browser goes next. */
 export async function signInResult(ctx: Context, deps: SignInCompletion, signIn: VerifiedSignIn): Promise<string> {
@@ -32,6 +36,8 @@ export async function signInResult(ctx: Context, deps: SignInCompletion, signIn:
   const { newDevice } = await deps.risk.signIn(request);
   if (newDevice) await deps.noticeNewDevice(signIn.userId, request);
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
+  // Only a verified password or passkey makes a browser a known device (its own password allowance).
+  if (signIn.amr.some((method) => DEVICE_PROOFS.has(method))) await deps.deviceCookie.remember(ctx, signIn.userId);
   return deps.provider.interactionResult(
     ctx.req,
     ctx.res,
