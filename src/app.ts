@@ -7,6 +7,7 @@ import { createAccountOverview } from "./account/account-overview.js";
 import { createAccountSignIn } from "./account/account-sign-in.js";
 import { accountRoutes } from "./account/routes.js";
 import { adminApiRoutes } from "./admin/api-routes.js";
+import { createDeviceCookie } from "./auth/device-cookie.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
@@ -94,6 +95,11 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       passkeys: services.passkeys,
       signInThrottle: services.signInThrottle,
       signInSteps: services.signInSteps,
+      deviceCookie: createDeviceCookie({
+        secureCookies: config.secureCookies,
+        key: keys.deviceKey,
+        emailOf: async (userId) => (await services.userQueries.findUserById(userId))?.email ?? null,
+      }),
       ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
       signUp: services.signUp,

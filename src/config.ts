@@ -31,7 +31,10 @@ const defaultsSchema = z.object({
   }),
   throttle: z.object({
     windowSeconds: z.number().int().positive(),
+    /** Failed passwords per account from one browser that signed in to it before (its device cookie). */
     passwordFailuresPerAccount: z.number().int().positive(),
+    /** Failed passwords per account from every other browser together: the ceiling on online guessing. */
+    passwordFailuresPerAccountUnknownDevices: z.number().int().positive(),
     passwordFailuresPerIp: z.number().int().positive(),
     secondFactorFailuresPerAccount: z.number().int().positive(),
     /** Admin API requests per machine client per minute. */
@@ -276,6 +279,12 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   }
   if (defaults.ttl.refreshTokenIdleSeconds > defaults.ttl.refreshTokenAbsoluteSeconds) {
     throw new ConfigError("config ttl.refreshTokenIdleSeconds must not exceed ttl.refreshTokenAbsoluteSeconds");
+  }
+
+  if (defaults.throttle.passwordFailuresPerAccountUnknownDevices < defaults.throttle.passwordFailuresPerAccount) {
+    throw new ConfigError(
+      "config throttle.passwordFailuresPerAccountUnknownDevices must be at least throttle.passwordFailuresPerAccount (it is shared by every unknown device)",
+    );
   }
 
   const webauthn = parseWebauthn(env, issuer, production);

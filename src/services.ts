@@ -71,6 +71,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     credentials,
     throttle: createSecondFactorThrottle(db, config.throttle),
     events,
+    codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),
   });
   const tasks = createBackgroundTasks(logger);
   const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
@@ -112,7 +113,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     tasks,
     config,
   });
-  const users = createUserService(userQueries, passwords);
+  const users = createUserService(userQueries, passwords, { passwordChecked: () => metrics.passwordChecks.inc() });
   const userAdmin = createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events });
   const audit = createAuditLog(createAuditEventQueries(db), logger, metrics);
   return {

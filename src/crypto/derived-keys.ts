@@ -7,6 +7,8 @@ export interface DerivedKeys {
   readonly cookieKeys: string[];
   /** HMAC key for low-entropy secrets stored as hashes (backup codes): a database dump alone cannot be brute-forced. */
   readonly hashKey: Buffer;
+  /** HMAC key naming the accounts a device cookie has signed in to, so the cookie shows no address. */
+  readonly deviceKey: Buffer;
 }
 
 // One root secret, independent keys per purpose (RFC 5869), so no key serves two jobs.
@@ -19,5 +21,6 @@ export function deriveKeys(secret: Buffer): DerivedKeys {
     dataKey: derive(secret, "data"),
     cookieKeys: [derive(secret, "cookies").toString("base64url")],
     hashKey: derive(secret, "hash"),
+    deviceKey: derive(secret, "device"),
   });
 }

@@ -1,5 +1,6 @@
-import { Prisma } from "./generated/client.js";
+import type { Prisma } from "./generated/client.js";
 import type { Db } from "./open-database.js";
+import { utcTimestamp } from "./sql-time.js";
 
 export interface OidcPayloadRow {
   idHash: string;
@@ -10,11 +11,6 @@ export interface OidcPayloadRow {
   uid: string | null;
   userCodeHash: string | null;
   expiresAt: Date | null;
-}
-
-/** A Date as a UTC `timestamp(3)` (how Prisma stores DateTime on PostgreSQL), or NULL. */
-function utcTimestamp(date: Date | null): Prisma.Sql {
-  return date === null ? Prisma.sql`NULL` : Prisma.sql`(to_timestamp(${date.getTime()}::double precision / 1000) AT TIME ZONE 'UTC')`;
 }
 
 /** A session that was ended: its uid, and the clients it signed in to with their `sid`. */

@@ -2,10 +2,12 @@ import { RateLimiterPrisma, RateLimiterRes } from "rate-limiter-flexible";
 import { sha256 } from "../crypto/hash.js";
 import { AppError } from "../errors.js";
 import type { Db } from "./open-database.js";
+import { type Consumption, createRateLimitCounters, type RateLimitCounters } from "./rate-limit-counters.js";
 
 export interface ThrottleSettings {
   windowSeconds: number;
   passwordFailuresPerAccount: number;
+  passwordFailuresPerAccountUnknownDevices: number;
   passwordFailuresPerIp: number;
 }
 
@@ -18,39 +20,70 @@ const tableOptions = (db: Db) => ({ storeClient: db, tableName: "rateLimit", cle
 const accountKey = (email: string) => sha256(email.trim().toLowerCase());
 const ipKey = (ip: string) => sha256(ip);
 
+interface Allowance {
+  key: string;
+  limit: number;
+}
+
 /**
- * Failed password sign-ins, counted per account and per IP in the database (so every server
- * process shares the counts). Unknown emails are counted exactly like known ones: the throttle
- * must not reveal which accounts exist (OWASP ASVS V6.3).
+ * Takes a point from every allowance before anything is checked, or from none: when one is used up
+ * the points are given back (so refused attempts spend nobody's budget) and the attempt is refused.
+ */
+async function consumeAll(counters: RateLimitCounters, allowances: Allowance[], windowSeconds: number, refuse: (msBeforeNext: number) => AppError) {
+  const taken = await Promise.all(allowances.map((allowance) => counters.consume(allowance.key, windowSeconds)));
+  const over = taken.filter((consumption, i) => consumption.points > (allowances[i] as Allowance).limit);
+  if (over.length === 0) return taken;
+  await Promise.all(taken.map((consumption) => counters.refund(consumption)));
+  throw refuse(Math.max(...over.map((consumption) => consumption.windowEndsMs - Date.now())));
+}
+
+/** The points one password attempt holds until it is known to have failed or succeeded. */
+export interface SignInAttempt {
+  readonly taken: Consumption[];
+  readonly fromKnownDevice: boolean;
+}
+
+/**
+ * Password sign-ins, counted in the database (every server process shares the counts; keys are
+ * hashes). A browser that signed in to the account before (its device cookie, see
+ * auth/device-cookie.ts) has its own allowance per account; every other attempt counts against the
+ * account's looser ceiling for unknown devices and against its IP. So an attacker's failures
+ * cannot lock the owner out of a browser the owner already uses (OWASP "device cookies"). Unknown
+ * emails are counted exactly like known ones: the throttle must not reveal which accounts exist
+ * (OWASP ASVS V6.3).
  */
 export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
-  const common = { ...tableOptions(db), duration: settings.windowSeconds };
-  const perAccount = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-account", points: settings.passwordFailuresPerAccount });
-  const perIp = new RateLimiterPrisma({ ...common, keyPrefix: "pwd-ip", points: settings.passwordFailuresPerIp });
+  const counters = createRateLimitCounters(db);
+  const accountPrefix = (email: string) => `pwd:${accountKey(email)}:`;
+  const refuse = (msBeforeNext: number) => tooMany("auth.throttled", "Too many sign-in attempts.", msBeforeNext);
 
   return {
-    /** @throws AppError auth.throttled (429) when either counter is exhausted. */
-    async assertAllowed(email: string, ip: string): Promise<void> {
-      const [account, address] = await Promise.all([perAccount.get(accountKey(email)), perIp.get(ipKey(ip))]);
-      for (const state of [account, address]) {
-        if (state && state.remainingPoints <= 0) throw tooMany("auth.throttled", "Too many sign-in attempts.", state.msBeforeNext);
-      }
+    /**
+     * Takes the attempt's points before the password is checked. `knownDevice`: the id of this
+     * browser's device cookie when it has signed in to this account before, else null.
+     * @throws AppError auth.throttled (429) when an allowance is used up.
+     */
+    async consume(email: string, ip: string, knownDevice: string | null): Promise<SignInAttempt> {
+      const allowances = knownDevice
+        ? [{ key: `${accountPrefix(email)}device:${sha256(knownDevice)}`, limit: settings.passwordFailuresPerAccount }]
+        : [
+            { key: `${accountPrefix(email)}unknown`, limit: settings.passwordFailuresPerAccountUnknownDevices },
+            { key: `pwd-ip:${ipKey(ip)}`, limit: settings.passwordFailuresPerIp },
+          ];
+      return { taken: await consumeAll(counters, allowances, settings.windowSeconds, refuse), fromKnownDevice: knownDevice !== null };
     },
 
-    async recordFailure(email: string, ip: string): Promise<void> {
-      const outcomes = await Promise.allSettled([perAccount.penalty(accountKey(email), 1), perIp.penalty(ipKey(ip), 1)]);
-      for (const outcome of outcomes) if (outcome.status === "rejected" && !(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;
+    /**
+     * The password was right: a known device's failures are forgotten; an unknown device's attempt
+     * gives its points back (clearing the shared ceiling would hand an attacker a fresh allowance).
+     */
+    async succeeded(attempt: SignInAttempt): Promise<void> {
+      if (attempt.fromKnownDevice) await Promise.all(attempt.taken.map((consumption) => counters.clear(consumption.key)));
+      else await Promise.all(attempt.taken.map((consumption) => counters.refund(consumption)));
     },
 
-    /** Failed attempts on the account within the window (a risk signal). */
-    async failuresOf(email: string): Promise<number> {
-      return (await perAccount.get(accountKey(email)))?.consumedPoints ?? 0;
-    },
-
-    /** A successful sign-in clears the account's count (not the IP's). */
-    async recordSuccess(email: string): Promise<void> {
-      await perAccount.delete(accountKey(email));
-    },
+    /** Failed (or pending) attempts on the account within the window, from every device (a risk signal). */
+    failuresOf: (email: string): Promise<number> => counters.sumByPrefix(accountPrefix(email)),
 
     deleteExpired: (now: Date) => db.rateLimit.deleteMany({ where: { expire: { lt: now } } }),
   };
@@ -83,34 +116,22 @@ export function createMailThrottle(db: Db, settings: { mailsPerEmailPerHour: num
 export type MailThrottle = ReturnType<typeof createMailThrottle>;
 
 /**
- * Failed second-factor codes (TOTP and backup codes) per account, in the database so every server
- * process shares the count: six digits cannot be guessed within the allowance.
+ * Second-factor codes (TOTP and backup codes) per account, in the database so every server process
+ * shares the count: six digits cannot be guessed within the allowance. A point is taken before a
+ * code is checked, so a burst checks at most the allowance.
  */
 export function createSecondFactorThrottle(db: Db, settings: { windowSeconds: number; secondFactorFailuresPerAccount: number }) {
-  const limiter = new RateLimiterPrisma({
-    ...tableOptions(db),
-    duration: settings.windowSeconds,
-    keyPrefix: "mfa-account",
-    points: settings.secondFactorFailuresPerAccount,
-  });
-  const key = (userId: string) => sha256(userId);
+  const counters = createRateLimitCounters(db);
+  const key = (userId: string) => `mfa-account:${sha256(userId)}`;
+  const refuse = (msBeforeNext: number) => tooMany("mfa.throttled", "Too many wrong codes.", msBeforeNext);
 
   return {
     /** @throws AppError mfa.throttled (429) once the allowance is used up. */
-    async assertAllowed(userId: string): Promise<void> {
-      const state = await limiter.get(key(userId));
-      if (state && state.remainingPoints <= 0) throw tooMany("mfa.throttled", "Too many wrong codes.", state.msBeforeNext);
+    async consume(userId: string): Promise<void> {
+      await consumeAll(counters, [{ key: key(userId), limit: settings.secondFactorFailuresPerAccount }], settings.windowSeconds, refuse);
     },
-    async recordFailure(userId: string): Promise<void> {
-      try {
-        await limiter.penalty(key(userId), 1);
-      } catch (error) {
-        if (!(error instanceof RateLimiterRes)) throw error;
-      }
-    },
-    recordSuccess: async (userId: string) => {
-      await limiter.delete(key(userId));
-    },
+    /** A right code forgets the account's wrong ones (only the holder of the factor can do this). */
+    recordSuccess: (userId: string) => counters.clear(key(userId)),
   };
 }
 

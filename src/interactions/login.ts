@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
+import type { SignInAttempt } from "../db/rate-limits.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
@@ -9,7 +10,10 @@ import { freshSignIn } from "./sign-in.js";
 import { interactionOf, type StepMachine } from "./step-machine.js";
 
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
-export function loginStep(deps: Pick<InteractionDependencies, "users" | "views" | "signInThrottle" | "events" | "signUp">, machine: StepMachine) {
+export function loginStep(
+  deps: Pick<InteractionDependencies, "users" | "views" | "signInThrottle" | "events" | "signUp" | "deviceCookie">,
+  machine: StepMachine,
+) {
   const { users, views, signInThrottle } = deps;
 
   function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
@@ -36,8 +40,10 @@ export function loginStep(deps: Pick<InteractionDependencies, "users" | "views" 
       const { details, stage } = interactionOf(ctx);
       const email = bodyField(ctx.request.body, "email");
       const password = bodyField(ctx.request.body, "password");
+      let attempt: SignInAttempt;
       try {
-        await signInThrottle.assertAllowed(email, ctx.ip);
+        // Counted before the password is checked, so a burst checks at most the allowance (issue #10).
+        attempt = await signInThrottle.consume(email, ctx.ip, deps.deviceCookie.knownFor(ctx, email));
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ...requestOrigin(ctx) });
@@ -47,13 +53,12 @@ export function loginStep(deps: Pick<InteractionDependencies, "users" | "views" 
       // One message for unknown email and wrong password: no account enumeration.
       const accountId = email && password ? await users.verifyPassword(email, password) : null;
       if (!accountId) {
-        await signInThrottle.recordFailure(email, ctx.ip);
         // Not tied to an account: the record must not tell which addresses exist.
         await deps.events.record({ type: "sign_in", outcome: "failure", ...requestOrigin(ctx), details: { amr: "pwd" } });
         show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }
-      await signInThrottle.recordSuccess(email);
+      await signInThrottle.succeeded(attempt);
       const remember = bodyField(ctx.request.body, "remember") === "yes";
       await machine.advance(ctx, stage, freshSignIn(accountId, ["pwd"], ACR.password, remember));
     },

@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
+import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { SignInThrottle } from "../db/rate-limits.js";
 import type { SignInStepQueries } from "../db/sign-in-steps.js";
@@ -34,6 +35,7 @@ export interface InteractionDependencies {
   passkeys: PasskeyService;
   signInThrottle: SignInThrottle;
   signInSteps: SignInStepQueries;
+  deviceCookie: DeviceCookie;
   signUp: SignUpService;
   secondFactors: SecondFactorService;
   recovery: RecoveryService;

@@ -3,6 +3,7 @@ import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice } from "../audit/security-notifier.js";
 import { ACR } from "../auth/assurance.js";
+import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { StepProgress } from "../db/sign-in-steps.js";
 import { requestOrigin } from "../http/request-origin.js";
@@ -10,10 +11,13 @@ import type { InteractionDetails } from "./interaction.js";
 
 export interface SignInCompletion {
   provider: Provider;
+  deviceCookie: DeviceCookie;
   events: SecurityEventLog;
   risk: RiskAssessor;
   noticeNewDevice: NewDeviceNotice;
 }
+
+const DEVICE_PROOFS = new Set(["pwd", "hwk", "swk"]);
 
 /** A sign-in verified from scratch in this interaction with `amr`. */
 export const freshSignIn = (userId: string, amr: string[], acr: string, remember: boolean): StepProgress => ({
@@ -33,6 +37,9 @@ export async function signInResult(ctx: Context, deps: SignInCompletion, signIn:
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
   // Nothing verified afresh (a step-up that continued at the session's level): auth_time stays as it was.
   const ts = signIn.freshAmr.length === 0 && signIn.authTime !== null ? signIn.authTime : undefined;
+  // Only a password or passkey verified in this interaction makes a browser a known device (its own password allowance);
+  // a session carried over from elsewhere (a stolen cookie) does not.
+  if (signIn.freshAmr.some((method) => DEVICE_PROOFS.has(method))) await deps.deviceCookie.remember(ctx, signIn.userId);
   return deps.provider.interactionResult(
     ctx.req,
     ctx.res,

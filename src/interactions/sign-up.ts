@@ -10,7 +10,7 @@ import { signInResult } from "./sign-in.js";
 export function signUpStep(
   deps: Pick<
     InteractionDependencies,
-    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice"
+    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice" | "deviceCookie"
   >,
 ) {
   const { views, signUp } = deps;

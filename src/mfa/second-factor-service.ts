@@ -18,8 +18,9 @@ export const hasSecondFactor = (factors: SecondFactors) => factors.totp || facto
 const wrongCode = () => badRequest("mfa.wrong_code", "That code is not valid. Check it and try again, or use another way.");
 
 /**
- * The codes people type as a second factor: a TOTP code or a backup code. Wrong codes are counted
- * per account in the database (a lock-out shared by every process) and recorded as security events.
+ * The codes people type as a second factor: a TOTP code or a backup code. Every code takes a point
+ * of the account's allowance before it is checked (shared by every process; a right code clears
+ * the count); wrong codes are recorded as security events.
  * @throws AppError mfa.throttled (429), mfa.wrong_code (400)
  */
 export function createSecondFactorService(deps: {
@@ -28,6 +29,8 @@ export function createSecondFactorService(deps: {
   credentials: CredentialQueries;
   throttle: SecondFactorThrottle;
   events: SecurityEventLog;
+  /** Each code actually verified (for the metrics: what the throttle must bound). */
+  codeChecked: (kind: "totp" | "backup_code") => void;
 }) {
   const { totp, backupCodes, throttle, events } = deps;
 
@@ -45,15 +48,16 @@ export function createSecondFactorService(deps: {
     async verifyCode(userId: string, rawCode: string, origin: RequestOrigin): Promise<{ amr: string[]; kind: "totp" | "backup_code" }> {
       const code = rawCode.trim().replace(/\s/g, "");
       try {
-        await throttle.assertAllowed(userId);
+        // Before the code is checked: a burst of guesses checks at most the allowance (issue #10).
+        await throttle.consume(userId);
       } catch (error) {
         if (error instanceof AppError) await events.record({ type: "mfa.locked_out", outcome: "refused", userId, ...origin });
         throw error;
       }
       const kind = looksLikeTotpCode(code) ? "totp" : looksLikeBackupCode(code) ? "backup_code" : null;
+      if (kind) deps.codeChecked(kind);
       const ok = kind === "totp" ? await totp.verify(userId, code) : kind === "backup_code" ? await backupCodes.use(userId, code) : false;
       if (!ok || !kind) {
-        await throttle.recordFailure(userId);
         await events.record({ type: `mfa.${kind ?? "code"}`, outcome: "failure", userId, ...origin });
         throw wrongCode();
       }

@@ -5,7 +5,8 @@ import { constantTimeEqual } from "../crypto/hash.js";
 /**
  * Prometheus counters (prom-client), one registry per server: sign-ins by method and outcome,
  * token grants by type, refresh-token and code reuse, lock-outs, risk step-ups, and every
- * security event by type and outcome, and operators' changes by action.
+ * security event by type and outcome, operators' changes by action, and the secrets actually
+ * checked (password hashes, second-factor codes: what a throttle must bound).
  */
 export function createMetrics() {
   const registry = new Registry();
@@ -20,6 +21,8 @@ export function createMetrics() {
     riskStepUps: counter("idp_risk_step_ups_total", "Silent re-authentications sent to step up by the risk score", []),
     securityEvents: counter("idp_security_events_total", "Security events by type and outcome", ["type", "outcome"]),
     adminChanges: counter("idp_admin_changes_total", "Operators' changes (admin API and CLI) by action", ["action"]),
+    passwordChecks: counter("idp_password_checks_total", "Sign-in passwords verified against a hash (argon2), whatever the outcome", []),
+    secondFactorChecks: counter("idp_second_factor_checks_total", "Second-factor codes verified, by kind (totp, backup_code), whatever the outcome", ["kind"]),
   };
 }
 

@@ -35,7 +35,7 @@ export function assertPasswordPolicy(password: string): void {
  * Accounts and password sign-in.
  * @throws AppError users.invalid_email, users.password_*, users.email_taken
  */
-export function createUserService(queries: UserQueries, passwords: PasswordHasher) {
+export function createUserService(queries: UserQueries, passwords: PasswordHasher, observe: { passwordChecked(): void }) {
   return {
     async create(input: { email: string; password?: string; name?: string }): Promise<UserView> {
       const email = normaliseEmail(input.email);
@@ -60,6 +60,7 @@ export function createUserService(queries: UserQueries, passwords: PasswordHashe
       const email = normaliseEmailOrNull(rawEmail);
       const user = email ? await queries.findUserByEmail(email) : null;
       const ok = await passwords.verify(user?.passwordHash ?? null, password);
+      observe.passwordChecked();
       return ok && user && !user.disabledAt ? user.id : null;
     },
 

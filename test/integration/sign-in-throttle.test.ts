@@ -3,7 +3,8 @@ import { BrowserSession, comparablePage, csrfTokenOf, formActionOf } from "../he
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
-const THROTTLE = { windowSeconds: 900, passwordFailuresPerAccount: 3, passwordFailuresPerIp: 12 };
+// Every attempt here comes from a new browser: an unknown device (see known-device.test.ts).
+const THROTTLE = { windowSeconds: 900, passwordFailuresPerAccount: 3, passwordFailuresPerAccountUnknownDevices: 3, passwordFailuresPerIp: 12 };
 
 async function attempt(server: TestServer, rp: RelyingParty, email: string, password: string) {
   const browser = new BrowserSession();
@@ -51,18 +52,21 @@ describe("failed password sign-ins are throttled", () => {
     expect(comparablePage(unknown.text)).toBe(comparablePage(known.text));
   });
 
-  it("resets an account's count after a successful sign-in", async () => {
+  it("does not count a successful sign-in, nor lets it reset what unknown devices used", async () => {
     for (let i = 0; i < 2; i += 1) await attempt(server, rp, "carol@example.com", "wrong");
     expect((await attempt(server, rp, "carol@example.com", PASSWORD)).status).not.toBe(429);
-    for (let i = 0; i < 2; i += 1) expect((await attempt(server, rp, "carol@example.com", "wrong")).status).toBe(400);
+    expect((await attempt(server, rp, "carol@example.com", "wrong")).status).toBe(400);
+    // The owner's success must not hand whoever else is guessing a fresh allowance.
+    expect((await attempt(server, rp, "carol@example.com", "wrong")).status).toBe(429);
   });
 
   it("blocks an IP after failures across many accounts", async () => {
     const rows = await server.database.prisma.rateLimit.findMany();
     expect(JSON.stringify(rows)).not.toContain("example.com");
     expect(JSON.stringify(rows)).not.toContain("127.0.0.1");
-    // 10 failures from this IP so far; two more exhaust the per-IP budget of 12.
-    for (let i = 0; i < 2; i += 1) await attempt(server, rp, `spray${i}@example.com`, "wrong");
+    // 9 failures from this IP so far (refused attempts give their points back); three more use up
+    // the per-IP allowance of 12.
+    for (let i = 0; i < 3; i += 1) expect((await attempt(server, rp, `spray${i}@example.com`, "wrong")).status).toBe(400);
     const sprayed = await attempt(server, rp, "fresh@example.com", "anything");
     expect(sprayed.status).toBe(429);
   });

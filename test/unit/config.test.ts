@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, loadDefaults } from "../../src/config.js";
 
 const SECRET = Buffer.alloc(32, 7).toString("base64url");
 
@@ -44,6 +44,15 @@ describe("loadConfig", () => {
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("refuses an unknown-device password ceiling below the per-device allowance, naming both settings", () => {
+    const defaults = loadDefaults();
+    const throttle = { ...defaults.throttle, passwordFailuresPerAccount: 10, passwordFailuresPerAccountUnknownDevices: 5 };
+    expect(() => loadConfig({}, { ...defaults, throttle })).toThrow(
+      "throttle.passwordFailuresPerAccountUnknownDevices must be at least throttle.passwordFailuresPerAccount",
+    );
+    expect(loadConfig({}).throttle).toMatchObject({ passwordFailuresPerAccount: 10, passwordFailuresPerAccountUnknownDevices: 50 });
   });
 
   it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {

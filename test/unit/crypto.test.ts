@@ -32,6 +32,7 @@ describe("derived keys", () => {
     const a = deriveKeys(secret);
     expect(deriveKeys(secret)).toEqual(a);
     expect(a.dataKey.toString("base64url")).not.toBe(a.cookieKeys[0]);
+    expect(a.deviceKey.equals(a.hashKey)).toBe(false);
     expect(deriveKeys(randomBytes(32)).dataKey.equals(a.dataKey)).toBe(false);
   });
 });
