@@ -201,7 +201,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     });
   }
 
-  it("1: a password alone cannot finish a TOTP user's sign-in through enrol/continue", async () => {
+  it("a password alone cannot finish a TOTP user's sign-in through enrol/continue (§26, issue #10 case 1)", async () => {
     const at = await stageSetups.second_factor();
     const skipped = await at.post("/enrol/continue");
     expect(skipped.status).toBe(403);
@@ -210,7 +210,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     expect((await stageRow(at.uid))?.stage).toBe("second_factor");
   });
 
-  it("2: a password alone cannot plant the attacker's passkey on a TOTP user's account (§27)", async () => {
+  it("a password alone cannot plant the attacker's passkey on a TOTP user's account (§27, case 2)", async () => {
     const at = await stageSetups.second_factor();
     const options = await at.post("/passkey/enrol/options");
     expect(options.status).toBe(403);
@@ -223,7 +223,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     expect(await credentialsOf(at.userId)).toBe(0);
   });
 
-  it("3: a stolen session cookie cannot add a factor through step-up (§27)", async () => {
+  it("a stolen session cookie cannot add a factor through step-up (§27, case 3)", async () => {
     const { user, browser } = await signedInWithTotp();
     const thief = new BrowserSession(browser.jar);
 
@@ -245,7 +245,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     expect(await server.database.prisma.totpFactor.count({ where: { userId: user.id } })).toBe(1);
   });
 
-  it("3: a stolen cookie of a password-only user meets a required level with a password check, not an enrolment (§27)", async () => {
+  it("a stolen cookie of a password-only user meets a required level with a password check, not an enrolment (§27)", async () => {
     const user = await newUser();
     const browser = new BrowserSession();
     const first = await passwordStep(browser, rp, user.email);
@@ -265,11 +265,18 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     expect(enrol.text).toContain("Set up a second factor");
   });
 
-  it("keeps auth_time when a step-up verified nothing afresh", async () => {
-    const { browser, claims } = await signedInWithTotp();
+  it("keeps auth_time when a step-up verified nothing afresh (a stolen cookie cannot make a session look fresh)", async () => {
+    const { browser } = await signedInWithTotp();
+    // Move the session's sign-in an hour back, as if it had happened then.
+    const cookie = (await browser.jar.getCookies(server.issuer)).find((candidate) => candidate.key === "idp_session")?.value as string;
+    const session = await server.provider.Session.find(cookie);
+    if (!session) throw new Error("no session");
+    const signedInAt = (session.loginTs as number) - 3600;
+    session.loginTs = signedInAt;
+    await session.save(3600);
     const start = await authorizationRequest(rp, { acr_values: ACR.passkey });
     const again = await redeem(rp, await browser.follow(start.url.toString(), server.issuer), start);
-    expect(again.auth_time).toBe(claims.auth_time);
+    expect(again.auth_time).toBe(signedInAt);
     expect(again.acr).toBe(ACR.mfa);
   });
 
