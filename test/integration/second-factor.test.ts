@@ -7,6 +7,7 @@ import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, ty
 import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { enrolTotp as enrolTotpFor } from "../helpers/totp.js";
 
 // Issue #4: second factors, the policy that a password alone is not enough when a user has one,
 // step-up on acr_values / the claims parameter / a client's minimum, and SECURITY-TESTS.md §16–18.
@@ -26,14 +27,7 @@ describe.each(DATABASE_KINDS)("second factors and step-up (%s)", (kind) => {
     return { email, id: await createUser(server, email) };
   }
 
-  /** Enrols a TOTP authenticator as the enrolment page does; returns a code maker for any time. */
-  async function enrolTotp(user: { id: string; email: string }) {
-    const { secret } = await server.services.totp.startEnrolment(user);
-    const codeAt = (ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
-    // Confirm with the previous step's code, so "now" is still unused for the test.
-    expect(await server.services.totp.confirmEnrolment(user.id, await codeAt(Date.now() - 30_000))).toBe(true);
-    return codeAt;
-  }
+  const enrolTotp = (user: { id: string; email: string }) => enrolTotpFor(server, user);
 
   async function passwordStep(browser: BrowserSession, start: AuthorizationStart, email: string): Promise<PageResponse> {
     const page = await browser.follow(start.url.toString(), server.issuer);

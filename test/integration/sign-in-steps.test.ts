@@ -9,6 +9,7 @@ import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, ty
 import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { enrolTotp as enrolTotpFor } from "../helpers/totp.js";
 
 /** Every POST of the interaction and the stages it answers (SECURITY-TESTS.md §26). */
 const POST_ROUTES: [string, Stage[]][] = [
@@ -67,12 +68,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     return { email, id: await createUser(server, email) };
   }
 
-  async function enrolTotp(user: { id: string; email: string }) {
-    const { secret } = await server.services.totp.startEnrolment(user);
-    const codeAt = (ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
-    expect(await server.services.totp.confirmEnrolment(user.id, await codeAt(Date.now() - 30_000))).toBe(true);
-    return codeAt;
-  }
+  const enrolTotp = (user: { id: string; email: string }) => enrolTotpFor(server, user);
 
   const uidOf = (page: PageResponse) => (page.text.match(/\/interaction\/([^/"?]+)/)?.[1] ?? page.url.match(/\/interaction\/([^/?]+)/)?.[1]) as string;
 
