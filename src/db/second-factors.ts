@@ -1,5 +1,8 @@
 import type { Db } from "./open-database.js";
 
+/** The database, or a transaction's client: an accepted code can commit with what it allows. */
+export type TotpClient = Pick<Db, "totpFactor">;
+
 /** TOTP authenticators and backup codes. */
 export function createSecondFactorQueries(db: Db) {
   return {
@@ -17,8 +20,8 @@ export function createSecondFactorQueries(db: Db) {
      * Accepts a code's time step only when it is newer than the last accepted one: one conditional
      * UPDATE, so two processes given the same code cannot both accept it.
      */
-    async acceptTotpStep(userId: string, step: number, confirm: boolean): Promise<boolean> {
-      const { count } = await db.totpFactor.updateMany({
+    async acceptTotpStep(userId: string, step: number, confirm: boolean, client: TotpClient = db): Promise<boolean> {
+      const { count } = await client.totpFactor.updateMany({
         where: { userId, OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }], ...(confirm ? { confirmedAt: null } : { confirmedAt: { not: null } }) },
         data: { lastUsedStep: step, ...(confirm ? { confirmedAt: new Date() } : {}) },
       });

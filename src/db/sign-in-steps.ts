@@ -73,6 +73,33 @@ export function createSignInStepQueries(db: Db) {
         return step;
       }),
 
+    /**
+     * `from` → `to` together with `work` (e.g. confirming the factor the step sets up), in one
+     * transaction: "step_moved" when the row is no longer in `from`, "refused" (nothing written)
+     * when `work` says no.
+     */
+    async moveWith(
+      id: string,
+      from: StepStage,
+      to: StepStage,
+      progress: StepProgress,
+      now: Date,
+      work: (tx: Prisma.TransactionClient) => Promise<boolean>,
+    ): Promise<StepRow | "step_moved" | "refused"> {
+      const refused = new Error("refused");
+      try {
+        return await db.$transaction(async (tx) => {
+          const moved = await orNull(tx.signInStep.update({ where: live(id, from, now), data: { stage: to, ...fieldsOf(progress) } }), "P2025");
+          if (!moved) return "step_moved" as const;
+          if (!(await work(tx))) throw refused;
+          return moved;
+        });
+      } catch (error) {
+        if (error === refused) return "refused";
+        throw error;
+      }
+    },
+
     deleteExpired: (now: Date) => db.signInStep.deleteMany({ where: { expiresAt: { lt: now } } }),
   };
 }

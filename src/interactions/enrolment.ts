@@ -36,11 +36,16 @@ export function enrolmentStep(
     return user;
   }
 
+  /** An authenticator app reaches MFA only: not offered, started or confirmed when a passkey is required. */
+  async function assertAppAllowed(ctx: Context) {
+    const requirement = await requirementOf(deps, interactionOf(ctx).details);
+    if (requirement.rank >= rankOf(ACR.passkey)) throw badRequest("mfa.passkey_required", "This application requires a passkey.");
+  }
+
   return {
     routes(router: Router, admit: Admit) {
       router.post("/enrol/totp", admit("enrolment"), async (ctx) => {
-        const requirement = await requirementOf(deps, interactionOf(ctx).details);
-        if (requirement.rank >= rankOf(ACR.passkey)) throw badRequest("mfa.passkey_required", "This application requires a passkey.");
+        await assertAppAllowed(ctx);
         const enrolment = await totp.startEnrolment(await userOf(stepOf(ctx)));
         views.render(ctx, "account/totp-enrol", {
           title: "Set up an authenticator app",
@@ -52,15 +57,22 @@ export function enrolmentStep(
 
       router.post("/enrol/totp/confirm", admit("enrolment"), async (ctx) => {
         const step = stepOf(ctx);
+        await assertAppAllowed(ctx);
         const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
-        if (!(await totp.confirmEnrolment(step.userId, code))) {
+        let stepMoved = false;
+        // The app is confirmed only together with leaving the step that allowed it.
+        const confirmed = await totp.confirmEnrolment(step.userId, code, async (confirm) => {
+          const moved = await deps.signInSteps.moveWith(uidOf(ctx), "enrolment", "enrolled", withVerified(step, ["otp"]), new Date(), (tx) => confirm(tx));
+          stepMoved = moved === "step_moved";
+          return typeof moved === "object";
+        });
+        if (stepMoved) throw machine.wrongStep();
+        if (!confirmed) {
           // The unconfirmed secret stays unused; starting again replaces it.
           return machine.show(ctx, step, { error: "That code did not match. Start the set-up again." });
         }
         await deps.notifySecurityChange({ userId: step.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: requestOrigin(ctx) });
         const codes = (await backupCodes.remaining(step.userId)) === 0 ? await backupCodes.regenerate(step.userId) : null;
-        const moved = await deps.signInSteps.move(uidOf(ctx), "enrolment", "enrolled", withVerified(step, ["otp"]), new Date());
-        if (!moved) throw machine.wrongStep();
         views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid: uidOf(ctx), codes });
       });
 

@@ -22,6 +22,8 @@ export interface InteractionState {
 
 const wrongStep = () => new AppError("interaction.wrong_step", "This step of the sign-in is not open now. Go back to the app and start again.", 403);
 const accountGone = { error: "login_required", error_description: "The account is gone." };
+// A passkey or a session outlives an operator's `users disable`: the account itself is checked at each hand-over.
+const accountDisabled = () => new AppError("account.disabled", "This account is disabled. Contact the site's administrator.", 403);
 
 /**
  * Loads the interaction and its stage onto `ctx.state.interaction` once, and refuses the request
@@ -142,9 +144,15 @@ export function createStepMachine(deps: StepMachineDependencies) {
     }
   }
 
+  async function assertActive(userId: string) {
+    const user = await deps.users.findById(userId);
+    if (!user || user.disabledAt) throw accountDisabled();
+  }
+
   /** Hands the sign-in to oidc-provider, once the step it was admitted in is taken. */
   async function finish(ctx: Context, from: Stage, progress: StepProgress, json: boolean) {
     const { details } = interactionOf(ctx);
+    await assertActive(progress.userId);
     if (!(await leave(details.uid, from))) throw wrongStep();
     await respond(ctx, await signInResult(ctx, deps, progress), json);
   }
@@ -154,7 +162,10 @@ export function createStepMachine(deps: StepMachineDependencies) {
     finish,
     wrongStep,
     /** Hands over a sign-in whose step the caller already took (in the transaction of what it changed). */
-    handOver: async (ctx: Context, progress: StepProgress, json: boolean) => respond(ctx, await signInResult(ctx, deps, progress), json),
+    handOver: async (ctx: Context, progress: StepProgress, json: boolean) => {
+      await assertActive(progress.userId);
+      await respond(ctx, await signInResult(ctx, deps, progress), json);
+    },
 
     /**
      * After a verification (or on a step-up, with nothing verified yet): the next stage, or the end
@@ -169,6 +180,10 @@ export function createStepMachine(deps: StepMachineDependencies) {
       if (!user) {
         if (!(await leave(details.uid, from))) throw wrongStep();
         return finishInteraction(ctx, provider, accountGone);
+      }
+      if (user.disabledAt) {
+        await leave(details.uid, from);
+        throw accountDisabled();
       }
       const signIn = { ...progress, acr: acrForMethods(progress.amr) };
       const next = await decide(details, user, signIn, options.force);

@@ -1,7 +1,7 @@
 import { generateSecret, generateURI, verify } from "otplib";
 import QRCode from "qrcode";
 import { open, seal } from "../crypto/secret-box.js";
-import type { SecondFactorQueries } from "../db/second-factors.js";
+import type { SecondFactorQueries, TotpClient } from "../db/second-factors.js";
 import { assertThat, conflict } from "../errors.js";
 
 /** RFC 6238 with the parameters every authenticator app supports: SHA-1, 6 digits, 30 s. */
@@ -52,12 +52,19 @@ export function createTotpService(deps: { queries: SecondFactorQueries; dataKey:
       return { secret, uri, qrCode: await QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 220 }) };
     },
 
-    /** The first valid code confirms the enrolment (and counts as used). */
-    async confirmEnrolment(userId: string, code: string): Promise<boolean> {
+    /**
+     * The first valid code confirms the enrolment (and counts as used). `commit` runs the
+     * confirmation inside the caller's transaction, together with what it allows.
+     */
+    async confirmEnrolment(
+      userId: string,
+      code: string,
+      commit: (confirm: (client?: TotpClient) => Promise<boolean>) => Promise<boolean> = (confirm) => confirm(),
+    ): Promise<boolean> {
       const factor = await queries.findTotp(userId);
       if (!factor || factor.confirmedAt) return false;
       const step = await matchingStep(userId, code, factor.secretEncrypted, factor.lastUsedStep);
-      return step !== null && (await queries.acceptTotpStep(userId, step, true));
+      return step !== null && (await commit((client) => queries.acceptTotpStep(userId, step, true, client)));
     },
 
     /** A code from a confirmed authenticator, used at most once. */

@@ -1,7 +1,9 @@
 import { badRequest } from "../errors.js";
 
-// Deliberately loose (one @, a dot in the domain, no spaces): the verification mail is the real test.
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Deliberately loose (one @, a dot in the domain, no spaces or control characters such as NUL,
+// which PostgreSQL refuses in text): the verification mail is the real test.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it excludes.
+const EMAIL_SHAPE = /^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+\.[^\s@\u0000-\u001f\u007f]+$/;
 
 /** Trimmed and lower-cased, so one address cannot be registered twice in different case. */
 export function normaliseEmail(raw: string): string {

@@ -317,4 +317,51 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     expect(won).toHaveLength(1);
     expect(await credentialsOf(at.userId)).toBe(create.status === 200 ? 1 : 0);
   });
+
+  it("refuses a disabled account's passkey at sign-in: no session, no device cookie", async () => {
+    const offer = await stageSetups.passkey_offer();
+    const authenticator = new SoftwareAuthenticator();
+    const { challenge } = JSON.parse((await offer.post("/passkey/register/options")).text) as { challenge: string };
+    expect((await offer.post("/passkey/register/verify", authenticator.registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" }))).status).toBe(
+      200,
+    );
+    await server.services.userAdmin.disable(offer.userId);
+
+    const at = await stageSetups.login();
+    const options = JSON.parse((await at.post("/passkey/authenticate/options")).text) as { challenge: string };
+    const refused = await at.post(
+      "/passkey/authenticate/verify",
+      authenticator.assertion({ challenge: options.challenge, origin: server.issuer, rpId: "127.0.0.1" }, offer.userId),
+    );
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.text).error).toBe("account.disabled");
+    const cookies = (await at.browser.jar.getCookies(server.issuer)).map((cookie) => cookie.key);
+    expect(cookies.some((name) => name.startsWith("idp_session") || name === "idp_device")).toBe(false);
+  });
+
+  it("does not confirm an authenticator app where a passkey is required, even with a pending secret", async () => {
+    const user = await newUser();
+    // A set-up started elsewhere (another interaction, or the account page) leaves a pending secret.
+    const { secret } = await server.services.totp.startEnrolment(user);
+    const browser = new BrowserSession();
+    const { page } = await passwordStep(browser, passkeyRequired, user.email);
+    expect(page.text).toContain("Set up a second factor");
+    const at = atStage(browser, page, user.id, await authorizationRequest(passkeyRequired));
+    const confirm = await at.post("/enrol/totp/confirm", { code: await generate({ secret }) });
+    expect(confirm.status).toBe(400);
+    expect(JSON.parse(confirm.text).error).toBe("mfa.passkey_required");
+    expect(await server.services.totp.isEnabled(user.id)).toBe(false);
+    expect((await stageRow(at.uid))?.stage).toBe("enrolment");
+  });
+
+  it("answers an email with a NUL byte like a wrong password, never a 500 (§34)", async () => {
+    const at = await stageSetups.login();
+    const answer = await at.browser.postForm(`${server.issuer}/interaction/${at.uid}/login`, {
+      _csrf: csrfTokenOf(at.page.text),
+      email: "victim\u0000@example.com",
+      password: PASSWORD,
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.text).toContain("do not match an account");
+  });
 });
