@@ -45,7 +45,7 @@ export function createEmailChange(deps: {
       const email = normaliseEmail(rawEmail);
       const user = await deps.users.findUserById(userId);
       assertThat(user && user.email !== email, () => badRequest("email_change.same_address", "That is already your email address."));
-      await deps.mailThrottle.consume(email, origin.ip);
+      await deps.mailThrottle.consume("email_change", email, origin.ip);
       await deps.events.record({ type: "email.change_requested", outcome: "success", userId, ...origin });
       deps.tasks.run("email-change mail", async () => {
         if (await deps.users.findUserByEmail(email)) {

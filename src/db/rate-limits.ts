@@ -91,9 +91,15 @@ export function createSignInThrottle(db: Db, settings: ThrottleSettings) {
 
 export type SignInThrottle = ReturnType<typeof createSignInThrottle>;
 
+/** What a mail is for: each purpose has its own per-address allowance. */
+export type MailPurpose = "sign_up" | "recovery" | "email_change";
+
 /**
- * Mails people can trigger without signing in (sign-up links), per address and per IP, so the
- * IdP cannot be used to flood an inbox. Counted whether or not the address has an account.
+ * Mails people can trigger without signing in (sign-up and recovery links), per address and per IP,
+ * so the IdP cannot be used to flood an inbox. Counted whether or not the address has an account.
+ * Each purpose has its own per-address allowance (sign-up requests cannot use up recovery's), and
+ * a browser that signed in to the account before has its own (strangers cannot block the owner's
+ * recovery from a known browser).
  */
 export function createMailThrottle(db: Db, settings: { mailsPerEmailPerHour: number; mailsPerIpPerHour: number }) {
   const common = { ...tableOptions(db), duration: 3600 };
@@ -102,8 +108,9 @@ export function createMailThrottle(db: Db, settings: { mailsPerEmailPerHour: num
 
   return {
     /** @throws AppError mail.throttled (429) when either allowance is used up. */
-    async consume(email: string, ip: string): Promise<void> {
-      const outcomes = await Promise.allSettled([perAddress.consume(accountKey(email)), perIp.consume(ipKey(ip))]);
+    async consume(purpose: MailPurpose, email: string, ip: string, knownDevice: string | null = null): Promise<void> {
+      const addressKey = `${purpose}:${accountKey(email)}${knownDevice ? `:device:${sha256(knownDevice)}` : ""}`;
+      const outcomes = await Promise.allSettled([perAddress.consume(addressKey), perIp.consume(ipKey(ip))]);
       for (const outcome of outcomes) {
         if (outcome.status === "fulfilled") continue;
         if (!(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;

@@ -6,7 +6,7 @@ import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
 /** "Lost your passkey?" inside an authorization: the address form, and the same answer for every address. */
-export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "recovery" | "recoveryLinkMinutes">) {
+export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "recovery" | "recoveryLinkMinutes" | "deviceCookie">) {
   const render = (ctx: Context, details: InteractionDetails, data: Record<string, unknown>, status = 200) =>
     deps.views.render(
       ctx,
@@ -21,7 +21,7 @@ export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "reco
     async submit(ctx: Context, details: InteractionDetails) {
       const typed = bodyField(ctx.request.body, "email");
       try {
-        const email = await deps.recovery.requestLink(typed, requestOrigin(ctx));
+        const email = await deps.recovery.requestLink(typed, requestOrigin(ctx), deps.deviceCookie.knownFor(ctx, typed));
         render(ctx, details, { sent: true, email });
       } catch (error) {
         if (!(error instanceof AppError)) throw error;

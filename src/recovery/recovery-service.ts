@@ -127,9 +127,10 @@ export function createRecoveryService(deps: {
 
   return {
     /** Always the same answer; a link is mailed only when the account exists (after the answer, so timing says nothing either). */
-    async requestLink(rawEmail: string, origin: RequestOrigin): Promise<string> {
+    /** `knownDevice`: this browser's device id when it signed in to the account before (its own mail allowance). */
+    async requestLink(rawEmail: string, origin: RequestOrigin, knownDevice: string | null = null): Promise<string> {
       const email = normaliseEmail(rawEmail);
-      await deps.mailThrottle.consume(email, origin.ip);
+      await deps.mailThrottle.consume("recovery", email, origin.ip, knownDevice);
       deps.tasks.run("recovery mail", async () => {
         const user = await users.findUserByEmail(email);
         if (!user || user.disabledAt) return;

@@ -73,7 +73,7 @@ export function createSignUpService(deps: {
     async requestLink(rawEmail: string, ip: string, interactionUid: string): Promise<string> {
       assertThat(config.signUp.mode === "open", () => notFound("sign_up.closed", "Creating an account here is by invitation only."));
       const email = normaliseEmail(rawEmail);
-      await deps.mailThrottle.consume(email, ip);
+      await deps.mailThrottle.consume("sign_up", email, ip);
       deps.tasks.run("sign-up mail", async () => {
         const message = (await users.findUserByEmail(email))
           ? accountExistsMail(site)

@@ -157,4 +157,25 @@ describe.each(DATABASE_KINDS)("known devices keep their own password allowance (
     expect(await server.services.signInThrottle.failuresOf(email)).toBe(3);
     expect(await server.services.signInThrottle.failuresOf(email.toUpperCase())).toBe(3);
   });
+
+  it("keeps the owner's recovery mails: sign-up requests for the address and strangers' recoveries do not use them up (§29)", async () => {
+    const { email } = await newUser();
+    const owner = await knownBrowser(email);
+    const formAt = async (browser: BrowserSession, path: "/signup" | "/recover") => {
+      const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+      const uid = page.url.match(/\/interaction\/([^/?]+)/)?.[1] as string;
+      const form = await browser.get(`${server.issuer}/interaction/${uid}${path}`);
+      return browser.postForm(`${server.issuer}/interaction/${uid}${path}`, { _csrf: csrfTokenOf(form.text), email });
+    };
+    const allowance = server.config.signUp.mailsPerEmailPerHour;
+    const strangers = [];
+    for (let i = 0; i <= allowance; i += 1) strangers.push((await formAt(browserAt(), "/signup")).status);
+    expect(strangers.at(-1)).toBe(429);
+    const recoveries = [];
+    for (let i = 0; i <= allowance; i += 1) recoveries.push((await formAt(browserAt(), "/recover")).status);
+    expect(recoveries.slice(0, allowance).every((status) => status === 200)).toBe(true);
+    expect(recoveries.at(-1)).toBe(429);
+    // The owner's browser still gets its recovery link.
+    expect((await formAt(owner, "/recover")).status).toBe(200);
+  });
 });
