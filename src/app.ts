@@ -17,6 +17,7 @@ import { healthRoutes } from "./http/health.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
+import { requireTlsWithoutProxy } from "./http/tls-required.js";
 import { createViews, type Views } from "./http/views.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());
+  if (config.secureCookies && !config.trustProxy) app.use(requireTlsWithoutProxy());
   app.use(
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,

@@ -288,7 +288,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   }
 
   const webauthn = parseWebauthn(env, issuer, production);
-  return Object.freeze({
+  const config: Config = Object.freeze({
     ...defaults,
     production,
     port,
@@ -304,4 +304,18 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
   });
+  assertTlsReachable(config);
+  return config;
+}
+
+/**
+ * The server speaks only plain HTTP, so an https issuer's Secure cookies work only when a trusted
+ * proxy reports the TLS it terminated (X-Forwarded-Proto); without one every page fails.
+ */
+function assertTlsReachable(config: Config): void {
+  if (config.production && config.secureCookies && !config.trustProxy) {
+    throw new ConfigError(
+      `ISSUER is https (${config.issuer}) but TRUST_PROXY is not set: this server speaks only plain HTTP; run it behind a TLS-terminating reverse proxy and set TRUST_PROXY`,
+    );
+  }
 }

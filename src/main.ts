@@ -26,6 +26,9 @@ async function main(): Promise<void> {
       "passkeys need a domain name as RP ID (browsers refuse IP addresses): use http://localhost or set ISSUER/WEBAUTHN_RP_ID",
     );
   }
+  if (config.secureCookies && !config.trustProxy) {
+    logger.warn({ issuer: config.issuer }, "https ISSUER without TRUST_PROXY: plain-HTTP requests are refused with 421 (set TRUST_PROXY behind a TLS proxy)");
+  }
   const embedded = config.databaseUrl === null;
 
   const releaseLock = embedded

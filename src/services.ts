@@ -85,7 +85,11 @@ export function createServices(database: Database, config: Config, keys: Derived
     cacheSeconds: config.caches.clientSeconds,
     onDeleted: (clientId) => invalidate({ clientId }),
     builtIn: [accountClientMetadata(config.issuer)],
-    policy: { supportedScopes: supportedScopes(config.claimsByScope), maxRefreshTokenSeconds: config.ttl.refreshTokenAbsoluteSeconds },
+    policy: {
+      supportedScopes: supportedScopes(config.claimsByScope),
+      maxRefreshTokenSeconds: config.ttl.refreshTokenAbsoluteSeconds,
+      publicBackchannelHostsOnly: config.production,
+    },
   });
   const signUp = createSignUpService({
     users: userQueries,

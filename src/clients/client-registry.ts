@@ -5,6 +5,7 @@ import { sha256 } from "../crypto/hash.js";
 import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
 import { ADMIN_SCOPE, defaultClientScopes } from "../oidc/scopes.js";
+import { assertValidBackchannelUri } from "./backchannel-uri.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 export interface ClientInput {
@@ -88,10 +89,9 @@ function assertAcr(value: string | null | undefined): string | null {
   return acr;
 }
 
-function assertBackchannelUri(value: string | null | undefined): string | null {
+async function assertBackchannelUri(value: string | null | undefined, policy: ClientPolicy): Promise<string | null> {
   if (value === null || value === undefined || value === "none") return null;
-  assertValidRedirectUri(value, "--backchannel-logout-uri");
-  return value;
+  return assertValidBackchannelUri(value, { publicOnly: policy.publicBackchannelHostsOnly });
 }
 
 export interface ClientPolicy {
@@ -99,6 +99,8 @@ export interface ClientPolicy {
   supportedScopes: readonly string[];
   /** The longest refresh-token idle lifetime a client may get: the server's absolute lifetime. */
   maxRefreshTokenSeconds: number;
+  /** Production: back-channel logout URIs only on hosts with public addresses. */
+  publicBackchannelHostsOnly: boolean;
 }
 
 const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
@@ -236,7 +238,7 @@ export function createClientRegistry(
         grantTypes,
         firstParty: input.firstParty ?? false,
         minimumAcr: assertAcr(input.minimumAcr),
-        backchannelLogoutUri: assertBackchannelUri(input.backchannelLogoutUri),
+        backchannelLogoutUri: await assertBackchannelUri(input.backchannelLogoutUri, policy),
         allowedScopes: assertScopes(input.scopes, grantTypes, policy),
         accessTokenSeconds: accessSeconds(input.accessTokenSeconds),
         refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
@@ -267,7 +269,7 @@ export function createClientRegistry(
         ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
         ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
         ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
-        ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: assertBackchannelUri(changes.backchannelLogoutUri) } : {}),
+        ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: await assertBackchannelUri(changes.backchannelLogoutUri, policy) } : {}),
         ...(changes.scopes !== undefined ? { allowedScopes: assertScopes(changes.scopes, current.grantTypes, policy) } : {}),
         ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),

@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
+import { currentProcessIdentity, isProcessGone, type ProcessIdentity } from "./process-identity.js";
 
 export class DataDirLockedError extends Error {
   constructor(dataDir: string) {
@@ -11,22 +12,61 @@ export class DataDirLockedError extends Error {
 
 export type ReleaseLock = () => Promise<void>;
 
+const LOCK = "idp.lock";
+const OWNER = "idp.lock.owner";
+
+function readOwner(dataDir: string): ProcessIdentity | null {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, OWNER), "utf8")) as ProcessIdentity;
+  } catch {
+    return null;
+  }
+}
+
+function writeOwner(dataDir: string): void {
+  const temporary = join(dataDir, `${OWNER}.${process.pid}`);
+  writeFileSync(temporary, JSON.stringify(currentProcessIdentity()), { mode: 0o600 });
+  renameSync(temporary, join(dataDir, OWNER));
+}
+
+function acquire(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
+  return lockfile.lock(dataDir, {
+    lockfilePath: join(dataDir, LOCK),
+    // A holder we cannot check (another container on a shared volume) counts as gone once it stops refreshing.
+    stale: 10_000,
+    update: 2_000,
+    realpath: false,
+    onCompromised,
+  });
+}
+
 /**
  * One process owns the embedded database. PGlite itself does not lock: two
  * processes opening one directory both succeed and corrupt it on concurrent writes.
+ * A lock whose recorded owner has certainly exited (crash, kill -9) is taken over at once.
+ * @throws DataDirLockedError while another process holds it
  */
 export async function lockDataDir(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  let release: ReleaseLock;
   try {
-    return await lockfile.lock(dataDir, {
-      lockfilePath: join(dataDir, "idp.lock"),
-      stale: 10_000,
-      update: 2_000,
-      realpath: false,
-      onCompromised,
-    });
+    release = await acquire(dataDir, onCompromised);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOCKED") throw new DataDirLockedError(dataDir);
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+    const owner = readOwner(dataDir);
+    if (owner === null || !isProcessGone(owner)) throw new DataDirLockedError(dataDir);
+    rmSync(join(dataDir, LOCK), { recursive: true, force: true });
+    try {
+      release = await acquire(dataDir, onCompromised);
+    } catch (retryError) {
+      // Another process took the freed lock first.
+      if ((retryError as NodeJS.ErrnoException).code === "ELOCKED") throw new DataDirLockedError(dataDir);
+      throw retryError;
+    }
   }
+  writeOwner(dataDir);
+  return async () => {
+    rmSync(join(dataDir, OWNER), { force: true });
+    await release();
+  };
 }

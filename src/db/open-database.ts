@@ -5,6 +5,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client.js";
 import { applyMigrations, pendingMigrationNames } from "./migrations.js";
+import { withPostgresMigrationLock } from "./postgres-migration-lock.js";
 
 export type Db = PrismaClient;
 
@@ -32,6 +33,11 @@ export function pgliteDirectory(dataDir: string): string {
   return join(dataDir, "pglite");
 }
 
+// PostgreSQL may be shared by instances starting together; a PGlite directory has one owner (data-dir-lock.ts).
+function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  return databaseUrl ? withPostgresMigrationLock(databaseUrl, applyMigrations) : applyMigrations(factory);
+}
+
 /**
  * Opens the database through the driver adapter that fits it; the same schema,
  * migrations and generated client serve both.
@@ -53,7 +59,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   try {
     // One query decides; the schema engine (slow to load) runs only when something is pending.
     const pending = options.migrate ? await pendingMigrationNames((sql) => prisma.$queryRawUnsafe(sql)) : [];
-    const appliedMigrations = pending.length > 0 ? await applyMigrations(factory) : [];
+    const appliedMigrations = pending.length === 0 ? [] : await migrate(options.databaseUrl, factory);
     return {
       prisma,
       kind: options.databaseUrl ? "postgres" : "pglite",

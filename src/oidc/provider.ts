@@ -6,6 +6,7 @@ import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
+import { createPublicOnlyFetch } from "../net/public-fetch.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
 import { type ClaimsConfiguration, restrictClaimsParameter } from "./claims-parameter.js";
 import { supportedScopes } from "./scopes.js";
@@ -68,6 +69,7 @@ function cookieNames(secure: boolean) {
 export function createProvider(deps: ProviderDependencies): Provider {
   const { config, views } = deps;
   const { ttl } = config;
+  const publicOnlyFetch = createPublicOnlyFetch();
   const cookieOptions = { httpOnly: true, sameSite: "lax" as const, secure: config.secureCookies };
   // Standalone claims (null: released only on request) plus what each scope releases; every
   // ID token carries how and when the user authenticated (the `openid` mask governs ID tokens).
@@ -155,11 +157,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: interactionPolicyWithAcr({ globalMinimumAcr: config.policy.minimumAcr, isRiskySilentRequest: deps.isRiskySilentRequest }),
     },
-    // oidc-provider's outgoing requests (back-channel logout) refuse private and loopback addresses
-    // (SSRF). In development only, a relying party on this machine may be reached.
+    // SSRF: outgoing requests (back-channel logout) refuse private and loopback addresses before
+    // connecting. In development only, a relying party on this machine may be reached.
     fetch: (url, options) => {
       const target = new URL(url instanceof Request ? url.url : url);
-      if (!config.production && LOOPBACK.has(target.hostname)) delete (options as { dispatcher?: unknown }).dispatcher;
+      if (config.production || !LOOPBACK.has(target.hostname)) return publicOnlyFetch(url, options);
+      delete (options as { dispatcher?: unknown }).dispatcher;
       return globalThis.fetch(url, options);
     },
     renderError: async (ctx, out, error) => {

@@ -37,6 +37,10 @@ describe("loadConfig", () => {
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "http://id.example.com" }, "must be https origins"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://id.example.com/path" }, "must be https origins"],
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET }, "SMTP_URL (or SMTP_URL_FILE) is required"],
+    [
+      { NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET, SMTP_URL: "smtps://idp:pw@mail.example.com:465" },
+      "ISSUER is https (https://id.example.com) but TRUST_PROXY is not set: this server speaks only plain HTTP",
+    ],
     [{ SMTP_URL: "mail.example.com:25" }, "SMTP_URL must be an smtp:// or smtps:// URL"],
     [{ MAIL_FROM: "no address here" }, "MAIL_FROM must be an address"],
     [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN must be at least 32 characters"],
@@ -69,6 +73,7 @@ describe("loadConfig", () => {
     const config = loadConfig({
       NODE_ENV: "production",
       ISSUER: "https://id.example.com",
+      TRUST_PROXY: "true",
       SECRET_KEY: SECRET,
       DATABASE_URL: "postgres://u:p@db/idp",
       SMTP_URL: "smtps://idp:pw@mail.example.com:465",

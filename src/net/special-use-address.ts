@@ -1,0 +1,24 @@
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { isSpecialUseIP } from "oidc-provider/lib/helpers/fetch_request.js";
+
+/**
+ * Private, loopback, link-local and other special-use addresses: the list oidc-provider's own
+ * outgoing-request guard uses, so registration and delivery refuse the same addresses.
+ */
+export function isSpecialUseAddress(address: string): boolean {
+  return isSpecialUseIP(address);
+}
+
+/** A URL's host without IPv6 brackets ("[::1]" → "::1"). */
+export const bareHost = (hostname: string) => hostname.replace(/^\[(.*)\]$/, "$1");
+
+/**
+ * Every address a host stands for: itself for an IP literal, else all that DNS returns.
+ * @throws the resolver's error (ENOTFOUND, EAI_AGAIN) when the name does not resolve
+ */
+export async function addressesOf(hostname: string): Promise<string[]> {
+  const host = bareHost(hostname);
+  if (isIP(host)) return [host];
+  return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+}

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_KINDS } from "../helpers/test-database.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// Issue #11 item 10: an https ISSUER, no TRUST_PROXY, requests over this plain-HTTP server.
+describe.each(DATABASE_KINDS)("an https issuer without TRUST_PROXY, over plain HTTP (%s)", (kind) => {
+  let server: TestServer;
+  let authorizationPath: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, {}, { env: { ISSUER: "https://idp.example.test" } });
+    const client = await server.services.clients.create({ name: "https app", redirectUris: ["https://app.example.com/cb"] });
+    const query = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: "code",
+      scope: "openid",
+      redirect_uri: "https://app.example.com/cb",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+    });
+    authorizationPath = `/auth?${query}`;
+  });
+  afterAll(() => server?.stop());
+
+  it("answers pages with 421 and a page naming TRUST_PROXY, never a 500", async () => {
+    for (const path of [authorizationPath, "/account", "/signup"]) {
+      const response = await fetch(`${server.url}${path}`, { headers: { accept: "text/html" }, redirect: "manual" });
+      expect({ path, status: response.status }).toEqual({ path, status: 421 });
+      const page = await response.text();
+      expect(page).toContain("TRUST_PROXY");
+      expect(page).toContain("plain HTTP");
+    }
+  });
+
+  it("answers JSON clients with the error code", async () => {
+    const response = await fetch(`${server.url}/account`, { headers: { accept: "application/json" } });
+    expect(response.status).toBe(421);
+    expect(await response.json()).toMatchObject({ error: "http.tls_required", error_description: expect.stringContaining("TRUST_PROXY") });
+  });
+
+  it("still answers health checks (a load balancer probes over plain HTTP)", async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+});
