@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
+import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
 import { requestContext } from "./http/request-context.js";
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.silent = true;
 
   app.use(requestContext(logger));
+  app.use(clientAddress(proxyTrust(config)));
   app.use(securityHeaders({ hsts: config.secureCookies }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());

@@ -4,6 +4,7 @@ import Provider, { type Account, type Adapter, type Configuration, type KoaConte
 import { ACR_VALUES } from "../auth/assurance.js";
 import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
+import { clientAddress, proxyTrust } from "../http/client-address.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
@@ -176,6 +177,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // oidc-provider runs its own koa context on the same request: the same client address.
+  provider.use(clientAddress(proxyTrust(config)));
   reportRequestedAcr(provider);
   provider.on("backchannel.error", (_ctx, error, client) => {
     deps.logger.warn({ err: error, clientId: client.clientId }, "back-channel logout delivery failed");
