@@ -15,6 +15,7 @@ import { authorizationPost } from "./http/authorization-post.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
+import { refuseOtherHosts } from "./http/issuer-origin.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
@@ -81,6 +82,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());
+  // Health checks and /metrics (no URLs in them) above stay reachable by IP for probes and scrapers.
+  app.use(refuseOtherHosts(config.issuer));
   app.use(
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,

@@ -7,6 +7,7 @@ const TITLES: Record<number, string> = {
   403: "Not allowed",
   404: "Not found",
   413: "Too much data",
+  421: "Wrong address",
   429: "Too many attempts",
 };
 
