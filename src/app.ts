@@ -15,6 +15,7 @@ import { authorizationPost } from "./http/authorization-post.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
+import { refuseHostileInput } from "./http/hostile-input.js";
 import { refuseOtherHosts } from "./http/issuer-origin.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());
   // Health checks and /metrics (no URLs in them) above stay reachable by IP for probes and scrapers.
   app.use(refuseOtherHosts(config.issuer));
+  app.use(refuseHostileInput({ bodyLimit: config.requestBodyLimit }));
   app.use(
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,
