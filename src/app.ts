@@ -12,8 +12,11 @@ import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
+import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
+import { refuseHostileInput } from "./http/hostile-input.js";
+import { refuseOtherHosts } from "./http/issuer-origin.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
@@ -76,11 +79,15 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.silent = true;
 
   app.use(requestContext(logger));
+  app.use(clientAddress(proxyTrust(config)));
   app.use(securityHeaders({ hsts: config.secureCookies }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());
   if (config.secureCookies && !config.trustProxy) app.use(requireTlsWithoutProxy());
+  // Health checks and /metrics (no URLs in them) above stay reachable by IP for probes and scrapers.
+  app.use(refuseOtherHosts(config.issuer));
+  app.use(refuseHostileInput({ bodyLimit: config.requestBodyLimit }));
   app.use(
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,

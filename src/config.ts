@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import proxyAddr from "proxy-addr";
 import { z } from "zod";
 import { PROJECT_ROOT } from "./paths.js";
 
@@ -104,7 +105,12 @@ export interface Config extends Defaults {
   /** The root secret every other key is derived from; null in development (generated into DATA_DIR). */
   readonly secretKey: Buffer | null;
   readonly logLevel: string;
+  /** Whether any reverse proxy is trusted (its X-Forwarded-Proto and -Host are honoured). */
   readonly trustProxy: boolean;
+  /** How many proxies in front append to X-Forwarded-For (0 when `trustedProxies` lists them instead). */
+  readonly proxyHops: number;
+  /** The addresses/CIDRs of the trusted proxies (empty when counted by `proxyHops`). */
+  readonly trustedProxies: readonly string[];
   readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly mail: MailConfig;
   /** Bearer token for GET /metrics; null: no metrics endpoint. */
@@ -173,6 +179,33 @@ function parseIssuer(value: string, production: boolean): string {
     throw new ConfigError(`ISSUER must not have a path; serve the IdP at the root of its host (got "${value}")`);
   }
   return url.origin;
+}
+
+const MAX_PROXY_HOPS = 10;
+
+/**
+ * TRUST_PROXY: `false`/`0` (none), `true` (one hop), a hop count, or a comma-separated list of
+ * proxy addresses/CIDRs (proxy-addr's names `loopback`, `linklocal`, `uniquelocal` included).
+ */
+function parseTrustProxy(value: string | undefined): { trustProxy: boolean; proxyHops: number; trustedProxies: readonly string[] } {
+  const raw = (value ?? "").trim();
+  if (raw === "" || raw === "false" || raw === "0") return { trustProxy: false, proxyHops: 0, trustedProxies: [] };
+  if (raw === "true") return { trustProxy: true, proxyHops: 1, trustedProxies: [] };
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > MAX_PROXY_HOPS) throw new ConfigError(`TRUST_PROXY must be at most ${MAX_PROXY_HOPS} hops (got "${value}")`);
+    return { trustProxy: true, proxyHops: hops, trustedProxies: [] };
+  }
+  const list = raw.split(",").map((entry) => entry.trim());
+  try {
+    if (list.some((entry) => entry === "")) throw new Error("empty entry");
+    proxyAddr.compile(list);
+  } catch (error) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses/CIDRs (got "${value}": ${(error as Error).message})`,
+    );
+  }
+  return { trustProxy: true, proxyHops: 0, trustedProxies: Object.freeze(list) };
 }
 
 function parseSecretKey(value: string | undefined, production: boolean): Buffer | null {
@@ -269,8 +302,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   const issuer = parseIssuer(env.ISSUER || `http://localhost:${port}`, production);
   const logLevel = env.LOG_LEVEL || "info";
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${logLevel}")`);
-  const trustProxy = env.TRUST_PROXY ?? "false";
-  if (trustProxy !== "true" && trustProxy !== "false") throw new ConfigError(`TRUST_PROXY must be true or false (got "${trustProxy}")`);
+  const proxies = parseTrustProxy(env.TRUST_PROXY);
   const dataDir = resolve(process.cwd(), env.DATA_DIR || "./data");
 
   const { sessionIdleSeconds, sessionAbsoluteSeconds, keepSignedInSeconds } = defaults.ttl;
@@ -299,7 +331,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     secretKey: parseSecretKey(readSecret(env, "SECRET_KEY"), production),
     logLevel,
-    trustProxy: trustProxy === "true",
+    ...proxies,
     webauthn,
     mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),

@@ -2,9 +2,9 @@ import type Router from "@koa/router";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import { isStorableCredentialId } from "../webauthn/credential-id.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
-const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
 const MAX_NAME = 64;
 
 /** A passkey name as typed: trimmed, 1 to 64 characters, no control characters. */
@@ -47,7 +47,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     if (!session) return;
     const id = ctx.params.id ?? "";
     const name = passkeyName(bodyField(ctx.request.body, "name"));
-    const renamed = CREDENTIAL_ID.test(id) ? (await deps.credentials.renameCredential(session.userId, id, name)).count : 0;
+    const renamed = isStorableCredentialId(id) ? (await deps.credentials.renameCredential(session.userId, id, name)).count : 0;
     if (renamed === 0) {
       await pages.show(ctx, session, "That passkey is no longer registered.");
       return;

@@ -55,7 +55,12 @@ const oauthErrors: Middleware = async (ctx, next) => {
   } catch (caught) {
     const error = caught as Error & { status?: number; expose?: boolean };
     const status = error.status ?? 500;
-    if (status >= 500) throw error;
+    if (status >= 500) {
+      ctx.state.log?.error({ err: error }, "admin API request failed");
+      ctx.status = status;
+      ctx.body = { error: "server_error", error_description: "Something went wrong on our side. Please try again." };
+      return;
+    }
     const code = error instanceof AppError && (status === 401 || status === 403) ? error.code : (OAUTH_ERRORS[status] ?? "invalid_request");
     const exposed = error instanceof AppError || error.expose === true;
     ctx.status = status;

@@ -7,12 +7,15 @@ const TITLES: Record<number, string> = {
   403: "Not allowed",
   404: "Not found",
   413: "Too much data",
-  421: "HTTPS required",
+  421: "Not served at this address",
   429: "Too many attempts",
 };
 
+// OAuth endpoints (RFC 6749 §5.2), discovery and the admin API answer JSON whatever Accept says.
+const JSON_ENDPOINTS = /^\/(token(\/|$)|me$|jwks$|\.well-known\/|admin\/api(\/|$))/;
+
 function wantsJson(ctx: Parameters<Middleware>[0]): boolean {
-  return !ctx.accepts("html");
+  return JSON_ENDPOINTS.test(ctx.path) || !ctx.accepts("html");
 }
 
 /**

@@ -4,6 +4,8 @@ import Provider, { type Account, type Adapter, type Configuration, type KoaConte
 import { ACR_VALUES } from "../auth/assurance.js";
 import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
+import { clientAddress, proxyTrust } from "../http/client-address.js";
+import { pinHrefToIssuer } from "../http/issuer-origin.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { createPublicOnlyFetch } from "../net/public-fetch.js";
@@ -179,6 +181,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // oidc-provider runs its own koa context on the same request: the same client address and origin.
+  provider.use(clientAddress(proxyTrust(config)));
+  provider.use(pinHrefToIssuer(config.issuer));
   reportRequestedAcr(provider);
   provider.on("backchannel.error", (_ctx, error, client) => {
     deps.logger.warn({ err: error, clientId: client.clientId }, "back-channel logout delivery failed");

@@ -3,7 +3,8 @@ import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
-import { parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
+import { MAX_CREDENTIAL_ID_BYTES } from "./credential-id.js";
+import { credentialIdTooLong, parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
 
 /** Challenges live at most 5 minutes (issue #3). */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -175,6 +176,8 @@ export function createPasskeyService(deps: {
       }
       assertThat(verification.verified === true, failed);
       const info = verification.registrationInfo;
+      // What is stored is the id in the authenticator data, not the one the client sent beside it.
+      assertThat(Buffer.from(info.credential.id, "base64url").length <= MAX_CREDENTIAL_ID_BYTES, credentialIdTooLong);
       assertThat(await credentials.findCredentialById(info.credential.id).then((found) => !found), alreadyRegistered);
       const deviceBound = info.credentialDeviceType !== "multiDevice";
       return {

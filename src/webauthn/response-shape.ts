@@ -1,10 +1,21 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { badRequest } from "../errors.js";
+import { isStorableCredentialId } from "./credential-id.js";
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_FIELD = 16 * 1024;
 
 const malformed = () => badRequest("passkey.malformed_response", "The passkey response was not understood. Try again.");
+export const credentialIdTooLong = () =>
+  badRequest("passkey.credential_id_too_long", "This passkey's id is longer than WebAuthn allows (1023 bytes). Try another passkey.");
+
+/** The credential's `id` (= `rawId`): base64url, at most 1023 bytes. */
+function credentialId(outer: Record<string, unknown>): string {
+  const id = base64url(outer.id) as string;
+  if (outer.rawId !== id || outer.type !== "public-key") throw malformed();
+  if (!isStorableCredentialId(id)) throw credentialIdTooLong();
+  return id;
+}
 
 function base64url(value: unknown, optional = false): string | undefined {
   if (value === undefined && optional) return undefined;
@@ -33,8 +44,7 @@ function assertClientData(clientDataJSON: string, expectedType: string): void {
 export function parseAuthenticationResponse(body: unknown): AuthenticationResponseJSON {
   const outer = object(body);
   const inner = object(outer.response);
-  const id = base64url(outer.id) as string;
-  if (outer.rawId !== id || outer.type !== "public-key") throw malformed();
+  const id = credentialId(outer);
   const clientDataJSON = base64url(inner.clientDataJSON) as string;
   assertClientData(clientDataJSON, "webauthn.get");
   return {
@@ -55,8 +65,7 @@ export function parseAuthenticationResponse(body: unknown): AuthenticationRespon
 export function parseRegistrationResponse(body: unknown): RegistrationResponseJSON {
   const outer = object(body);
   const inner = object(outer.response);
-  const id = base64url(outer.id) as string;
-  if (outer.rawId !== id || outer.type !== "public-key") throw malformed();
+  const id = credentialId(outer);
   const clientDataJSON = base64url(inner.clientDataJSON) as string;
   assertClientData(clientDataJSON, "webauthn.create");
   const transports = Array.isArray(inner.transports) ? inner.transports.filter((t): t is string => typeof t === "string" && t.length < 32).slice(0, 8) : [];

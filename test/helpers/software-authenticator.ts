@@ -46,11 +46,17 @@ export interface AssertionOverrides {
  * be exercised one field at a time over HTTP (Chromium's virtual authenticator only makes valid ones).
  */
 export class SoftwareAuthenticator {
-  readonly credentialId = randomBytes(16);
+  readonly credentialId: Buffer;
   private readonly keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
   signCount = 0;
 
-  constructor(private readonly defaultFlags = FLAGS.UP | FLAGS.UV) {}
+  /** `credentialIdBytes`: real authenticators use 16 to 64; WebAuthn allows up to 1023. */
+  constructor(
+    private readonly defaultFlags = FLAGS.UP | FLAGS.UV,
+    credentialIdBytes = 16,
+  ) {
+    this.credentialId = randomBytes(credentialIdBytes);
+  }
 
   private authData(rpId: string, flags: number, signCount: number, attested = false): Buffer {
     const counter = Buffer.alloc(4);

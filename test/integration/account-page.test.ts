@@ -37,19 +37,22 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
   }
 
   /** Adds a passkey the way the page's script does: the add page, options, a real attestation, verify. */
-  async function addPasskey(account: AccountPage, page: PageResponse) {
+  async function registerPasskey(account: AccountPage, page: PageResponse, authenticator: SoftwareAuthenticator) {
     const addPage = await account.postVerified(page, "/account/passkeys/add");
     expect(addPage.status, addPage.location ?? "").toBe(200);
     expect(addPage.text).toContain('data-base="/account"');
     const csrf = addPage.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
     const options = JSON.parse((await account.browser.postJson(`${server.issuer}/account/passkey/register/options`, csrf, {})).text);
-    const authenticator = new SoftwareAuthenticator();
-    const verify = await account.browser.postJson(
+    return account.browser.postJson(
       `${server.issuer}/account/passkey/register/verify`,
       csrf,
       authenticator.registration({ challenge: options.challenge, origin: server.issuer, rpId: "127.0.0.1" }),
     );
-    expect(verify.status).toBe(200);
+  }
+
+  async function addPasskey(account: AccountPage, page: PageResponse, authenticator = new SoftwareAuthenticator()) {
+    const verify = await registerPasskey(account, page, authenticator);
+    expect(verify.status, verify.text).toBe(200);
     expect(JSON.parse(verify.text)).toEqual({ redirectTo: "/account#passkeys" });
     // From now on a change needs MFA: the helper confirms with this passkey when asked.
     account.passkey = { authenticator, userId: (await server.services.userQueries.findUserByEmail(account.email))?.id as string };
@@ -141,6 +144,25 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
 
     const types = (await server.services.events.listForUser(user.id)).map((event) => event.type);
     expect(types).toEqual(expect.arrayContaining(["passkey.added", "passkey.renamed", "passkey.removed"]));
+  });
+
+  it("refuses a credential id over 1023 bytes, and renames and removes one of 1023 (§14)", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const tooLong = await registerPasskey(account, await account.open(), new SoftwareAuthenticator(undefined, 1024));
+    expect(tooLong.status).toBe(400);
+    expect(JSON.parse(tooLong.text)).toMatchObject({ error: "passkey.credential_id_too_long" });
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toEqual([]);
+
+    const { page } = await addPasskey(account, await account.open(), new SoftwareAuthenticator(undefined, 1023));
+    const [longest] = await server.services.credentials.listCredentialsOfUser(user.id);
+    expect(longest?.id).toHaveLength(1364);
+    const id = longest?.id as string;
+    const renamed = await account.postVerified(page, `/account/passkeys/${id}/rename`, { name: "Long id" });
+    expect(renamed.text).toContain("The passkey is now called “Long id”.");
+    const removed = await account.post(renamed, `/account/passkeys/${id}/remove`, { confirm: "last-passkey" });
+    expect(removed.text).toContain("was removed.");
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toEqual([]);
   });
 
   it("never lets two removals at once take away the last way in", async () => {

@@ -27,7 +27,10 @@ describe("loadConfig", () => {
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL must be a postgres://"],
     [{ SECRET_KEY: "c2hvcnQ" }, "SECRET_KEY must be at least 32 random bytes"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
-    [{ TRUST_PROXY: "yes" }, "TRUST_PROXY must be true or false"],
+    [{ TRUST_PROXY: "yes" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
+    [{ TRUST_PROXY: "11" }, "TRUST_PROXY must be at most 10 hops"],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
+    [{ TRUST_PROXY: "10.0.0.1,,10.0.0.2" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com" }, "SECRET_KEY (or SECRET_KEY_FILE) is required"],
     [{ NODE_ENV: "production", ISSUER: "http://localhost:3000", SECRET_KEY: SECRET }, "ISSUER must be an https URL"],
     [{ SECRET_KEY_FILE: "/does/not/exist" }, "SECRET_KEY_FILE could not be read"],
@@ -48,6 +51,18 @@ describe("loadConfig", () => {
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reads TRUST_PROXY as no proxy, a number of hops (true: one), or a list of proxy addresses (§32)", () => {
+    const proxies = (value?: string) => {
+      const { trustProxy, proxyHops, trustedProxies } = loadConfig(value === undefined ? {} : { TRUST_PROXY: value });
+      return { trustProxy, proxyHops, trustedProxies };
+    };
+    expect(proxies()).toEqual({ trustProxy: false, proxyHops: 0, trustedProxies: [] });
+    expect(proxies("false")).toEqual({ trustProxy: false, proxyHops: 0, trustedProxies: [] });
+    expect(proxies("true")).toEqual({ trustProxy: true, proxyHops: 1, trustedProxies: [] });
+    expect(proxies("2")).toEqual({ trustProxy: true, proxyHops: 2, trustedProxies: [] });
+    expect(proxies("10.0.0.0/8, 192.0.2.7,loopback")).toEqual({ trustProxy: true, proxyHops: 0, trustedProxies: ["10.0.0.0/8", "192.0.2.7", "loopback"] });
   });
 
   it("refuses an unknown-device password ceiling below the per-device allowance, naming both settings", () => {
