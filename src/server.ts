@@ -9,7 +9,6 @@ import { listenForInvalidations } from "./db/invalidation-channel.js";
 import type { Database } from "./db/open-database.js";
 import type { Logger } from "./logger.js";
 import { startExpirySweeper } from "./oidc/expiry-sweeper.js";
-import { applyInvalidation } from "./oidc/payload-invalidation.js";
 import { createServices, type Services } from "./services.js";
 
 export interface RunningServer {
@@ -32,14 +31,7 @@ export async function startServer(config: Config, database: Database, logger: Lo
   const { keys, services } = servicesFor(database, config, logger);
   // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
   const listener = database.url
-    ? await listenForInvalidations(
-        database.url,
-        {
-          onMessage: (message) => applyInvalidation(services.payloadCache, message),
-          onAvailability: (available) => services.payloadCache.setEnabled(available),
-        },
-        logger,
-      )
+    ? await listenForInvalidations(database.url, { onMessage: services.invalidations.receive, onAvailability: services.invalidations.setAvailable }, logger)
     : null;
   let application: Awaited<ReturnType<typeof buildApp>>;
   const server = createServer();
