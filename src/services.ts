@@ -48,7 +48,7 @@ import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 
 /** Every service, built from its dependencies; one set per database (the server, the CLI, each test). */
-export function createServices(database: Database, config: Config, keys: DerivedKeys, logger: Logger) {
+export function createServices(database: Database, config: Config, keys: DerivedKeys, logger: Logger, now?: () => Date) {
   const db = database.prisma;
   const userQueries = createUserQueries(db);
   const credentials = createCredentialQueries(db);
@@ -175,6 +175,9 @@ export function createServices(database: Database, config: Config, keys: Derived
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.
       graceSeconds: Math.max(config.retiredKeyGraceSeconds, config.ttl.idTokenSeconds),
+      publishDelaySeconds: config.keys.publishDelaySeconds,
+      now,
+      announce: () => invalidate({ signingKeys: "changed" }),
     }),
   };
 }
