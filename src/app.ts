@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type { JWK } from "jose";
 import Koa from "koa";
 import type Provider from "oidc-provider";
 import { createAccountAccess } from "./account/account-access.js";
@@ -44,7 +45,7 @@ const VIEWS_DIR = join(PROJECT_ROOT, "views");
 const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.meta.url).resolve("@simplewebauthn/browser"))), "dist/bundle/index.umd.min.js");
 
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
-export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger): Promise<Application> {
+export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
   const views: Views = createViews(VIEWS_DIR, { cache: config.production });
   const provider = createProvider({
     config,
@@ -61,7 +62,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       },
     }),
     findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
-    jwks: await services.signingKeys.loadPrivateJwks(),
+    jwks,
     cookieKeys: keys.cookieKeys,
     views,
     logger,
@@ -196,6 +197,9 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   const providerCallback = provider.callback();
   app.use(async (ctx) => {
     ctx.respond = false;
+    // oidc-provider sends no caching advice for its JWKS; this lifetime is what a key rotation's
+    // publish delay (keys.publishDelaySeconds) outlasts, so no relying party meets an unknown kid.
+    if (ctx.method === "GET" && ctx.path === "/jwks") ctx.res.setHeader("Cache-Control", `public, max-age=${config.keys.jwksMaxAgeSeconds}`);
     await providerCallback(ctx.req, ctx.res);
   });
 

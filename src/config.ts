@@ -87,6 +87,16 @@ const defaultsSchema = z.object({
   }),
   sweepIntervalSeconds: z.number().int().positive(),
   retiredKeyGraceSeconds: z.number().int().min(0),
+  keys: z.object({
+    /** How long relying parties may cache the JWKS (its Cache-Control max-age). */
+    jwksMaxAgeSeconds: z.number().int().min(0).max(86_400),
+    /** How long a rotation publishes the new keys before they sign; longer than jwksMaxAgeSeconds. */
+    publishDelaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400),
+  }),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),
 });
 
@@ -311,6 +321,13 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   }
   if (defaults.ttl.refreshTokenIdleSeconds > defaults.ttl.refreshTokenAbsoluteSeconds) {
     throw new ConfigError("config ttl.refreshTokenIdleSeconds must not exceed ttl.refreshTokenAbsoluteSeconds");
+  }
+
+  // A key that signed before every relying party's cached JWKS ran out would fail their verification.
+  if (defaults.keys.publishDelaySeconds <= defaults.keys.jwksMaxAgeSeconds) {
+    throw new ConfigError(
+      `config keys.publishDelaySeconds must be longer than keys.jwksMaxAgeSeconds (got ${defaults.keys.publishDelaySeconds} ≤ ${defaults.keys.jwksMaxAgeSeconds})`,
+    );
   }
 
   if (defaults.throttle.passwordFailuresPerAccountUnknownDevices < defaults.throttle.passwordFailuresPerAccount) {

@@ -7,9 +7,9 @@ import { deriveKeys } from "./crypto/derived-keys.js";
 import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { listenForInvalidations } from "./db/invalidation-channel.js";
 import type { Database } from "./db/open-database.js";
+import { createLiveApplication } from "./live-application.js";
 import type { Logger } from "./logger.js";
 import { startExpirySweeper } from "./oidc/expiry-sweeper.js";
-import { applyInvalidation } from "./oidc/payload-invalidation.js";
 import { createServices, type Services } from "./services.js";
 
 export interface RunningServer {
@@ -22,32 +22,44 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function servicesFor(database: Database, config: Config, logger: Logger) {
+export function servicesFor(database: Database, config: Config, logger: Logger, now?: () => Date) {
   const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
-  return { keys, services: createServices(database, config, keys, logger) };
+  return { keys, services: createServices(database, config, keys, logger, now) };
+}
+
+export interface ServerOptions {
+  /** The clock the signing-key schedule follows (tests move it instead of waiting). */
+  now?: () => Date;
 }
 
 /** Creates signing keys if needed, builds the app and listens. The database is the caller's. */
-export async function startServer(config: Config, database: Database, logger: Logger): Promise<RunningServer> {
-  const { keys, services } = servicesFor(database, config, logger);
+export async function startServer(config: Config, database: Database, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const now = options.now ?? (() => new Date());
+  const { keys, services } = servicesFor(database, config, logger, now);
   // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
   const listener = database.url
-    ? await listenForInvalidations(
-        database.url,
-        {
-          onMessage: (message) => applyInvalidation(services.payloadCache, message),
-          onAvailability: (available) => services.payloadCache.setEnabled(available),
-        },
-        logger,
-      )
+    ? await listenForInvalidations(database.url, { onMessage: services.invalidations.receive, onAvailability: services.invalidations.setAvailable }, logger)
     : null;
-  let application: Awaited<ReturnType<typeof buildApp>>;
+  let live: Awaited<ReturnType<typeof createLiveApplication>>;
   const server = createServer();
   try {
     if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
     await services.signingKeys.pruneRetired();
-    application = await buildApp(config, services, keys, logger);
-    server.on("request", application.app.callback());
+    live = await createLiveApplication({
+      build: (jwks) => buildApp(config, services, keys, logger, jwks),
+      loadKeySet: services.signingKeys.loadKeySet,
+      now,
+      logger,
+    });
+    // A rotation at any instance (or by the CLI) publishes the new keys here at once; after the
+    // listener was down, one may have gone unheard.
+    services.invalidations.subscribe((message) => {
+      if ("signingKeys" in message) void live.refresh();
+    });
+    services.invalidations.onAvailability((available) => {
+      if (available) void live.refresh();
+    });
+    server.on("request", (req, res) => void live.handle(req, res));
     // Slowloris and oversized headers: bounded by Node's own limits plus these.
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
@@ -59,7 +71,6 @@ export async function startServer(config: Config, database: Database, logger: Lo
     await listener?.close();
     throw error;
   }
-  const { provider } = application;
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds, {
@@ -71,7 +82,9 @@ export async function startServer(config: Config, database: Database, logger: Lo
     server,
     url: `http://${host}:${address.port}`,
     services,
-    provider,
+    get provider() {
+      return live.provider;
+    },
     async close(graceMs = 10_000) {
       stopSweeper();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,7 @@ import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSessionsEndedFollowUp, createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
+import { createInvalidationBus, singleProcessChannel } from "./cluster/invalidation-bus.js";
 import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createPasswordHasher } from "./crypto/password.js";
@@ -37,7 +38,7 @@ import { createSecondFactorService } from "./mfa/second-factor-service.js";
 import { createTotpService } from "./mfa/totp.js";
 import { createMetrics } from "./observability/metrics.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
-import { createInvalidator, singleProcessChannel } from "./oidc/payload-invalidation.js";
+import { applyInvalidation, type Invalidator } from "./oidc/payload-invalidation.js";
 import { supportedScopes } from "./oidc/scopes.js";
 import { createSigningKeyService } from "./oidc/signing-keys.js";
 import { createRecoveryService } from "./recovery/recovery-service.js";
@@ -47,7 +48,7 @@ import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 
 /** Every service, built from its dependencies; one set per database (the server, the CLI, each test). */
-export function createServices(database: Database, config: Config, keys: DerivedKeys, logger: Logger) {
+export function createServices(database: Database, config: Config, keys: DerivedKeys, logger: Logger, now?: () => Date) {
   const db = database.prisma;
   const userQueries = createUserQueries(db);
   const credentials = createCredentialQueries(db);
@@ -56,7 +57,10 @@ export function createServices(database: Database, config: Config, keys: Derived
   const passwords = createPasswordHasher(config.password);
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
-  const invalidate = createInvalidator(payloadCache, database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
+  const invalidations = createInvalidationBus(database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
+  invalidations.subscribe((message) => applyInvalidation(payloadCache, message));
+  invalidations.onAvailability((available) => payloadCache.setEnabled(available));
+  const invalidate: Invalidator = invalidations.publish;
   const metrics = createMetrics();
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
@@ -83,6 +87,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const signOutEverywhere = createSignOutEverywhere(signOutDependencies);
   const clients = createClientRegistry(createClientQueries(db), {
     cacheSeconds: config.caches.clientSeconds,
+    changed: (clientId) => invalidate({ client: clientId }),
     onDeleted: (clientId) => invalidate({ clientId }),
     builtIn: [accountClientMetadata(config.issuer)],
     policy: {
@@ -91,6 +96,10 @@ export function createServices(database: Database, config: Config, keys: Derived
       publicBackchannelHostsOnly: config.production,
     },
   });
+  invalidations.subscribe((message) => {
+    if ("client" in message) clients.forget(message.client);
+  });
+  invalidations.onAvailability((available) => clients.setCaching(available));
   const signUp = createSignUpService({
     users: userQueries,
     links: emailLinks,
@@ -126,6 +135,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     mailer,
     tasks,
     payloadCache,
+    invalidations,
     invalidate,
     oidcPayloads,
     users,
@@ -169,6 +179,9 @@ export function createServices(database: Database, config: Config, keys: Derived
       dataKey: keys.dataKey,
       // Retired keys stay published at least as long as the ID tokens they signed live.
       graceSeconds: Math.max(config.retiredKeyGraceSeconds, config.ttl.idTokenSeconds),
+      publishDelaySeconds: config.keys.publishDelaySeconds,
+      now,
+      announce: () => invalidate({ signingKeys: "changed" }),
     }),
   };
 }

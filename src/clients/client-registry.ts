@@ -6,6 +6,7 @@ import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
 import { ADMIN_SCOPE, defaultClientScopes } from "../oidc/scopes.js";
 import { assertValidBackchannelUri } from "./backchannel-uri.js";
+import { createClientCache } from "./client-cache.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 export interface ClientInput {
@@ -63,8 +64,6 @@ export interface ClientView {
   updated_at: string;
   client_secret?: string;
 }
-
-const MAX_CACHED_CLIENTS = 10_000;
 
 const newClientId = () => randomBytes(16).toString("base64url");
 const newClientSecret = () => randomBytes(32).toString("base64url");
@@ -192,7 +191,9 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
 
 /**
  * Operator-facing client management, and the client lookup oidc-provider uses.
- * Lookups are cached for `cacheSeconds`, so changes reach a running server within that time.
+ * Lookups are cached for `cacheSeconds`; every change is announced (`changed`), and whichever
+ * process hears it (this one included) drops its copy (`forget`), so a rotated secret, a removed
+ * scope or redirect URI or a deleted client stops working everywhere at once.
  * @throws AppError clients.* for invalid input, clients.not_found for unknown ids
  */
 export function createClientRegistry(
@@ -200,6 +201,8 @@ export function createClientRegistry(
   options: {
     cacheSeconds: number;
     now?: () => number;
+    /** A client's registration changed or went: tell every process (this one included) to `forget` it. */
+    changed?: (clientId: string) => Promise<void>;
     onDeleted?: (clientId: string) => Promise<void>;
     /** Clients defined in code (the account pages), found before the database. */
     builtIn?: readonly AdapterPayload[];
@@ -211,8 +214,11 @@ export function createClientRegistry(
   const accessSeconds = (value: number | null | undefined) => assertSeconds(value, "--access-token-ttl", ACCESS_TOKEN_SECONDS.min, ACCESS_TOKEN_SECONDS.max);
   const refreshSeconds = (value: number | null | undefined) =>
     assertSeconds(value, "--refresh-token-ttl", MIN_REFRESH_TOKEN_SECONDS, policy.maxRefreshTokenSeconds);
-  const now = options.now ?? Date.now;
-  const cache = new Map<string, { expires: number; metadata: AdapterPayload | undefined }>();
+  const cache = createClientCache({ cacheSeconds: options.cacheSeconds, now: options.now });
+  const announce = async (id: string) => {
+    cache.forget(id);
+    await options.changed?.(id);
+  };
 
   async function requireClient(id: string): Promise<ClientRow> {
     const row = await queries.findClientById(id);
@@ -274,7 +280,7 @@ export function createClientRegistry(
         ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
       });
-      cache.delete(id);
+      await announce(id);
       return toClientView(row);
     },
 
@@ -283,7 +289,8 @@ export function createClientRegistry(
       assertThat(current.secretHash !== null, badRequest("clients.public_client", `client "${id}" is public and has no secret`));
       const secret = newClientSecret();
       const row = await queries.updateClientById(id, { secretHash: sha256(secret) });
-      cache.delete(id);
+      // A leaked secret is why one rotates: the old one must stop working on every instance now.
+      await announce(id);
       return toClientView(row, secret);
     },
 
@@ -291,7 +298,7 @@ export function createClientRegistry(
       await requireClient(id);
       await queries.deleteArtifactsOfClient(id);
       await queries.deleteClientById(id);
-      cache.delete(id);
+      await announce(id);
       await options.onDeleted?.(id);
     },
 
@@ -300,13 +307,18 @@ export function createClientRegistry(
       const builtIn = options.builtIn?.find((client) => client.client_id === id);
       if (builtIn) return builtIn;
       const hit = cache.get(id);
-      if (hit && hit.expires > now()) return hit.metadata;
+      if (hit) return hit.metadata;
+      const since = cache.generation;
       const row = await queries.findClientById(id);
       const metadata = row ? toProviderMetadata(row, defaultScopes) : undefined;
-      // Unknown ids are cached too; the bound keeps floods of random ids from growing memory.
-      if (cache.size >= MAX_CACHED_CLIENTS) cache.clear();
-      if (options.cacheSeconds > 0) cache.set(id, { expires: now() + options.cacheSeconds * 1000, metadata });
+      cache.keep(id, metadata, since);
       return metadata;
     },
+
+    /** Another process (or this one) changed the client: the next lookup reads the database. */
+    forget: cache.forget,
+
+    /** Off while changes made elsewhere could go unheard. */
+    setCaching: cache.setEnabled,
   };
 }

@@ -1,11 +1,11 @@
 import pg from "pg";
+import type { Invalidation, InvalidationChannel } from "../cluster/invalidation-bus.js";
 import type { Logger } from "../logger.js";
-import type { Invalidation, InvalidationChannel } from "../oidc/payload-invalidation.js";
 import type { Db } from "./open-database.js";
 
 const CHANNEL = "idp_payload_invalidation";
 
-/** Tells every server process on this PostgreSQL database what to evict (NOTIFY, on the ordinary pool). */
+/** Tells every server process on this PostgreSQL database what changed (NOTIFY, on the ordinary pool). */
 export function notifyChannel(db: Db): InvalidationChannel {
   return {
     async publish(message) {

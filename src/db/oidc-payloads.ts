@@ -41,16 +41,19 @@ export function createOidcPayloadQueries(db: Db) {
      * Insert or replace, in one statement. Raw SQL because this is the hottest write (every token
      * issued) and Prisma's upsert costs about twice the CPU (it sends the payload twice). Times go in
      * as epoch milliseconds so no driver time-zone handling can shift them. A replace never clears
-     * `consumed_at`: nothing may un-consume an artifact.
+     * `consumed_at`: nothing may un-consume an artifact. Returns true when it replaced a row.
      */
-    async upsert(row: OidcPayloadRow): Promise<void> {
-      await db.$executeRaw`
+    async upsert(row: OidcPayloadRow): Promise<boolean> {
+      // xmax is 0 on a freshly inserted row version, the updating transaction's id on a replaced one.
+      const [result] = await db.$queryRaw<{ inserted: boolean }[]>`
         INSERT INTO "oidc_payload" ("id_hash", "kind", "payload", "grant_id", "account_id", "uid", "user_code_hash", "expires_at")
         VALUES (${row.idHash}, ${row.kind}, ${JSON.stringify(row.payload)}::jsonb, ${row.grantId}, ${row.accountId}, ${row.uid}, ${row.userCodeHash},
                 ${utcTimestamp(row.expiresAt)})
         ON CONFLICT ("id_hash") DO UPDATE SET
           "kind" = EXCLUDED."kind", "payload" = EXCLUDED."payload", "grant_id" = EXCLUDED."grant_id", "account_id" = EXCLUDED."account_id",
-          "uid" = EXCLUDED."uid", "user_code_hash" = EXCLUDED."user_code_hash", "expires_at" = EXCLUDED."expires_at"`;
+          "uid" = EXCLUDED."uid", "user_code_hash" = EXCLUDED."user_code_hash", "expires_at" = EXCLUDED."expires_at"
+        RETURNING ("xmax" = 0) AS inserted`;
+      return result?.inserted === false;
     },
 
     findByIdHash(idHash: string) {

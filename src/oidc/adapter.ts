@@ -27,7 +27,9 @@ export interface AdapterDependencies {
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 // Replay detection must see the database's truth (a jti first seen at another instance).
-const NEVER_CACHED = new Set(["ReplayDetection"]);
+// Interactions and sessions are rewritten on nearly every hop of a sign-in, possibly each at another
+// instance: caching them would cost a cross-instance eviction per request, to save one read.
+const NEVER_CACHED = new Set(["ReplayDetection", "Interaction", "Session"]);
 // Token values are random and exist under exactly one kind, so "not found" is final for them;
 // introspection probes every kind, and remembering the misses saves those queries.
 const ABSENCE_CACHED = new Set(["AccessToken", "RefreshToken", "ClientCredentials", "AuthorizationCode"]);
@@ -69,8 +71,9 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
     if (NEVER_CACHED.has(kind)) return queries.findByIdHash(idHash);
     const cached = cache.get(idHash);
     if (cached !== undefined) return cached;
+    const since = cache.generation;
     const row = await queries.findByIdHash(idHash);
-    if (row || ABSENCE_CACHED.has(kind)) cache.set(idHash, row);
+    if (row || ABSENCE_CACHED.has(kind)) cache.set(idHash, row, since);
     return row;
   }
 
@@ -89,8 +92,13 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
           userCodeHash: payload.userCode ? sha256(payload.userCode) : null,
           expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,
         };
-        await queries.upsert(row);
-        if (!NEVER_CACHED.has(kind)) cache.set(row.idHash, { ...row, consumedAt: null });
+        const since = cache.generation;
+        const replaced = await queries.upsert(row);
+        if (NEVER_CACHED.has(kind)) return;
+        // A new row (a fresh random id) is in no process's cache; a replaced one (a grant given more
+        // scopes) may be, in every process that read it, and must not be served from there any more.
+        if (replaced) await invalidate({ idHash: row.idHash });
+        else cache.set(row.idHash, { ...row, consumedAt: null }, since);
       },
 
       async find(id) {
@@ -113,8 +121,10 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
         const idHash = idHashFor(kind, id);
         // The database decides, never the cache: exactly one caller wins, however many race.
         const won = await queries.markConsumed(idHash, now());
+        // Other processes holding it unconsumed would still refuse it (their consume loses), but
+        // would first hand it to oidc-provider as usable; they must see the consumption.
+        if (won) return invalidate({ idHash });
         cache.delete(idHash);
-        if (won) return;
         // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race
         // to the first) revokes everything issued under the grant.
         const row = await queries.findByIdHash(idHash);

@@ -19,12 +19,21 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
   // null records a known absence (see the adapter for which kinds may cache one).
   const entries = new Map<string, { row: CachedPayloadRow | null; until: number }>();
   let enabled = true;
+  // Counts evictions. A row read (or written) before an eviction that arrived meanwhile may be the
+  // very row evicted, so a fill begun at an older generation is dropped rather than cached.
+  let generation = 0;
 
   return {
     /** Off while invalidations from other processes cannot be heard; turning off empties it. */
     setEnabled(value: boolean): void {
       enabled = value;
+      generation += 1;
       if (!value) entries.clear();
+    },
+
+    /** Take before reading or writing the database; pass to `set`. */
+    get generation() {
+      return generation;
     },
 
     /** The row, null when known to be absent, undefined when unknown. */
@@ -38,8 +47,8 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
       return entry.row;
     },
 
-    set(idHash: string, row: CachedPayloadRow | null): void {
-      if (!enabled || options.ttlSeconds <= 0) return;
+    set(idHash: string, row: CachedPayloadRow | null, since = generation): void {
+      if (!enabled || options.ttlSeconds <= 0 || since !== generation) return;
       entries.delete(idHash);
       // Map keeps insertion order: the first key is the oldest entry.
       if (entries.size >= options.maxEntries) entries.delete(entries.keys().next().value as string);
@@ -47,10 +56,12 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
     },
 
     delete(idHash: string): void {
+      generation += 1;
       entries.delete(idHash);
     },
 
     deleteWhere(matches: (row: CachedPayloadRow) => boolean): void {
+      generation += 1;
       for (const [idHash, entry] of entries) if (entry.row && matches(entry.row)) entries.delete(idHash);
     },
 

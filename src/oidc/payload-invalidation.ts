@@ -1,13 +1,8 @@
+import type { Invalidation } from "../cluster/invalidation-bus.js";
 import { idHashFor } from "./adapter-ids.js";
 import type { PayloadCache } from "./payload-cache.js";
 
-/** What became invalid: one artifact, everything under a grant (of one model or all), or all of a client's. */
-export type Invalidation = { idHash: string } | { grantId: string; kind?: string } | { clientId: string } | { accountId: string };
-
-export interface InvalidationChannel {
-  publish(message: Invalidation): Promise<void>;
-}
-
+/** Evicts what a message names; messages about other things (clients, keys) leave the cache alone. */
 export function applyInvalidation(cache: PayloadCache, message: Invalidation): void {
   if ("idHash" in message) {
     cache.delete(message.idHash);
@@ -16,19 +11,10 @@ export function applyInvalidation(cache: PayloadCache, message: Invalidation): v
     if (!message.kind) cache.delete(idHashFor("Grant", message.grantId));
   } else if ("clientId" in message) {
     cache.deleteWhere((row) => (row.payload as { clientId?: string } | null)?.clientId === message.clientId);
-  } else {
+  } else if ("accountId" in message) {
     cache.deleteWhere((row) => (row.payload as { accountId?: string } | null)?.accountId === message.accountId);
   }
 }
 
-/** Evicts here at once, then tells the other processes (a no-op channel when there are none). */
-export function createInvalidator(cache: PayloadCache, channel: InvalidationChannel) {
-  return async (message: Invalidation): Promise<void> => {
-    applyInvalidation(cache, message);
-    await channel.publish(message);
-  };
-}
-
-export type Invalidator = ReturnType<typeof createInvalidator>;
-
-export const singleProcessChannel: InvalidationChannel = { publish: async () => {} };
+/** What the adapter and the sign-out services call: evicts here at once, then tells the other processes. */
+export type Invalidator = (message: Invalidation) => Promise<void>;

@@ -41,6 +41,8 @@ export interface TestServerOptions {
    * and loopback addresses) on this loopback http server; start-up checks stay development's.
    */
   productionRuntime?: boolean;
+  /** The clock the signing-key schedule follows (move it instead of waiting). */
+  now?: () => Date;
 }
 
 export async function startTestServer(
@@ -73,14 +75,15 @@ export async function startTestServer(
       risk: { ...defaults.risk, ...overrides.risk },
       policy: { ...defaults.policy, ...overrides.policy },
       retention: { ...defaults.retention, ...overrides.retention },
+      keys: { ...defaults.keys, ...overrides.keys },
     } as ReturnType<typeof loadDefaults>,
   );
   const config = options.productionRuntime ? { ...loaded, production: true } : loaded;
   const database = options.shareWith?.database ?? (await openTestDatabase(kind));
   const destination = options.logLines ? { write: (line: string) => void options.logLines?.push(line) } : undefined;
-  const running = await startServer(config, database, createLogger(config.logLevel, destination));
-  return {
-    ...running,
+  const running = await startServer(config, database, createLogger(config.logLevel, destination), { now: options.now });
+  // Assigned onto the running server, so its live `provider` getter stays live.
+  return Object.assign(running, {
     issuer: config.issuer,
     config,
     database,
@@ -89,5 +92,5 @@ export async function startTestServer(
       if (!options.shareWith) await database.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
-  };
+  });
 }

@@ -1,8 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
-import { startServer } from "../../src/server.js";
 import { BrowserSession } from "../helpers/browser-session.js";
+import { movableClock } from "../helpers/movable-clock.js";
 import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -12,9 +11,10 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi"];
 describe.each(DATABASE_KINDS)("discovery and signing keys (%s)", (kind) => {
   let server: TestServer;
   let rp: RelyingParty;
+  const clock = movableClock();
 
   beforeAll(async () => {
-    server = await startTestServer(kind);
+    server = await startTestServer(kind, {}, { now: clock.now });
     rp = await registerRelyingParty(server);
     await createUser(server);
   });
@@ -66,30 +66,25 @@ describe.each(DATABASE_KINDS)("discovery and signing keys (%s)", (kind) => {
     }
   });
 
-  it("rotates: the new key signs after a restart, the old one stays published for verification", async () => {
+  it("rotates without a restart: the new key is published at once and signs after the publish delay", async () => {
     const { tokens: before } = await signInAndRedeem(server, rp, new BrowserSession());
     const oldKid = decodeProtectedHeader(before.id_token as string).kid;
     const [newEs256] = (await server.services.signingKeys.rotate()).filter((key) => key.alg === "ES256");
+    const publishedNow = await fetch(`${server.issuer}/jwks`);
+    expect(publishedNow.headers.get("cache-control")).toBe(`public, max-age=${server.config.keys.jwksMaxAgeSeconds}`);
+    const pending = (await publishedNow.json()) as { keys: { kid: string; key_ops?: string[] }[] };
+    expect(pending.keys.find((key) => key.kid === newEs256?.kid)?.key_ops).toEqual(["verify"]);
+    const { tokens: during } = await signInAndRedeem(server, rp, new BrowserSession());
+    expect(decodeProtectedHeader(during.id_token as string).kid).toBe(oldKid);
 
-    // A restarted server (same database, same secret) signs with the new key.
-    await server.close(1000);
-    // Let the HTTP client notice its pooled keep-alive sockets were closed before reusing any.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const restarted = await startServer(server.config, server.database, createLogger("silent"));
-    try {
-      const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string; key_ops?: string[] }[] };
-      expect(jwks.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([oldKid, newEs256?.kid]));
-      expect(jwks.keys.find((key) => key.kid === oldKid)?.key_ops).toEqual(["verify"]);
-
-      const { tokens: after } = await signInAndRedeem(server, rp, new BrowserSession());
-      expect(decodeProtectedHeader(after.id_token as string).kid).toBe(newEs256?.kid);
-      const keySet = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
-      await expect(jwtVerify(before.id_token as string, keySet, { issuer: server.issuer })).resolves.toBeTruthy();
-      await expect(jwtVerify(after.id_token as string, keySet, { issuer: server.issuer })).resolves.toBeTruthy();
-    } finally {
-      await restarted.close(1000);
-      // Hand the port back to the suite's own server object for its stop().
-      Object.assign(server, { close: async () => {} });
-    }
+    clock.move(server.config.keys.publishDelaySeconds);
+    const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string; key_ops?: string[] }[] };
+    expect(jwks.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([oldKid, newEs256?.kid]));
+    expect(jwks.keys.find((key) => key.kid === oldKid)?.key_ops).toEqual(["verify"]);
+    const { tokens: after } = await signInAndRedeem(server, rp, new BrowserSession());
+    expect(decodeProtectedHeader(after.id_token as string).kid).toBe(newEs256?.kid);
+    const keySet = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+    await expect(jwtVerify(before.id_token as string, keySet, { issuer: server.issuer })).resolves.toBeTruthy();
+    await expect(jwtVerify(after.id_token as string, keySet, { issuer: server.issuer })).resolves.toBeTruthy();
   });
 });

@@ -1,10 +1,9 @@
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
+import { heardAt } from "../helpers/heard.js";
 import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Two server processes on one PostgreSQL database: what one revokes, the other stops serving,
 // although it had the token in its cache.
@@ -29,8 +28,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL
   it("a revocation at one instance ends the token at the other", async () => {
     const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
     expect((await userinfoAt(second, tokens.access_token)).status).toBe(200);
+    const heard = heardAt(second);
     await oidc.tokenRevocation(rp.config, tokens.access_token);
-    await sleep(200);
+    await heard;
     expect((await userinfoAt(second, tokens.access_token)).status).toBe(401);
   });
 
@@ -38,8 +38,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL
     const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
     const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string);
     expect((await userinfoAt(second, rotated.access_token)).status).toBe(200);
+    const heard = heardAt(second, (message) => "grantId" in message);
     await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
-    await sleep(200);
+    await heard;
     expect((await userinfoAt(second, rotated.access_token)).status).toBe(401);
   });
 
@@ -55,8 +56,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL
     const { tokens } = await signInAndRedeem(first, rp, new BrowserSession());
     expect((await userinfoAt(second, tokens.access_token)).status).toBe(200);
     const { sub } = tokens.claims() as { sub: string };
+    const heard = heardAt(second, (message) => "accountId" in message);
     await first.services.signOutEverywhere(sub);
-    await sleep(200);
+    await heard;
     expect((await userinfoAt(second, tokens.access_token)).status).toBe(401);
   });
 });

@@ -4,7 +4,7 @@ import { createOidcPayloadQueries, type OidcPayloadQueries } from "../../src/db/
 import type { Database } from "../../src/db/open-database.js";
 import { createPrismaAdapterFactory, idHashFor } from "../../src/oidc/adapter.js";
 import { createPayloadCache } from "../../src/oidc/payload-cache.js";
-import { createInvalidator, singleProcessChannel } from "../../src/oidc/payload-invalidation.js";
+import { applyInvalidation } from "../../src/oidc/payload-invalidation.js";
 import { DATABASE_KINDS, openTestDatabase } from "../helpers/test-database.js";
 
 describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => {
@@ -22,9 +22,8 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
   // Each adapter gets its own empty cache, so these tests see what the database holds.
   const adapterFor = (model: string) => {
     const cache = createPayloadCache({ maxEntries: 100, ttlSeconds: 0 });
-    return createPrismaAdapterFactory({ queries, clients: noClients, cache, invalidate: createInvalidator(cache, singleProcessChannel), now: () => clock })(
-      model,
-    );
+    const invalidate = async (message: Parameters<typeof applyInvalidation>[1]) => applyInvalidation(cache, message);
+    return createPrismaAdapterFactory({ queries, clients: noClients, cache, invalidate, now: () => clock })(model);
   };
 
   it("stores only a hash of the id and strips it from the payload", async () => {

@@ -74,6 +74,14 @@ describe("loadConfig", () => {
     expect(loadConfig({}).throttle).toMatchObject({ passwordFailuresPerAccount: 10, passwordFailuresPerAccountUnknownDevices: 50 });
   });
 
+  it("refuses a key publish delay not longer than the JWKS cache lifetime relying parties are told", () => {
+    const defaults = loadDefaults();
+    expect(() => loadConfig({}, { ...defaults, keys: { jwksMaxAgeSeconds: 600, publishDelaySeconds: 600 } })).toThrow(
+      "keys.publishDelaySeconds must be longer than keys.jwksMaxAgeSeconds",
+    );
+    expect(loadConfig({}).keys).toEqual({ jwksMaxAgeSeconds: 600, publishDelaySeconds: 660 });
+  });
+
   it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {
     expect(loadConfig({}).webauthn).toEqual({ rpId: "localhost", rpName: "localhost", origins: ["http://localhost:3000"] });
     const config = loadConfig({

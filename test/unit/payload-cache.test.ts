@@ -48,6 +48,24 @@ describe("payload cache", () => {
     applyInvalidation(cache, { clientId: "c2" });
     expect(cache.get("other")).toBeUndefined();
   });
+
+  it("drops a fill that began before an eviction arrived (the row read may be the one evicted)", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    const since = cache.generation;
+    applyInvalidation(cache, { grantId: "g1" });
+    cache.set("at", row("AccessToken", "g1"), since);
+    expect(cache.get("at")).toBeUndefined();
+    cache.set("at", row("AccessToken", "g1"), cache.generation);
+    expect(cache.get("at")).toBeTruthy();
+  });
+
+  it("ignores messages about clients and signing keys", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    cache.set("at", row("AccessToken", "g1", "c1"));
+    applyInvalidation(cache, { client: "c1" });
+    applyInvalidation(cache, { signingKeys: "changed" });
+    expect(cache.get("at")).toBeTruthy();
+  });
 });
 
 describe("payload cache absences", () => {

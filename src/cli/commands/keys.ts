@@ -13,7 +13,8 @@ export async function keysCommand(args: string[], io: CommandIo, { signingKeys }
       const keys = await signingKeys.list();
       const human = keys
         .map(
-          (key) => `${key.kid}  ${key.alg}  ${key.status}  created ${key.created_at}${key.published_until ? `  published until ${key.published_until}` : ""}`,
+          (key) =>
+            `${key.kid}  ${key.alg}  ${key.status}  created ${key.created_at}${key.status === "pending" ? `  signs from ${key.activates_at}` : ""}${key.published_until ? `  published until ${key.published_until}` : ""}`,
         )
         .join("\n");
       printResult(io, values.json ?? false, keys, human || "No signing keys yet; they are created on first start.");
@@ -22,9 +23,8 @@ export async function keysCommand(args: string[], io: CommandIo, { signingKeys }
     case "rotate": {
       const keys = await signingKeys.rotate();
       const human = [
-        ...keys.map((key) => `New ${key.alg} key ${key.kid}`),
-        "Previous keys are retired: still published for verification until their grace period ends.",
-        "Restart the server(s) to start signing with the new keys.",
+        ...keys.map((key) => `New ${key.alg} key ${key.kid}: published now on every server, signing from ${key.activates_at}`),
+        "The previous keys sign until then, then stay published for verification until their grace period ends. No restart is needed.",
       ].join("\n");
       printResult(io, values.json ?? false, keys, human);
       return 0;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "signing_key" ADD COLUMN     "activates_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;
