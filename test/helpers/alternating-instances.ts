@@ -6,6 +6,8 @@ import type { TestServer } from "./test-server.js";
  * A load balancer that sends every HTTP request to the next instance in turn. The instances share
  * one issuer (the first's); each request's origin is rewritten to the instance it goes to, and
  * redirects are rewritten back, so pages, cookies and relying parties only ever see the issuer.
+ * Like a real balancer it passes the issuer's host on (`X-Forwarded-Host`: fetch cannot set Host),
+ * so the instances must trust one proxy hop (`TRUST_PROXY=1`).
  */
 export class RoundRobin {
   /** Which instance (index) answered each request, in order. */
@@ -32,8 +34,15 @@ export class RoundRobin {
     return instance ? new URL(target.pathname + target.search + target.hash, this.issuer).toString() : url;
   }
 
+  /** The request's headers with the issuer's host, as the balancer forwards them. */
+  forwarded(init: RequestInit = {}): RequestInit {
+    const headers = new Headers(init.headers);
+    headers.set("x-forwarded-host", this.issuer.host);
+    return { ...init, headers };
+  }
+
   /** For openid-client's `customFetch`: the relying party's requests go round the instances too. */
-  readonly fetch: oidc.CustomFetch = (url, options) => fetch(this.next(url), options as RequestInit);
+  readonly fetch: oidc.CustomFetch = (url, options) => fetch(this.next(url), this.forwarded(options as RequestInit));
 }
 
 /** A browser behind the round robin: one cookie jar, every request to the next instance. */
@@ -43,7 +52,7 @@ export class RoundRobinBrowser extends BrowserSession {
   }
 
   override async request(url: string, init: RequestInit = {}): Promise<PageResponse> {
-    const response = await super.request(this.balancer.next(url), init);
+    const response = await super.request(this.balancer.next(url), this.balancer.forwarded(init));
     return { ...response, url, location: response.location ? this.balancer.back(response.location) : null };
   }
 }

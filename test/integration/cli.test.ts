@@ -261,7 +261,7 @@ describe("operator CLI", { timeout: 180_000 }, () => {
 
   it("runs commands inside a running server, and a second server on the same DATA_DIR fails clearly", async () => {
     const port = await freePort();
-    const server = await startServerProcess({ ...env, PORT: String(port), HOST: "127.0.0.1" });
+    const server = await startServerProcess({ ...env, PORT: String(port), HOST: "127.0.0.1", ISSUER: `http://127.0.0.1:${port}` });
     try {
       const created = await cli(["clients", "create", "--name", "While running", "--redirect-uri", "https://app.example.com/cb", "--json"]);
       expect(created.code).toBe(0);

@@ -14,14 +14,18 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("a sign-in alternating between t
   let second: TestServer;
 
   beforeAll(async () => {
-    first = await startTestServer("postgres");
-    second = await startTestServer("postgres", {}, { shareWith: first, env: { ISSUER: first.issuer } });
+    // Behind the balancer: one proxy hop, which passes the issuer's host on.
+    first = await startTestServer("postgres", {}, { env: { TRUST_PROXY: "1" } });
+    second = await startTestServer("postgres", {}, { shareWith: first, env: { ISSUER: first.issuer, TRUST_PROXY: "1" } });
     await createUser(first);
   });
   afterAll(async () => {
     await second?.stop();
     await first?.stop();
   });
+
+  /** What the balancer adds to a request it forwards to an instance. */
+  const behindBalancer = () => ({ "x-forwarded-host": new URL(first.issuer).host });
 
   async function relyingPartyBehind(balancer: RoundRobin, options: { firstParty?: boolean } = {}) {
     const client = await first.services.clients.create({
@@ -76,21 +80,22 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("a sign-in alternating between t
 
     const heard = heardAt(second, (message) => "idHash" in message && message.idHash === idHashFor("AuthorizationCode", code));
     const params = { grant_type: "authorization_code", code, redirect_uri: RP_CALLBACK, code_verifier: start.codeVerifier };
-    expect((await tokenRequest(first.url, params, rp)).status).toBe(200);
+    expect((await tokenRequest(first.url, params, rp, behindBalancer())).status).toBe(200);
     await heard;
     expect(((await second.provider.AuthorizationCode.find(code)) as { consumed?: number } | undefined)?.consumed).toBeTruthy();
-    expect(await tokenRequest(second.url, params, rp)).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    expect(await tokenRequest(second.url, params, rp, behindBalancer())).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
   });
 
   it("an access token revoked at one instance is refused at the other at once", async () => {
     const { rp, tokens } = await signInRoundRobin();
-    const userinfoAt = (server: TestServer) => fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const userinfoAt = (server: TestServer) => fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}`, ...behindBalancer() } });
     expect((await userinfoAt(second)).status).toBe(200);
 
     const heard = heardAt(second, (message) => "idHash" in message);
     const revoked = await fetch(`${first.url}/token/revocation`, {
       method: "POST",
       headers: {
+        ...behindBalancer(),
         "content-type": "application/x-www-form-urlencoded",
         authorization: `Basic ${Buffer.from(`${rp.clientId}:${rp.clientSecret}`).toString("base64")}`,
       },
