@@ -14,6 +14,7 @@ import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
+import { loadShedding } from "./http/load-shedding.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
 
   app.use(requestContext(logger));
   app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(loadShedding(config.load, { views, metrics: services.metrics }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());

@@ -73,6 +73,7 @@ export async function startTestServer(
       risk: { ...defaults.risk, ...overrides.risk },
       policy: { ...defaults.policy, ...overrides.policy },
       retention: { ...defaults.retention, ...overrides.retention },
+      load: { ...defaults.load, ...overrides.load },
     } as ReturnType<typeof loadDefaults>,
   );
   const config = options.productionRuntime ? { ...loaded, production: true } : loaded;
