@@ -1,18 +1,19 @@
 // One benchmark target in its own process: bare oidc-provider (memory adapter) or this IdP on
 // PGlite / PostgreSQL. Prints one JSON line with its URL, a client and pre-minted tokens.
+// An optional fourth argument, JSON, replaces settings of `load` (bench/overload.ts).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Provider from "oidc-provider";
-import { loadConfig } from "../src/config.js";
+import { loadConfig, loadDefaults } from "../src/config.js";
 import { openDatabase, pgliteDirectory } from "../src/db/open-database.js";
 import { createLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
 import { openTestDatabase } from "../test/helpers/test-database.js";
 
-const [kind, portArg, chainsArg] = process.argv.slice(2);
+const [kind, portArg, chainsArg, loadArg] = process.argv.slice(2);
 const port = Number(portArg);
 const chains = Number(chainsArg);
 const issuer = `http://127.0.0.1:${port}`;
@@ -68,14 +69,18 @@ async function bare() {
 
 async function ours(embedded: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), "idp-bench-"));
-  const config = loadConfig({
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    ISSUER: issuer,
-    DATA_DIR: dataDir,
-    SECRET_KEY: randomBytes(32).toString("base64url"),
-    LOG_LEVEL: "silent",
-  });
+  const defaults = loadDefaults();
+  const config = loadConfig(
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ISSUER: issuer,
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(32).toString("base64url"),
+      LOG_LEVEL: "silent",
+    },
+    { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } },
+  );
   // A fresh PostgreSQL database per run, created from TEST_POSTGRES_URL and dropped on SIGTERM.
   const database = embedded
     ? await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: true })
