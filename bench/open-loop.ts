@@ -18,6 +18,8 @@ export interface OpenLoopResult {
   statuses: Map<string, number>;
   /** Milliseconds from scheduled start to the end of the answer, per request, by status. */
   latencies: Map<string, number[]>;
+  /** The same from the moment the request was handed to a connection (the generator's own lateness left out). */
+  fromSend: Map<string, number[]>;
   /** Scheduled starts that were late by more than 10 ms: the generator itself was short of CPU. */
   lateStarts: number;
 }
@@ -28,11 +30,17 @@ export async function openLoop(port: number, spec: OpenLoopRequest, rate: number
   const agent = new Agent({ keepAlive: true, maxSockets: sockets });
   const statuses = new Map<string, number>();
   const latencies = new Map<string, number[]>();
-  const record = (key: string, ms: number) => {
-    statuses.set(key, (statuses.get(key) ?? 0) + 1);
-    const list = latencies.get(key) ?? [];
+  const fromSend = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, key: string, ms: number) => {
+    const list = map.get(key) ?? [];
     list.push(ms);
-    latencies.set(key, list);
+    map.set(key, list);
+  };
+  const record = (key: string, scheduled: number, sentAt: number) => {
+    const now = performance.now();
+    statuses.set(key, (statuses.get(key) ?? 0) + 1);
+    push(latencies, key, now - scheduled);
+    push(fromSend, key, now - sentAt);
   };
   const pending = new Set<Promise<void>>();
   const total = Math.round(rate * seconds);
@@ -41,16 +49,17 @@ export async function openLoop(port: number, spec: OpenLoopRequest, rate: number
   let lateStarts = 0;
 
   const fire = (scheduled: number) => {
+    const sentAt = performance.now();
     const done = new Promise<void>((resolve) => {
       const outgoing = request({ host: "127.0.0.1", port, agent, method: spec.method, path: spec.path, headers: spec.headers }, (response) => {
         response.resume();
         response.once("end", () => {
-          record(String(response.statusCode), performance.now() - scheduled);
+          record(String(response.statusCode), scheduled, sentAt);
           resolve();
         });
       });
       outgoing.once("error", (error: NodeJS.ErrnoException) => {
-        record(`error:${error.code ?? error.message}`, performance.now() - scheduled);
+        record(`error:${error.code ?? error.message}`, scheduled, sentAt);
         resolve();
       });
       outgoing.end(spec.body);
@@ -77,7 +86,7 @@ export async function openLoop(port: number, spec: OpenLoopRequest, rate: number
   });
   await Promise.all(pending);
   agent.destroy();
-  return { sent, statuses, latencies, lateStarts };
+  return { sent, statuses, latencies, fromSend, lateStarts };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -18,6 +18,7 @@ const port = Number(portArg);
 const chains = Number(chainsArg);
 const issuer = `http://127.0.0.1:${port}`;
 const SCOPE = "openid email offline_access";
+const metricsToken = randomBytes(32).toString("base64url");
 
 async function mint(provider: Provider, clientId: string, accountId: string) {
   const client = await provider.Client.find(clientId);
@@ -78,6 +79,7 @@ async function ours(embedded: boolean) {
       DATA_DIR: dataDir,
       SECRET_KEY: randomBytes(32).toString("base64url"),
       LOG_LEVEL: "silent",
+      METRICS_TOKEN: metricsToken,
     },
     { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } },
   );
@@ -93,7 +95,12 @@ async function ours(embedded: boolean) {
   });
   const client = await running.services.clients.create({ name: "bench", redirectUris: ["http://localhost:8080/cb"], clientCredentials: true });
   const user = await running.services.users.create({ email: "bench@example.com" });
-  return { clientId: client.client_id, clientSecret: client.client_secret as string, ...(await mint(running.provider, client.client_id, user.id)) };
+  return {
+    clientId: client.client_id,
+    clientSecret: client.client_secret as string,
+    metricsToken,
+    ...(await mint(running.provider, client.client_id, user.id)),
+  };
 }
 
 const target = kind === "bare" ? await bare() : await ours(kind === "pglite");
