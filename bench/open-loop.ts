@@ -18,7 +18,7 @@ export interface OpenLoopResult {
   statuses: Map<string, number>;
   /** Milliseconds from scheduled start to the end of the answer, per request, by status. */
   latencies: Map<string, number[]>;
-  /** The same from the moment the request was handed to a connection (the generator's own lateness left out). */
+  /** The same from the moment the generator issued it: its own lateness left out, a wait for a free connection of the pool included. */
   fromSend: Map<string, number[]>;
   /** Scheduled starts that were late by more than 10 ms: the generator itself was short of CPU. */
   lateStarts: number;
