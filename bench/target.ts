@@ -1,22 +1,24 @@
 // One benchmark target in its own process: bare oidc-provider (memory adapter) or this IdP on
 // PGlite / PostgreSQL. Prints one JSON line with its URL, a client and pre-minted tokens.
+// An optional fourth argument, JSON, replaces settings of `load` (bench/overload.ts).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Provider from "oidc-provider";
-import { loadConfig } from "../src/config.js";
+import { loadConfig, loadDefaults } from "../src/config.js";
 import { openDatabase, pgliteDirectory } from "../src/db/open-database.js";
 import { createLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
 import { openTestDatabase } from "../test/helpers/test-database.js";
 
-const [kind, portArg, chainsArg] = process.argv.slice(2);
+const [kind, portArg, chainsArg, loadArg] = process.argv.slice(2);
 const port = Number(portArg);
 const chains = Number(chainsArg);
 const issuer = `http://127.0.0.1:${port}`;
 const SCOPE = "openid email offline_access";
+const metricsToken = randomBytes(32).toString("base64url");
 
 async function mint(provider: Provider, clientId: string, accountId: string) {
   const client = await provider.Client.find(clientId);
@@ -68,14 +70,19 @@ async function bare() {
 
 async function ours(embedded: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), "idp-bench-"));
-  const config = loadConfig({
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    ISSUER: issuer,
-    DATA_DIR: dataDir,
-    SECRET_KEY: randomBytes(32).toString("base64url"),
-    LOG_LEVEL: "silent",
-  });
+  const defaults = loadDefaults();
+  const config = loadConfig(
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ISSUER: issuer,
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(32).toString("base64url"),
+      LOG_LEVEL: "silent",
+      METRICS_TOKEN: metricsToken,
+    },
+    { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } },
+  );
   // A fresh PostgreSQL database per run, created from TEST_POSTGRES_URL and dropped on SIGTERM.
   const database = embedded
     ? await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: true })
@@ -88,7 +95,12 @@ async function ours(embedded: boolean) {
   });
   const client = await running.services.clients.create({ name: "bench", redirectUris: ["http://localhost:8080/cb"], clientCredentials: true });
   const user = await running.services.users.create({ email: "bench@example.com" });
-  return { clientId: client.client_id, clientSecret: client.client_secret as string, ...(await mint(running.provider, client.client_id, user.id)) };
+  return {
+    clientId: client.client_id,
+    clientSecret: client.client_secret as string,
+    metricsToken,
+    ...(await mint(running.provider, client.client_id, user.id)),
+  };
 }
 
 const target = kind === "bare" ? await bare() : await ours(kind === "pglite");

@@ -18,6 +18,7 @@ import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
 import { refuseHostileInput } from "./http/hostile-input.js";
 import { refuseOtherHosts } from "./http/issuer-origin.js";
+import { loadShedding } from "./http/load-shedding.js";
 import { requestContext } from "./http/request-context.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(requestContext(logger));
   app.use(clientAddress(proxyTrust(config)));
   app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(loadShedding(config.load, { views, metrics: services.metrics }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());

@@ -98,6 +98,16 @@ const defaultsSchema = z.object({
       .max(7 * 86_400),
   }),
   requestBodyLimit: z.string().regex(/^\d+(kb|mb)$/),
+  load: z.object({
+    /** Requests this process runs at once (health checks and metrics aside); see README "Load shedding". */
+    maxInFlight: z.number().int().min(1),
+    /** Requests that may wait for a slot beyond those; every further one is refused at once (0: none wait). */
+    maxQueued: z.number().int().min(0),
+    /** How long a request may wait for a slot before it is refused. */
+    maxQueueWaitMs: z.number().int().min(1).max(10_000),
+    /** The Retry-After of a refused request. */
+    retryAfterSeconds: z.number().int().min(1).max(3600),
+  }),
 });
 
 export type Defaults = z.infer<typeof defaultsSchema>;

@@ -1,17 +1,30 @@
 import Router from "@koa/router";
-import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { constantTimeEqual } from "../crypto/hash.js";
 
 /**
  * Prometheus counters (prom-client), one registry per server: sign-ins by method and outcome,
  * token grants by type, refresh-token and code reuse, lock-outs, risk step-ups, and every
  * security event by type and outcome, operators' changes by action, and the secrets actually
- * checked (password hashes, second-factor codes: what a throttle must bound).
+ * checked (password hashes, second-factor codes: what a throttle must bound), and load shedding:
+ * requests refused and the requests running and waiting now.
  */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "idp_" });
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter({ name, help, labelNames, registers: [registry] });
+  let load: LoadSource = { inFlight: 0, queued: 0 };
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge("idp_requests_in_flight", "Requests running now (load.maxInFlight bounds them)", () => load.inFlight);
+  gauge("idp_requests_queued", "Requests waiting for a slot now (load.maxQueued bounds them)", () => load.queued);
   return {
     registry,
     signIns: counter("idp_sign_ins_total", "Sign-ins by method (password, password_otp, passkey, password_passkey) and outcome", ["method", "outcome"]),
@@ -23,7 +36,21 @@ export function createMetrics() {
     adminChanges: counter("idp_admin_changes_total", "Operators' changes (admin API and CLI) by action", ["action"]),
     passwordChecks: counter("idp_password_checks_total", "Sign-in passwords verified against a hash (argon2), whatever the outcome", []),
     secondFactorChecks: counter("idp_second_factor_checks_total", "Second-factor codes verified, by kind (totp, backup_code), whatever the outcome", ["kind"]),
+    requestsShed: counter(
+      "idp_requests_shed_total",
+      "Requests load shedding did not run, by reason (full, queue_timeout: answered 503; client_gone: its client left while it waited)",
+      ["reason"],
+    ),
+    /** The load-shedding middleware's counts, read at each scrape. */
+    watchLoad(source: LoadSource) {
+      load = source;
+    },
   };
+}
+
+interface LoadSource {
+  readonly inFlight: number;
+  readonly queued: number;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -76,6 +76,7 @@ export async function startTestServer(
       policy: { ...defaults.policy, ...overrides.policy },
       retention: { ...defaults.retention, ...overrides.retention },
       keys: { ...defaults.keys, ...overrides.keys },
+      load: { ...defaults.load, ...overrides.load },
     } as ReturnType<typeof loadDefaults>,
   );
   const config = options.productionRuntime ? { ...loaded, production: true } : loaded;

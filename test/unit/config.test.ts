@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, loadDefaults } from "../../src/config.js";
 
@@ -80,6 +83,18 @@ describe("loadConfig", () => {
       "keys.publishDelaySeconds must be longer than keys.jwksMaxAgeSeconds",
     );
     expect(loadConfig({}).keys).toEqual({ jwksMaxAgeSeconds: 600, publishDelaySeconds: 660 });
+  });
+
+  it.each([
+    [{ maxInFlight: 0 }, "load.maxInFlight"],
+    [{ maxQueued: -1 }, "load.maxQueued"],
+    [{ maxQueueWaitMs: 0 }, "load.maxQueueWaitMs"],
+  ])("refuses a load-shedding setting out of range, naming it (%o)", (change, setting) => {
+    const raw = JSON.parse(readFileSync(join(import.meta.dirname, "../../config/default.json"), "utf8"));
+    const path = join(mkdtempSync(join(tmpdir(), "idp-config-")), "default.json");
+    writeFileSync(path, JSON.stringify({ ...raw, load: { ...raw.load, ...change } }));
+    expect(() => loadDefaults(path)).toThrow(ConfigError);
+    expect(() => loadDefaults(path)).toThrow(setting);
   });
 
   it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {
