@@ -20,9 +20,10 @@ import { refuseHostileInput } from "./http/hostile-input.js";
 import { refuseOtherHosts } from "./http/issuer-origin.js";
 import { loadShedding } from "./http/load-shedding.js";
 import { requestContext } from "./http/request-context.js";
+import { refuseUnreadableTarget } from "./http/request-target.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
-import { requireTlsWithoutProxy } from "./http/tls-required.js";
+import { requireTls } from "./http/tls-required.js";
 import { createViews, type Views } from "./http/views.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
@@ -81,13 +82,14 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.silent = true;
 
   app.use(requestContext(logger));
+  app.use(refuseUnreadableTarget());
   app.use(clientAddress(proxyTrust(config)));
   app.use(securityHeaders({ hsts: config.secureCookies }));
   app.use(loadShedding(config.load, { views, metrics: services.metrics }));
   app.use(errorHandler(views));
   app.use(healthRoutes(services.db).routes());
   app.use(metricsRoute(services.metrics, config.metricsToken).routes());
-  if (config.secureCookies && !config.trustProxy) app.use(requireTlsWithoutProxy());
+  if (config.secureCookies) app.use(requireTls({ trustProxy: config.trustProxy }));
   // Health checks and /metrics (no URLs in them) above stay reachable by IP for probes and scrapers.
   app.use(refuseOtherHosts(config.issuer));
   app.use(refuseHostileInput({ bodyLimit: config.requestBodyLimit }));

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Middleware } from "koa";
 import proxyAddr from "proxy-addr";
 
@@ -31,7 +32,9 @@ export function clientAddress(trust: ProxyTrust): Middleware {
     if (!trust(ctx.req.socket.remoteAddress ?? "", 0)) {
       for (const name of FORWARDED_HEADERS) delete ctx.req.headers[name];
     }
-    ctx.request.ip = proxyAddr(ctx.req, trust);
+    const forwarded = proxyAddr(ctx.req, trust);
+    // What a proxy forwards is a client's claim too: only an IP address is taken for one.
+    ctx.request.ip = isIP(forwarded) ? forwarded : (ctx.req.socket.remoteAddress ?? "");
     await next();
   };
 }

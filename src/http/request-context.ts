@@ -4,6 +4,13 @@ import type { Logger } from "../logger.js";
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
+/** The request target's path, read without a parser that can throw (the log line runs outside any handler). */
+const pathOf = (target: string) =>
+  target
+    .replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "")
+    .split("?")[0]
+    ?.slice(0, 2048) || "/";
+
 /**
  * Gives every request an id (kept from X-Request-Id when well-formed) and a child
  * logger, and logs one line per response. Only the path is logged: query strings
@@ -17,8 +24,9 @@ export function requestContext(logger: Logger): Middleware {
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ reqId: requestId });
     ctx.set("X-Request-Id", requestId);
+    const path = pathOf(ctx.req.url ?? "");
     ctx.res.once("finish", () => {
-      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.res.statusCode, ms: Math.round(performance.now() - started) }, "request");
+      ctx.state.log.info({ method: ctx.method, path, status: ctx.res.statusCode, ms: Math.round(performance.now() - started) }, "request");
     });
     await next();
   };

@@ -1,16 +1,21 @@
 import type { Middleware } from "koa";
 import { AppError } from "../errors.js";
 
-const message =
+const withoutProxy =
   "This server's ISSUER is https, but this request came over plain HTTP and TRUST_PROXY is not set. " +
   "The server itself speaks only plain HTTP: put a TLS-terminating reverse proxy in front of it and set TRUST_PROXY.";
+const proxyNotHttps =
+  "This server's ISSUER is https, but the proxy in front did not say the request came over https " +
+  "(X-Forwarded-Proto: https). Serve the site over https only, and check TRUST_PROXY names that proxy.";
 
 /**
- * For an https issuer with no trusted proxy: every request reaches this server as plain HTTP,
- * where koa refuses the Secure session and CSRF cookies (a 500 on every page). Refuse clearly instead.
- * Production refuses this configuration at start (config.ts); this serves development.
+ * For an https issuer: a request that did not come over https (no trusted proxy, or one that
+ * sent no `X-Forwarded-Proto: https`) is where koa refuses the Secure session and CSRF cookies
+ * (a 500 on every page). Refuse it clearly instead. Production refuses an https issuer without
+ * TRUST_PROXY at start (config.ts).
  */
-export function requireTlsWithoutProxy(): Middleware {
+export function requireTls(options: { trustProxy: boolean }): Middleware {
+  const message = options.trustProxy ? proxyNotHttps : withoutProxy;
   return async (ctx, next) => {
     if (!ctx.secure) throw new AppError("http.tls_required", message, 421);
     await next();

@@ -12,6 +12,10 @@ const PRIVATE_URIS = [
   "https://169.254.169.254/latest/meta-data",
   "https://127.0.0.1/logout",
   "https://[::1]/logout",
+  // IPv4-mapped IPv6 literals (URL parsing turns them into hex: ::ffff:a9fe:a9fe) and multicast.
+  "https://[::ffff:a9fe:a9fe]/latest/meta-data",
+  "https://[::ffff:7f00:1]/logout",
+  "https://224.0.0.1/logout",
   // A name, refused for what it resolves to.
   "https://localhost/logout",
 ];
@@ -95,16 +99,17 @@ describe.each(DATABASE_KINDS)("back-channel logout URIs in production (%s)", (ki
       await new Promise<void>((resolve) => listener.close(() => resolve()));
     });
 
-    it("to a loopback address never opens a TCP connection", async () => {
+    it.each(["http://127.0.0.1", "https://[::ffff:7f00:1]"])("to a loopback address (%s) never opens a TCP connection", async (origin) => {
       const port = (listener.address() as { port: number }).port;
       const rp = await registerRelyingParty(production, { firstParty: true });
-      await development.services.clients.update(rp.clientId, { backchannelLogoutUri: `http://127.0.0.1:${port}/logout` });
-      await createUser(production, "delivery@example.com");
-      const { tokens } = await signInAndRedeem(production, rp, new BrowserSession(), "delivery@example.com");
+      await development.services.clients.update(rp.clientId, { backchannelLogoutUri: `${origin}:${port}/logout` });
+      const email = `delivery-${origin.replace(/\W/g, "")}@example.com`;
+      await createUser(production, email);
+      const { tokens } = await signInAndRedeem(production, rp, new BrowserSession(), email);
 
       await production.services.signOutEverywhere(tokens.claims()?.sub as string);
       await production.services.tasks.drain();
-      const failures = logLines.filter((line) => line.includes("back-channel logout delivery failed"));
+      const failures = logLines.filter((line) => line.includes("back-channel logout delivery failed") && line.includes(rp.clientId));
       expect(failures).toHaveLength(1);
       expect(connections).toBe(0);
       expect(failures[0]).toContain("special-use address: not connecting");

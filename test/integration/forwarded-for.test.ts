@@ -57,6 +57,12 @@ describe.each(DATABASE_KINDS)("X-Forwarded-For behind one proxy, TRUST_PROXY=1 (
     const userId = await signedInFrom(server, rp, `forged-${kind}@example.com`, "6.6.6.6, 203.0.113.20");
     expect(await recordedAddresses(server, userId)).toEqual({ events: ["203.0.113.20"], devices: ["203.0.113.20"] });
   });
+  it("takes the socket's peer when what the proxy forwards is not an IP address", async () => {
+    for (const forwarded of ["<script>", "1.2.3.4:8080", "x".repeat(8000)]) {
+      const userId = await signedInFrom(server, rp, `junk-${kind}-${forwarded.length}@example.com`, forwarded);
+      expect(await recordedAddresses(server, userId)).toEqual({ events: ["127.0.0.1"], devices: ["127.0.0.1"] });
+    }
+  });
 });
 
 describe("X-Forwarded-For with a list of trusted proxies (§32)", () => {

@@ -43,3 +43,28 @@ describe.each(DATABASE_KINDS)("an https issuer without TRUST_PROXY, over plain H
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
 });
+
+// Red-team finding: with TRUST_PROXY set, a proxy that sends no `X-Forwarded-Proto: https` made every page a 500.
+describe("an https issuer behind a proxy that does not say https", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { env: { ISSUER: "https://idp.example.test", TRUST_PROXY: "1" } });
+  });
+  afterAll(() => server?.stop());
+
+  const viaProxy = (proto?: string) =>
+    fetch(`${server.url}/account`, {
+      headers: { accept: "text/html", "x-forwarded-host": "idp.example.test", ...(proto ? { "x-forwarded-proto": proto } : {}) },
+      redirect: "manual",
+    });
+
+  it("answers 421 naming X-Forwarded-Proto, never a 500", async () => {
+    for (const proto of [undefined, "http", "http, https"]) {
+      const response = await viaProxy(proto);
+      expect({ proto, status: response.status }).toEqual({ proto, status: 421 });
+      expect(await response.text()).toContain("X-Forwarded-Proto: https");
+    }
+    expect((await viaProxy("https")).status).toBe(303);
+  });
+});

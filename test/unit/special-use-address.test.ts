@@ -16,11 +16,20 @@ describe("special-use addresses", () => {
     "fe80::1",
     "fd00::1",
     "::ffff:127.0.0.1",
+    // IPv4-mapped in the hex form URL parsing gives: loopback and the cloud-metadata address.
+    "::ffff:7f00:1",
+    "::ffff:a9fe:a9fe",
+    "0:0:0:0:0:ffff:7f00:1",
+    // Not unicast.
+    "224.0.0.1",
+    "255.255.255.255",
+    "ff02::1",
+    "not an address",
   ])("%s is special-use", (address) => {
     expect(isSpecialUseAddress(address)).toBe(true);
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])("%s is public", (address) => {
+  it.each(["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:5db8:d822"])("%s is public", (address) => {
     expect(isSpecialUseAddress(address)).toBe(false);
   });
 
