@@ -203,6 +203,7 @@ export function createClientRegistry(
     now?: () => number;
     /** A client's registration changed or went: tell every process (this one included) to `forget` it. */
     changed?: (clientId: string) => Promise<void>;
+    /** The client's grants and tokens were deleted (the client itself, or its scopes narrowed). */
     onDeleted?: (clientId: string) => Promise<void>;
     /** Clients defined in code (the account pages), found before the database. */
     builtIn?: readonly AdapterPayload[];
@@ -280,6 +281,14 @@ export function createClientRegistry(
         ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
       });
+      // A grant holds the scopes it was given: refreshing it would go on issuing a scope the client
+      // may no longer have. Narrowing revokes the client's grants and tokens (users consent again).
+      const effective = (scopes: readonly string[]) => (scopes.length > 0 ? scopes : defaultScopes);
+      const kept = new Set(effective(row.allowedScopes));
+      if (effective(current.allowedScopes).some((scope) => !kept.has(scope))) {
+        await queries.deleteArtifactsOfClient(id);
+        await options.onDeleted?.(id);
+      }
       await announce(id);
       return toClientView(row);
     },

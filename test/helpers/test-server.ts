@@ -76,7 +76,9 @@ export async function startTestServer(
       policy: { ...defaults.policy, ...overrides.policy },
       retention: { ...defaults.retention, ...overrides.retention },
       keys: { ...defaults.keys, ...overrides.keys },
-      load: { ...defaults.load, ...overrides.load },
+      // Bursts in functional tests wait for a slot instead of meeting a 250 ms limit on a loaded CI
+      // machine; load-shedding.test.ts sets its own limits.
+      load: { ...defaults.load, maxQueueWaitMs: 10_000, ...overrides.load },
     } as ReturnType<typeof loadDefaults>,
   );
   const config = options.productionRuntime ? { ...loaded, production: true } : loaded;

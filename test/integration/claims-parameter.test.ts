@@ -10,6 +10,7 @@ import {
   type RelyingParty,
   RP_CALLBACK,
   registerRelyingParty,
+  signInAndRedeem,
 } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -113,5 +114,17 @@ describe.each(DATABASE_KINDS)("§30 the claims parameter follows the client's al
     const start = await authorizationRequest(rp, { scope: "openid", claims: JSON.stringify({ userinfo: { email: true } }) });
     const page = await new BrowserSession().follow(start.url.toString(), server.issuer);
     expect(new URL(page.location as string).searchParams.get("error")).toBe("invalid_request");
+  });
+
+  it("revokes a client's grants when its scopes are narrowed, so a refresh cannot go on issuing a removed scope", async () => {
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    const email = `narrowed-${kind}@example.com`;
+    await createUser(server, email);
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession(), email);
+    expect(tokens.scope?.split(" ")).toContain("email");
+    await server.services.clients.update(rp.clientId, { scopes: ["openid", "offline_access"] });
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    const userinfo = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(userinfo.status).toBe(401);
   });
 });
