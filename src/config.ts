@@ -211,7 +211,9 @@ function parseTrustProxy(value: string | undefined): { trustProxy: boolean; prox
   const raw = (value ?? "").trim();
   if (raw === "" || raw === "false" || raw === "0") return { trustProxy: false, proxyHops: 0, trustedProxies: [] };
   if (raw === "true") return { trustProxy: true, proxyHops: 1, trustedProxies: [] };
+  // Spelled exactly: "00" must not read as "a proxy is trusted, with no hops".
   if (/^\d+$/.test(raw)) {
+    if (!/^[1-9]\d*$/.test(raw)) throw new ConfigError(`TRUST_PROXY must be a whole number of proxy hops from 1 (got "${value}")`);
     const hops = Number(raw);
     if (hops > MAX_PROXY_HOPS) throw new ConfigError(`TRUST_PROXY must be at most ${MAX_PROXY_HOPS} hops (got "${value}")`);
     return { trustProxy: true, proxyHops: hops, trustedProxies: [] };

@@ -13,8 +13,12 @@ function absoluteTarget(originalUrl: string): URL | null | "invalid" {
   }
 }
 
+// A name or bracketed IPv6 literal and an optional port, nothing else (no path, userinfo or list).
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /** `host[:port]` as a URL of the issuer's scheme spells it (lower case, default port dropped); null if not a host. */
 function normalHost(host: string, protocol: string): string | null {
+  if (!HOST_SHAPE.test(host)) return null;
   try {
     return new URL(`${protocol}//${host}`).host;
   } catch {
@@ -33,7 +37,10 @@ export function refuseOtherHosts(issuer: string): Middleware {
   return async (ctx, next) => {
     const target = absoluteTarget(ctx.originalUrl);
     const targetHost = target === null ? issuerHost : target === "invalid" ? null : normalHost(target.host, protocol);
-    if (normalHost(ctx.host, protocol) !== issuerHost || targetHost !== issuerHost) {
+    // The header as sent (koa's ctx.host forgives userinfo and lists); X-Forwarded-Host is only
+    // still here when a trusted proxy sent it (client-address.ts), and a proxy chain may list several.
+    const claimed = ctx.get("X-Forwarded-Host").split(",")[0]?.trim() || ctx.get("Host");
+    if (normalHost(claimed, protocol) !== issuerHost || targetHost !== issuerHost) {
       throw new AppError("misdirected_request", `This server answers only for ${issuer}.`, 421);
     }
     await next();

@@ -76,6 +76,13 @@ describe.each(DATABASE_KINDS)("the issuer is the only origin (%s)", (kind) => {
     await expectMisdirected(proxied, { host: hostOf(proxied), "x-forwarded-host": "evil.example" });
   });
 
+  it("answers 421 for a Host that carries more than the issuer's host (a path, userinfo, a list) (§33)", async () => {
+    const issuerHost = hostOf(direct);
+    for (const host of [`${issuerHost}/evil`, `evil@${issuerHost}`, `${issuerHost}, evil.example`]) {
+      expect({ host, status: (await rawGet(direct, DISCOVERY, { host })).status }).toEqual({ host, status: 421 });
+    }
+  });
+
   it("answers 421 for a request target in absolute form naming another host (§33)", async () => {
     const answer = await rawGet(direct, `http://evil.example${DISCOVERY}`, { host: hostOf(direct) });
     expect(answer.status).toBe(421);

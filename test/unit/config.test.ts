@@ -32,6 +32,7 @@ describe("loadConfig", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
     [{ TRUST_PROXY: "yes" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
     [{ TRUST_PROXY: "11" }, "TRUST_PROXY must be at most 10 hops"],
+    [{ TRUST_PROXY: "00" }, "TRUST_PROXY must be a whole number of proxy hops from 1"],
     [{ TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
     [{ TRUST_PROXY: "10.0.0.1,,10.0.0.2" }, "TRUST_PROXY must be true, false, a number of proxy hops"],
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com" }, "SECRET_KEY (or SECRET_KEY_FILE) is required"],
