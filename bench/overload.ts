@@ -3,11 +3,11 @@
 // then a recovery run at half the saturating rate. Prints status counts, the latency of accepted
 // requests, server CPU per request and how busy the rest of the machine was.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { cpuMeter } from "./cpu.js";
+import { freePort } from "./free-port.js";
 import { type OpenLoopRequest, type OpenLoopResult, openLoop, percentile } from "./open-loop.js";
 
 const SECONDS = Number(process.env.OVERLOAD_SECONDS ?? 60);
@@ -43,14 +43,6 @@ async function shedCounts(port: number, t: Target): Promise<Map<string, number>>
 
 const delta = (after: Map<string, number>, before: Map<string, number>) =>
   Object.fromEntries([...after].map(([reason, n]) => [reason, n - (before.get(reason) ?? 0)]).filter(([, n]) => n !== 0));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startTarget(database: string, load: object): Promise<{ child: ChildProcess; port: number; target: Target }> {
   // From the kernel: a fixed range could be a port the load generator's own connections hold.

@@ -2,9 +2,9 @@
 // this IdP on PGlite and on PostgreSQL, started by this script in this run, one at a time.
 // Prints requests/s, p50 and p99 latency, and the ratio to the baseline.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { freePort } from "./free-port.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -22,14 +22,6 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function startTarget(kind: string, port: number, chains: number): Promise<{ child: ChildProcess; target: Target }> {
