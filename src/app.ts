@@ -74,7 +74,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     },
   });
 
-  recordSessionActivity(provider, services.sessionDevices, logger);
+  recordSessionActivity(provider, services.sessionDevices, services.tasks);
   services.relyingPartyLogout.attach(provider);
   provider.on("grant.success", (ctx) => services.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? "unknown") }));
 

@@ -8,6 +8,8 @@ const THROTTLE = { passwordFailuresPerIp: 3, passwordFailuresPerAccount: 50, pas
 
 /** The addresses the server recorded for a user's sign-in: its security events and its sessions list. */
 async function recordedAddresses(server: TestServer, userId: string) {
+  // Session use is recorded after the answer.
+  await server.services.tasks.drain();
   const events = await server.services.events.listForUser(userId);
   const devices = await server.services.sessionDevices.listSessionDevicesOfUser(userId);
   return {
