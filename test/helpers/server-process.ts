@@ -21,16 +21,33 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   return { child, exited, output: () => output };
 }
 
-/** Polls the process's output until it says it serves; fails if it exits first. */
-export async function waitUntilStarted(server: ServerProcess, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | null | undefined;
-  void server.exited.then((code) => (exitCode = code));
-  while (!server.output().includes("identity provider started")) {
-    if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before it started: ${server.output()}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${server.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Resolves when the process's output says it serves; fails if it exits first, or at the deadline. */
+export function waitUntilStarted(server: ServerProcess, timeoutMs = 90_000): Promise<void> {
+  const started = () => server.output().includes("identity provider started");
+  if (started()) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onOutput = () => {
+      if (!started()) return;
+      done();
+      resolve();
+    };
+    const deadline = setTimeout(() => {
+      done();
+      reject(new Error(`server did not start: ${server.output()}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(deadline);
+      server.child.stdout?.off("data", onOutput);
+      server.child.stderr?.off("data", onOutput);
+    };
+    // Listeners added after spawnServer's own, so the output already holds this chunk.
+    server.child.stdout?.on("data", onOutput);
+    server.child.stderr?.on("data", onOutput);
+    void server.exited.then((code) => {
+      done();
+      if (!started()) reject(new Error(`server exited (${code}) before it started: ${server.output()}`));
+    });
+  });
 }
 
 export async function stopServer(server: ServerProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -63,7 +63,7 @@ describe.each(DATABASE_KINDS)("load shedding (%s)", (kind) => {
   }
 
   async function untilInFlight(count: number) {
-    while (series(await scrape(), "idp_requests_in_flight") !== count) await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(async () => series(await scrape(), "idp_requests_in_flight"), { timeout: 30_000 }).toBe(count);
   }
 
   const expectShedOAuth = async (response: Response) => {

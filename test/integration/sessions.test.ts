@@ -79,7 +79,8 @@ describe("IdP sessions", () => {
     expect(row).toMatchObject({ createdUserAgent: browser.userAgent, lastUserAgent: browser.userAgent, createdIp: expect.stringContaining("127.0.0.1") });
     browser.userAgent = "Mozilla/5.0 (Android 15) Chrome/156.0 Mobile";
     expect(await silently(browser)).toBe("signed in");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Session use is recorded after the answer, as a background task.
+    await server.services.tasks.drain();
     const after = await server.database.prisma.sessionDevice.findUniqueOrThrow({ where: { sessionUid: row?.sessionUid } });
     expect(after.createdUserAgent).toContain("Linux");
     expect(after.lastUserAgent).toContain("Android");
