@@ -6,9 +6,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { freePort } from "../test/helpers/free-port.js";
 import { cpuMeter } from "./cpu.js";
-import { freePort } from "./free-port.js";
 import { type OpenLoopRequest, type OpenLoopResult, openLoop, percentile } from "./open-loop.js";
+import { targetReady } from "./target-process.js";
 
 const SECONDS = Number(process.env.OVERLOAD_SECONDS ?? 60);
 const RECOVERY_SECONDS = Number(process.env.OVERLOAD_RECOVERY_SECONDS ?? 10);
@@ -56,15 +57,7 @@ async function startTarget(database: string, load: object): Promise<{ child: Chi
     env: { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "" },
   });
   process.once("exit", () => child.kill("SIGKILL"));
-  return new Promise((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const line = output.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve({ child, port, target: JSON.parse(line) as Target });
-    });
-    child.once("exit", (code) => reject(new Error(`target ${database} exited with ${code} before it was ready`)));
-  });
+  return { child, port, target: await targetReady<Target>(child, database) };
 }
 
 async function stopTarget(child: ChildProcess) {

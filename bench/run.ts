@@ -4,7 +4,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { freePort } from "./free-port.js";
+import { freePort } from "../test/helpers/free-port.js";
+import { targetReady } from "./target-process.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -29,15 +30,7 @@ async function startTarget(kind: string, port: number, chains: number): Promise<
   const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "" };
   const child = spawn(join(import.meta.dirname, "../node_modules/.bin/tsx"), args, { stdio: ["ignore", "pipe", "inherit"], env });
   process.once("exit", () => child.kill("SIGKILL"));
-  return new Promise((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const line = output.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve({ child, target: JSON.parse(line) as Target });
-    });
-    child.once("exit", (code) => reject(new Error(`target ${kind} exited with ${code} before it was ready`)));
-  });
+  return { child, target: await targetReady<Target>(child, kind) };
 }
 
 // autocannon's option types do not model per-connection context; its runtime does.

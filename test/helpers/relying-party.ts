@@ -101,3 +101,21 @@ export async function signInAndRedeem(server: TestServer, rp: RelyingParty, brow
   });
   return { tokens, callbackUrl, start, browser };
 }
+
+/**
+ * `/auth?…` for a new client with an https redirect URI, built by hand (no discovery: for servers
+ * whose https issuer the test reaches over plain HTTP).
+ */
+export async function httpsClientAuthorizationPath(server: TestServer): Promise<string> {
+  const redirectUri = "https://app.example.com/cb";
+  const client = await server.services.clients.create({ name: "https app", redirectUris: [redirectUri] });
+  const query = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: "code",
+    scope: "openid",
+    redirect_uri: redirectUri,
+    code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    code_challenge_method: "S256",
+  });
+  return `/auth?${query}`;
+}

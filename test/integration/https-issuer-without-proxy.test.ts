@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpsClientAuthorizationPath } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -9,16 +10,7 @@ describe.each(DATABASE_KINDS)("an https issuer without TRUST_PROXY, over plain H
 
   beforeAll(async () => {
     server = await startTestServer(kind, {}, { env: { ISSUER: "https://idp.example.test" } });
-    const client = await server.services.clients.create({ name: "https app", redirectUris: ["https://app.example.com/cb"] });
-    const query = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: "code",
-      scope: "openid",
-      redirect_uri: "https://app.example.com/cb",
-      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-      code_challenge_method: "S256",
-    });
-    authorizationPath = `/auth?${query}`;
+    authorizationPath = await httpsClientAuthorizationPath(server);
   });
   afterAll(() => server?.stop());
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffSchemaAgainstMigrations, MIGRATIONS_DIR } from "../../src/db/migrations.js";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { readOutbox } from "../helpers/outbox.js";
-import { createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { createUser, httpsClientAuthorizationPath, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { openTestDatabase } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -101,17 +101,9 @@ describe("on an https issuer behind a proxy", () => {
   afterAll(() => server?.stop());
 
   it("uses __Host- / __Secure- cookies that are Secure, HttpOnly and SameSite, and sends HSTS (§23)", async () => {
-    const client = await server.services.clients.create({ name: "https app", redirectUris: ["https://app.example.com/cb"] });
-    const query = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: "code",
-      scope: "openid",
-      redirect_uri: "https://app.example.com/cb",
-      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-      code_challenge_method: "S256",
-    });
+    const authPath = await httpsClientAuthorizationPath(server);
     const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "idp.example.test" };
-    const auth = await fetch(`${server.url}/auth?${query}`, { headers: forwarded, redirect: "manual" });
+    const auth = await fetch(`${server.url}${authPath}`, { headers: forwarded, redirect: "manual" });
     expect(auth.status).toBe(303);
     const page = await fetch(`${server.url}${new URL(auth.headers.get("location") as string, server.url).pathname}`, {
       headers: {

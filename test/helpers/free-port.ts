@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 
-/** A port on 127.0.0.1 nothing listens on now (for the server a benchmark starts). */
+/** A port on 127.0.0.1 nothing listens on now (for a server a test or a benchmark starts). */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
