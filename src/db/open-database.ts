@@ -24,6 +24,8 @@ export interface OpenDatabaseOptions {
   readonly databaseUrl: string | null;
   /** Where PGlite keeps its files; null keeps it in memory (tests). The caller must hold the data-dir lock. */
   readonly pgliteDir: string | null;
+  /** A PGlite data directory (`dumpDataDir`) to start the in-memory database from: tests copy one migrated template. */
+  readonly pgliteDump?: Blob;
   /** Apply pending migrations before returning. */
   readonly migrate: boolean;
   readonly poolSize?: number;
@@ -49,7 +51,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     factory = new PrismaPg({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     closeDriver = async () => {};
   } else {
-    const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite();
+    const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite({ loadDataDir: options.pgliteDump });
     await pglite.waitReady;
     factory = new PrismaPGlite(pglite);
     closeDriver = () => pglite.close();

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { type Database, openDatabase } from "../../src/db/open-database.js";
 
@@ -17,29 +18,45 @@ async function onAdminConnection(run: (client: pg.Client) => Promise<unknown>): 
   }
 }
 
-/** A new, empty (unmigrated) PostgreSQL database on TEST_POSTGRES_URL's server. */
-export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `idp_test_${randomBytes(6).toString("hex")}`;
-  await onAdminConnection((admin) => admin.query(`CREATE DATABASE ${name}`));
+export interface ScratchPostgresDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** A new PostgreSQL database on TEST_POSTGRES_URL's server: empty (unmigrated), or a copy of `template`. */
+export async function createPostgresDatabase(options: { prefix?: string; template?: string } = {}): Promise<ScratchPostgresDatabase> {
+  const name = `${options.prefix ?? "idp_test"}_${randomBytes(6).toString("hex")}`;
+  await onAdminConnection((admin) => admin.query(`CREATE DATABASE ${name}${options.template ? ` TEMPLATE ${options.template}` : ""}`));
   const url = new URL(process.env.TEST_POSTGRES_URL as string);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     drop: () => onAdminConnection((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
   };
 }
 
+// The migrated templates test/setup/database-templates.ts made for this run; absent outside vitest
+// (the benchmarks), where each database is migrated as it opens.
+let pgliteTemplate: Blob | undefined;
+function pgliteTemplateDump(): Blob | undefined {
+  const path = process.env.TEST_PGLITE_TEMPLATE;
+  if (path) pgliteTemplate ??= new Blob([readFileSync(path)]);
+  return pgliteTemplate;
+}
+
 /** A freshly migrated, empty database: in-memory PGlite, or a new PostgreSQL database (its `url` set) dropped on close. */
 export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
-  if (kind === "pglite") return openDatabase({ databaseUrl: null, pgliteDir: null, migrate: true });
+  if (kind === "pglite") return openDatabase({ databaseUrl: null, pgliteDir: null, pgliteDump: pgliteTemplateDump(), migrate: true });
 
-  const empty = await createEmptyPostgresDatabase();
-  const database = await openDatabase({ databaseUrl: empty.url, pgliteDir: null, migrate: true });
+  const scratch = await createPostgresDatabase({ template: process.env.TEST_POSTGRES_TEMPLATE });
+  const database = await openDatabase({ databaseUrl: scratch.url, pgliteDir: null, migrate: true });
   return {
     ...database,
     async close() {
       await database.close();
-      await empty.drop();
+      await scratch.drop();
     },
   };
 }

@@ -2,17 +2,17 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMigrationsList } from "../../src/db/migrations.js";
 import { type Database, openDatabase } from "../../src/db/open-database.js";
-import { createEmptyPostgresDatabase } from "../helpers/test-database.js";
+import { createPostgresDatabase } from "../helpers/test-database.js";
 
 const INSTANCES = 4;
 
 // Issue #11 item 3: instances deployed together all migrate at start on one empty database.
 describe.skipIf(!process.env.TEST_POSTGRES_URL)("start-up migrations on one PostgreSQL database", () => {
-  let empty: Awaited<ReturnType<typeof createEmptyPostgresDatabase>>;
+  let empty: Awaited<ReturnType<typeof createPostgresDatabase>>;
   const opened: Database[] = [];
 
   beforeAll(async () => {
-    empty = await createEmptyPostgresDatabase();
+    empty = await createPostgresDatabase();
   });
   afterAll(async () => {
     await Promise.all(opened.map((database) => database.close()));
