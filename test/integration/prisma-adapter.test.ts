@@ -120,6 +120,20 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
     await expect(codes.consume("code-4")).rejects.toBeInstanceOf(errors.InvalidGrant);
   });
 
+  it("serves copies: changing a payload read or saved changes nothing stored", async () => {
+    const grants = adapterFor("Grant");
+    const saved = { jti: "grant-copy", kind: "Grant", accountId: "u1", openid: { scope: "openid" } };
+    await grants.upsert("grant-copy", saved, 600);
+    // The model oidc-provider builds from a payload keeps its nested objects, and Grant#addOIDCScope
+    // changes them in place (before a save that may never come, or fail).
+    saved.openid.scope = "openid email";
+    const found = (await grants.find("grant-copy")) as typeof saved;
+    expect(found.openid).toEqual({ scope: "openid" });
+    found.openid.scope = "openid email profile";
+    await expect(grants.find("grant-copy")).resolves.toEqual({ jti: "grant-copy", kind: "Grant", accountId: "u1", openid: { scope: "openid" } });
+    expect((await stored("Grant", "grant-copy"))?.payload).toEqual({ kind: "Grant", accountId: "u1", openid: { scope: "openid" } });
+  });
+
   it("sweeps expired rows, and only those", async () => {
     await database.prisma.oidcPayload.deleteMany();
     const interactions = adapterFor("Interaction");
