@@ -170,6 +170,12 @@ describe("passkey assertions", () => {
       const foreign = carolKey.assertion({ challenge: options.challenge, origin: server.issuer, rpId }, carolId);
       await expectRefused(() => post("/passkey/second-factor/verify", foreign), "passkey.verification_failed");
     });
+
+    it("refuses a passkey registered to no one alike, so the answer does not tell which credentials exist", async () => {
+      const { post, options } = await passwordThenSecondFactor("alice@example.com");
+      const unknown = new SoftwareAuthenticator().assertion({ challenge: options.challenge, origin: server.issuer, rpId }, alice.id);
+      await expectRefused(() => post("/passkey/second-factor/verify", unknown), "passkey.verification_failed");
+    });
   });
 
   it("max_age=0 asks the signed-in user for a fresh check with their own passkey, not a whole new sign-in", async () => {
