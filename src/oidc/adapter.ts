@@ -34,6 +34,11 @@ const NEVER_CACHED = new Set(["ReplayDetection", "Interaction", "Session"]);
 // introspection probes every kind, and remembering the misses saves those queries.
 const ABSENCE_CACHED = new Set(["AccessToken", "RefreshToken", "ClientCredentials", "AuthorizationCode"]);
 
+// What the cache holds and hands out are copies, as the database's would be: oidc-provider's models
+// keep the nested objects of the payload they were built from or saved, and change them in place
+// (Grant#addOIDCScope) before a save that may fail or never come.
+const copyOf = <T>(json: T): T => JSON.parse(JSON.stringify(json));
+
 function withoutSecrets(payload: AdapterPayload): Prisma.InputJsonValue {
   const { jti: _jti, consumed: _consumed, ...rest } = payload;
   return rest as Prisma.InputJsonValue;
@@ -61,7 +66,7 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt <= now()) return undefined;
-    const payload = { ...(row.payload as AdapterPayload) };
+    const payload = copyOf(row.payload as AdapterPayload);
     if (jti !== undefined) payload.jti = jti;
     if (row.consumedAt) payload.consumed = epochSeconds(row.consumedAt);
     return payload;
@@ -85,7 +90,8 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
         const row = {
           idHash: idHashFor(kind, id),
           kind,
-          payload: withoutSecrets(payload),
+          // Taken now: what the database stores is what the cache may serve.
+          payload: copyOf(withoutSecrets(payload)),
           grantId: payload.grantId ?? null,
           accountId: payload.accountId ?? null,
           uid: kind === "Session" ? (payload.uid ?? null) : null,

@@ -40,7 +40,11 @@ export const isUniqueViolation = (error: unknown) => (error as { code?: string }
 const alreadyRegistered = () => conflict("passkey.already_registered", "This passkey is already registered to an account.");
 const userHandleOf = (userId: string) => Buffer.from(userId, "utf8").toString("base64url");
 const expired = () => badRequest("passkey.challenge_expired", "This passkey prompt has expired. Try again.");
+// One code for every check an assertion can fail (origin, RP ID, flags, signature, counter, whose
+// credential it is): the answer to a forged or replayed assertion must not say which part of it
+// passed, nor whether a credential belongs to the account it was presented for.
 const failed = () => badRequest("passkey.verification_failed", "That passkey could not be verified. Try again, or use another sign-in method.");
+const unknownCredential = () => badRequest("passkey.unknown_credential", "This passkey is not registered here. Sign in another way, then add it.");
 
 /**
  * Passkey registration and sign-in on top of @simplewebauthn/server, plus the checks it leaves to
@@ -87,14 +91,20 @@ export function createPasskeyService(deps: {
       const challenge = await takeChallenge(challengeKey);
       const response = parseAuthenticationResponse(body);
       const credential = await credentials.findCredentialById(response.id);
-      assertThat(credential, () => badRequest("passkey.unknown_credential", "This passkey is not registered here. Sign in another way, then add it."));
       if (challenge.userId) {
-        // A known user: the credential must be theirs; a userHandle, if sent, must name them too.
-        assertThat(credential.userId === challenge.userId, failed);
+        // A known user (second factor, re-verification): the credential must be theirs, and a
+        // userHandle, if sent, must name them too. A credential registered to no one fails like one
+        // registered to someone else, so that one account's password does not reveal which other
+        // credentials are registered here (which device has an account).
+        assertThat(credential?.userId === challenge.userId, failed);
         const handle = response.response.userHandle;
         assertThat(handle === undefined || handle === userHandleOf(credential.userId), failed);
       } else {
-        // Usernameless sign-in: the authenticator must name the account, and it must own the credential.
+        // Usernameless sign-in: an id registered to no one names no account, and telling its holder
+        // lets them sign in another way and remove it (what WebAuthn L3 §5.1.10
+        // signalUnknownCredential exists for). The authenticator must name the account, and it must
+        // own the credential.
+        assertThat(credential, unknownCredential);
         assertThat(response.response.userHandle === userHandleOf(credential.userId), failed);
       }
 

@@ -55,9 +55,9 @@ describe("OpenID conformance behaviours", () => {
       return response;
     };
     await completeInteraction(browser, server, start.url.toString());
-    expect(statuses.filter((status) => status >= 300 && status < 400).length).toBeGreaterThan(2);
-    expect(statuses).not.toContain(307);
-    expect(statuses).not.toContain(308);
+    const redirects = statuses.filter((status) => status >= 300 && status < 400);
+    expect(redirects.length).toBeGreaterThan(2);
+    expect(redirects.filter((status) => status !== 302 && status !== 303)).toEqual([]);
   });
 
   it("succeeds without a nonce, and ignores unknown parameters and ui hints", async () => {
@@ -128,9 +128,11 @@ describe("OpenID conformance behaviours", () => {
     const firstAuthTime = first.tokens.claims()?.auth_time as number;
     await sleep(2100);
 
+    // No prompt: offline_access needs prompt=consent (OIDC Core §11) and is dropped, the rest was
+    // granted at the first sign-in, so the code comes back without a page.
     const relaxed = await silent(browser, { max_age: "10000", prompt: "" });
-    expect(relaxed.response.location?.startsWith(RP_CALLBACK) || relaxed.response.text.includes("/consent")).toBe(true);
-    expect(relaxed.response.text).not.toContain('name="password"');
+    expect(relaxed.params?.get("code")).toBeTruthy();
+    expect((await redeem(relaxed.params as URLSearchParams, relaxed.start)).claims()?.auth_time).toBe(firstAuthTime);
 
     // max_age first: prompt=login would make the last authentication too recent for it.
     for (const extra of [{ max_age: "1" }, { prompt: "login" }] as Record<string, string>[]) {
@@ -143,19 +145,26 @@ describe("OpenID conformance behaviours", () => {
     }
   });
 
-  it("rejects or processes unsigned request objects with the right error, and refuses request_uri", async () => {
+  // Request objects are off (discovery: request_parameter_supported and request_uri_parameter_supported
+  // false), so OIDC Core §6.1/§6.2 (errors in §3.1.2.6) name the errors; the client and its
+  // redirect_uri are valid, so they go back to it (RFC 6749 §4.1.2.1) with state and iss (RFC 9207).
+  it("refuses request objects with request_not_supported and request_uri with request_uri_not_supported", async () => {
     const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
     const payload = Buffer.from(JSON.stringify({ client_id: rp.clientId, redirect_uri: RP_CALLBACK, scope: "openid", response_type: "code" })).toString(
       "base64url",
     );
-    const start = await authorizationRequest(rp, { request: `${header}.${payload}.` });
-    const response = await new BrowserSession().get(start.url.toString());
-    const error = response.location ? new URL(response.location).searchParams.get("error") : response.text;
-    expect(error).toMatch(/request_not_supported|invalid_request_object/);
-
-    const byReference = await new BrowserSession().get((await authorizationRequest(rp, { request_uri: "https://evil.example/request.jwt" })).url.toString());
-    const referenceError = byReference.location ? new URL(byReference.location).searchParams.get("error") : byReference.text;
-    expect(referenceError).toMatch(/request_uri_not_supported|invalid_request_uri|invalid_request/);
+    for (const [extra, error] of [
+      [{ request: `${header}.${payload}.` }, "request_not_supported"],
+      [{ request_uri: "https://evil.example/request.jwt" }, "request_uri_not_supported"],
+    ] as const) {
+      const start = await authorizationRequest(rp, extra);
+      const response = await new BrowserSession().get(start.url.toString());
+      expect(response.status).toBe(303);
+      const callback = new URL(response.location as string);
+      expect(`${callback.origin}${callback.pathname}`).toBe(RP_CALLBACK);
+      expect(Object.fromEntries(callback.searchParams)).toMatchObject({ error, state: start.state, iss: server.issuer });
+      expect(callback.searchParams.has("code")).toBe(false);
+    }
   });
 
   it("refuses refresh tokens once the account is disabled, and its userinfo (§9)", async () => {
@@ -197,15 +206,17 @@ describe("OpenID conformance behaviours", () => {
 
     it("never redirects to a post_logout_redirect_uri sent without id_token_hint or client_id", async () => {
       const { browser } = await signedInWithIdToken();
+      // Without a client to check it against, oidc-provider drops the URI and asks as for a bare logout.
       const confirm = await browser.get(`${server.issuer}/session/end?${new URLSearchParams({ post_logout_redirect_uri: RP_LOGOUT_CALLBACK })}`);
+      expect(confirm.status).toBe(200);
       expect(confirm.location).toBeNull();
-      const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1];
-      if (xsrf) {
-        const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
-        expect(done.location?.startsWith(RP_LOGOUT_CALLBACK)).toBe(false);
-      } else {
-        expect(confirm.status).toBe(400);
-      }
+      expect(confirm.text).toContain("Do you want to sign out");
+      expect(confirm.text).not.toContain(RP_LOGOUT_CALLBACK);
+      const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1] as string;
+      const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
+      expect(done.status).toBe(303);
+      expect(done.location).toBe(`${server.issuer}/session/end/success`);
+      expect((await browser.get(done.location as string)).text).toContain("You are signed out");
     });
 
     it.each([

@@ -172,8 +172,8 @@ describe("consent", () => {
   it("asks third-party clients, and stores the decision in a grant", async () => {
     const rp = await registerRelyingParty(server);
     expect(await pagesSeen(rp)).toContain("Allow access");
-    const grants = await server.database.prisma.oidcPayload.count({ where: { kind: "Grant" } });
-    expect(grants).toBeGreaterThan(0);
+    const grants = await server.database.prisma.oidcPayload.findMany({ where: { kind: "Grant", payload: { path: ["clientId"], equals: rp.clientId } } });
+    expect(grants.map((grant) => (grant.payload as { openid?: { scope?: string } }).openid?.scope)).toEqual(["openid email profile offline_access"]);
   });
 
   it("can revoke the decision later: the client must ask again", async () => {

@@ -128,7 +128,7 @@ describe.each(DATABASE_KINDS)("throttles hold under bursts (%s)", (kind) => {
     expect(tally(answers.map((answer) => answer.status))).toEqual({ 400: 5, 429: 55 });
   });
 
-  it("20 parallel sign-up link requests for one address: at most 5 mails (§28)", async () => {
+  it("20 parallel sign-up link requests for one address: 5 mails, the allowance (§28)", async () => {
     const email = "burst-new@example.com";
     const ip = nextIp();
     const forms = await Promise.all(
@@ -141,11 +141,12 @@ describe.each(DATABASE_KINDS)("throttles hold under bursts (%s)", (kind) => {
     );
     const answers = await Promise.all(forms.map(({ browser, url, form }) => browser.postForm(url, { _csrf: csrfTokenOf(form.text), email })));
     const sent = (await mailsTo(first, email)).length + (await mailsTo(second, email)).length;
-    expect(sent).toBeLessThanOrEqual(5);
+    // One mail per request admitted, and only those (the outbox is read after the queued mails went out).
+    expect(sent).toBe(5);
     expect(tally(answers.map((answer) => answer.status))).toEqual({ 200: 5, 429: 15 });
   });
 
-  it("20 parallel recovery link requests for one account: at most 5 mails (§28)", async () => {
+  it("20 parallel recovery link requests for one account: 5 mails, the allowance (§28)", async () => {
     const email = "burst-recover@example.com";
     await createUser(first, email);
     const ip = nextIp();
@@ -159,7 +160,7 @@ describe.each(DATABASE_KINDS)("throttles hold under bursts (%s)", (kind) => {
     );
     const answers = await Promise.all(forms.map(({ browser, url, form }) => browser.postForm(url, { _csrf: csrfTokenOf(form.text), email })));
     const sent = [...(await mailsTo(first, email)), ...(await mailsTo(second, email))].filter((mail) => mail.subject.startsWith("Recover"));
-    expect(sent.length).toBeLessThanOrEqual(5);
+    expect(sent).toHaveLength(5);
     expect(tally(answers.map((answer) => answer.status))).toEqual({ 200: 5, 429: 15 });
   });
 

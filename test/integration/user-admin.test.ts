@@ -56,7 +56,9 @@ describe("operator actions on accounts", () => {
     const user = await signedInUser();
     const other = await signedInUser();
     const { removed } = await server.services.userAdmin.signOut(user.id);
-    expect(removed).toBeGreaterThan(0);
+    // What one sign-in and redemption left: its session, grant, code, access and refresh token.
+    expect(removed).toBe(5);
+    expect(await server.database.prisma.oidcPayload.count({ where: { accountId: user.id } })).toBe(0);
     expect(await silentError(user.browser)).toBe("login_required");
     expect(await silentError(other.browser)).toBeNull();
     expect((await oidc.refreshTokenGrant(rp.config, other.tokens.refresh_token as string)).access_token).toBeTruthy();
