@@ -9,10 +9,17 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-      // Suites that open databases start from the run's migrated templates.
+      // Suites that open databases start from the run's migrated templates. Each builds its own
+      // server and database (no module-level state in src/), so a worker reuses its loaded modules
+      // (oidc-provider, Prisma, PGlite's WebAssembly) from one suite to the next.
       {
         extends: true,
-        test: { name: "server", include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"], globalSetup: ["test/setup/database-templates.ts"] },
+        test: {
+          name: "server",
+          include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          globalSetup: ["test/setup/database-templates.ts"],
+          isolate: false,
+        },
       },
     ],
   },
