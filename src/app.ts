@@ -58,9 +58,10 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       invalidate: services.invalidate,
       onReuse: (kind, accountId) => {
         services.metrics.reuseDetections.inc({ kind });
-        services.events
-          .record({ type: "token.reuse_detected", outcome: "refused", userId: accountId ?? null, details: { kind } })
-          .catch((error: Error) => logger.warn({ err: error }, "could not record a reuse detection"));
+        // A background task, so shutdown (and a test) waits for the record instead of dropping it.
+        services.tasks.run("reuse record", () =>
+          services.events.record({ type: "token.reuse_detected", outcome: "refused", userId: accountId ?? null, details: { kind } }),
+        );
       },
     }),
     findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),

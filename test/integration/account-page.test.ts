@@ -1,7 +1,8 @@
 import * as oidc from "openid-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountPage } from "../helpers/account-page.js";
 import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
+import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
@@ -10,8 +11,6 @@ import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const CHROME_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Issue #5: the account page — passkeys, sessions and devices, connected apps, activity, email change.
 describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
@@ -349,16 +348,17 @@ describe("account page changes need a recent verification", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer("pglite", { account: { reverifySeconds: 1 } });
+    server = await startTestServer("pglite", { account: { reverifySeconds: 600 } });
   });
   afterAll(() => server?.stop());
+  afterEach(restoreClock);
 
   it("sends every change back to verify once the window has passed, and refuses the passkey ceremony's JSON steps", async () => {
     const email = "stale@example.com";
     const userId = await createUser(server, email);
     const account = new AccountPage(server, email);
     const page = await account.open();
-    await sleep(2100);
+    moveClock(660);
     for (const path of [
       "/account/passkeys/add",
       "/account/passkeys/any/rename",
@@ -375,7 +375,7 @@ describe("account page changes need a recent verification", () => {
       expect(response.status, path).toBe(303);
       const target = new URL(response.location as string);
       expect(target.pathname, path).toBe("/auth");
-      expect(target.searchParams.get("max_age"), path).toBe("1");
+      expect(target.searchParams.get("max_age"), path).toBe("600");
     }
     for (const path of ["/account/passkey/register/options", "/account/passkey/register/verify"]) {
       const response = await account.browser.postJson(`${server.issuer}${path}`, csrfTokenOf(page.text), {});

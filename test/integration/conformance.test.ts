@@ -1,7 +1,8 @@
 // Black-box re-expressions of OpenID conformance modules (oidcc-basic / config / RP-initiated logout).
 import * as oidc from "openid-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, type PageResponse } from "../helpers/browser-session.js";
+import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import {
   authorizationRequest,
   completeInteraction,
@@ -16,8 +17,6 @@ import {
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe("OpenID conformance behaviours", () => {
   let server: TestServer;
   let rp: RelyingParty;
@@ -29,6 +28,7 @@ describe("OpenID conformance behaviours", () => {
     userId = await createUser(server);
   });
   afterAll(() => server?.stop());
+  afterEach(restoreClock);
 
   /** Follows an authorization request in a signed-in browser without interacting; returns the callback parameters. */
   async function silent(browser: BrowserSession, extra: Record<string, string>) {
@@ -126,7 +126,8 @@ describe("OpenID conformance behaviours", () => {
     const browser = new BrowserSession();
     const first = await signInAndRedeem(server, rp, browser);
     const firstAuthTime = first.tokens.claims()?.auth_time as number;
-    await sleep(2100);
+    // A minute later: past max_age=1, within max_age=10000.
+    moveClock(60);
 
     // No prompt: offline_access needs prompt=consent (OIDC Core §11) and is dropped, the rest was
     // granted at the first sign-in, so the code comes back without a page.

@@ -55,6 +55,8 @@ describe("health, logs and secrets", () => {
   });
   afterAll(() => server?.stop());
 
+  const requestLines = () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === "request");
+
   it("answers /healthz and /readyz", async () => {
     expect(await (await fetch(`${server.issuer}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${server.issuer}/readyz`)).json()).toEqual({ status: "ready" });
@@ -63,12 +65,12 @@ describe("health, logs and secrets", () => {
   it("logs every request with an id and never a secret, code, token or password", async () => {
     const { tokens, callbackUrl } = await signInAndRedeem(server, rp, new BrowserSession());
     await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}`, "x-request-id": "trace-abc-123" } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The last request's line, written once its response has gone out.
+    await expect.poll(() => requestLines().some((line) => line.reqId === "trace-abc-123" && line.path === "/me")).toBe(true);
     const log = logLines.join("\n");
-    const requests = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === "request");
+    const requests = requestLines();
     expect(requests.length).toBeGreaterThan(5);
     for (const line of requests) expect(line.reqId).toBeTruthy();
-    expect(requests.some((line) => line.reqId === "trace-abc-123" && line.path === "/me")).toBe(true);
     for (const secret of [rp.clientSecret, tokens.access_token, tokens.refresh_token, tokens.id_token, callbackUrl.searchParams.get("code"), PASSWORD]) {
       expect(log).not.toContain(secret as string);
     }
@@ -78,12 +80,14 @@ describe("health, logs and secrets", () => {
     await server.services.signUp.requestLink("newcomer@example.com", "127.0.0.1", "some-interaction");
     await server.services.recovery.issueByOperator("alice@example.com");
     const links = (await readOutbox(server)).map((mail) => mail.link).filter((link): link is string => link !== null);
-    expect(links.map((link) => new URL(link).pathname).sort()).toEqual(["/recover/verify", "/signup/verify"]);
+    const linkPaths = links.map((link) => new URL(link).pathname);
+    expect([...linkPaths].sort()).toEqual(["/recover/verify", "/signup/verify"]);
     for (const link of links) await fetch(link);
     const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const { secret } = await server.services.totp.startEnrolment(user);
     const codes = await server.services.backupCodes.regenerate(user.id);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Every link's request line is written (once its response has gone out) before the log is searched.
+    await expect.poll(() => requestLines().filter((line) => linkPaths.includes(line.path as string)).length).toBeGreaterThanOrEqual(links.length);
     const log = logLines.join("\n");
     expect(log).toContain("/signup/verify");
     for (const value of [...links.map((link) => new URL(link).searchParams.get("token") as string), secret, ...codes]) {

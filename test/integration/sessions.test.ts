@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
+import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Issue #3 acceptance 6: idle and absolute session timeouts, "Keep me signed in" for one device.
 describe("IdP sessions", () => {
@@ -12,7 +11,9 @@ describe("IdP sessions", () => {
   let bobId: string;
 
   beforeAll(async () => {
-    server = await startTestServer("pglite", { ttl: { sessionIdleSeconds: 2, sessionAbsoluteSeconds: 5, keepSignedInSeconds: 60 } });
+    // Lifetimes are passed by moving the clock, so they can be long enough for margins of many
+    // seconds around their ends (oidc-provider counts whole seconds).
+    server = await startTestServer("pglite", { ttl: { sessionIdleSeconds: 60, sessionAbsoluteSeconds: 300, keepSignedInSeconds: 3600 } });
     rp = await registerRelyingParty(server, { firstParty: true });
     await createUser(server);
     bobId = await createUser(server, "bob@example.com");
@@ -20,6 +21,7 @@ describe("IdP sessions", () => {
     await server.database.prisma.user.updateMany({ data: { passkeyPromptSnoozedUntil: new Date(Date.now() + 3600_000) } });
   });
   afterAll(() => server?.stop());
+  afterEach(restoreClock);
 
   async function signIn(
     remember: boolean,
@@ -87,28 +89,34 @@ describe("IdP sessions", () => {
     expect(after.lastSeenAt.getTime()).toBeGreaterThan(row?.lastSeenAt.getTime() as number);
   });
 
-  it("ends an idle session", async () => {
+  it("ends an idle session; activity keeps it going", async () => {
     const { browser } = await signIn(false);
-    expect(await silently(browser)).toBe("signed in");
-    await sleep(3100);
-    expect(await silently(browser)).toBe("login_required");
-  });
-
-  // Lifetimes count whole seconds, so the absolute end falls within ±1 s of sign-in + 5 s:
-  // activity stays before 4 s, the last check comes after 6 s.
-  it("ends an active session at its absolute lifetime", async () => {
-    const { browser } = await signIn(false);
-    for (let i = 0; i < 3; i += 1) {
-      await sleep(1200);
+    // Each use restarts the 60 s idle timeout: uses 45 s apart keep it (90 s in all), 75 s without one end it.
+    for (let i = 0; i < 2; i += 1) {
+      moveClock(45);
       expect(await silently(browser)).toBe("signed in");
     }
-    await sleep(2600);
+    moveClock(75);
     expect(await silently(browser)).toBe("login_required");
   });
 
-  it("keeps a remembered session past the idle and absolute timeouts", async () => {
+  it("ends an active session at its absolute lifetime", async () => {
+    const { browser } = await signIn(false);
+    // Used every 45 s (within the idle timeout) up to 270 s, then at 315 s: past the absolute 300 s.
+    for (let i = 0; i < 6; i += 1) {
+      moveClock(45);
+      expect(await silently(browser)).toBe("signed in");
+    }
+    moveClock(45);
+    expect(await silently(browser)).toBe("login_required");
+  });
+
+  it("keeps a remembered session past the idle and absolute timeouts, to its own lifetime", async () => {
     const { browser } = await signIn(true);
-    await sleep(6200);
+    // 400 s: past the idle and the absolute timeout; 3700 s: past the 3600 s it is kept for.
+    moveClock(400);
     expect(await silently(browser)).toBe("signed in");
+    moveClock(3300);
+    expect(await silently(browser)).toBe("login_required");
   });
 });

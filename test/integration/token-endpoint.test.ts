@@ -1,12 +1,11 @@
 import * as oidc from "openid-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
+import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { createUser, type RelyingParty, RP_CALLBACK, registerRelyingParty, signIn, signInAndRedeem } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(DATABASE_KINDS)("token endpoint: codes and PKCE (%s)", (kind) => {
   let server: TestServer;
@@ -132,38 +131,47 @@ describe("token endpoint: lifetimes", () => {
   let rp: RelyingParty;
 
   beforeAll(async () => {
+    // Passed by moving the clock, so every check is many seconds away from an end (times are whole seconds).
     server = await startTestServer("pglite", {
-      // Codes live 3 s: short enough to wait out, long enough for a loaded CI machine to redeem one.
-      ttl: { authorizationCodeSeconds: 3, refreshTokenIdleSeconds: 5, refreshTokenAbsoluteSeconds: 5 },
+      ttl: { authorizationCodeSeconds: 300, refreshTokenIdleSeconds: 200, refreshTokenAbsoluteSeconds: 300 },
     });
     rp = await registerRelyingParty(server);
     await createUser(server);
   });
   afterAll(() => server?.stop());
+  afterEach(restoreClock);
 
-  it("refuses an expired code", async () => {
-    const { callbackUrl, start } = await signIn(server, rp);
-    await sleep(4100);
-    const result = await tokenRequest(
-      server.issuer,
-      { grant_type: "authorization_code", code: callbackUrl.searchParams.get("code") as string, redirect_uri: RP_CALLBACK, code_verifier: start.codeVerifier },
-      rp,
-    );
-    expect(result).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  it("redeems a code within its lifetime and refuses an expired one", async () => {
+    const redeem = ({ callbackUrl, start }: Awaited<ReturnType<typeof signIn>>) =>
+      tokenRequest(
+        server.issuer,
+        {
+          grant_type: "authorization_code",
+          code: callbackUrl.searchParams.get("code") as string,
+          redirect_uri: RP_CALLBACK,
+          code_verifier: start.codeVerifier,
+        },
+        rp,
+      );
+    const early = await signIn(server, rp);
+    const late = await signIn(server, rp);
+    moveClock(250);
+    expect((await redeem(early)).status).toBe(200);
+    moveClock(100);
+    expect(await redeem(late)).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
   });
 
   it("refuses a refresh token past its absolute lifetime even though it was rotated (§9)", async () => {
-    // Times are whole seconds (iat floors), so margins are ≥ 1.5 s. Idle alone would keep the
-    // rotated token alive until ≥ t0+7 s; the absolute lifetime ends it by t0+5 s.
+    // Rotated at 150 s, idle alone would keep the new token until 350 s; the absolute lifetime ends it at 300 s.
     const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
     const firstIssued = (await oidc.tokenIntrospection(rp.config, tokens.refresh_token as string)).iat as number;
-    await sleep(2000);
+    moveClock(150);
     const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token as string);
     // The rotated token itself expires at the absolute end, not a full idle lifetime after rotation
     // (the grant's own lifetime enforces the same end: defence in depth).
     const rotatedExpiry = (await oidc.tokenIntrospection(rp.config, rotated.refresh_token as string)).exp as number;
-    expect(rotatedExpiry).toBeLessThanOrEqual(firstIssued + 5);
-    await sleep(3500);
+    expect(rotatedExpiry).toBeLessThanOrEqual(firstIssued + 300);
+    moveClock(170);
     await expect(oidc.refreshTokenGrant(rp.config, rotated.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
   });
 });
