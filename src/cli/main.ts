@@ -63,8 +63,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Exit explicitly once output is flushed: the WebAssembly schema engine leaves timers behind.
-const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+// End once nothing is left to do rather than at once: a forced exit also cuts off writes still in
+// flight, such as tsx's transform cache, which it writes asynchronously (a run cut short leaves
+// empty cache files, and every later run transforms those modules again). The grace period is
+// for the WebAssembly schema engine, which leaves a 10 s timer behind after migrating.
+const EXIT_GRACE_MS = 250;
+const exit = (code: number) => {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+};
 
 main(process.argv.slice(2)).then(exit, (error: Error) => {
   output.stderr(error instanceof CliConfigError ? `${error.message}\n` : `Error: ${error.message}\n`);

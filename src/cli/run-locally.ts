@@ -15,7 +15,15 @@ export async function runLocally(argv: string[], io: CommandIo, config: Config):
   });
   try {
     if (database.appliedMigrations.length > 0) io.stderr(`Applied migrations: ${database.appliedMigrations.join(", ")}\n`);
-    return await runCommand(argv, io, servicesFor(database, config, createLogger("warn")).services);
+    const { services } = servicesFor(database, config, createLogger("warn"));
+    try {
+      return await runCommand(argv, io, services);
+    } finally {
+      // Mails a command promised (invitations, recovery links, security notices) go out before the
+      // database closes, as at the server's shutdown.
+      await services.tasks.drain();
+      services.mailer.close();
+    }
   } finally {
     await database.close();
   }
