@@ -1,8 +1,13 @@
+import module from "node:module";
 import { join } from "node:path";
 import type { Config } from "../config.js";
 import { usersCommandReadsStdin } from "./commands/users.js";
 import { type CommandIo, UsageError } from "./io.js";
 import { USAGE } from "./run-command.js";
+
+// V8's compiled code of every module loaded from here on is kept between runs (Node 22.1+; under
+// the OS temp dir): each command is a new process that loads the same modules again.
+module.enableCompileCache?.();
 
 const output = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
 
