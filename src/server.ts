@@ -3,14 +3,12 @@ import type { AddressInfo } from "node:net";
 import type Provider from "oidc-provider";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
-import { deriveKeys } from "./crypto/derived-keys.js";
-import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { listenForInvalidations } from "./db/invalidation-channel.js";
 import type { Database } from "./db/open-database.js";
 import { createLiveApplication } from "./live-application.js";
 import type { Logger } from "./logger.js";
 import { startExpirySweeper } from "./oidc/expiry-sweeper.js";
-import { createServices, type Services } from "./services.js";
+import { type Services, servicesFor } from "./services.js";
 
 export interface RunningServer {
   readonly server: Server;
@@ -20,11 +18,6 @@ export interface RunningServer {
   readonly provider: Provider;
   /** Stops accepting connections and waits for in-flight requests (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
-}
-
-export function servicesFor(database: Database, config: Config, logger: Logger, now?: () => Date) {
-  const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
-  return { keys, services: createServices(database, config, keys, logger, now) };
 }
 
 export interface ServerOptions {

@@ -11,7 +11,8 @@ import { createBackgroundTasks } from "./background-tasks.js";
 import { createClientRegistry } from "./clients/client-registry.js";
 import { createInvalidationBus, singleProcessChannel } from "./cluster/invalidation-bus.js";
 import type { Config } from "./config.js";
-import type { DerivedKeys } from "./crypto/derived-keys.js";
+import { type DerivedKeys, deriveKeys } from "./crypto/derived-keys.js";
+import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createAuditEventQueries } from "./db/audit-events.js";
 import { createClientQueries } from "./db/clients.js";
@@ -187,3 +188,9 @@ export function createServices(database: Database, config: Config, keys: Derived
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** The services and the keys they were built with, from the configured root secret (the dev secret in DATA_DIR without one). */
+export function servicesFor(database: Database, config: Config, logger: Logger, now?: () => Date) {
+  const keys = deriveKeys(config.secretKey ?? loadOrCreateDevSecret(config.dataDir));
+  return { keys, services: createServices(database, config, keys, logger, now) };
+}

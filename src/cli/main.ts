@@ -1,66 +1,84 @@
+import module from "node:module";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../config.js";
-import { DataDirLockedError, lockDataDir } from "../db/data-dir-lock.js";
-import { openDatabase, pgliteDirectory } from "../db/open-database.js";
-import { createLogger } from "../logger.js";
-import { servicesFor } from "../server.js";
+import type { Config } from "../config.js";
 import { usersCommandReadsStdin } from "./commands/users.js";
-import { createMigration } from "./create-migration.js";
 import { type CommandIo, UsageError } from "./io.js";
-import { forwardToServer } from "./operator-socket.js";
-import { readSecretInput } from "./read-secret-input.js";
-import { runCommand, USAGE } from "./run-command.js";
+import { USAGE } from "./run-command.js";
+
+// V8's compiled code of every module loaded from here on is kept between runs (Node 22.1+; under
+// the OS temp dir): each command is a new process that loads the same modules again.
+module.enableCompileCache?.();
 
 const output = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
 
-/** The operator CLI: runs locally, or inside the server when it holds the embedded database. */
+class CliConfigError extends Error {}
+
+async function loadCliConfig(): Promise<Config> {
+  const { ConfigError, loadConfig } = await import("../config.js");
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliConfigError(`Configuration error: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The operator CLI: runs locally, or inside the server when it holds the embedded database.
+ * Each path imports only what it runs, because every command is a new process (issue #12):
+ * `--help` loads none of the application; a command forwarded to the server loads the
+ * configuration, the lock and a socket client; only a command run here opens the database.
+ */
 async function main(argv: string[]): Promise<number> {
   const [group, sub] = argv;
   if (!group || group === "help" || group === "--help") {
     output.stdout(`${USAGE}\n`);
     return 0;
   }
-  if (group === "db" && sub === "create-migration") return createMigration(argv[2], output);
+  if (group === "db" && sub === "create-migration") return (await import("./create-migration.js")).createMigration(argv[2], output);
 
-  const config = loadConfig();
-  const stdin = group === "users" && usersCommandReadsStdin(argv.slice(1)) ? await readSecretInput("Password: ") : null;
+  const config = await loadCliConfig();
+  const readsStdin = group === "users" && usersCommandReadsStdin(argv.slice(1));
+  const stdin = readsStdin ? await (await import("./read-secret-input.js")).readSecretInput("Password: ") : null;
   const io: CommandIo = { ...output, stdin };
 
-  let releaseLock = async () => {};
-  if (!config.databaseUrl) {
-    try {
-      releaseLock = await lockDataDir(config.dataDir, () => {
-        output.stderr("Lost the DATA_DIR lock; stopping.\n");
-        process.exit(1);
-      });
-    } catch (error) {
-      if (!(error instanceof DataDirLockedError)) throw error;
-      return forwardToServer(join(config.dataDir, "operator.sock"), { argv, stdin }, io);
-    }
+  if (config.databaseUrl) return (await import("./run-locally.js")).runLocally(argv, io, config);
+
+  const { DataDirLockedError, dataDirHeld, lockDataDir } = await import("../db/data-dir-lock.js");
+  const forward = async () => (await import("./operator-socket.js")).forwardToServer(join(config.dataDir, "operator.sock"), { argv, stdin }, io);
+  if (dataDirHeld(config.dataDir)) return forward();
+  // Loaded before the lock is taken: loading blocks the event loop, and on a busy machine long
+  // enough that the lock, refreshed from a timer, could go stale and be lost.
+  const { runLocally } = await import("./run-locally.js");
+  let releaseLock: () => Promise<void>;
+  try {
+    releaseLock = await lockDataDir(config.dataDir, () => {
+      output.stderr("Lost the DATA_DIR lock; stopping.\n");
+      process.exit(1);
+    });
+  } catch (error) {
+    // A server started meanwhile.
+    if (!(error instanceof DataDirLockedError)) throw error;
+    return forward();
   }
   try {
-    const database = await openDatabase({
-      databaseUrl: config.databaseUrl,
-      pgliteDir: config.databaseUrl ? null : pgliteDirectory(config.dataDir),
-      migrate: true,
-      poolSize: 2,
-    });
-    try {
-      if (database.appliedMigrations.length > 0) output.stderr(`Applied migrations: ${database.appliedMigrations.join(", ")}\n`);
-      return await runCommand(argv, io, servicesFor(database, config, createLogger("warn")).services);
-    } finally {
-      await database.close();
-    }
+    return await runLocally(argv, io, config);
   } finally {
     await releaseLock();
   }
 }
 
-// Exit explicitly once output is flushed: the WebAssembly schema engine leaves timers behind.
-const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+// End once nothing is left to do rather than at once: a forced exit also cuts off writes still in
+// flight, such as tsx's transform cache, which it writes asynchronously (a run cut short leaves
+// empty cache files, and every later run transforms those modules again). The grace period is
+// for the WebAssembly schema engine, which leaves a 10 s timer behind after migrating.
+const EXIT_GRACE_MS = 250;
+const exit = (code: number) => {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+};
 
 main(process.argv.slice(2)).then(exit, (error: Error) => {
-  if (error instanceof ConfigError) output.stderr(`Configuration error: ${error.message}\n`);
-  else output.stderr(`Error: ${error.message}\n`);
+  output.stderr(error instanceof CliConfigError ? `${error.message}\n` : `Error: ${error.message}\n`);
   exit(error instanceof UsageError ? 2 : 1);
 });

@@ -14,6 +14,8 @@ export type ReleaseLock = () => Promise<void>;
 
 const LOCK = "idp.lock";
 const OWNER = "idp.lock.owner";
+// A holder we cannot check (another container on a shared volume) counts as gone once it stops refreshing.
+const STALE_MS = 10_000;
 
 function readOwner(dataDir: string): ProcessIdentity | null {
   try {
@@ -32,12 +34,25 @@ function writeOwner(dataDir: string): void {
 function acquire(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
   return lockfile.lock(dataDir, {
     lockfilePath: join(dataDir, LOCK),
-    // A holder we cannot check (another container on a shared volume) counts as gone once it stops refreshing.
-    stale: 10_000,
+    stale: STALE_MS,
     update: 2_000,
     realpath: false,
     onCompromised,
   });
+}
+
+/**
+ * Whether another live process holds the lock now, by the rules `lockDataDir` takes it by. Only a
+ * hint (the holder may stop, or another start, right after): taking the lock decides.
+ */
+export function dataDirHeld(dataDir: string): boolean {
+  try {
+    if (!lockfile.checkSync(dataDir, { lockfilePath: join(dataDir, LOCK), stale: STALE_MS, realpath: false })) return false;
+  } catch {
+    return false;
+  }
+  const owner = readOwner(dataDir);
+  return owner === null || !isProcessGone(owner);
 }
 
 /**

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PROJECT_ROOT } from "../paths.js";
-import { openSchemaEngine } from "./schema-engine.js";
+
+// Loaded only when there is something to migrate or diff: most opens find the schema current.
+const openSchemaEngine = async (factory: SqlMigrationAwareDriverAdapterFactory) => (await import("./schema-engine.js")).openSchemaEngine(factory);
 
 export const SCHEMA_PATH = join(PROJECT_ROOT, "prisma/schema.prisma");
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, "prisma/migrations");

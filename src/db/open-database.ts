@@ -1,11 +1,7 @@
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client.js";
 import { applyMigrations, pendingMigrationNames } from "./migrations.js";
-import { withPostgresMigrationLock } from "./postgres-migration-lock.js";
 
 export type Db = PrismaClient;
 
@@ -36,8 +32,23 @@ export function pgliteDirectory(dataDir: string): string {
 }
 
 // PostgreSQL may be shared by instances starting together; a PGlite directory has one owner (data-dir-lock.ts).
-function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
-  return databaseUrl ? withPostgresMigrationLock(databaseUrl, applyMigrations) : applyMigrations(factory);
+async function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  if (!databaseUrl) return applyMigrations(factory);
+  const { withPostgresMigrationLock } = await import("./postgres-migration-lock.js");
+  return withPostgresMigrationLock(databaseUrl, applyMigrations);
+}
+
+// Only the driver in use is loaded: each operator command is a new process (issue #12), and
+// PGlite alone takes longer to load than the whole PostgreSQL driver.
+async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; close(): Promise<void> }> {
+  if (options.databaseUrl) {
+    const { PrismaPg } = await import("@prisma/adapter-pg");
+    return { factory: new PrismaPg({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 }), close: async () => {} };
+  }
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
+  const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite({ loadDataDir: options.pgliteDump });
+  await pglite.waitReady;
+  return { factory: new PrismaPGlite(pglite), close: () => pglite.close() };
 }
 
 /**
@@ -45,18 +56,7 @@ function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDriverAda
  * migrations and generated client serve both.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  let factory: SqlMigrationAwareDriverAdapterFactory;
-  let closeDriver: () => Promise<void>;
-  if (options.databaseUrl) {
-    factory = new PrismaPg({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    closeDriver = async () => {};
-  } else {
-    const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite({ loadDataDir: options.pgliteDump });
-    await pglite.waitReady;
-    factory = new PrismaPGlite(pglite);
-    closeDriver = () => pglite.close();
-  }
-
+  const { factory, close: closeDriver } = await openDriver(options);
   const prisma = new PrismaClient({ adapter: factory });
   try {
     // One query decides; the schema engine (slow to load) runs only when something is pending.

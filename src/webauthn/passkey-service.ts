@@ -1,10 +1,14 @@
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
+import type { VerifiedAuthenticationResponse, VerifiedRegistrationResponse } from "@simplewebauthn/server";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
 import { MAX_CREDENTIAL_ID_BYTES } from "./credential-id.js";
 import { credentialIdTooLong, parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
+
+// Loaded at the first ceremony: with its ASN.1 stack it is the largest library the services load,
+// and the operator CLI, which builds every service for one command, runs none (issue #12).
+const simpleWebAuthn = () => import("@simplewebauthn/server");
 
 /** Challenges live at most 5 minutes (issue #3). */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -77,6 +81,7 @@ export function createPasskeyService(deps: {
      */
     async authenticationOptions(challengeKey: string, userId: string | null = null) {
       const allowed = userId ? await credentials.listCredentialsOfUser(userId) : [];
+      const { generateAuthenticationOptions } = await simpleWebAuthn();
       const options = await generateAuthenticationOptions({
         rpID: config.rpId,
         userVerification: "required",
@@ -108,7 +113,8 @@ export function createPasskeyService(deps: {
         assertThat(response.response.userHandle === userHandleOf(credential.userId), failed);
       }
 
-      let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      const { verifyAuthenticationResponse } = await simpleWebAuthn();
+      let verification: VerifiedAuthenticationResponse;
       try {
         verification = await verifyAuthenticationResponse({
           response,
@@ -150,6 +156,7 @@ export function createPasskeyService(deps: {
      */
     async registrationOptions(challengeKey: string, account: PasskeyAccount) {
       const existing = await credentials.listCredentialsOfUser(account.id);
+      const { generateRegistrationOptions } = await simpleWebAuthn();
       const options = await generateRegistrationOptions({
         rpName: config.rpName,
         rpID: config.rpId,
@@ -171,7 +178,8 @@ export function createPasskeyService(deps: {
       const challenge = await takeChallenge(challengeKey);
       assertThat(challenge.userId === userId, expired);
       const response = parseRegistrationResponse(body);
-      let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      const { verifyRegistrationResponse } = await simpleWebAuthn();
+      let verification: VerifiedRegistrationResponse;
       try {
         verification = await verifyRegistrationResponse({
           response,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +9,8 @@ import { freePort } from "../helpers/test-server.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/.bin/tsx");
+const NODE = join(ROOT, "node_modules/.bin/node");
+const DEPENDENCIES = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: object }).dependencies);
 
 interface Result {
   code: number | null;
@@ -26,6 +28,28 @@ function run(entry: string, args: string[], env: Record<string, string>, stdin?:
     child.on("close", (code) => done({ code, stdout, stderr }));
     child.stdin.end(stdin ?? "");
   });
+}
+
+/** Runs the CLI and says which of the application's own modules and dependencies it loaded. */
+async function runRecordingModules(args: string[], env: Record<string, string>): Promise<Result & { sources: string[]; dependencies: string[] }> {
+  const file = join(mkdtempSync(join(tmpdir(), "idp-cli-modules-")), "modules.txt");
+  const result = await new Promise<Result>((done) => {
+    const child = spawn(NODE, ["--import", "tsx", "--import", "./test/helpers/record-modules.ts", "src/cli/main.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, RECORD_MODULES_TO: file },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+  const urls = readFileSync(file, "utf8").split("\n");
+  rmSync(resolve(file, ".."), { recursive: true, force: true });
+  const sources = [...new Set(urls.filter((url) => url.startsWith(`file://${ROOT}/src/`)).map((url) => url.slice(`file://${ROOT}/src/`.length)))];
+  const dependencies = DEPENDENCIES.filter((name) => urls.some((url) => url.includes(`/node_modules/${name}/`)));
+  return { ...result, sources, dependencies };
 }
 
 function startServerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
@@ -277,6 +301,19 @@ describe("operator CLI", { timeout: 180_000 }, () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("must use https");
 
+      // Forwarding needs the configuration, the lock and a socket: not the database or the services.
+      const forwarded = await runRecordingModules(["clients", "list", "--json"], env);
+      expect(forwarded.code).toBe(0);
+      expect(JSON.parse(forwarded.stdout)).toHaveLength(1);
+      expect(forwarded.dependencies.sort()).toEqual(["proper-lockfile", "proxy-addr", "zod"]);
+      expect(forwarded.sources.filter((path) => !path.startsWith("cli/")).sort()).toEqual([
+        "config.ts",
+        "db/data-dir-lock.ts",
+        "db/process-identity.ts",
+        "errors.ts",
+        "paths.ts",
+      ]);
+
       const second = await run("src/main.ts", [], { ...env, PORT: String(await freePort()) });
       expect(second.code).not.toBe(0);
       expect(second.stderr).toContain("is in use by another process");
@@ -303,6 +340,20 @@ describe("operator CLI", { timeout: 180_000 }, () => {
     expect(algsOf("pending")).toEqual(["ES256", "RS256"]);
     expect(algsOf("active")).toEqual(["ES256", "RS256"]);
     expect(keys.filter((key) => key.status === "active").every((key) => key.retired_at !== null)).toBe(true);
+  });
+
+  it("prints usage without reading the configuration or loading anything of the application", async () => {
+    // A DATA_DIR inside a file, a database nothing listens on and an invalid issuer: any of them fails every other command.
+    writeFileSync(join(dataDir, "a-file"), "");
+    const unusable = { DATA_DIR: join(dataDir, "a-file", "data"), DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ISSUER: "not a url" };
+    for (const args of [["--help"], ["help"], []]) {
+      const help = await runRecordingModules(args, unusable);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain("Usage: npm run idp");
+      expect(help.stderr).toBe("");
+      expect(help.dependencies).toEqual([]);
+      expect(help.sources.filter((path) => !path.startsWith("cli/") && path !== "errors.ts")).toEqual([]);
+    }
   });
 
   it("names the bad setting when the configuration is invalid", async () => {

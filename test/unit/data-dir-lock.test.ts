@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DataDirLockedError, lockDataDir } from "../../src/db/data-dir-lock.js";
+import { DataDirLockedError, dataDirHeld, lockDataDir } from "../../src/db/data-dir-lock.js";
 import { currentProcessIdentity, type ProcessIdentity } from "../../src/db/process-identity.js";
 
 const onCompromised = (error: Error) => {
@@ -58,5 +58,24 @@ describe("DATA_DIR lock", () => {
   it("refuses an owner it cannot check (another host or container on a shared volume) while the lock is fresh", async () => {
     leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess(), scope: "other-host||" });
     await expect(lockDataDir(dataDir, onCompromised)).rejects.toBeInstanceOf(DataDirLockedError);
+  });
+
+  it("tells whether a live process holds it, by the rules the lock is taken by (the CLI forwards then)", async () => {
+    expect(dataDirHeld(join(dataDir, "not-created-yet"))).toBe(false);
+    expect(dataDirHeld(dataDir)).toBe(false);
+    const release = await lockDataDir(dataDir, onCompromised);
+    expect(dataDirHeld(dataDir)).toBe(true);
+    await release();
+    expect(dataDirHeld(dataDir)).toBe(false);
+
+    leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess() });
+    expect(dataDirHeld(dataDir)).toBe(false);
+    rmSync(join(dataDir, "idp.lock"), { recursive: true });
+    leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess(), scope: "other-host||" });
+    expect(dataDirHeld(dataDir)).toBe(true);
+    // Not refreshed for longer than the stale threshold: lockDataDir would take it over.
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(join(dataDir, "idp.lock"), longAgo, longAgo);
+    expect(dataDirHeld(dataDir)).toBe(false);
   });
 });
