@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
-import { type Database, openDatabase } from "../../src/db/open-database.js";
+import { type Database, openDatabase, pgliteDirectory } from "../../src/db/open-database.js";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -59,4 +61,15 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
       await scratch.drop();
     },
   };
+}
+
+/**
+ * A new DATA_DIR whose embedded database is already migrated (a copy of the run's template), for a
+ * server or CLI process; an empty one when no template was made (a process then migrates it itself).
+ */
+export function seededDataDir(prefix = "idp-data-"): string {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const template = process.env.TEST_PGLITE_TEMPLATE_DIR;
+  if (template) cpSync(template, pgliteDirectory(dataDir), { recursive: true });
+  return dataDir;
 }

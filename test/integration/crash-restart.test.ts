@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/free-port.js";
 import { type ServerProcess, spawnServer, stopServer, waitUntilStarted } from "../helpers/server-process.js";
-import { freePort } from "../helpers/test-server.js";
+import { seededDataDir } from "../helpers/test-database.js";
 
 // Issue #11 item 9: the embedded database's DATA_DIR lock after the server was killed.
 describe("restart on the embedded database", { timeout: 240_000 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "idp-crash-"));
+  const dataDir = seededDataDir("idp-crash-");
   const started: ServerProcess[] = [];
   const start = async () => {
     const port = await freePort();

@@ -17,9 +17,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   const pglite = new PGlite();
   try {
     await applyMigrations(new PrismaPGlite(pglite));
+    const dump = await pglite.dumpDataDir("none");
     const dumpPath = join(directory, "pglite.tar");
-    writeFileSync(dumpPath, Buffer.from(await (await pglite.dumpDataDir("none")).arrayBuffer()));
+    writeFileSync(dumpPath, Buffer.from(await dump.arrayBuffer()));
     process.env.TEST_PGLITE_TEMPLATE = dumpPath;
+    // The same, as the directory a server or CLI process opens under DATA_DIR.
+    const onDisk = new PGlite(join(directory, "pglite"), { loadDataDir: dump });
+    await onDisk.close();
+    process.env.TEST_PGLITE_TEMPLATE_DIR = join(directory, "pglite");
   } finally {
     await pglite.close();
   }
