@@ -40,6 +40,7 @@ export function createMailer(config: MailConfig, logger: Logger): Mailer {
     ? nodemailer.createTransport(config.smtpUrl)
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
 
+  let written = 0;
   return {
     async send({ to, subject, text, kind }) {
       const info = await transport.sendMail({ from: config.from, to, subject, text }).catch((error: unknown) => {
@@ -47,8 +48,11 @@ export function createMailer(config: MailConfig, logger: Logger): Mailer {
       });
       if (!config.smtpUrl) {
         await mkdir(config.outboxDir, { recursive: true, mode: 0o700 });
-        // Sortable by time; the links inside are live, so only the owner may read them.
-        const file = join(config.outboxDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomUUID()}.eml`);
+        // Sorted by name in the order written (two mails can share a millisecond); the links inside
+        // are live, so only the owner may read them.
+        written += 1;
+        const stamp = `${new Date().toISOString().replace(/[:.]/g, "-")}-${String(written).padStart(6, "0")}`;
+        const file = join(config.outboxDir, `${stamp}-${randomUUID()}.eml`);
         await writeFile(file, (info as { message: Buffer }).message, { mode: 0o600 });
         logger.info({ kind, file }, "mail written to the outbox");
         return;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createMailer } from "../../src/mail/mailer.js";
 import { freePort } from "../helpers/test-server.js";
@@ -96,19 +96,26 @@ describe("mailer", () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("writes one .eml per message, readable only by the owner", async () => {
+    it("writes one .eml per message, named in the order sent, readable only by the owner", async () => {
       const outboxDir = join(dir, "outbox");
       const mailer = createMailer({ smtpUrl: null, outboxDir, from: "no-reply@localhost" }, logger);
-      await mailer.send(message);
-      await mailer.send({ ...message, subject: "Second" });
+      // All in one millisecond (the clock stands still), as two mails sent together may be.
+      const subjects = ["Hello", ...Array.from({ length: 19 }, (_, index) => `Message ${index + 2}`)];
+      vi.useFakeTimers({ toFake: ["Date"], now: new Date("2026-12-01T12:00:00.000Z") });
+      try {
+        for (const subject of subjects) await mailer.send({ ...message, subject });
+      } finally {
+        vi.useRealTimers();
+      }
       const files = readdirSync(outboxDir).sort();
-      expect(files).toHaveLength(2);
+      expect(files).toHaveLength(subjects.length);
       expect(files.every((file) => file.endsWith(".eml"))).toBe(true);
       // The mails hold live links.
       expect(files.every((file) => (statSync(join(outboxDir, file)).mode & 0o077) === 0)).toBe(true);
       const first = await simpleParser(readFileSync(join(outboxDir, files[0] as string)));
-      expect(first.subject).toBe("Hello");
       expect(first.text?.trim()).toBe(message.text);
+      const inNameOrder = await Promise.all(files.map(async (file) => (await simpleParser(readFileSync(join(outboxDir, file)))).subject));
+      expect(inNameOrder).toEqual(subjects);
     });
   });
 });
