@@ -59,16 +59,20 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
     expect((JSON.parse(list.stdout) as unknown[]).length).toBe(1);
   });
 
-  it("migrates an empty DATA_DIR on its first command and says so; then finds the schema current", async () => {
+  it("migrates an empty DATA_DIR on its first command and says so; then finds the schema current without loading the schema engine", async () => {
     // The other CLI suites start from a migrated copy: this is the path a new installation takes.
     const empty = mkdtempSync(join(tmpdir(), "idp-cli-empty-"));
     try {
-      const first = await runEntry("src/cli/main.ts", ["db", "migrate"], { DATA_DIR: empty, DATABASE_URL: "" });
+      const first = await runCliRecordingModules(["db", "migrate"], { DATA_DIR: empty, DATABASE_URL: "" });
       expect(first.code).toBe(0);
+      expect(first.dependencies).toContain("@prisma/schema-engine-wasm");
       const applied = /Applied migrations: (.*)\n/.exec(first.stderr)?.[1]?.split(", ");
       expect(applied).toEqual(readMigrationsList().migrationDirectories.map((directory) => directory.path));
-      const again = await runEntry("src/cli/main.ts", ["db", "migrate"], { DATA_DIR: empty, DATABASE_URL: "" });
+      // A warm start: one query finds every migration recorded, and the schema engine is never loaded.
+      const again = await runCliRecordingModules(["db", "migrate"], { DATA_DIR: empty, DATABASE_URL: "" });
       expect(again).toMatchObject({ code: 0, stderr: "", stdout: "The database schema is up to date.\n" });
+      expect(again.dependencies).not.toContain("@prisma/schema-engine-wasm");
+      expect(again.sources).not.toContain("db/schema-engine.ts");
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
