@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heardAt } from "../helpers/heard.js";
 import { RP_CALLBACK } from "../helpers/relying-party.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
+import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 // What an operator changes about a client at one instance holds at the other as soon as the
 // change is heard there, not when the other's client cache (10 s) runs out.
@@ -11,13 +12,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("client changes across two insta
   let second: TestServer;
 
   beforeAll(async () => {
-    first = await startTestServer("postgres");
-    second = await startTestServer("postgres", {}, { shareWith: first });
+    [first, second] = await startTwoInstances("postgres");
   });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  afterAll(() => stopInstances(first, second));
 
   const machine = async () => {
     const created = await first.services.clients.create({ name: "Machine", redirectUris: [], clientCredentials: true, scopes: ["email"] });

@@ -5,7 +5,8 @@ import { BrowserSession } from "../helpers/browser-session.js";
 import { heardAt } from "../helpers/heard.js";
 import { movableClock } from "../helpers/movable-clock.js";
 import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 const kidsAt = async (server: TestServer) => ((await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
 
@@ -18,16 +19,12 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("key rotation across two instanc
   let rpAtSecond: RelyingParty;
 
   beforeAll(async () => {
-    first = await startTestServer("postgres", {}, { now: clock.now });
-    second = await startTestServer("postgres", {}, { shareWith: first, now: clock.now });
+    [first, second] = await startTwoInstances("postgres", {}, { now: clock.now });
     rpAtFirst = await registerRelyingParty(first);
     rpAtSecond = await registerRelyingParty(second);
     await createUser(first);
   });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  afterAll(() => stopInstances(first, second));
 
   it("publishes the new keys on both at once, and both sign with them after the publish delay", async () => {
     const idTokenAt = async (server: TestServer, rp: RelyingParty) => (await signInAndRedeem(server, rp, new BrowserSession())).tokens.id_token as string;

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
 import { heardAt } from "../helpers/heard.js";
 import { createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 // Two server processes on one PostgreSQL database: what one revokes, the other stops serving,
 // although it had the token in its cache.
@@ -13,15 +14,11 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("two instances on one PostgreSQL
   let rp: RelyingParty;
 
   beforeAll(async () => {
-    first = await startTestServer("postgres");
-    second = await startTestServer("postgres", {}, { shareWith: first });
+    [first, second] = await startTwoInstances("postgres");
     rp = await registerRelyingParty(first);
     await createUser(first);
   });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  afterAll(() => stopInstances(first, second));
 
   const userinfoAt = (server: TestServer, token: string) => fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${token}` } });
 

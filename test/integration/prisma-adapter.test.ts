@@ -8,7 +8,8 @@ import { createPayloadCache } from "../../src/oidc/payload-cache.js";
 import { applyInvalidation } from "../../src/oidc/payload-invalidation.js";
 import { heardAt } from "../helpers/heard.js";
 import { DATABASE_KINDS, openTestDatabase } from "../helpers/test-database.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
@@ -155,13 +156,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("oidc-provider adapter across tw
   let second: TestServer;
 
   beforeAll(async () => {
-    first = await startTestServer("postgres");
-    second = await startTestServer("postgres", {}, { shareWith: first });
+    [first, second] = await startTwoInstances("postgres");
   });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  afterAll(() => stopInstances(first, second));
 
   // The adapter each provider really uses, with its process's cache and invalidation channel.
   const codesAt = (server: TestServer): Adapter => server.provider.AuthorizationCode.adapter;

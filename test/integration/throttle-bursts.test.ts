@@ -5,8 +5,9 @@ import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "..
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
+import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 const THROTTLE = {
   passwordFailuresPerAccount: 10,
@@ -45,16 +46,11 @@ describe.each(DATABASE_KINDS)("throttles hold under bursts (%s)", (kind) => {
   const nextIp = () => `198.51.100.${++network}`;
 
   beforeAll(async () => {
-    const options = { env: { TRUST_PROXY: "true" } };
-    first = await startTestServer(kind, { throttle: THROTTLE, signUp: MAILS }, options);
-    second = await startTestServer(kind, { throttle: THROTTLE, signUp: MAILS }, { ...options, shareWith: first });
+    [first, second] = await startTwoInstances(kind, { throttle: THROTTLE, signUp: MAILS }, { env: { TRUST_PROXY: "true" } });
     servers = [first, second];
     rp = await registerRelyingParty(first, { firstParty: true });
   });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  afterAll(() => stopInstances(first, second));
 
   // Each instance counts its own checks: the sum is what the two together verified.
   const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
