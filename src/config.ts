@@ -135,6 +135,8 @@ export interface Config extends Defaults {
   readonly mail: MailConfig;
   /** Bearer token for GET /metrics; null: no metrics endpoint. */
   readonly metricsToken: string | null;
+  /** RFC 8707 resource indicators of the APIs tokens may be issued for (their `aud`); empty: none. */
+  readonly resourceServers: readonly string[];
 }
 
 export interface MailConfig {
@@ -302,6 +304,25 @@ function parseDatabaseUrl(value: string | undefined): string | null {
   return value;
 }
 
+/**
+ * RESOURCE_SERVERS: the APIs a client may ask a token for with `resource=` (RFC 8707 §2: absolute
+ * URIs without a fragment), space- or comma-separated; https, or http on localhost outside production.
+ * Clients send one exactly as listed; it becomes the token's audience.
+ */
+function parseResourceServers(value: string | undefined, production: boolean): string[] {
+  const identifiers = [...new Set((value ?? "").split(/[\s,]+/).filter(Boolean))];
+  for (const identifier of identifiers) {
+    const url = URL.parse(identifier);
+    const loopbackHttp = url?.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname) && !production;
+    if (!url || (url.protocol !== "https:" && !loopbackHttp) || identifier.includes("#") || url.username || url.password) {
+      throw new ConfigError(
+        `RESOURCE_SERVERS must list absolute https URIs without fragment or credentials, e.g. https://api.example.com (got "${identifier}")`,
+      );
+    }
+  }
+  return identifiers;
+}
+
 export function loadDefaults(path = join(PROJECT_ROOT, "config/default.json")): Defaults {
   let raw: unknown;
   try {
@@ -364,6 +385,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     webauthn,
     mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
+    resourceServers: Object.freeze(parseResourceServers(env.RESOURCE_SERVERS, production)),
   });
   assertTlsReachable(config);
   return config;

@@ -41,6 +41,7 @@ const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
   [/--minimum-acr/g, "minimum_acr"],
   [/--access-token-ttl/g, "access_token_ttl"],
   [/--refresh-token-ttl/g, "refresh_token_ttl"],
+  [/--access-token-format/g, "access_token_format"],
   [/--client-credentials/g, "client_credentials"],
   [/--scopes/g, "scopes"],
   [/--name/g, "client_name"],
@@ -94,6 +95,7 @@ function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
     scopes: body.scopes,
     accessTokenSeconds: body.access_token_ttl,
     refreshTokenSeconds: body.refresh_token_ttl,
+    accessTokenFormat: body.access_token_format,
   };
 }
 

@@ -19,6 +19,8 @@ export const clientCreateBody = z.strictObject({
   scopes: z.array(z.string().max(100)).max(50).nullable().optional(),
   access_token_ttl: seconds.optional(),
   refresh_token_ttl: seconds.optional(),
+  /** "opaque" | "jwt"; null: back to "opaque". The registry words the refusal of any other value. */
+  access_token_format: z.string().max(20).nullable().optional(),
 });
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();

@@ -26,6 +26,8 @@ export interface ClientInput {
   /** Token lifetimes in seconds; null or absent: the server's. */
   accessTokenSeconds?: number | null;
   refreshTokenSeconds?: number | null;
+  /** Access tokens for a resource server: "opaque" (the default; null or absent) or "jwt" (RFC 9068). */
+  accessTokenFormat?: string | null;
 }
 
 export interface ClientChanges {
@@ -42,6 +44,8 @@ export interface ClientChanges {
   /** null: back to the server's lifetime. */
   accessTokenSeconds?: number | null;
   refreshTokenSeconds?: number | null;
+  /** null: back to "opaque". */
+  accessTokenFormat?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -60,9 +64,23 @@ export interface ClientView {
   scopes: string[] | null;
   access_token_ttl: number | null;
   refresh_token_ttl: number | null;
+  /** How its access tokens for a resource server (RESOURCE_SERVERS) are issued. */
+  access_token_format: AccessTokenFormat;
   created_at: string;
   updated_at: string;
   client_secret?: string;
+}
+
+export const ACCESS_TOKEN_FORMATS = ["opaque", "jwt"] as const;
+export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
+
+function assertAccessTokenFormat(value: string | null | undefined): AccessTokenFormat {
+  if (value === null || value === undefined) return "opaque";
+  assertThat(
+    (ACCESS_TOKEN_FORMATS as readonly string[]).includes(value),
+    badRequest("clients.invalid_token_format", `--access-token-format must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
+  );
+  return value as AccessTokenFormat;
 }
 
 const newClientId = () => randomBytes(16).toString("base64url");
@@ -160,6 +178,7 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     scopes: row.allowedScopes.length > 0 ? row.allowedScopes : null,
     access_token_ttl: row.accessTokenSeconds,
     refresh_token_ttl: row.refreshTokenSeconds,
+    access_token_format: row.accessTokenFormat as AccessTokenFormat,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -174,6 +193,7 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
     scope: (row.allowedScopes.length > 0 ? row.allowedScopes : defaultScopes).join(" "),
     ...(row.accessTokenSeconds ? { idp_access_token_seconds: row.accessTokenSeconds } : {}),
     ...(row.refreshTokenSeconds ? { idp_refresh_token_seconds: row.refreshTokenSeconds } : {}),
+    ...(row.accessTokenFormat === "jwt" ? { idp_access_token_format: "jwt" } : {}),
     client_id: row.id,
     client_name: row.name,
     ...(row.secretHash ? { client_secret: row.secretHash } : {}),
@@ -249,6 +269,7 @@ export function createClientRegistry(
         allowedScopes: assertScopes(input.scopes, grantTypes, policy),
         accessTokenSeconds: accessSeconds(input.accessTokenSeconds),
         refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
+        accessTokenFormat: assertAccessTokenFormat(input.accessTokenFormat),
       });
       return toClientView(row, secret);
     },
@@ -280,6 +301,7 @@ export function createClientRegistry(
         ...(changes.scopes !== undefined ? { allowedScopes: assertScopes(changes.scopes, current.grantTypes, policy) } : {}),
         ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
+        ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
       });
       // A grant holds the scopes it was given: refreshing it would go on issuing a scope the client
       // may no longer have. Narrowing revokes the client's grants and tokens (users consent again).

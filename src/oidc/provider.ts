@@ -1,6 +1,6 @@
 import type { JWK } from "jose";
 import type { Context } from "koa";
-import Provider, { type Account, type Adapter, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import Provider, { type Account, type Adapter, type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
 import { ACR_VALUES } from "../auth/assurance.js";
 import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
@@ -54,6 +54,30 @@ export function sessionLifetime(
 function clientSeconds(client: unknown, property: "idp_access_token_seconds" | "idp_refresh_token_seconds"): number | undefined {
   const value = (client as { metadata?: () => Record<string, unknown> } | undefined)?.metadata?.()[property];
   return typeof value === "number" ? value : undefined;
+}
+
+/** Scopes no resource server token carries: `admin` is the admin API's own (opaque, revocable); the others are OIDC's. */
+const NOT_FOR_RESOURCE_SERVERS = new Set(["admin", "openid", "offline_access"]);
+
+/**
+ * RFC 8707: a token for one of RESOURCE_SERVERS has it as its only audience and carries only scopes the
+ * client may have; RFC 9068: a JWT, signed with the provider's keys, when the client's format is "jwt".
+ * Anything else is `invalid_target`. Without `resource` nothing changes: opaque, no audience (userinfo).
+ */
+function resourceServerInfo(config: Config) {
+  return async (_ctx: unknown, indicator: string, client: { scope?: string; metadata(): Record<string, unknown> }) => {
+    if (!config.resourceServers.includes(indicator)) throw new errors.InvalidTarget("unknown resource indicator (not one of the configured resource servers)");
+    const scope = (client.scope ?? "")
+      .split(" ")
+      .filter((name) => name && !NOT_FOR_RESOURCE_SERVERS.has(name))
+      .join(" ");
+    const jwt = client.metadata().idp_access_token_format === "jwt";
+    return {
+      scope,
+      audience: indicator,
+      ...(jwt ? { accessTokenFormat: "jwt" as const, jwt: { sign: { alg: config.idTokenSigningAlg } } } : { accessTokenFormat: "opaque" as const }),
+    };
+  };
 }
 
 function cookieNames(secure: boolean) {
@@ -111,7 +135,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: config.idTokenSigningAlg,
     },
-    extraClientMetadata: { properties: ["idp_first_party", "idp_minimum_acr", "idp_access_token_seconds", "idp_refresh_token_seconds"] },
+    extraClientMetadata: {
+      properties: ["idp_first_party", "idp_minimum_acr", "idp_access_token_seconds", "idp_refresh_token_seconds", "idp_access_token_format"],
+    },
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
@@ -120,6 +146,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // A client may introspect only tokens issued to itself (no token-scanning across clients).
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
+      // The default `defaultResource` (none unless asked) keeps tokens without `resource` as they were.
+      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(config) },
       claimsParameter: { enabled: true, assertClaimsParameter: restrictClaimsParameter(claims) },
       userinfo: { enabled: true },
       // OIDC Back-Channel Logout 1.0: signed logout tokens to clients that registered an endpoint.

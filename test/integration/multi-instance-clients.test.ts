@@ -7,12 +7,14 @@ import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
 
 // What an operator changes about a client at one instance holds at the other as soon as the
 // change is heard there, not when the other's client cache (10 s) runs out.
+const API = "https://api.example.com";
+
 describe.skipIf(!process.env.TEST_POSTGRES_URL)("client changes across two instances", () => {
   let first: TestServer;
   let second: TestServer;
 
   beforeAll(async () => {
-    [first, second] = await startTwoInstances("postgres");
+    [first, second] = await startTwoInstances("postgres", {}, { env: { RESOURCE_SERVERS: API } });
   });
   afterAll(() => stopInstances(first, second));
 
@@ -56,6 +58,24 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("client changes across two insta
     await first.services.clients.delete(auth.clientId);
     await heard;
     expect(await clientCredentialsAt(second, auth)).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+  });
+
+  it("a change of access token format at one instance holds at the other at once (issue #13)", async () => {
+    const auth = await machine();
+    const formatAt = async (server: TestServer) => {
+      const issued = await tokenRequest(server.issuer, { grant_type: "client_credentials", resource: API }, auth);
+      expect(issued.status).toBe(200);
+      return (issued.body.access_token as string).split(".").length === 3 ? "jwt" : "opaque";
+    };
+    expect(await formatAt(second)).toBe("opaque");
+    let heard = heardAt(second);
+    await first.services.clients.update(auth.clientId, { accessTokenFormat: "jwt" });
+    await heard;
+    expect(await formatAt(second)).toBe("jwt");
+    heard = heardAt(first);
+    await second.services.clients.update(auth.clientId, { accessTokenFormat: "opaque" });
+    await heard;
+    expect(await formatAt(first)).toBe("opaque");
   });
 
   it("a scope removed at one instance is refused at the other at once", async () => {

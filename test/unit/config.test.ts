@@ -51,6 +51,10 @@ describe("loadConfig", () => {
     [{ SMTP_URL: "mail.example.com:25" }, "SMTP_URL must be an smtp:// or smtps:// URL"],
     [{ MAIL_FROM: "no address here" }, "MAIL_FROM must be an address"],
     [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN must be at least 32 characters"],
+    [{ RESOURCE_SERVERS: "api.example.com" }, "RESOURCE_SERVERS must list absolute https URIs"],
+    [{ RESOURCE_SERVERS: "https://api.example.com http://api.example.com" }, "RESOURCE_SERVERS must list absolute https URIs"],
+    [{ RESOURCE_SERVERS: "https://api.example.com/#x" }, "RESOURCE_SERVERS must list absolute https URIs"],
+    [{ RESOURCE_SERVERS: "https://user:pw@api.example.com" }, "RESOURCE_SERVERS must list absolute https URIs"],
     [{ MAIL_FROM: "Evil\r\nBcc: x@example.com <a@example.com>" }, "MAIL_FROM must be an address"],
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -67,6 +71,15 @@ describe("loadConfig", () => {
     expect(proxies("true")).toEqual({ trustProxy: true, proxyHops: 1, trustedProxies: [] });
     expect(proxies("2")).toEqual({ trustProxy: true, proxyHops: 2, trustedProxies: [] });
     expect(proxies("10.0.0.0/8, 192.0.2.7,loopback")).toEqual({ trustProxy: true, proxyHops: 0, trustedProxies: ["10.0.0.0/8", "192.0.2.7", "loopback"] });
+  });
+
+  it("reads RESOURCE_SERVERS as a list of resource indicators, exactly as written (none by default)", () => {
+    expect(loadConfig({}).resourceServers).toEqual([]);
+    expect(loadConfig({ RESOURCE_SERVERS: "https://api.example.com, https://orders.example.com/v1 https://api.example.com" }).resourceServers).toEqual([
+      "https://api.example.com",
+      "https://orders.example.com/v1",
+    ]);
+    expect(loadConfig({ RESOURCE_SERVERS: "http://localhost:4000" }).resourceServers).toEqual(["http://localhost:4000"]);
   });
 
   it("refuses an unknown-device password ceiling below the per-device allowance, naming both settings", () => {

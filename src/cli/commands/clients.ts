@@ -7,13 +7,15 @@ import { type CommandIo, UsageError } from "../io.js";
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
-                 [--refresh-token-ttl SECONDS] [--json]
+                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
-                 [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default] [--json]
+                 [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
+                 [--access-token-format opaque|jwt] [--json]
+                 (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
@@ -27,6 +29,7 @@ function describe(client: ClientView): string {
     `scopes:        ${client.scopes ? client.scopes.join(" ") : "default (all but admin)"}`,
     ...(client.access_token_ttl ? [`access token:  ${client.access_token_ttl} s`] : []),
     ...(client.refresh_token_ttl ? [`refresh token: ${client.refresh_token_ttl} s (idle)`] : []),
+    ...(client.access_token_format === "jwt" ? ["token format:  jwt (for resource servers; not revocable before expiry)"] : []),
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -65,6 +68,7 @@ const clientOptions = {
   scopes: { type: "string" },
   "access-token-ttl": { type: "string" },
   "refresh-token-ttl": { type: "string" },
+  "access-token-format": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -75,6 +79,7 @@ function policyChanges(values: {
   scopes?: string;
   "access-token-ttl"?: string;
   "refresh-token-ttl"?: string;
+  "access-token-format"?: string;
 }) {
   return {
     minimumAcr: values["minimum-acr"],
@@ -82,6 +87,7 @@ function policyChanges(values: {
     scopes: scopesOption(values.scopes),
     accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
     refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
+    accessTokenFormat: values["access-token-format"],
   };
 }
 
