@@ -170,6 +170,50 @@ describe("admin API", () => {
     expect(logLines.join("\n")).not.toContain(rotated.body.client_secret);
   });
 
+  it("sets and clears a client's access token format, audited, and refuses anything but opaque or jwt naming the field (issue #13)", async () => {
+    const created = await api("POST", "/clients", { client_name: "Worker", client_credentials: true, access_token_format: "jwt" });
+    expect(created).toMatchObject({ status: 201, body: { access_token_format: "jwt" } });
+    const id = created.body.client_id as string;
+    expect((await api("GET", `/clients/${id}`)).body.access_token_format).toBe("jwt");
+    expect((await api("PATCH", `/clients/${id}`, { access_token_format: "opaque" })).body.access_token_format).toBe("opaque");
+    expect((await api("PATCH", `/clients/${id}`, { access_token_format: "jwt" })).body.access_token_format).toBe("jwt");
+    expect((await api("PATCH", `/clients/${id}`, { access_token_format: null })).body.access_token_format).toBe("opaque");
+    expect((await api("POST", "/clients", { client_name: "Web", redirect_uris: ["https://web.example.com/cb"] })).body.access_token_format).toBe("opaque");
+
+    const refusals: [string, unknown, number, string][] = [
+      ["another format", "paseto", 400, 'access_token_format must be opaque or jwt (got "paseto")'],
+      ["the wrong case", "JWT", 400, 'access_token_format must be opaque or jwt (got "JWT")'],
+      ["a NUL", "jwt\u0000", 400, "The request's body contains a NUL character"],
+      ["an array", ["jwt"], 400, "access_token_format: Invalid input: expected string, received array"],
+      ["a number", 1, 400, "access_token_format: Invalid input: expected string, received number"],
+      ["an object", { format: "jwt" }, 400, "access_token_format: Invalid input: expected string, received object"],
+      ["a 10 KB value", "j".repeat(10_000), 400, "access_token_format: Too big: expected string to have <=20 characters"],
+      ["a 100 KB value", "j".repeat(100_000), 413, "The request body is too large."],
+    ];
+    for (const [label, value, status, message] of refusals) {
+      const response = await api("PATCH", `/clients/${id}`, { access_token_format: value });
+      expect(response.status, label).toBe(status);
+      expect(response.body.error, label).toBe("invalid_request");
+      expect(response.body.error_description, label).toContain(message);
+      expect(JSON.stringify(response.body).length, label).toBeLessThan(500);
+    }
+    expect((await api("POST", "/clients", { client_name: "Worker", client_credentials: true, access_token_format: "jwe" })).status).toBe(400);
+    expect((await api("GET", `/clients/${id}`)).body.access_token_format).toBe("opaque");
+
+    const audit = (await api("GET", `/audit?target=${id}`)).body.events as {
+      action: string;
+      before?: { access_token_format: string };
+      after: { access_token_format: string };
+    }[];
+    expect(audit.map((event) => [event.action, event.before?.access_token_format, event.after.access_token_format])).toEqual([
+      ["client.updated", "jwt", "opaque"],
+      ["client.updated", "opaque", "jwt"],
+      ["client.updated", "jwt", "opaque"],
+      ["client.created", undefined, "jwt"],
+    ]);
+    expect((await api("DELETE", `/clients/${id}`)).status).toBe(204);
+  });
+
   it("disables, enables, signs out and deletes users, audited; a disabled user's tokens stop working", async () => {
     const rp = await registerRelyingParty(server);
     const userId = await createUser(server, "managed@example.com");

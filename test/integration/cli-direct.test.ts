@@ -93,6 +93,28 @@ describe("operator CLI on DATA_DIR itself (no server running): clients", { timeo
     expect(audit.map((event) => event.action)).toEqual(["client.updated", "client.created"]);
     expect((await cli(["clients", "delete", id])).code).toBe(0);
   });
+
+  it("sets and clears a client's access token format, audited, and refuses other values (issue #13)", async () => {
+    const created = await cli(["clients", "create", "--name", "Worker", "--client-credentials", "--access-token-format", "jwt", "--json"]);
+    expect(created.stderr).toBe("");
+    const id = JSON.parse(created.stdout).client_id as string;
+    expect(JSON.parse(created.stdout).access_token_format).toBe("jwt");
+    const shown = await cli(["clients", "show", id]);
+    expect(shown.stdout).toContain("token format:  jwt (for resource servers; not revocable before expiry)");
+    const bad = await cli(["clients", "update", id, "--access-token-format", "paseto"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--access-token-format must be opaque or jwt (got "paseto")');
+    const missing = await cli(["clients", "update", id, "--access-token-format"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("--access-token-format");
+    const cleared = await cli(["clients", "update", id, "--access-token-format", "opaque", "--json"]);
+    expect(JSON.parse(cleared.stdout).access_token_format).toBe("opaque");
+    const audit = JSON.parse((await cli(["events", "audit", "--target", id, "--json"])).stdout) as { action: string; after: { access_token_format: string } }[];
+    expect(audit.map((event) => [event.action, event.after.access_token_format])).toEqual([
+      ["client.updated", "opaque"],
+      ["client.created", "jwt"],
+    ]);
+  });
 });
 
 describe.skipIf(!process.env.TEST_POSTGRES_URL)("operator CLI on PostgreSQL", () => {
