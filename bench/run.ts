@@ -16,6 +16,10 @@ interface Target {
   clientSecret: string;
   accessToken: string;
   refreshTokens: string[];
+  /** A client whose tokens for `resource` are JWTs (RFC 9068). */
+  jwtClientId: string;
+  jwtClientSecret: string;
+  resource: string;
 }
 
 interface Figures {
@@ -40,7 +44,7 @@ type Scenario = { name: string; options: (t: Target) => LoadOptions };
 const basic = (t: Target) => `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString("base64")}`;
 const form = { "content-type": "application/x-www-form-urlencoded" };
 
-const SCENARIOS: Scenario[] = [
+const ALL_SCENARIOS: Scenario[] = [
   { name: "discovery", options: () => ({ path: "/.well-known/openid-configuration" }) },
   { name: "jwks", options: () => ({ path: "/jwks" }) },
   { name: "userinfo", options: (t) => ({ path: "/me", headers: { authorization: `Bearer ${t.accessToken}` } }) },
@@ -79,7 +83,19 @@ const SCENARIOS: Scenario[] = [
     name: "client_credentials",
     options: (t) => ({ method: "POST", path: "/token", headers: { ...form, authorization: basic(t) }, body: "grant_type=client_credentials" }),
   },
+  // The same grant for a resource server, as a signed JWT that is stored nowhere (issue #13).
+  {
+    name: "client_credentials_jwt",
+    options: (t) => ({
+      method: "POST",
+      path: "/token",
+      headers: { ...form, authorization: basic({ ...t, clientId: t.jwtClientId, clientSecret: t.jwtClientSecret }) },
+      body: `grant_type=client_credentials&resource=${encodeURIComponent(t.resource)}`,
+    }),
+  },
 ];
+/** BENCH_SCENARIOS=client_credentials,client_credentials_jwt: only those. */
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => !process.env.BENCH_SCENARIOS || process.env.BENCH_SCENARIOS.split(",").includes(scenario.name));
 
 async function measure(port: number, { path = "", ...options }: LoadOptions): Promise<Figures> {
   // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
@@ -114,7 +130,7 @@ for (const kind of kinds) {
 const pad = (value: string, width: number) => value.padEnd(width);
 console.log(`\n${CONNECTIONS} connections, ${DURATION} s per scenario, Node ${process.version}\n`);
 console.log(
-  pad("scenario", 20) +
+  pad("scenario", 24) +
     kinds.map((k) => pad(`${k} req/s (p50/p99 ms)`, 34)).join("") +
     kinds
       .slice(1)
@@ -128,5 +144,5 @@ for (const scenario of SCENARIOS) {
     return pad(`${f.rps.toFixed(0)} (${f.p50}/${f.p99})${f.errors ? ` ${f.errors} err` : ""}`, 34);
   });
   const ratios = kinds.slice(1).map((kind) => pad((figuresOf(kind).rps / figuresOf("bare").rps).toFixed(2), 14));
-  console.log(pad(scenario.name, 20) + cells.join("") + ratios.join(""));
+  console.log(pad(scenario.name, 24) + cells.join("") + ratios.join(""));
 }

@@ -19,6 +19,8 @@ const chains = Number(chainsArg);
 const issuer = `http://127.0.0.1:${port}`;
 const SCOPE = "openid email offline_access";
 const metricsToken = randomBytes(32).toString("base64url");
+/** The resource server the `client_credentials_jwt` scenario asks a JWT access token for. */
+const RESOURCE = "https://api.bench.example";
 
 async function mint(provider: Provider, clientId: string, accountId: string) {
   const client = await provider.Client.find(clientId);
@@ -43,6 +45,14 @@ async function bare() {
   const provider = new Provider(issuer, {
     clients: [
       {
+        client_id: "bench-jwt",
+        client_secret: clientSecret,
+        grant_types: ["client_credentials"],
+        redirect_uris: [],
+        response_types: [],
+        id_token_signed_response_alg: "ES256",
+      },
+      {
         client_id: "bench",
         client_secret: clientSecret,
         grant_types: ["authorization_code", "refresh_token", "client_credentials"],
@@ -60,12 +70,28 @@ async function bare() {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: async (_ctx, indicator, client) => ({
+          scope: "",
+          audience: indicator,
+          accessTokenFormat: client.clientId === "bench-jwt" ? "jwt" : "opaque",
+          jwt: { sign: { alg: "ES256" } },
+        }),
+      },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
     },
   });
   const server = createServer(provider.callback());
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return { clientId: "bench", clientSecret, ...(await mint(provider, "bench", "bench-user")) };
+  return {
+    clientId: "bench",
+    clientSecret,
+    jwtClientId: "bench-jwt",
+    jwtClientSecret: clientSecret,
+    resource: RESOURCE,
+    ...(await mint(provider, "bench", "bench-user")),
+  };
 }
 
 async function ours(embedded: boolean) {
@@ -80,6 +106,7 @@ async function ours(embedded: boolean) {
       SECRET_KEY: randomBytes(32).toString("base64url"),
       LOG_LEVEL: "silent",
       METRICS_TOKEN: metricsToken,
+      RESOURCE_SERVERS: RESOURCE,
     },
     { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } },
   );
@@ -95,9 +122,13 @@ async function ours(embedded: boolean) {
   });
   const client = await running.services.clients.create({ name: "bench", redirectUris: ["http://localhost:8080/cb"], clientCredentials: true });
   const user = await running.services.users.create({ email: "bench@example.com" });
+  const jwtClient = await running.services.clients.create({ name: "bench-jwt", redirectUris: [], clientCredentials: true, accessTokenFormat: "jwt" });
   return {
     clientId: client.client_id,
     clientSecret: client.client_secret as string,
+    jwtClientId: jwtClient.client_id,
+    jwtClientSecret: jwtClient.client_secret as string,
+    resource: RESOURCE,
     metricsToken,
     ...(await mint(running.provider, client.client_id, user.id)),
   };

@@ -146,8 +146,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // A client may introspect only tokens issued to itself (no token-scanning across clients).
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
-      // The default `defaultResource` (none unless asked) keeps tokens without `resource` as they were.
-      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(config) },
+      // Off without RESOURCE_SERVERS (a `resource` parameter is ignored, as before). The default
+      // `defaultResource` (none unless asked) keeps tokens without `resource` as they were.
+      resourceIndicators: { enabled: config.resourceServers.length > 0, getResourceServerInfo: resourceServerInfo(config) },
       claimsParameter: { enabled: true, assertClaimsParameter: restrictClaimsParameter(claims) },
       userinfo: { enabled: true },
       // OIDC Back-Channel Logout 1.0: signed logout tokens to clients that registered an endpoint.
