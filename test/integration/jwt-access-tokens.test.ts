@@ -1,6 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession } from "../helpers/browser-session.js";
+import { movableClock } from "../helpers/movable-clock.js";
 import { createUser, RP_CALLBACK, registerRelyingParty, signIn } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -25,6 +26,7 @@ async function form(url: string, params: Record<string, string>, client: Client)
 }
 
 describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
+  const clock = movableClock();
   let server: TestServer;
   let jwks: ReturnType<typeof createLocalJWKSet>;
   let endpoints: { introspection_endpoint: string; revocation_endpoint: string; userinfo_endpoint: string; jwks_uri: string };
@@ -47,7 +49,7 @@ describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
     tokenRequest(server.issuer, { grant_type: "client_credentials", ...params }, client);
 
   beforeAll(async () => {
-    server = await startTestServer(kind, {}, { env: { RESOURCE_SERVERS: `${API} ${OTHER_API}` } });
+    server = await startTestServer(kind, {}, { env: { RESOURCE_SERVERS: `${API} ${OTHER_API}` }, now: clock.now });
     endpoints = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json();
     jwks = createLocalJWKSet((await (await fetch(endpoints.jwks_uri)).json()) as JSONWebKeySet);
   });
@@ -151,6 +153,20 @@ describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
     });
     expect(twice.status).toBe(400);
     expect(((await twice.json()) as { error: string }).error).toBe("invalid_target");
+    // Hostile values: answered 4xx with a clear error, never 500, and nothing issued.
+    for (const [label, resource, status, error] of [
+      ["a NUL", `${API}\u0000`, 400, "invalid_request"],
+      ["100 KB", `${API}/${"a".repeat(100_000)}`, 413, undefined],
+      ["10 KB", `${API}/${"a".repeat(10_000)}`, 400, "invalid_target"],
+    ] as const) {
+      const refused = await fetch(`${server.issuer}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(client) },
+        body: new URLSearchParams({ grant_type: "client_credentials", resource }),
+      });
+      expect(refused.status, label).toBe(status);
+      if (error) expect(((await refused.json()) as { error: string }).error, label).toBe(error);
+    }
   });
 
   it("issues a signed-in user's access token for a resource server as a JWT (sub: the user), while userinfo keeps its opaque token", async () => {
@@ -197,5 +213,42 @@ describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
     expect(await isJwt()).toBe(true);
     await server.services.clients.update(client.clientId, { accessTokenFormat: null });
     expect(await isJwt()).toBe(false);
+  });
+
+  // Last: it rotates the signing keys (the suite's JWKS above was fetched before).
+  it("signs with the provider's current key through a rotation; the JWKS verifies tokens from before and after", async () => {
+    const client = await machineClient({ format: "jwt" });
+    const issue = async () => (await clientCredentials(client, { resource: API })).body.access_token as string;
+    const before = await issue();
+    const oldKid = decodeProtectedHeader(before).kid;
+    const [newKey] = (await server.services.signingKeys.rotate()).filter((key) => key.alg === "ES256");
+    expect(decodeProtectedHeader(await issue()).kid).toBe(oldKid);
+    clock.move(server.config.keys.publishDelaySeconds);
+    const after = await issue();
+    expect(decodeProtectedHeader(after).kid).toBe(newKey?.kid);
+    const keySet = createLocalJWKSet((await (await fetch(endpoints.jwks_uri)).json()) as JSONWebKeySet);
+    for (const token of [before, after]) {
+      await expect(jwtVerify(token, keySet, { issuer: server.issuer, audience: API, typ: "at+jwt" })).resolves.toBeTruthy();
+    }
+  });
+});
+
+describe("without RESOURCE_SERVERS", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer("pglite");
+  });
+  afterAll(() => server?.stop());
+
+  it("ignores a resource parameter, as before the feature: an opaque token without audience, even for a jwt client", async () => {
+    const created = await server.services.clients.create({ name: "Machine", redirectUris: [], clientCredentials: true, accessTokenFormat: "jwt" });
+    const client = { clientId: created.client_id, clientSecret: created.client_secret as string };
+    const issued = await tokenRequest(server.issuer, { grant_type: "client_credentials", resource: API }, client);
+    expect(issued.status).toBe(200);
+    const token = issued.body.access_token as string;
+    expect(() => decodeProtectedHeader(token)).toThrow();
+    const introspected = await form(`${server.issuer}/token/introspection`, { token }, client);
+    expect(introspected).toMatchObject({ status: 200, body: { active: true, client_id: client.clientId } });
+    expect(introspected.body?.aud).toBeUndefined();
   });
 });
