@@ -40,6 +40,8 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
         clientName: client?.clientName ?? String(details.params.client_id),
         scopes: (missing.missingOIDCScope ?? []).map(scopeLabel),
         claims: missing.missingOIDCClaims ?? [],
+        // RFC 8707: the APIs that will get a token naming the user, and what it lets them do.
+        resources: Object.entries(missing.missingResourceScopes ?? {}).map(([indicator, scopes]) => ({ indicator, scopes: scopes.map(scopeLabel) })),
       });
     },
 

@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrowserSession } from "../helpers/browser-session.js";
+import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
 import { movableClock } from "../helpers/movable-clock.js";
-import { createUser, RP_CALLBACK, registerRelyingParty, signIn } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, PASSWORD, RP_CALLBACK, registerRelyingParty, signIn } from "../helpers/relying-party.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
@@ -199,6 +199,23 @@ describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
     const userinfo = await fetch(endpoints.userinfo_endpoint, { headers: { authorization: `Bearer ${userinfoToken}` } });
     expect(userinfo.status).toBe(200);
     expect(await userinfo.json()).toMatchObject({ sub: userId });
+  });
+
+  it("names the resource server and what it may do on the consent page", async () => {
+    const email = `consent-${kind}@example.com`;
+    await createUser(server, email);
+    const rp = await registerRelyingParty(server);
+    const browser = new BrowserSession();
+    const start = await authorizationRequest(rp, { resource: API });
+    let page = await browser.follow(start.url.toString(), server.issuer);
+    const login = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    page = await browser.follow(login, server.issuer, await browser.postForm(login, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD }));
+    if (page.text.includes("/passkey/skip")) {
+      const skip = new URL(formActionOf(page.text, "/passkey/skip"), server.issuer).toString();
+      page = await browser.follow(skip, server.issuer, await browser.postForm(skip, { _csrf: csrfTokenOf(page.text) }));
+    }
+    expect(page.text).toContain("/consent");
+    expect(page.text).toContain(`<li>Give <strong>${API}</strong> access as you: See your email address; See your name</li>`);
   });
 
   it("applies a change of format to the next token (the client cache forgets the client; across instances: multi-instance-clients)", async () => {
