@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
 
   const { DataDirLockedError, dataDirHeld, lockDataDir } = await import("../db/data-dir-lock.js");
   const forward = async () => (await import("./operator-socket.js")).forwardToServer(join(config.dataDir, "operator.sock"), { argv, stdin }, io);
-  if (dataDirHeld(config.dataDir)) return forward();
+  if (await dataDirHeld(config.dataDir)) return forward();
   // Loaded before the lock is taken: loading blocks the event loop, and on a busy machine long
   // enough that the lock, refreshed from a timer, could go stale and be lost.
   const { runLocally } = await import("./run-locally.js");

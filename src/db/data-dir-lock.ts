@@ -1,4 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { currentProcessIdentity, isProcessGone, type ProcessIdentity } from "./process-identity.js";
@@ -31,6 +33,45 @@ function writeOwner(dataDir: string): void {
   renameSync(temporary, join(dataDir, OWNER));
 }
 
+// Linux: an abstract Unix socket named after the directory. The kernel lets one process bind it,
+// takes it back the moment that process ends (crash, kill -9) and never from a live one, however long
+// it is paused; binding is atomic, so processes taking over a dead holder's lock cannot both win.
+// Abstract sockets are per network namespace: the lock file below still guards a shared volume.
+function kernelLockName(dataDir: string): string | null {
+  if (process.platform !== "linux") return null;
+  return `\0passkey-idp:${createHash("sha256").update(realpathSync(dataDir)).digest("hex").slice(0, 40)}`;
+}
+
+function holdKernelLock(dataDir: string): Promise<Server | null> {
+  const name = kernelLockName(dataDir);
+  if (name === null) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.destroy());
+    server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new DataDirLockedError(dataDir) : error));
+    server.listen({ path: name }, () => resolve(server.unref()));
+  });
+}
+
+function kernelLockHeld(dataDir: string): Promise<boolean> {
+  let name: string | null;
+  try {
+    name = kernelLockName(dataDir);
+  } catch {
+    return Promise.resolve(false);
+  }
+  if (name === null) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = connect({ path: name });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+const closeServer = (server: Server | null) => new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+
 function acquire(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
   return lockfile.lock(dataDir, {
     lockfilePath: join(dataDir, LOCK),
@@ -45,7 +86,8 @@ function acquire(dataDir: string, onCompromised: (error: Error) => void): Promis
  * Whether another live process holds the lock now, by the rules `lockDataDir` takes it by. Only a
  * hint (the holder may stop, or another start, right after): taking the lock decides.
  */
-export function dataDirHeld(dataDir: string): boolean {
+export async function dataDirHeld(dataDir: string): Promise<boolean> {
+  if (await kernelLockHeld(dataDir)) return true;
   try {
     if (!lockfile.checkSync(dataDir, { lockfilePath: join(dataDir, LOCK), stale: STALE_MS, realpath: false })) return false;
   } catch {
@@ -63,25 +105,35 @@ export function dataDirHeld(dataDir: string): boolean {
  */
 export async function lockDataDir(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  let release: ReleaseLock;
+  const kernelLock = await holdKernelLock(dataDir);
   try {
-    release = await acquire(dataDir, onCompromised);
+    const release = await acquireLockFile(dataDir, onCompromised);
+    writeOwner(dataDir);
+    return async () => {
+      rmSync(join(dataDir, OWNER), { force: true });
+      await release();
+      await closeServer(kernelLock);
+    };
+  } catch (error) {
+    await closeServer(kernelLock);
+    throw error;
+  }
+}
+
+async function acquireLockFile(dataDir: string, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
+  try {
+    return await acquire(dataDir, onCompromised);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
     const owner = readOwner(dataDir);
     if (owner === null || !isProcessGone(owner)) throw new DataDirLockedError(dataDir);
     rmSync(join(dataDir, LOCK), { recursive: true, force: true });
     try {
-      release = await acquire(dataDir, onCompromised);
+      return await acquire(dataDir, onCompromised);
     } catch (retryError) {
       // Another process took the freed lock first.
       if ((retryError as NodeJS.ErrnoException).code === "ELOCKED") throw new DataDirLockedError(dataDir);
       throw retryError;
     }
   }
-  writeOwner(dataDir);
-  return async () => {
-    rmSync(join(dataDir, OWNER), { force: true });
-    await release();
-  };
 }

@@ -37,6 +37,20 @@ describe("DATA_DIR lock", () => {
     await (await lockDataDir(dataDir, onCompromised))();
   });
 
+  // Red team #12 F2: a server paused (SIGSTOP, docker pause) for longer than the lock file's stale
+  // threshold stopped refreshing it, and a CLI then opened the database under it.
+  it("refuses while the holder lives, however long since it last refreshed the lock file", async () => {
+    const release = await lockDataDir(dataDir, onCompromised);
+    try {
+      const longAgo = new Date(Date.now() - 60_000);
+      utimesSync(join(dataDir, "idp.lock"), longAgo, longAgo);
+      await expect(lockDataDir(dataDir, onCompromised)).rejects.toBeInstanceOf(DataDirLockedError);
+      expect(await dataDirHeld(dataDir)).toBe(true);
+    } finally {
+      await release().catch(() => {});
+    }
+  });
+
   it("takes over at once a lock whose owner has exited", async () => {
     leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess() });
     const release = await lockDataDir(dataDir, onCompromised);
@@ -61,21 +75,21 @@ describe("DATA_DIR lock", () => {
   });
 
   it("tells whether a live process holds it, by the rules the lock is taken by (the CLI forwards then)", async () => {
-    expect(dataDirHeld(join(dataDir, "not-created-yet"))).toBe(false);
-    expect(dataDirHeld(dataDir)).toBe(false);
+    expect(await dataDirHeld(join(dataDir, "not-created-yet"))).toBe(false);
+    expect(await dataDirHeld(dataDir)).toBe(false);
     const release = await lockDataDir(dataDir, onCompromised);
-    expect(dataDirHeld(dataDir)).toBe(true);
+    expect(await dataDirHeld(dataDir)).toBe(true);
     await release();
-    expect(dataDirHeld(dataDir)).toBe(false);
+    expect(await dataDirHeld(dataDir)).toBe(false);
 
     leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess() });
-    expect(dataDirHeld(dataDir)).toBe(false);
+    expect(await dataDirHeld(dataDir)).toBe(false);
     rmSync(join(dataDir, "idp.lock"), { recursive: true });
     leaveLockOf(dataDir, { ...currentProcessIdentity(), pid: await pidOfExitedProcess(), scope: "other-host||" });
-    expect(dataDirHeld(dataDir)).toBe(true);
+    expect(await dataDirHeld(dataDir)).toBe(true);
     // Not refreshed for longer than the stale threshold: lockDataDir would take it over.
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(join(dataDir, "idp.lock"), longAgo, longAgo);
-    expect(dataDirHeld(dataDir)).toBe(false);
+    expect(await dataDirHeld(dataDir)).toBe(false);
   });
 });
