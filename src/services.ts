@@ -19,6 +19,7 @@ import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
 import { createEmailLinkQueries } from "./db/email-links.js";
+import { createHotPayloadQueries } from "./db/hot-payloads.js";
 import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
@@ -81,6 +82,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const tasks = createBackgroundTasks(logger);
   const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
   const oidcPayloads = createOidcPayloadQueries(db);
+  const hotPayloads = createHotPayloadQueries(database.hot);
   const sessionDevices = createSessionDeviceQueries(db);
   const signInThrottle = createSignInThrottle(db, config.throttle);
   const relyingPartyLogout = createRelyingPartyLogout({ tasks, logger });
@@ -138,7 +140,10 @@ export function createServices(database: Database, config: Config, keys: Derived
     payloadCache,
     invalidations,
     invalidate,
+    /** Evicts in this process only, after a statement of `hotPayloads` that notified the others itself. */
+    evictHere: invalidations.receive,
     oidcPayloads,
+    hotPayloads,
     users,
     signInThrottle,
     risk: createRiskAssessor({ sessionDevices, users: userQueries, signInThrottle, events, threshold: config.risk.threshold }),

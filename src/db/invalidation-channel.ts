@@ -1,9 +1,10 @@
 import pg from "pg";
 import type { Invalidation, InvalidationChannel } from "../cluster/invalidation-bus.js";
 import type { Logger } from "../logger.js";
+import { INVALIDATION_CHANNEL } from "./hot-payloads.js";
 import type { Db } from "./open-database.js";
 
-const CHANNEL = "idp_payload_invalidation";
+const CHANNEL = INVALIDATION_CHANNEL;
 
 /** Tells every server process on this PostgreSQL database what changed (NOTIFY, on the ordinary pool). */
 export function notifyChannel(db: Db): InvalidationChannel {
