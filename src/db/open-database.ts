@@ -57,6 +57,9 @@ async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlM
     const [{ PrismaPg }, { default: pg }] = await Promise.all([import("@prisma/adapter-pg"), import("pg")]);
     // One pool for Prisma and the hot statements, so the pool size bounds the connections of both.
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle connection the server ended (a restart, a dropped test database): the pool opens
+    // another on demand, and a query in flight on it fails by itself; unheard, it would end the process.
+    pool.on("error", () => {});
     const hot: HotDriver = {
       notifies: true,
       query: async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[],
