@@ -158,11 +158,14 @@ export function createPrismaAdapterFactory({ queries, hot, clients, cache, inval
     if (!request || !rotation) return;
     pendingRotations.delete(request);
     if (!rotation.refresh) return consumeNow("RefreshToken", rotation.consumed.idHash, rotation.consumed.at);
+    // The rows are written now: an eviction before this statement cannot concern them, one during it may.
+    const since = cache.generation;
     const outcome = await hot.rotateRefreshToken(rotation.consumed, rotation.refresh.row, access?.row ?? null);
     if (!outcome.won) return lostConsume("RefreshToken", rotation.consumed.idHash);
+    // Filled before the old token's eviction, which would otherwise make these fills look stale.
+    await written({ ...rotation.refresh, since }, outcome.replacedRefresh);
+    if (access) await written({ ...access, since }, outcome.replacedAccess);
     evictHere({ idHash: rotation.consumed.idHash });
-    await written(rotation.refresh, outcome.replacedRefresh);
-    if (access) await written(access, outcome.replacedAccess);
   }
 
   return (kind: string): Adapter => {
