@@ -96,7 +96,9 @@ async function startTarget(spec: TargetSpec, port: number, appName: string): Pro
   // PGAPPNAME names the target's PostgreSQL connections, so that its backends can be found.
   const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName };
   const child = spawn(join(spec.tree, "node_modules/.bin/tsx"), args, { stdio: ["ignore", "pipe", "inherit"], env, cwd: spec.tree });
-  process.once("exit", () => child.kill("SIGKILL"));
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
   return { child, target: await targetReady<Target>(child, spec.name) };
 }
 
