@@ -81,8 +81,11 @@ describe.each(DATABASE_KINDS)("token endpoint: codes and PKCE (%s)", (kind) => {
     } finally {
       Object.assign(hot, { query });
     }
-    // The old token and its grant were read from the payload cache (written through at issue, and by the rotation).
-    expect(statements).toEqual(["oidc_payload_rotate", "oidc_payload_rotate"]);
+    // One write each. The old token and its grant come from the payload cache (written through at
+    // issue, and by the rotation) unless an invalidation arrived during the fill (on PostgreSQL, a
+    // NOTIFY echo of an earlier test): then the fill is dropped and the token read again.
+    expect(statements.filter((name) => name !== "oidc_payload_find")).toEqual(["oidc_payload_rotate", "oidc_payload_rotate"]);
+    expect(statements.length, statements.join()).toBeLessThanOrEqual(4);
   });
 
   it("refuses a code redeemed by another client", async () => {
