@@ -6,6 +6,13 @@ import { epochMsOf, utcTimestampOf } from "./sql-time.js";
 /** The NOTIFY channel of cache invalidations (invalidation-channel.ts listens on it). */
 export const INVALIDATION_CHANNEL = "idp_payload_invalidation";
 
+/**
+ * A NOTIFY payload: the message and the process it comes from (`origin`), so that the process's
+ * listener can skip its own, already applied here: evicting again would only drop cache fills
+ * under way (PayloadCache#generation) and cost a read each.
+ */
+export const notificationOf = (message: Invalidation, origin: string) => JSON.stringify({ ...message, from: origin });
+
 /** A stored artifact as the adapter reads it. */
 export interface HotPayloadRow {
   idHash: string;
@@ -61,11 +68,11 @@ export type RotationOutcome = { won: false } | { won: true; replacedRefresh: boo
  * the same statement (`invalidation`), so it commits with the change and costs no round trip; the
  * caller still evicts in its own process. Times go in and out as UTC epoch milliseconds.
  */
-export function createHotPayloadQueries(driver: HotDriver) {
+export function createHotPayloadQueries(driver: HotDriver, origin: string) {
   // `SELECT pg_notify(…)` as the last column of a statement; the message is its last parameter.
   const notify = (param: number, when = "") =>
     driver.notifies ? `, (SELECT pg_notify('${INVALIDATION_CHANNEL}', $${param}::text)${when}) IS NULL AS "notified"` : "";
-  const message = (invalidation: Invalidation) => (driver.notifies ? [JSON.stringify(invalidation)] : []);
+  const message = (invalidation: Invalidation) => (driver.notifies ? [notificationOf(invalidation, origin)] : []);
 
   return {
     /** Insert or replace; true when it replaced a row (then cached copies elsewhere are stale). */

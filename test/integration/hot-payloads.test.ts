@@ -1,8 +1,10 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createHotPayloadQueries, type HotPayloadQueries, INVALIDATION_CHANNEL } from "../../src/db/hot-payloads.js";
+import { listenForInvalidations } from "../../src/db/invalidation-channel.js";
 import type { OidcPayloadRow } from "../../src/db/oidc-payloads.js";
 import type { Database } from "../../src/db/open-database.js";
+import { createLogger } from "../../src/logger.js";
 import { DATABASE_KINDS, openTestDatabase } from "../helpers/test-database.js";
 
 // The token path's statements on the driver, one test (or two) each, on a real database.
@@ -13,7 +15,7 @@ describe.each(DATABASE_KINDS)("hot oidc_payload statements (%s)", (kind) => {
 
   beforeAll(async () => {
     database = await openTestDatabase(kind);
-    hot = createHotPayloadQueries(database.hot);
+    hot = createHotPayloadQueries(database.hot, "this-process");
   });
   afterAll(() => database?.close());
 
@@ -118,6 +120,23 @@ describe.each(DATABASE_KINDS)("hot oidc_payload statements (%s)", (kind) => {
     expect(await stored(row.idHash)).toBeNull();
   });
 
+  it.runIf(kind === "postgres")("a process's listener skips its own notifications and hears the others'", async () => {
+    const heard: Record<string, unknown[]> = { own: [], other: [] };
+    const logger = createLogger("silent");
+    const listen = (who: string, origin: string) =>
+      listenForInvalidations(database.url as string, { onMessage: (message) => heard[who]?.push(message), onAvailability: () => {} }, logger, origin);
+    const [own, other] = await Promise.all([listen("own", "this-process"), listen("other", "another-process")]);
+    try {
+      const row = rowOf();
+      await hot.upsertPayload(row);
+      await hot.deletePayloadByIdHash(row.idHash);
+      await vi.waitFor(() => expect(heard.other).toEqual([{ idHash: row.idHash }]));
+      expect(heard.own).toEqual([]);
+    } finally {
+      await Promise.all([own.close(), other.close()]);
+    }
+  });
+
   it.runIf(kind === "postgres")("notifies the other instances in the same statements, and only when something changed", async () => {
     const listener = new pg.Client({ connectionString: database.url as string });
     await listener.connect();
@@ -137,7 +156,13 @@ describe.each(DATABASE_KINDS)("hot oidc_payload statements (%s)", (kind) => {
       await hot.deleteGrantFamily("notified", "no-grant-row");
       // A round trip on the listener's connection after the last commit: every notification has arrived.
       await listener.query("SELECT 1");
-      expect(heard).toEqual([{ idHash: row.idHash }, { idHash: old.idHash }, { idHash: old.idHash }, { grantId: "notified" }]);
+      const from = "this-process";
+      expect(heard).toEqual([
+        { idHash: row.idHash, from },
+        { idHash: old.idHash, from },
+        { idHash: old.idHash, from },
+        { grantId: "notified", from },
+      ]);
     } finally {
       await listener.end();
     }

@@ -32,7 +32,7 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
   beforeAll(async () => {
     database = await openTestDatabase(kind);
     queries = createOidcPayloadQueries(database.prisma);
-    hot = createHotPayloadQueries(database.hot);
+    hot = createHotPayloadQueries(database.hot, "adapter-test");
   });
   afterAll(() => database?.close());
 
