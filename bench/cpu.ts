@@ -1,5 +1,5 @@
 // CPU time from /proc (Linux): a process's (all its threads) and the whole machine's, in ms.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICK_MS = 10; // CLK_TCK is 100 on Linux
 
@@ -8,6 +8,20 @@ export function processCpuMs(pid: number): number {
   // Fields after "(comm)": state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** CPU of a process and all its descendants (tsx runs the target in a child node process). */
+export function processTreeCpuMs(pid: number): number {
+  let total = 0;
+  try {
+    total = processCpuMs(pid);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) total += processTreeCpuMs(Number(child));
+    }
+  } catch {
+    // Gone meanwhile: its time is lost to the figure (rare, and only at a process's end).
+  }
+  return total;
 }
 
 /** Busy and total CPU time of every core together since boot. */

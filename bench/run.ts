@@ -1,15 +1,23 @@
 // npm run bench: each scenario against bare oidc-provider (in-memory adapter, the baseline) and
-// this IdP on PGlite and on PostgreSQL, started by this script in this run, one at a time.
-// Prints requests/s, p50 and p99 latency, and the ratio to the baseline.
+// this IdP on PGlite and on PostgreSQL, each target in a process of its own, started and stopped by
+// this script; the targets take turns, round after round (BENCH_ROUNDS), so that a drift in the
+// shared machine's speed moves them alike. Prints medians of requests/s, p50/p99 latency, the
+// ratio to the same round's baseline, the server CPU per request (the IdP's processes, and on
+// PostgreSQL the backends serving it), and the spread of the baseline across rounds: the noise floor.
+// BENCH_BASELINE_TREE=<another checkout> adds that checkout's targets (`postgres@base`, …): before/after.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import pg from "pg";
 import { freePort } from "../test/helpers/free-port.js";
+import { processTreeCpuMs } from "./cpu.js";
 import { targetReady } from "./target-process.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
+const BASELINE_TREE = process.env.BENCH_BASELINE_TREE;
 
 interface Target {
   clientId: string;
@@ -22,21 +30,6 @@ interface Target {
   resource: string;
 }
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function startTarget(kind: string, port: number, chains: number): Promise<{ child: ChildProcess; target: Target }> {
-  const args = [join(import.meta.dirname, "target.ts"), kind, String(port), String(chains)];
-  const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "" };
-  const child = spawn(join(import.meta.dirname, "../node_modules/.bin/tsx"), args, { stdio: ["ignore", "pipe", "inherit"], env });
-  process.once("exit", () => child.kill("SIGKILL"));
-  return { child, target: await targetReady<Target>(child, kind) };
-}
-
 // autocannon's option types do not model per-connection context; its runtime does.
 type LoadOptions = Record<string, unknown>;
 type Scenario = { name: string; options: (t: Target) => LoadOptions };
@@ -44,7 +37,7 @@ type Scenario = { name: string; options: (t: Target) => LoadOptions };
 const basic = (t: Target) => `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString("base64")}`;
 const form = { "content-type": "application/x-www-form-urlencoded" };
 
-const ALL_SCENARIOS: Scenario[] = [
+const SCENARIOS: Scenario[] = [
   { name: "discovery", options: () => ({ path: "/.well-known/openid-configuration" }) },
   { name: "jwks", options: () => ({ path: "/jwks" }) },
   { name: "userinfo", options: (t) => ({ path: "/me", headers: { authorization: `Bearer ${t.accessToken}` } }) },
@@ -94,55 +87,150 @@ const ALL_SCENARIOS: Scenario[] = [
     }),
   },
 ];
-/** BENCH_SCENARIOS=client_credentials,client_credentials_jwt: only those. */
-const SCENARIOS = ALL_SCENARIOS.filter((scenario) => !process.env.BENCH_SCENARIOS || process.env.BENCH_SCENARIOS.split(",").includes(scenario.name));
 
-async function measure(port: number, { path = "", ...options }: LoadOptions): Promise<Figures> {
-  // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
-  const url = `http://127.0.0.1:${port}${path as string}`;
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...options } as unknown as autocannon.Options);
-  if (process.env.BENCH_DEBUG) console.log(url, result.statusCodeStats, result.errors);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Server CPU per request, µs: the IdP's processes, and the PostgreSQL backends serving them. */
+  idpUs: number;
+  dbUs: number;
 }
 
+/** A target: its kind (`bare`, `pglite`, `postgres`) and the checkout it runs from. */
+interface TargetSpec {
+  name: string;
+  kind: string;
+  tree: string;
+}
+
+async function startTarget(spec: TargetSpec, port: number, appName: string): Promise<{ child: ChildProcess; target: Target }> {
+  const args = [join(spec.tree, "bench/target.ts"), spec.kind, String(port), String(CONNECTIONS)];
+  // PGAPPNAME names the target's PostgreSQL connections, so that its backends can be found.
+  const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName };
+  const child = spawn(join(spec.tree, "node_modules/.bin/tsx"), args, { stdio: ["ignore", "pipe", "inherit"], env, cwd: spec.tree });
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
+  return { child, target: await targetReady<Target>(child, spec.name) };
+}
+
+async function backendPids(appName: string): Promise<number[]> {
+  if (!POSTGRES_URL) return [];
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [appName]);
+    return rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+/** CPU (ms) of the target's process tree and of its database backends, from /proc. */
+async function cpuOf(child: ChildProcess, appName: string): Promise<{ idp: number; db: Map<number, number> }> {
+  const db = new Map<number, number>();
+  for (const pid of await backendPids(appName)) db.set(pid, processTreeCpuMs(pid));
+  return { idp: processTreeCpuMs(child.pid as number), db };
+}
+
+async function measure(port: number, { path = "", ...options }: LoadOptions, child: ChildProcess, appName: string): Promise<Figures> {
+  // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
+  const url = `http://127.0.0.1:${port}${path as string}`;
+  const before = await cpuOf(child, appName);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...options } as unknown as autocannon.Options);
+  const after = await cpuOf(child, appName);
+  if (process.env.BENCH_DEBUG) console.log(url, result.statusCodeStats, result.errors);
+  // A backend that appeared during the run counts from zero (its connection set-up included).
+  let db = 0;
+  for (const [pid, ms] of after.db) db += ms - (before.db.get(pid) ?? 0);
+  const requests = Math.max(1, result.requests.total);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    idpUs: ((after.idp - before.idp) * 1000) / requests,
+    dbUs: (db * 1000) / requests,
+  };
+}
+
+const scenarioNames = process.env.BENCH_SCENARIOS?.split(",");
+const scenarios = SCENARIOS.filter((scenario) => !scenarioNames || scenarioNames.includes(scenario.name));
 const kinds = (process.env.BENCH_TARGETS?.split(",") ?? ["bare", "pglite", ...(POSTGRES_URL ? ["postgres"] : [])]).filter(
   (kind) => kind !== "postgres" || POSTGRES_URL,
 );
 if (!POSTGRES_URL) console.log("(no BENCH_DATABASE_URL / TEST_POSTGRES_URL: PostgreSQL skipped)");
-const results = new Map<string, Map<string, Figures>>();
+if (!kinds.includes("bare")) kinds.unshift("bare");
+const here = join(import.meta.dirname, "..");
+const targets: TargetSpec[] = kinds.flatMap((kind) => [
+  { name: kind, kind, tree: here },
+  ...(BASELINE_TREE && kind !== "bare" ? [{ name: `${kind}@base`, kind, tree: BASELINE_TREE }] : []),
+]);
 
-for (const kind of kinds) {
-  const port = await freePort();
-  const { child, target } = await startTarget(kind, port, CONNECTIONS);
-  const figures = new Map<string, Figures>();
-  for (const scenario of SCENARIOS) {
-    // A short warm-up (JIT, connection pools, caches) that is not counted; refresh chains start fresh after it.
-    if (scenario.name !== "refresh_rotation") await measure(port, { ...scenario.options(target), duration: 1 });
-    figures.set(scenario.name, await measure(port, scenario.options(target)));
+// results[target][scenario] = one Figures per round.
+const results = new Map<string, Map<string, Figures[]>>(targets.map((t) => [t.name, new Map(scenarios.map((s) => [s.name, []]))]));
+
+for (let round = 1; round <= ROUNDS; round += 1) {
+  for (const spec of targets) {
+    const port = await freePort();
+    const appName = `idp-bench-${process.pid}-${round}-${spec.name}`;
+    const { child, target } = await startTarget(spec, port, appName);
+    for (const scenario of scenarios) {
+      // A short warm-up (JIT, connection pools, caches) that is not counted; refresh chains start fresh after it.
+      if (scenario.name !== "refresh_rotation") await measure(port, { ...scenario.options(target), duration: 1 }, child, appName);
+      results
+        .get(spec.name)
+        ?.get(scenario.name)
+        ?.push(await measure(port, scenario.options(target), child, appName));
+    }
+    await new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+    });
+    console.log(`round ${round}/${ROUNDS}: ${spec.name} done`);
   }
-  results.set(kind, figures);
-  await new Promise((resolve) => {
-    child.once("exit", resolve);
-    child.kill("SIGTERM");
-  });
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
 const pad = (value: string, width: number) => value.padEnd(width);
-console.log(`\n${CONNECTIONS} connections, ${DURATION} s per scenario, Node ${process.version}\n`);
+const runsOf = (target: string, scenario: string) => results.get(target)?.get(scenario) as Figures[];
+
+console.log(`\n${CONNECTIONS} connections, ${DURATION} s per scenario, ${ROUNDS} rounds interleaved, Node ${process.version}; medians over rounds`);
+console.log("CPU µs/request: the IdP's processes + the PostgreSQL backends serving it (from /proc)\n");
 console.log(
-  pad("scenario", 24) +
-    kinds.map((k) => pad(`${k} req/s (p50/p99 ms)`, 34)).join("") +
-    kinds
-      .slice(1)
-      .map((k) => pad(`${k}/bare`, 14))
-      .join(""),
+  [pad("scenario", 20), pad("target", 16), pad("req/s", 8), pad("p50/p99 ms", 12), pad("/bare", 8), pad("CPU µs/req (idp+db)", 22), "errors"].join(""),
 );
-for (const scenario of SCENARIOS) {
-  const figuresOf = (kind: string) => results.get(kind)?.get(scenario.name) as Figures;
-  const cells = kinds.map((kind) => {
-    const f = figuresOf(kind);
-    return pad(`${f.rps.toFixed(0)} (${f.p50}/${f.p99})${f.errors ? ` ${f.errors} err` : ""}`, 34);
-  });
-  const ratios = kinds.slice(1).map((kind) => pad((figuresOf(kind).rps / figuresOf("bare").rps).toFixed(2), 14));
-  console.log(pad(scenario.name, 24) + cells.join("") + ratios.join(""));
+for (const scenario of scenarios) {
+  const bare = runsOf("bare", scenario.name);
+  for (const spec of targets) {
+    const runs = runsOf(spec.name, scenario.name);
+    // The ratio to the baseline of the same round, then the median of those.
+    const ratio = median(runs.map((f, i) => f.rps / (bare[i]?.rps as number)));
+    const idp = median(runs.map((f) => f.idpUs));
+    const db = median(runs.map((f) => f.dbUs));
+    const errors = runs.reduce((sum, f) => sum + f.errors, 0);
+    console.log(
+      pad(spec.name === targets[0]?.name ? scenario.name : "", 20) +
+        pad(spec.name, 16) +
+        pad(median(runs.map((f) => f.rps)).toFixed(0), 8) +
+        pad(`${median(runs.map((f) => f.p50))}/${median(runs.map((f) => f.p99))}`, 12) +
+        pad(spec.name === "bare" ? "" : ratio.toFixed(2), 8) +
+        pad(`${(idp + db).toFixed(0)} (${idp.toFixed(0)}+${db.toFixed(0)})`, 22) +
+        (errors ? String(errors) : ""),
+    );
+  }
+  const rps = bare.map((f) => f.rps);
+  const spread = (Math.max(...rps) - Math.min(...rps)) / median(rps);
+  const cpu = bare.map((f) => f.idpUs);
+  const cpuSpread = (Math.max(...cpu) - Math.min(...cpu)) / median(cpu);
+  console.log(
+    pad("", 20) +
+      `noise floor (bare vs bare over ${ROUNDS} rounds): req/s ±${((spread / 2) * 100).toFixed(0)} %, CPU/req ±${((cpuSpread / 2) * 100).toFixed(0)} %`,
+  );
 }

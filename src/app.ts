@@ -53,6 +53,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     config,
     adapter: createPrismaAdapterFactory({
       queries: services.oidcPayloads,
+      hot: services.hotPayloads,
+      evictHere: services.evictHere,
       clients: services.clients,
       cache: services.payloadCache,
       invalidate: services.invalidate,

@@ -31,7 +31,12 @@ export async function startServer(config: Config, database: Database, logger: Lo
   const { keys, services } = servicesFor(database, config, logger, now);
   // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
   const listener = database.url
-    ? await listenForInvalidations(database.url, { onMessage: services.invalidations.receive, onAvailability: services.invalidations.setAvailable }, logger)
+    ? await listenForInvalidations(
+        database.url,
+        { onMessage: services.invalidations.receive, onAvailability: services.invalidations.setAvailable },
+        logger,
+        services.invalidationOrigin,
+      )
     : null;
   let live: Awaited<ReturnType<typeof createLiveApplication>>;
   const server = createServer();

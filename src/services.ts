@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { accountClientMetadata } from "./account/account-client.js";
 import { createEmailChange } from "./account/email-change.js";
 import { createAdministration } from "./admin/administration.js";
@@ -19,6 +20,7 @@ import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
 import { createEmailLinkQueries } from "./db/email-links.js";
+import { createHotPayloadQueries } from "./db/hot-payloads.js";
 import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
 import { createOidcPayloadQueries } from "./db/oidc-payloads.js";
@@ -58,7 +60,9 @@ export function createServices(database: Database, config: Config, keys: Derived
   const passwords = createPasswordHasher(config.password);
   const payloadCache = createPayloadCache({ maxEntries: config.caches.oidcPayloadEntries, ttlSeconds: config.caches.oidcPayloadSeconds });
   // PGlite is owned by one process; on PostgreSQL other server processes must hear about evictions.
-  const invalidations = createInvalidationBus(database.kind === "postgres" ? notifyChannel(db) : singleProcessChannel);
+  // Names this process in its NOTIFY messages, so that its listener skips its own.
+  const invalidationOrigin = randomBytes(12).toString("base64url");
+  const invalidations = createInvalidationBus(database.kind === "postgres" ? notifyChannel(db, invalidationOrigin) : singleProcessChannel);
   invalidations.subscribe((message) => applyInvalidation(payloadCache, message));
   invalidations.onAvailability((available) => payloadCache.setEnabled(available));
   const invalidate: Invalidator = invalidations.publish;
@@ -81,6 +85,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const tasks = createBackgroundTasks(logger);
   const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
   const oidcPayloads = createOidcPayloadQueries(db);
+  const hotPayloads = createHotPayloadQueries(database.hot, invalidationOrigin);
   const sessionDevices = createSessionDeviceQueries(db);
   const signInThrottle = createSignInThrottle(db, config.throttle);
   const relyingPartyLogout = createRelyingPartyLogout({ tasks, logger });
@@ -138,7 +143,11 @@ export function createServices(database: Database, config: Config, keys: Derived
     payloadCache,
     invalidations,
     invalidate,
+    /** Evicts in this process only, after a statement of `hotPayloads` that notified the others itself. */
+    evictHere: invalidations.receive,
+    invalidationOrigin,
     oidcPayloads,
+    hotPayloads,
     users,
     signInThrottle,
     risk: createRiskAssessor({ sessionDevices, users: userQueries, signInThrottle, events, threshold: config.risk.threshold }),

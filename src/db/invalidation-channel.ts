@@ -1,15 +1,16 @@
 import pg from "pg";
 import type { Invalidation, InvalidationChannel } from "../cluster/invalidation-bus.js";
 import type { Logger } from "../logger.js";
+import { INVALIDATION_CHANNEL, notificationOf } from "./hot-payloads.js";
 import type { Db } from "./open-database.js";
 
-const CHANNEL = "idp_payload_invalidation";
+const CHANNEL = INVALIDATION_CHANNEL;
 
 /** Tells every server process on this PostgreSQL database what changed (NOTIFY, on the ordinary pool). */
-export function notifyChannel(db: Db): InvalidationChannel {
+export function notifyChannel(db: Db, origin: string): InvalidationChannel {
   return {
     async publish(message) {
-      await db.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify(message)})`;
+      await db.$executeRaw`SELECT pg_notify(${CHANNEL}, ${notificationOf(message, origin)})`;
     },
   };
 }
@@ -22,6 +23,8 @@ export async function listenForInvalidations(
   databaseUrl: string,
   handlers: { onMessage(message: Invalidation): void; onAvailability(available: boolean): void },
   logger: Logger,
+  /** This process's `origin` (notifyChannel, hot-payloads.ts): its own messages, applied when sent, are skipped. */
+  origin: string,
 ): Promise<{ close(): Promise<void> }> {
   let client: pg.Client | null = null;
   let closed = false;
@@ -35,7 +38,8 @@ export async function listenForInvalidations(
     const next = new pg.Client({ connectionString: databaseUrl });
     next.on("notification", (notification) => {
       try {
-        handlers.onMessage(JSON.parse(notification.payload ?? "") as Invalidation);
+        const { from, ...message } = JSON.parse(notification.payload ?? "") as Invalidation & { from?: string };
+        if (from !== origin) handlers.onMessage(message as Invalidation);
       } catch {
         logger.warn("ignored a malformed cache invalidation");
       }

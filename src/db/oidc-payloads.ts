@@ -1,6 +1,5 @@
 import type { Prisma } from "./generated/client.js";
 import type { Db } from "./open-database.js";
-import { utcTimestamp } from "./sql-time.js";
 
 export interface OidcPayloadRow {
   idHash: string;
@@ -35,31 +34,9 @@ export async function deleteAccountArtifacts(client: Pick<Db, "$queryRaw">, acco
   return { removed: rows.length, sessions };
 }
 
+/** The rest of the oidc_payload statements; the token path's are in hot-payloads.ts. */
 export function createOidcPayloadQueries(db: Db) {
   return {
-    /**
-     * Insert or replace, in one statement. Raw SQL because this is the hottest write (every token
-     * issued) and Prisma's upsert costs about twice the CPU (it sends the payload twice). Times go in
-     * as epoch milliseconds so no driver time-zone handling can shift them. A replace never clears
-     * `consumed_at`: nothing may un-consume an artifact. Returns true when it replaced a row.
-     */
-    async upsert(row: OidcPayloadRow): Promise<boolean> {
-      // xmax is 0 on a freshly inserted row version, the updating transaction's id on a replaced one.
-      const [result] = await db.$queryRaw<{ inserted: boolean }[]>`
-        INSERT INTO "oidc_payload" ("id_hash", "kind", "payload", "grant_id", "account_id", "uid", "user_code_hash", "expires_at")
-        VALUES (${row.idHash}, ${row.kind}, ${JSON.stringify(row.payload)}::jsonb, ${row.grantId}, ${row.accountId}, ${row.uid}, ${row.userCodeHash},
-                ${utcTimestamp(row.expiresAt)})
-        ON CONFLICT ("id_hash") DO UPDATE SET
-          "kind" = EXCLUDED."kind", "payload" = EXCLUDED."payload", "grant_id" = EXCLUDED."grant_id", "account_id" = EXCLUDED."account_id",
-          "uid" = EXCLUDED."uid", "user_code_hash" = EXCLUDED."user_code_hash", "expires_at" = EXCLUDED."expires_at"
-        RETURNING ("xmax" = 0) AS inserted`;
-      return result?.inserted === false;
-    },
-
-    findByIdHash(idHash: string) {
-      return db.oidcPayload.findUnique({ where: { idHash } });
-    },
-
     findByUid(kind: string, uid: string) {
       return db.oidcPayload.findFirst({ where: { kind, uid } });
     },
@@ -68,24 +45,8 @@ export function createOidcPayloadQueries(db: Db) {
       return db.oidcPayload.findFirst({ where: { kind, userCodeHash } });
     },
 
-    /** Atomic: true for exactly one caller, however many race (a conditional update). */
-    async markConsumed(idHash: string, at: Date): Promise<boolean> {
-      const count = await db.$executeRaw`
-        UPDATE "oidc_payload" SET "consumed_at" = ${utcTimestamp(at)} WHERE "id_hash" = ${idHash} AND "consumed_at" IS NULL`;
-      return count === 1;
-    },
-
-    deleteByIdHash(idHash: string) {
-      return db.oidcPayload.deleteMany({ where: { idHash } });
-    },
-
     deleteByGrantId(kind: string, grantId: string) {
       return db.oidcPayload.deleteMany({ where: { kind, grantId } });
-    },
-
-    /** Every artifact issued under a grant, and the grant itself. */
-    deleteGrantFamily(grantId: string, grantIdHash: string) {
-      return db.oidcPayload.deleteMany({ where: { OR: [{ grantId }, { idHash: grantIdHash }] } });
     },
 
     /**

@@ -5,8 +5,20 @@ import { applyMigrations, pendingMigrationNames } from "./migrations.js";
 
 export type Db = PrismaClient;
 
+/**
+ * The driver under Prisma, for the few statements of the token path (hot-payloads.ts): Prisma's
+ * query compiler and its `$queryRaw` cost more CPU than the statement itself there (issue #13).
+ */
+export interface HotDriver {
+  /** Runs `text` as a prepared statement (`name`: parsed once per connection on PostgreSQL). */
+  query<R>(name: string, text: string, values: unknown[]): Promise<R[]>;
+  /** True when NOTIFY reaches the other server processes (PostgreSQL); PGlite has one process. */
+  readonly notifies: boolean;
+}
+
 export interface Database {
   readonly prisma: Db;
+  readonly hot: HotDriver;
   readonly kind: "pglite" | "postgres";
   /** The postgres:// URL it was opened with; null for PGlite. */
   readonly url: string | null;
@@ -40,15 +52,28 @@ async function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDri
 
 // Only the driver in use is loaded: each operator command is a new process (issue #12), and
 // PGlite alone takes longer to load than the whole PostgreSQL driver.
-async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; close(): Promise<void> }> {
+async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; hot: HotDriver; close(): Promise<void> }> {
   if (options.databaseUrl) {
-    const { PrismaPg } = await import("@prisma/adapter-pg");
-    return { factory: new PrismaPg({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 }), close: async () => {} };
+    const [{ PrismaPg }, { default: pg }] = await Promise.all([import("@prisma/adapter-pg"), import("pg")]);
+    // One pool for Prisma and the hot statements, so the pool size bounds the connections of both.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle connection the server ended (a restart, a dropped test database): the pool opens
+    // another on demand, and a query in flight on it fails by itself; unheard, it would end the process.
+    pool.on("error", () => {});
+    const hot: HotDriver = {
+      notifies: true,
+      query: async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[],
+    };
+    return { factory: new PrismaPg(pool), hot, close: () => pool.end() };
   }
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
   const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite({ loadDataDir: options.pgliteDump });
   await pglite.waitReady;
-  return { factory: new PrismaPGlite(pglite), close: () => pglite.close() };
+  const hot: HotDriver = {
+    notifies: false,
+    query: async <R>(_name: string, text: string, values: unknown[]) => (await pglite.query<R>(text, values)).rows,
+  };
+  return { factory: new PrismaPGlite(pglite), hot, close: () => pglite.close() };
 }
 
 /**
@@ -56,7 +81,7 @@ async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlM
  * migrations and generated client serve both.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  const { factory, close: closeDriver } = await openDriver(options);
+  const { factory, hot, close: closeDriver } = await openDriver(options);
   const prisma = new PrismaClient({ adapter: factory });
   try {
     // One query decides; the schema engine (slow to load) runs only when something is pending.
@@ -64,6 +89,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const appliedMigrations = pending.length === 0 ? [] : await migrate(options.databaseUrl, factory);
     return {
       prisma,
+      hot,
       kind: options.databaseUrl ? "postgres" : "pglite",
       url: options.databaseUrl,
       appliedMigrations,

@@ -1,8 +1,10 @@
 import type { Adapter, AdapterPayload } from "oidc-provider";
-import { errors } from "oidc-provider";
+import Provider, { errors } from "oidc-provider";
+import type { Invalidation } from "../cluster/invalidation-bus.js";
 import { sha256 } from "../crypto/hash.js";
 import type { Prisma } from "../db/generated/client.js";
-import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
+import type { HotPayloadQueries } from "../db/hot-payloads.js";
+import type { OidcPayloadQueries, OidcPayloadRow } from "../db/oidc-payloads.js";
 import { idHashFor } from "./adapter-ids.js";
 import type { CachedPayloadRow, PayloadCache } from "./payload-cache.js";
 import type { Invalidator } from "./payload-invalidation.js";
@@ -16,9 +18,13 @@ export interface ClientMetadataSource {
 
 export interface AdapterDependencies {
   queries: OidcPayloadQueries;
+  /** The token path's statements, on the driver; they NOTIFY the other processes themselves. */
+  hot: HotPayloadQueries;
   clients: ClientMetadataSource;
   cache: PayloadCache;
   invalidate: Invalidator;
+  /** Evicts in this process only: for the writes of `hot`, whose statements told the others. */
+  evictHere: (message: Invalidation) => void;
   /** A consumed refresh token or code was presented again (the grant is being revoked). */
   onReuse?: (kind: string, accountId: string | undefined) => void;
   now?: () => Date;
@@ -56,13 +62,48 @@ const clientAdapter = (clients: ClientMetadataSource): Adapter => ({
   revokeByGrantId: async () => {},
 });
 
-/**
- * oidc-provider's storage contract on Prisma: one table for every model, keyed by hash, expiry
- * enforced on every read (the sweep only reclaims space), reads served from a write-through cache.
- */
 const REUSABLE_ONCE = new Set(["RefreshToken", "AuthorizationCode"]);
 
-export function createPrismaAdapterFactory({ queries, clients, cache, invalidate, onReuse, now = () => new Date() }: AdapterDependencies) {
+/** A row about to be written, with the cache generation taken before (see PayloadCache#set). */
+interface Write {
+  row: OidcPayloadRow;
+  since: number;
+}
+
+/**
+ * A refresh-token rotation held back until it can reach the database in one statement: oidc-provider's
+ * refresh_token grant calls consume(old), then upsert(new RefreshToken), then upsert(AccessToken),
+ * nothing else of the adapter in between (lib/actions/grants/refresh_token.js).
+ */
+interface PendingRotation {
+  consumed: { idHash: string; at: Date };
+  refresh: Write | null;
+}
+
+// The request being served, if it is a refresh_token grant (oidc-provider keeps its ctx in an AsyncLocalStorage).
+function rotationRequest(): object | undefined {
+  const ctx = Provider.ctx as { oidc?: { route?: string; params?: { grant_type?: unknown } } } | undefined;
+  return ctx?.oidc?.route === "token" && ctx.oidc.params?.grant_type === "refresh_token" ? ctx : undefined;
+}
+
+/**
+ * oidc-provider's storage contract: one table for every model, keyed by hash, expiry enforced on
+ * every read (the sweep only reclaims space), reads served from a write-through cache. The token
+ * path's statements run on the driver (`hot`); the rest through Prisma (`queries`).
+ *
+ * One round trip per refresh rotation: within a refresh_token grant, consume(old) only records the
+ * old token and upsert(new refresh token) only records the row; upsert(access token) then sends
+ * the three as one statement that writes the new tokens only if its consume won (hot-payloads.ts
+ * `rotateRefreshToken`). The database still decides the consume atomically, and a loser still
+ * revokes the grant, only at the access token's save instead of at consume: it throws invalid_grant
+ * there, before any token it was minting has been stored or sent. Any other adapter call in that
+ * request first sends what is pending, so the order of writes and reads is never changed; a request
+ * that fails before its access token is saved has written nothing, and its old token stays usable
+ * (the client was sent no new one).
+ */
+export function createPrismaAdapterFactory({ queries, hot, clients, cache, invalidate, evictHere, onReuse, now = () => new Date() }: AdapterDependencies) {
+  const pendingRotations = new WeakMap<object, PendingRotation>();
+
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt <= now()) return undefined;
@@ -73,13 +114,58 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
   }
 
   async function read(kind: string, idHash: string): Promise<CachedPayloadRow | null> {
-    if (NEVER_CACHED.has(kind)) return queries.findByIdHash(idHash);
+    if (NEVER_CACHED.has(kind)) return hot.findPayloadByIdHash(idHash);
     const cached = cache.get(idHash);
     if (cached !== undefined) return cached;
     const since = cache.generation;
-    const row = await queries.findByIdHash(idHash);
+    const row = await hot.findPayloadByIdHash(idHash);
     if (row || ABSENCE_CACHED.has(kind)) cache.set(idHash, row, since);
     return row;
+  }
+
+  // A new row (a fresh random id) is in no process's cache; a replaced one (a grant given more
+  // scopes) may be, in every process that read it, and must not be served from there any more.
+  async function written({ row, since }: Write, replaced: boolean): Promise<void> {
+    if (NEVER_CACHED.has(row.kind)) return;
+    if (replaced) await invalidate({ idHash: row.idHash });
+    else cache.set(row.idHash, { ...row, consumedAt: null }, since);
+  }
+
+  // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race to the
+  // first) revokes everything issued under the grant.
+  async function lostConsume(kind: string, idHash: string): Promise<never> {
+    cache.delete(idHash);
+    const row = await hot.findPayloadByIdHash(idHash);
+    onReuse?.(kind, (row?.payload as { accountId?: string } | null)?.accountId);
+    if (row?.grantId) {
+      await hot.deleteGrantFamily(row.grantId, idHashFor("Grant", row.grantId));
+      evictHere({ grantId: row.grantId });
+    }
+    throw new errors.InvalidGrant(`${kind === "RefreshToken" ? "refresh token" : "grant"} already used`);
+  }
+
+  async function consumeNow(kind: string, idHash: string, at: Date): Promise<void> {
+    // The database decides, never the cache: exactly one caller wins, however many race.
+    if (!(await hot.consumePayload(idHash, at))) return lostConsume(kind, idHash);
+    // Other processes holding it unconsumed would still refuse it (their consume loses), but
+    // would first hand it to oidc-provider as usable; the statement told them, this evicts here.
+    evictHere({ idHash });
+  }
+
+  /** Sends the request's pending rotation, with `access` when that is what completes it. */
+  async function settle(request: object | undefined, access: Write | null = null): Promise<void> {
+    const rotation = request && pendingRotations.get(request);
+    if (!request || !rotation) return;
+    pendingRotations.delete(request);
+    if (!rotation.refresh) return consumeNow("RefreshToken", rotation.consumed.idHash, rotation.consumed.at);
+    // The rows are written now: an eviction before this statement cannot concern them, one during it may.
+    const since = cache.generation;
+    const outcome = await hot.rotateRefreshToken(rotation.consumed, rotation.refresh.row, access?.row ?? null);
+    if (!outcome.won) return lostConsume("RefreshToken", rotation.consumed.idHash);
+    // Filled before the old token's eviction, which would otherwise make these fills look stale.
+    await written({ ...rotation.refresh, since }, outcome.replacedRefresh);
+    if (access) await written({ ...access, since }, outcome.replacedAccess);
+    evictHere({ idHash: rotation.consumed.idHash });
   }
 
   return (kind: string): Adapter => {
@@ -87,27 +173,33 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
 
     return {
       async upsert(id, payload, expiresIn) {
-        const row = {
-          idHash: idHashFor(kind, id),
-          kind,
-          // Taken now: what the database stores is what the cache may serve.
-          payload: copyOf(withoutSecrets(payload)),
-          grantId: payload.grantId ?? null,
-          accountId: payload.accountId ?? null,
-          uid: kind === "Session" ? (payload.uid ?? null) : null,
-          userCodeHash: payload.userCode ? sha256(payload.userCode) : null,
-          expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,
+        const write: Write = {
+          row: {
+            idHash: idHashFor(kind, id),
+            kind,
+            // Taken now: what the database stores is what the cache may serve.
+            payload: copyOf(withoutSecrets(payload)),
+            grantId: payload.grantId ?? null,
+            accountId: payload.accountId ?? null,
+            uid: kind === "Session" ? (payload.uid ?? null) : null,
+            userCodeHash: payload.userCode ? sha256(payload.userCode) : null,
+            expiresAt: expiresIn ? new Date(now().getTime() + expiresIn * 1000) : null,
+          },
+          since: cache.generation,
         };
-        const since = cache.generation;
-        const replaced = await queries.upsert(row);
-        if (NEVER_CACHED.has(kind)) return;
-        // A new row (a fresh random id) is in no process's cache; a replaced one (a grant given more
-        // scopes) may be, in every process that read it, and must not be served from there any more.
-        if (replaced) await invalidate({ idHash: row.idHash });
-        else cache.set(row.idHash, { ...row, consumedAt: null }, since);
+        const request = rotationRequest();
+        const rotation = request && pendingRotations.get(request);
+        if (rotation && kind === "RefreshToken" && !rotation.refresh) {
+          rotation.refresh = write;
+          return;
+        }
+        if (rotation && kind === "AccessToken" && rotation.refresh) return settle(request, write);
+        await settle(request);
+        await written(write, await hot.upsertPayload(write.row));
       },
 
       async find(id) {
+        await settle(rotationRequest());
         const payload = load(await read(kind, idHashFor(kind, id)), id);
         // oidc-provider revokes the grant when it sees this; here it is counted and recorded.
         if (payload?.consumed && REUSABLE_ONCE.has(kind)) onReuse?.(kind, payload.accountId);
@@ -116,39 +208,35 @@ export function createPrismaAdapterFactory({ queries, clients, cache, invalidate
 
       // The session id is not recoverable from its hash; callers of findByUid only read the session.
       async findByUid(uid) {
+        await settle(rotationRequest());
         return load(await queries.findByUid(kind, uid));
       },
 
       async findByUserCode(userCode) {
+        await settle(rotationRequest());
         return load(await queries.findByUserCodeHash(kind, sha256(userCode)));
       },
 
       async consume(id) {
         const idHash = idHashFor(kind, id);
-        // The database decides, never the cache: exactly one caller wins, however many race.
-        const won = await queries.markConsumed(idHash, now());
-        // Other processes holding it unconsumed would still refuse it (their consume loses), but
-        // would first hand it to oidc-provider as usable; they must see the consumption.
-        if (won) return invalidate({ idHash });
-        cache.delete(idHash);
-        // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race
-        // to the first) revokes everything issued under the grant.
-        const row = await queries.findByIdHash(idHash);
-        onReuse?.(kind, (row?.payload as { accountId?: string } | null)?.accountId);
-        if (row?.grantId) {
-          await queries.deleteGrantFamily(row.grantId, idHashFor("Grant", row.grantId));
-          await invalidate({ grantId: row.grantId });
+        const request = rotationRequest();
+        await settle(request);
+        if (request && kind === "RefreshToken") {
+          pendingRotations.set(request, { consumed: { idHash, at: now() }, refresh: null });
+          return;
         }
-        throw new errors.InvalidGrant(`${kind === "RefreshToken" ? "refresh token" : "grant"} already used`);
+        await consumeNow(kind, idHash, now());
       },
 
       async destroy(id) {
+        await settle(rotationRequest());
         const idHash = idHashFor(kind, id);
-        await queries.deleteByIdHash(idHash);
-        await invalidate({ idHash });
+        await hot.deletePayloadByIdHash(idHash);
+        evictHere({ idHash });
       },
 
       async revokeByGrantId(grantId) {
+        await settle(rotationRequest());
         await queries.deleteByGrantId(kind, grantId);
         await invalidate({ grantId, kind });
       },

@@ -20,14 +20,26 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
   const entries = new Map<string, { row: CachedPayloadRow | null; until: number }>();
   let enabled = true;
   // Counts evictions. A row read (or written) before an eviction that arrived meanwhile may be the
-  // very row evicted, so a fill begun at an older generation is dropped rather than cached.
+  // very row evicted, so a fill begun at an older generation is dropped rather than cached. An
+  // eviction of one id only concerns fills of that id (under concurrent refresh rotations, each
+  // evicts its old token: a global count dropped nearly every fill): `evictedAt` keeps its
+  // generation; evictions by predicate, and forgetting `evictedAt` when it grows, concern all.
   let generation = 0;
+  let broadEvictionAt = 0;
+  const evictedAt = new Map<string, number>();
+  const MAX_EVICTIONS_KEPT = 10_000;
+  const evictAll = () => {
+    generation += 1;
+    broadEvictionAt = generation;
+    evictedAt.clear();
+  };
+  const staleSince = (idHash: string, since: number) => since < broadEvictionAt || since < (evictedAt.get(idHash) ?? 0);
 
   return {
     /** Off while invalidations from other processes cannot be heard; turning off empties it. */
     setEnabled(value: boolean): void {
       enabled = value;
-      generation += 1;
+      evictAll();
       if (!value) entries.clear();
     },
 
@@ -48,7 +60,7 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
     },
 
     set(idHash: string, row: CachedPayloadRow | null, since = generation): void {
-      if (!enabled || options.ttlSeconds <= 0 || since !== generation) return;
+      if (!enabled || options.ttlSeconds <= 0 || staleSince(idHash, since)) return;
       entries.delete(idHash);
       // Map keeps insertion order: the first key is the oldest entry.
       if (entries.size >= options.maxEntries) entries.delete(entries.keys().next().value as string);
@@ -56,12 +68,14 @@ export function createPayloadCache(options: { maxEntries: number; ttlSeconds: nu
     },
 
     delete(idHash: string): void {
+      if (evictedAt.size >= MAX_EVICTIONS_KEPT) evictAll();
       generation += 1;
+      evictedAt.set(idHash, generation);
       entries.delete(idHash);
     },
 
     deleteWhere(matches: (row: CachedPayloadRow) => boolean): void {
-      generation += 1;
+      evictAll();
       for (const [idHash, entry] of entries) if (entry.row && matches(entry.row)) entries.delete(idHash);
     },
 

@@ -1,6 +1,7 @@
 import { type Adapter, errors } from "oidc-provider";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDefaults } from "../../src/config.js";
+import { createHotPayloadQueries, type HotPayloadQueries } from "../../src/db/hot-payloads.js";
 import { createOidcPayloadQueries, type OidcPayloadQueries } from "../../src/db/oidc-payloads.js";
 import type { Database } from "../../src/db/open-database.js";
 import { createPrismaAdapterFactory, idHashFor } from "../../src/oidc/adapter.js";
@@ -16,6 +17,7 @@ const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => {
   let database: Database;
   let queries: OidcPayloadQueries;
+  let hot: HotPayloadQueries;
   let clock = new Date("2026-01-01T00:00:00Z");
   const noClients = { find: async () => undefined };
   // One process's adapters as services.ts builds them: every model shares one payload cache with
@@ -23,12 +25,14 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
   const { caches } = loadDefaults();
   const cache = createPayloadCache({ maxEntries: caches.oidcPayloadEntries, ttlSeconds: caches.oidcPayloadSeconds });
   const invalidate = async (message: Parameters<typeof applyInvalidation>[1]) => applyInvalidation(cache, message);
-  const adapterFor = (model: string) => createPrismaAdapterFactory({ queries, clients: noClients, cache, invalidate, now: () => clock })(model);
+  const evictHere = (message: Parameters<typeof applyInvalidation>[1]) => applyInvalidation(cache, message);
+  const adapterFor = (model: string) => createPrismaAdapterFactory({ queries, hot, clients: noClients, cache, invalidate, evictHere, now: () => clock })(model);
   const stored = (model: string, id: string) => database.prisma.oidcPayload.findUnique({ where: { idHash: idHashFor(model, id) } });
 
   beforeAll(async () => {
     database = await openTestDatabase(kind);
     queries = createOidcPayloadQueries(database.prisma);
+    hot = createHotPayloadQueries(database.hot, "adapter-test");
   });
   afterAll(() => database?.close());
 

@@ -49,6 +49,45 @@ describe.each(DATABASE_KINDS)("token endpoint: codes and PKCE (%s)", (kind) => {
     expect(results.filter((r) => r.status === 400 && r.body.error === "invalid_grant")).toHaveLength(7);
   });
 
+  const refresh = (refreshToken: string) => tokenRequest(server.issuer, { grant_type: "refresh_token", refresh_token: refreshToken }, rp);
+
+  it("lets exactly one of 50 parallel rotations of a refresh token succeed, and the others revoke the grant (§7, RFC 9700 §4.14.2)", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    const results = await Promise.all(Array.from({ length: 50 }, () => refresh(tokens.refresh_token as string)));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400 && r.body.error === "invalid_grant")).toHaveLength(49);
+    // Every loser answered after the winner's tokens were stored, so none of them survives.
+    const won = winners[0]?.body as { access_token: string; refresh_token: string };
+    await expect(oidc.fetchUserInfo(rp.config, won.access_token, userId)).rejects.toMatchObject({ status: 401 });
+    await expect(refresh(won.refresh_token)).resolves.toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, userId)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("rotates a refresh token in one statement (consume, new refresh token, access token)", async () => {
+    const { tokens } = await signInAndRedeem(server, rp, new BrowserSession());
+    const statements: string[] = [];
+    const { hot } = server.database;
+    const query = hot.query;
+    const counted = (name: string, text: string, values: unknown[]) => {
+      statements.push(name);
+      return query(name, text, values);
+    };
+    Object.assign(hot, { query: counted });
+    try {
+      const rotated = await refresh(tokens.refresh_token as string);
+      expect(rotated.status).toBe(200);
+      await expect(refresh(rotated.body.refresh_token as string)).resolves.toMatchObject({ status: 200 });
+    } finally {
+      Object.assign(hot, { query });
+    }
+    // One write each. The old token and its grant come from the payload cache (written through at
+    // issue, and by the rotation) unless an invalidation arrived during the fill (on PostgreSQL, a
+    // NOTIFY echo of an earlier test): then the fill is dropped and the token read again.
+    expect(statements.filter((name) => name !== "oidc_payload_find")).toEqual(["oidc_payload_rotate", "oidc_payload_rotate"]);
+    expect(statements.length, statements.join()).toBeLessThanOrEqual(4);
+  });
+
   it("refuses a code redeemed by another client", async () => {
     const { callbackUrl, start } = await signIn(server, rp);
     const result = await redeem(callbackUrl.searchParams.get("code") as string, start.codeVerifier, other);

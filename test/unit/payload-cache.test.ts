@@ -59,6 +59,20 @@ describe("payload cache", () => {
     expect(cache.get("at")).toBeTruthy();
   });
 
+  it("an eviction of one id drops only that id's fills under way; a broad one drops all", () => {
+    const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
+    const since = cache.generation;
+    applyInvalidation(cache, { idHash: "old-token" });
+    cache.set("old-token", row("RefreshToken", "g1"), since);
+    cache.set("new-token", row("RefreshToken", "g1"), since);
+    expect(cache.get("old-token")).toBeUndefined();
+    expect(cache.get("new-token")).toBeTruthy();
+    const before = cache.generation;
+    applyInvalidation(cache, { accountId: "someone" });
+    cache.set("another", row("AccessToken", "g2"), before);
+    expect(cache.get("another")).toBeUndefined();
+  });
+
   it("ignores messages about clients and signing keys", () => {
     const cache = createPayloadCache({ maxEntries: 10, ttlSeconds: 10 });
     cache.set("at", row("AccessToken", "g1", "c1"));
