@@ -99,8 +99,9 @@ export function createPasskeyService(deps: {
       if (challenge.userId) {
         // A known user (second factor, re-verification): the credential must be theirs, and a
         // userHandle, if sent, must name them too. A credential registered to no one fails like one
-        // registered to someone else, so that one account's password does not reveal which other
-        // credentials are registered here (which device has an account).
+        // registered to someone else: the answer is about this account only. (Whether an id is
+        // registered at all is not a secret here: ids are random and per site, known only to the
+        // authenticator that made them, and the usernameless sign-in and registration say it.)
         assertThat(credential?.userId === challenge.userId, failed);
         const handle = response.response.userHandle;
         assertThat(handle === undefined || handle === userHandleOf(credential.userId), failed);
