@@ -38,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
   if (group === "db" && sub === "create-migration") return (await import("./create-migration.js")).createMigration(argv[2], output);
 
   const config = await loadCliConfig();
+  // Before a password is asked for, let alone sent to the socket: another user's DATA_DIR may hold their listener.
+  if (!config.databaseUrl) (await import("../db/data-dir-permissions.js")).secureDataDir(config.dataDir);
   const readsStdin = group === "users" && usersCommandReadsStdin(argv.slice(1));
   const stdin = readsStdin ? await (await import("./read-secret-input.js")).readSecretInput("Password: ") : null;
   const io: CommandIo = { ...output, stdin };

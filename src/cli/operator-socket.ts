@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import type { Logger } from "../logger.js";
 import type { CommandIo } from "./io.js";
@@ -66,8 +66,25 @@ export async function serveOperatorSocket(
   };
 }
 
+/**
+ * The socket must be the one our server made: a socket (not a symlink to one), ours, 0600. The
+ * request may carry a password, and DATA_DIR's own check does not cover what is inside it.
+ * A missing socket passes: connecting then fails with ENOENT.
+ */
+function assertOwnSocket(path: string): void {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  const uid = process.getuid?.();
+  if (!stats || uid === undefined) return;
+  const refuse = (problem: string) => new Error(`the operator socket ${path} ${problem}: refusing to send the command to it`);
+  if (stats.isSymbolicLink()) throw refuse("is a symlink, not the server's socket");
+  if (!stats.isSocket()) throw refuse("is not a socket");
+  if (stats.uid !== uid) throw refuse(`is owned by uid ${stats.uid}, not by this user (uid ${uid})`);
+  if (stats.mode & 0o077) throw refuse(`is open to group or others (mode ${(stats.mode & 0o777).toString(8).padStart(4, "0")})`);
+}
+
 /** Runs a command inside the server that owns DATA_DIR; resolves to its exit code. */
 export function forwardToServer(path: string, request: Request, io: Pick<CommandIo, "stdout" | "stderr">): Promise<number> {
+  assertOwnSocket(path);
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let buffer = "";

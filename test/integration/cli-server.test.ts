@@ -42,6 +42,7 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
       expect(forwarded.sources.filter((path) => !path.startsWith("cli/")).sort()).toEqual([
         "config.ts",
         "db/data-dir-lock.ts",
+        "db/data-dir-permissions.ts",
         "db/process-identity.ts",
         "errors.ts",
         "paths.ts",
