@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 
 export interface FakeListener {
@@ -31,6 +32,8 @@ export async function listenFake(path: string, answer?: string): Promise<FakeLis
     server.once("error", reject);
     server.listen(path, () => resolve());
   });
+  // As the real server leaves its socket.
+  chmodSync(path, 0o600);
   return {
     received: () => received,
     connected,

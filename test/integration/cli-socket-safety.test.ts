@@ -1,12 +1,14 @@
+import { spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lockDataDir, type ReleaseLock } from "../../src/db/data-dir-lock.js";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { dataDirHeld, lockDataDir, type ReleaseLock } from "../../src/db/data-dir-lock.js";
 import { operatorCli } from "../helpers/cli-process.js";
 import { type FakeListener, listenFake } from "../helpers/fake-operator-socket.js";
 import { freePort } from "../helpers/free-port.js";
 import { spawnServer, stopServer, waitUntilStarted } from "../helpers/server-process.js";
+import { seededDataDir } from "../helpers/test-database.js";
 
 const NOBODY = 65534;
 // Giving a file to another user takes root; CI runs the suite as root.
@@ -116,5 +118,75 @@ describe("operator CLI: whose DATA_DIR and socket it trusts", { timeout: 120_000
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`is owned by uid ${NOBODY}, not by this user (uid 0)`);
     expect(listener.received()).toBe("");
+  });
+});
+
+// The DATA_DIR lock held while nobody listens on the socket: another CLI command is running, or a
+// server is starting (it locks seconds before its socket listens) or stopping.
+describe("operator CLI: a DATA_DIR that is busy", { timeout: 180_000 }, () => {
+  const dataDir = seededDataDir("idp-busy-");
+  const env = { DATA_DIR: dataDir, DATABASE_URL: "" };
+  const cli = operatorCli(env);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const inUse = (directory: string) =>
+    `Error: DATA_DIR ${directory} is in use by another process (a CLI command, or a server starting or stopping); try again\n`;
+
+  it("waits a while for a lock nobody answers for (no socket, or one left by a killed process), then says DATA_DIR is in use", async () => {
+    const quiet = mkdtempSync(join(tmpdir(), "idp-busy-quiet-"));
+    const killed = mkdtempSync(join(tmpdir(), "idp-busy-killed-"));
+    const releases = [await lockDataDir(quiet, onCompromised), await lockDataDir(killed, onCompromised)];
+    try {
+      const socket = join(killed, "operator.sock");
+      const child = spawn(process.execPath, [
+        "-e",
+        `require("node:net").createServer().listen(${JSON.stringify(socket)}, () => { require("node:fs").chmodSync(${JSON.stringify(socket)}, 0o600); process.kill(process.pid, "SIGKILL"); })`,
+      ]);
+      await new Promise((exited) => child.once("exit", exited));
+      const [noSocket, staleSocket] = await Promise.all(
+        [quiet, killed].map((directory) => operatorCli({ DATA_DIR: directory, DATABASE_URL: "" })(["clients", "list"])),
+      );
+      expect(noSocket).toMatchObject({ code: 1, stdout: "", stderr: inUse(quiet) });
+      expect(staleSocket).toMatchObject({ code: 1, stdout: "", stderr: inUse(killed) });
+    } finally {
+      for (const release of releases) await release();
+      rmSync(quiet, { recursive: true, force: true });
+      rmSync(killed, { recursive: true, force: true });
+    }
+  });
+
+  it("runs several commands started at once with no server, one after the other", async () => {
+    const results = await Promise.all(
+      ["One", "Two", "Three"].map((name) => cli(["clients", "create", "--name", name, "--redirect-uri", "https://app.example.com/cb", "--json"])),
+    );
+    expect(results.map((result) => [result.code, result.stderr])).toEqual([
+      [0, ""],
+      [0, ""],
+      [0, ""],
+    ]);
+    const names = (JSON.parse((await cli(["clients", "list", "--json"])).stdout) as { client_name: string }[]).map((client) => client.client_name);
+    expect(names.sort()).toEqual(["One", "Three", "Two"]);
+  });
+
+  it("waits for a server that holds the lock but does not listen yet, then runs the command inside it", async () => {
+    const port = await freePort();
+    const server = spawnServer({ ...env, PORT: String(port), HOST: "127.0.0.1", ISSUER: `http://127.0.0.1:${port}` });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const poll = setInterval(() => {
+          if (dataDirHeld(dataDir)) done(resolve);
+          else if (server.child.exitCode !== null) done(() => reject(new Error(server.output())));
+        }, 20);
+        const done = (then: () => void) => {
+          clearInterval(poll);
+          then();
+        };
+      });
+      const listed = await cli(["clients", "list", "--json"]);
+      expect(listed.stderr).toBe("");
+      expect(listed.code).toBe(0);
+      expect(server.output()).toContain("operator command");
+    } finally {
+      await stopServer(server);
+    }
   });
 });
