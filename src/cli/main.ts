@@ -2,6 +2,7 @@ import module from "node:module";
 import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { ReleaseLock } from "../db/data-dir-lock.js";
+import { assertArgvText } from "./args.js";
 import { usersCommandReadsStdin } from "./commands/users.js";
 import { type CommandIo, UsageError } from "./io.js";
 import { USAGE } from "./run-command.js";
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     output.stdout(`${USAGE}\n`);
     return 0;
   }
+  assertArgvText(argv);
   if (group === "db" && sub === "create-migration") return (await import("./create-migration.js")).createMigration(argv[2], output);
 
   const config = await loadCliConfig();

@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { strictUtf8, textProblem } from "../http/input-text.js";
 import type { Logger } from "../logger.js";
 import type { CommandIo } from "./io.js";
 
@@ -23,9 +24,13 @@ export class ServerUnreachableError extends Error {
 
 const line = (reply: Reply) => `${JSON.stringify(reply)}\n`;
 
-/** The request line as a request, or a phrase saying what is wrong with it. */
+/**
+ * The request line as a request, or a phrase saying what is wrong with it. Text rules are the
+ * HTTP edge's (input-text.ts): PostgreSQL cannot store NUL, and no column holds a lone surrogate.
+ */
 function parseRequest(bytes: Buffer): Request | string {
-  const text = bytes.toString("utf8");
+  const text = strictUtf8(bytes);
+  if (text === null) return "it is not UTF-8";
   let request: Partial<Request> | null;
   try {
     request = JSON.parse(text) as Partial<Request> | null;
@@ -34,7 +39,14 @@ function parseRequest(bytes: Buffer): Request | string {
   }
   if (typeof request !== "object" || request === null || !Array.isArray(request.argv) || !request.argv.every((arg) => typeof arg === "string"))
     return "argv is not a list of strings";
-  return { argv: request.argv, stdin: typeof request.stdin === "string" ? request.stdin : null };
+  for (const [index, arg] of request.argv.entries()) {
+    const problem = textProblem(arg);
+    if (problem) return `argument ${index + 1} ${problem}`;
+  }
+  const stdin = typeof request.stdin === "string" ? request.stdin : null;
+  const stdinProblem = stdin === null ? null : textProblem(stdin);
+  if (stdinProblem) return `the input ${stdinProblem}`;
+  return { argv: request.argv, stdin };
 }
 
 /**

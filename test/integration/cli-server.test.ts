@@ -45,6 +45,7 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
         "db/data-dir-permissions.ts",
         "db/process-identity.ts",
         "errors.ts",
+        "http/input-text.ts",
         "paths.ts",
       ]);
 

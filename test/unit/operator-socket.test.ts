@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,7 +8,18 @@ import { forwardToServer, ServerUnreachableError, serveOperatorSocket } from "..
 import { createLogger } from "../../src/logger.js";
 import { listenFake } from "../helpers/fake-operator-socket.js";
 
-describe("operator socket: timeouts, unreachable servers and large requests", () => {
+/** Sends raw bytes as one request line and collects the reply lines. */
+function rawRequest(path: string, bytes: Buffer): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path, () => socket.end(Buffer.concat([bytes, Buffer.from("\n")])));
+    let text = "";
+    socket.on("data", (chunk) => (text += chunk.toString("utf8")));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text.split("\n").filter(Boolean)));
+  });
+}
+
+describe("operator socket: timeouts, unreachable servers and hostile requests", () => {
   let directory: string;
   let path: string;
   const ran: string[][] = [];
@@ -64,6 +76,36 @@ describe("operator socket: timeouts, unreachable servers and large requests", ()
       const exit = await forwardToServer(path, { argv: ["users", "create", "--email", "a@example.com"], stdin: "x".repeat(2 * 1024 * 1024) }, io);
       expect(exit).toBe(2);
       expect(output).toEqual([["stderr", "the operator request is larger than 1 MB\n"]]);
+      expect(ran).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ["a NUL in an argument", Buffer.from('{"argv":["users","create","--email","a\\u0000@example.com"],"stdin":null}'), "argument 4 contains a NUL character"],
+    [
+      "a lone surrogate in an argument",
+      Buffer.from('{"argv":["clients","create","--name","\\ud800"],"stdin":null}'),
+      "argument 4 contains an unpaired surrogate",
+    ],
+    [
+      "a NUL in the input",
+      Buffer.from('{"argv":["users","create","--email","a@example.com"],"stdin":"pass\\u0000word"}'),
+      "the input contains a NUL character",
+    ],
+    [
+      "bytes that are not UTF-8",
+      Buffer.concat([Buffer.from('{"argv":["clients","create","--name","'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]),
+      "it is not UTF-8",
+    ],
+    ["an argv that is not strings", Buffer.from('{"argv":["users",1]}'), "argv is not a list of strings"],
+    ["a request that is null", Buffer.from("null"), "argv is not a list of strings"],
+  ])("refuses %s with a usage error (exit 2) naming it, running nothing and showing no stack", async (_, bytes, problem) => {
+    const server = await serve();
+    try {
+      const replies = await rawRequest(path, bytes);
+      expect(replies).toEqual([JSON.stringify({ stderr: `malformed operator request: ${problem}\n` }), JSON.stringify({ exit: 2 })]);
       expect(ran).toEqual([]);
     } finally {
       await server.close();
