@@ -23,7 +23,8 @@ COPY --from=build /app/dist ./dist
 COPY prisma ./prisma
 COPY config ./config
 COPY views ./views
-RUN mkdir -p /data && chown node:node /data
+# Owner-only, as the server insists (it holds the database, the secret key and the operator socket).
+RUN mkdir -m 700 -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

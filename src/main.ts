@@ -3,6 +3,7 @@ import { serveOperatorSocket } from "./cli/operator-socket.js";
 import { runCommand } from "./cli/run-command.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { lockDataDir } from "./db/data-dir-lock.js";
+import { DataDirPermissionError, secureDataDir } from "./db/data-dir-permissions.js";
 import { openDatabase, pgliteDirectory } from "./db/open-database.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
@@ -30,6 +31,17 @@ async function main(): Promise<void> {
     logger.warn({ issuer: config.issuer }, "https ISSUER without TRUST_PROXY: plain-HTTP requests are refused with 421 (set TRUST_PROXY behind a TLS proxy)");
   }
   const embedded = config.databaseUrl === null;
+  if (embedded) {
+    try {
+      secureDataDir(config.dataDir);
+    } catch (error) {
+      if (error instanceof DataDirPermissionError) {
+        console.error(`Configuration error: ${error.message}`);
+        process.exit(78);
+      }
+      throw error;
+    }
+  }
 
   const releaseLock = embedded
     ? await lockDataDir(config.dataDir, (error) => {

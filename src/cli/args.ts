@@ -18,3 +18,17 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
 export function printResult(io: { stdout(text: string): void }, json: boolean, value: unknown, human: string): void {
   io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
 }
+
+// Node decodes argv as UTF-8 and turns bytes that are not into U+FFFD: `\xc3\x28@example.com`
+// would become a user's email. Control characters have no business in an operator's argument.
+const REPLACEMENT = "\ufffd";
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** @throws UsageError naming the first argument that is not UTF-8 or holds a control character */
+export function assertArgvText(argv: string[]): void {
+  for (const [index, arg] of argv.entries()) {
+    if (arg.includes(REPLACEMENT)) throw new UsageError(`argument ${index + 1} is not valid UTF-8`);
+    if (CONTROL.test(arg)) throw new UsageError(`argument ${index + 1} contains a control character`);
+  }
+}

@@ -21,7 +21,8 @@ export function strictUtf8(bytes: Uint8Array): string | null {
   }
 }
 
-function textProblem(text: string): string | null {
+/** A string: no NUL, no unpaired surrogate. */
+export function textProblem(text: string): string | null {
   if (text.includes("\0")) return "contains a NUL character";
   if (LONE_SURROGATE.test(text)) return "contains an unpaired surrogate";
   return null;

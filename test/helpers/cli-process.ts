@@ -27,6 +27,25 @@ export function runEntry(entry: string, args: string[], env: Record<string, stri
   });
 }
 
+/**
+ * Runs the CLI with arguments written in sh syntax, for bytes a string argument cannot carry
+ * (`"$(printf '\\303\\050')"` is not UTF-8; spawn's string arguments always are).
+ */
+export function runCliThroughShell(shellArgs: string, env: Record<string, string>): Promise<ProcessResult> {
+  return new Promise((done) => {
+    const child = spawn("/bin/sh", ["-c", `exec "$0" --import tsx src/cli/main.ts ${shellArgs}`, NODE], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: "silent", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
 /** The operator CLI bound to one environment (DATA_DIR, DATABASE_URL). */
 export const operatorCli =
   (env: Record<string, string>) =>

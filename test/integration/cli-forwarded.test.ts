@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operatorCli } from "../helpers/cli-process.js";
+import { operatorCli, runCliThroughShell } from "../helpers/cli-process.js";
 import { freePort } from "../helpers/free-port.js";
 import { type ServerProcess, spawnServer, stopServer, waitUntilStarted } from "../helpers/server-process.js";
 import { seededDataDir } from "../helpers/test-database.js";
@@ -137,5 +138,35 @@ describe("operator CLI through a running server: users, sessions, events and ref
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("Usage: npm run idp");
     }
+  });
+
+  it("refuses arguments that are not UTF-8 or hold control characters (exit 2, naming the argument), creating nothing", async () => {
+    const notUtf8 = await runCliThroughShell(`users create --email "$(printf '\\303\\050@example.com')" --no-password`, env);
+    expect(notUtf8).toMatchObject({ code: 2, stdout: "", stderr: "Error: argument 4 is not valid UTF-8\n" });
+    const control = await runCliThroughShell(`clients create --name "$(printf 'a\\001b')" --redirect-uri https://app.example.com/cb`, env);
+    expect(control).toMatchObject({ code: 2, stdout: "", stderr: "Error: argument 4 contains a control character\n" });
+    const shown = await cli(["users", "show", "\ufffd(@example.com"]);
+    expect(shown.code).toBe(2);
+    const emails = (JSON.parse((await cli(["users", "list", "--json"])).stdout) as { email: string }[]).map((user) => user.email);
+    expect(emails.filter((email) => email.includes("(@example.com"))).toEqual([]);
+  });
+
+  it("answers a request on the raw socket holding a NUL or a lone surrogate with a usage error, no stack, nothing created", async () => {
+    const send = (line: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = createConnection(join(dataDir, "operator.sock"), () => socket.end(`${line}\n`));
+        let reply = "";
+        socket.on("data", (chunk) => (reply += chunk.toString("utf8")));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(reply));
+      });
+    const nul = await send('{"argv":["clients","create","--name","a\\u0000b","--redirect-uri","https://app.example.com/cb"],"stdin":null}');
+    expect(nul).toBe(`${JSON.stringify({ stderr: "malformed operator request: argument 4 contains a NUL character\n" })}\n{"exit":2}\n`);
+    const surrogate = await send('{"argv":["users","create","--email","\\ud800@example.com","--no-password"],"stdin":null}');
+    expect(surrogate).toBe(`${JSON.stringify({ stderr: "malformed operator request: argument 4 contains an unpaired surrogate\n" })}\n{"exit":2}\n`);
+    const clients = JSON.parse((await cli(["clients", "list", "--json"])).stdout) as { client_name: string }[];
+    expect(clients.map((client) => client.client_name)).not.toContain("a\u0000b");
+    const emails = (JSON.parse((await cli(["users", "list", "--json"])).stdout) as { email: string }[]).map((user) => user.email);
+    expect(emails.filter((email) => !/^[\x20-\x7e]+$/.test(email))).toEqual([]);
   });
 });

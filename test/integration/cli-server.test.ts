@@ -42,8 +42,10 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
       expect(forwarded.sources.filter((path) => !path.startsWith("cli/")).sort()).toEqual([
         "config.ts",
         "db/data-dir-lock.ts",
+        "db/data-dir-permissions.ts",
         "db/process-identity.ts",
         "errors.ts",
+        "http/input-text.ts",
         "paths.ts",
       ]);
 
