@@ -1,0 +1,54 @@
+// Preloaded into the server by bench/memory.ts (`node --import ./bench/memory-probe.mjs dist/main.js`):
+// notes every WebAssembly memory the process creates (PGlite's heap, Prisma's query compiler, the
+// schema engine if it loads) and, on SIGUSR2, writes what only the process itself can see to
+// $MEMORY_PROBE_FILE. Plain JavaScript, so the production build runs without tsx.
+import { writeFileSync } from "node:fs";
+import v8 from "node:v8";
+
+const memories = new Map(); // WebAssembly.Memory → who made it
+const Memory = WebAssembly.Memory;
+const note = (memory, owner) => {
+  if (memory instanceof Memory && !memories.has(memory)) memories.set(memory, owner);
+};
+const ownerOf = () => {
+  const frame = new Error().stack?.split("\n").find((line) => line.includes("node_modules/")) ?? "";
+  return frame.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? "unknown";
+};
+const exportedMemories = (instance) => Object.values(instance.exports).filter((value) => value instanceof Memory);
+
+WebAssembly.Memory = new Proxy(Memory, {
+  construct(target, args) {
+    const memory = new target(...args);
+    note(memory, ownerOf());
+    return memory;
+  },
+});
+WebAssembly.Instance = new Proxy(WebAssembly.Instance, {
+  construct(target, args) {
+    const instance = new target(...args);
+    for (const memory of exportedMemories(instance)) note(memory, ownerOf());
+    return instance;
+  },
+});
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (...args) {
+  const owner = ownerOf();
+  const result = await instantiate.apply(this, args);
+  for (const memory of exportedMemories(result.instance ?? result)) note(memory, owner);
+  return result;
+};
+
+process.on("SIGUSR2", () => {
+  const usage = process.memoryUsage();
+  writeFileSync(
+    process.env.MEMORY_PROBE_FILE,
+    JSON.stringify({
+      heapTotal: usage.heapTotal,
+      heapUsed: usage.heapUsed,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+      spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size])),
+      wasm: [...memories].map(([memory, owner]) => ({ owner, bytes: memory.buffer.byteLength })),
+    }),
+  );
+});
