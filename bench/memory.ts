@@ -19,6 +19,8 @@ import { percentile } from "./open-loop.js";
 const RUNS = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
 const IDLE_SECONDS = Number(process.env.BENCH_MEMORY_IDLE_SECONDS ?? 5);
 const WARMUP_ROUNDS = Number(process.env.BENCH_MEMORY_WARMUP ?? 30);
+// Extra `node` arguments for the server, to try V8 flags: BENCH_MEMORY_NODE_ARGS="--max-semi-space-size=8".
+const NODE_ARGS = (process.env.BENCH_MEMORY_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
 // Issue #13, target 5, in MiB.
 const TARGETS = { pglite: 250, postgres: 180 } as const;
@@ -183,7 +185,7 @@ async function prepare(kind: Kind): Promise<Target> {
 async function measure(target: Target): Promise<{ started: Reading; warm: Reading }> {
   const port = await freePort();
   const probeFile = join(tmpdir(), `idp-bench-memory-probe-${process.pid}.json`);
-  const server = spawnServer({ ...target.env, PORT: String(port), MEMORY_PROBE_FILE: probeFile }, ["--import", PROBE, "dist/main.js"]);
+  const server = spawnServer({ ...target.env, PORT: String(port), MEMORY_PROBE_FILE: probeFile }, [...NODE_ARGS, "--import", PROBE, "dist/main.js"]);
   try {
     await waitUntilStarted(server);
     const pid = server.child.pid as number;
@@ -217,7 +219,7 @@ try {
 
   console.log(
     `\nIdle memory of \`node dist/main.js\` (NODE_ENV=production), MiB, median of ${RUNS} runs; idle ${IDLE_SECONDS} s before each reading, ` +
-      `warm-up ${WARMUP_ROUNDS} × (discovery, JWKS, client_credentials token, introspection); Node ${process.version}; ` +
+      `warm-up ${WARMUP_ROUNDS} × (discovery, JWKS, client_credentials token, introspection); Node ${process.version}${NODE_ARGS.length ? `, ${NODE_ARGS.join(" ")}` : ""}; ` +
       `load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`,
   );
   for (const kind of kinds) {
