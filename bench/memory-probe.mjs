@@ -5,14 +5,19 @@
 import { writeFileSync } from "node:fs";
 import v8 from "node:v8";
 
-const memories = new Map(); // WebAssembly.Memory → who made it
+// Weakly held, so that a memory its owner dropped (initdb's PGlite on a first start) can go.
+const memories = []; // { ref: WeakRef<WebAssembly.Memory>, owner }
 const Memory = WebAssembly.Memory;
 const note = (memory, owner) => {
-  if (memory instanceof Memory && !memories.has(memory)) memories.set(memory, owner);
+  if (memory instanceof Memory && !memories.some((entry) => entry.ref.deref() === memory)) memories.push({ ref: new WeakRef(memory), owner });
 };
+// The package that made it, or our file that did (src/db/schema-engine.ts instantiates the schema engine).
 const ownerOf = () => {
-  const frame = new Error().stack?.split("\n").find((line) => line.includes("node_modules/")) ?? "";
-  return frame.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? "unknown";
+  const caller = (new Error().stack ?? "")
+    .split("\n")
+    .slice(1)
+    .find((line) => !line.includes("memory-probe.mjs"));
+  return caller?.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? caller?.match(/\/(?:dist|src)\/([^:]+)/)?.[1] ?? "unknown";
 };
 const exportedMemories = (instance) => Object.values(instance.exports).filter((value) => value instanceof Memory);
 
@@ -48,7 +53,10 @@ process.on("SIGUSR2", () => {
       external: usage.external,
       arrayBuffers: usage.arrayBuffers,
       spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size])),
-      wasm: [...memories].map(([memory, owner]) => ({ owner, bytes: memory.buffer.byteLength })),
+      wasm: memories.flatMap(({ ref, owner }) => {
+        const memory = ref.deref();
+        return memory ? [{ owner, bytes: memory.buffer.byteLength }] : [];
+      }),
     }),
   );
 });

@@ -82,7 +82,7 @@ async function probe(pid: number, file: string): Promise<Probe> {
 const WASM_OWNERS: Record<string, string> = {
   "@electric-sql/pglite": "PGlite heap",
   "@prisma/client": "query compiler",
-  "@prisma/schema-engine-wasm": "schema engine",
+  "db/schema-engine.js": "schema engine",
 };
 
 /** VmRSS and where it is: WebAssembly memories (their resident part), V8, files, malloc, the rest. */
