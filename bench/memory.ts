@@ -196,6 +196,7 @@ async function measure(target: Target): Promise<{ started: Reading; warm: Readin
     return { started, warm: await read(pid, probeFile) };
   } finally {
     await stopServer(server);
+    rmSync(probeFile, { force: true });
   }
 }
 
