@@ -50,6 +50,14 @@ async function migrate(databaseUrl: string | null, factory: SqlMigrationAwareDri
   return withPostgresMigrationLock(databaseUrl, applyMigrations);
 }
 
+// PostgreSQL's default shared_buffers (128MB) is sized for a server with its own memory; inside
+// PGlite it is a block of the WebAssembly heap that Emscripten's mmap zero-fills at start, so all
+// of it is resident from the first second (≈ 120 MiB of an idle server, issue #13). Our database
+// is a few tens of MB and the operating system's page cache still holds its files, so 16MB of
+// buffers keeps the hot pages. Durability is untouched: WAL, fsync and commit settings stay
+// PGlite's own (PGlite.defaultStartParams, to which these are appended).
+export const PGLITE_SETTINGS = ["shared_buffers=16MB"] as const;
+
 // Only the driver in use is loaded: each operator command is a new process (issue #12), and
 // PGlite alone takes longer to load than the whole PostgreSQL driver.
 async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; hot: HotDriver; close(): Promise<void> }> {
@@ -67,7 +75,8 @@ async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlM
     return { factory: new PrismaPg(pool), hot, close: () => pool.end() };
   }
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
-  const pglite = options.pgliteDir ? new PGlite(options.pgliteDir) : new PGlite({ loadDataDir: options.pgliteDump });
+  const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])];
+  const pglite = options.pgliteDir ? new PGlite(options.pgliteDir, { startParams }) : new PGlite({ loadDataDir: options.pgliteDump, startParams });
   await pglite.waitReady;
   const hot: HotDriver = {
     notifies: false,

@@ -12,8 +12,9 @@ export interface ServerProcess {
   output(): string;
 }
 
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(NODE, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env } });
+/** `nodeArgs`: what follows `node`; the default runs the sources, `["dist/main.js"]` the build. */
+export function spawnServer(env: Record<string, string>, nodeArgs: string[] = ["--import", "tsx", "src/main.ts"]): ServerProcess {
+  const child = spawn(NODE, nodeArgs, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env } });
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
