@@ -110,9 +110,12 @@ export async function lockDataDir(dataDir: string, onCompromised: (error: Error)
     const release = await acquireLockFile(dataDir, onCompromised);
     writeOwner(dataDir);
     return async () => {
-      rmSync(join(dataDir, OWNER), { force: true });
-      await release();
-      await closeServer(kernelLock);
+      try {
+        rmSync(join(dataDir, OWNER), { force: true });
+        await release();
+      } finally {
+        await closeServer(kernelLock);
+      }
     };
   } catch (error) {
     await closeServer(kernelLock);
