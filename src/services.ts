@@ -9,7 +9,7 @@ import { createRelyingPartyLogout } from "./auth/relying-party-logout.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSessionsEndedFollowUp, createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
 import { createBackgroundTasks } from "./background-tasks.js";
-import { createClientRegistry } from "./clients/client-registry.js";
+import { ACCESS_TOKEN_SECONDS, createClientRegistry } from "./clients/client-registry.js";
 import { createInvalidationBus, singleProcessChannel } from "./cluster/invalidation-bus.js";
 import type { Config } from "./config.js";
 import { type DerivedKeys, deriveKeys } from "./crypto/derived-keys.js";
@@ -43,7 +43,7 @@ import { createMetrics } from "./observability/metrics.js";
 import { createPayloadCache } from "./oidc/payload-cache.js";
 import { applyInvalidation, type Invalidator } from "./oidc/payload-invalidation.js";
 import { supportedScopes } from "./oidc/scopes.js";
-import { createSigningKeyService } from "./oidc/signing-keys.js";
+import { createSigningKeyService, retiredKeyGraceSeconds } from "./oidc/signing-keys.js";
 import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
 import { createUserAdmin } from "./users/user-admin.js";
@@ -187,8 +187,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     recovery,
     signingKeys: createSigningKeyService(createSigningKeyQueries(db), {
       dataKey: keys.dataKey,
-      // Retired keys stay published at least as long as the ID tokens they signed live.
-      graceSeconds: Math.max(config.retiredKeyGraceSeconds, config.ttl.idTokenSeconds),
+      graceSeconds: retiredKeyGraceSeconds({ ...config, maxClientAccessTokenSeconds: ACCESS_TOKEN_SECONDS.max }),
       publishDelaySeconds: config.keys.publishDelaySeconds,
       now,
       announce: () => invalidate({ signingKeys: "changed" }),

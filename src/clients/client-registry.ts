@@ -120,7 +120,8 @@ export interface ClientPolicy {
   publicBackchannelHostsOnly: boolean;
 }
 
-const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
+/** The range of a client's own access-token lifetime (`--access-token-ttl`). */
+export const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
 const MIN_REFRESH_TOKEN_SECONDS = 300;
 
 /** Known scopes only; `admin` only for a confidential machine client (client_credentials, no user sign-in). */

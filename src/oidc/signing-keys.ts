@@ -4,6 +4,23 @@ import { open, seal } from "../crypto/secret-box.js";
 import type { SigningKeyQueries, SigningKeyRow } from "../db/signing-keys.js";
 
 export const SIGNING_ALGORITHMS = ["ES256", "RS256"] as const;
+
+/**
+ * How long a retired key stays published: at least as long as anything it signed may still be
+ * presented. That is an ID token, and with resource servers configured also a JWT access token,
+ * whose lifetime a client may set up to `maxClientAccessTokenSeconds` (a resource server that
+ * cannot find the kid would refuse a token that has not expired).
+ */
+export function retiredKeyGraceSeconds(config: {
+  retiredKeyGraceSeconds: number;
+  resourceServers: readonly string[];
+  ttl: { idTokenSeconds: number; accessTokenSeconds: number; clientCredentialsSeconds: number };
+  maxClientAccessTokenSeconds: number;
+}): number {
+  const { ttl } = config;
+  const jwtLifetimes = config.resourceServers.length > 0 ? [ttl.accessTokenSeconds, ttl.clientCredentialsSeconds, config.maxClientAccessTokenSeconds] : [];
+  return Math.max(config.retiredKeyGraceSeconds, ttl.idTokenSeconds, ...jwtLifetimes);
+}
 type SigningAlg = (typeof SIGNING_ALGORITHMS)[number];
 
 export interface SigningKeyView {
