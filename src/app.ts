@@ -115,7 +115,6 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       deviceCookie: createDeviceCookie({
         secureCookies: config.secureCookies,
         key: keys.deviceKey,
-        emailOf: async (userId) => (await services.userQueries.findUserById(userId))?.email ?? null,
       }),
       ...pages,
       interactionSeconds: config.ttl.interactionSeconds,

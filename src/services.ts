@@ -66,7 +66,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   invalidations.subscribe((message) => applyInvalidation(payloadCache, message));
   invalidations.onAvailability((available) => payloadCache.setEnabled(available));
   const invalidate: Invalidator = invalidations.publish;
-  const metrics = createMetrics();
+  const metrics = createMetrics(database);
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
   const secondFactorQueries = createSecondFactorQueries(db);
@@ -77,7 +77,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const secondFactors = createSecondFactorService({
     totp,
     backupCodes,
-    credentials,
+    countFactors: secondFactorQueries.countFactors,
     throttle: createSecondFactorThrottle(db, config.throttle),
     events,
     codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),

@@ -24,6 +24,7 @@ export function createSecurityEventLog(queries: SecurityEventQueries, logger: Lo
       else logger.warn(line, "security event");
     },
     listForUser: (userId: string, limit = 50) => queries.listSecurityEventsOfUser(userId, limit),
+    signInOriginsOf: (userId: string, limit: number) => queries.listSignInOriginsOfUser(userId, limit),
     query: queries.querySecurityEvents,
     /** Retention: the sweeper removes events older than `retention.securityEventDays`. */
     deleteOlderThan: queries.deleteSecurityEventsBefore,

@@ -15,7 +15,7 @@ const NONCE_SHAPE = /^[A-Za-z0-9_-]{22}$/;
  * nonce). The sign-in throttle gives such a browser its own allowance for those accounts, so an
  * attacker's failures cannot lock the owner out of a browser the owner already uses.
  */
-export function createDeviceCookie(deps: { secureCookies: boolean; key: Buffer; emailOf: (userId: string) => Promise<string | null> }) {
+export function createDeviceCookie(deps: { secureCookies: boolean; key: Buffer }) {
   const name = deps.secureCookies ? "__Host-device" : "idp_device";
   const options = { httpOnly: true, sameSite: "lax" as const, secure: deps.secureCookies, signed: true, path: "/", overwrite: true, maxAge: MAX_AGE_MS };
   const tagOf = (nonce: string, email: string) => createHmac("sha256", deps.key).update(`${nonce}:${email}`).digest("base64url").slice(0, 22);
@@ -36,10 +36,8 @@ export function createDeviceCookie(deps: { secureCookies: boolean; key: Buffer; 
       return device.tags.some((held) => constantTimeEqual(held, tag)) ? device.nonce : null;
     },
 
-    /** After a verified sign-in: adds the account to this browser's cookie (newest first). */
-    async remember(ctx: Context, userId: string): Promise<void> {
-      const email = await deps.emailOf(userId);
-      if (!email) return;
+    /** After a verified sign-in: adds the account (its address) to this browser's cookie (newest first). */
+    remember(ctx: Context, email: string): void {
       const device = read(ctx) ?? { nonce: randomBytes(16).toString("base64url"), tags: [] };
       const tag = tagOf(device.nonce, email);
       const tags = [tag, ...device.tags.filter((held) => held !== tag)].slice(0, MAX_ACCOUNTS);

@@ -61,14 +61,14 @@ export function createRiskAssessor(deps: {
      * A completed sign-in, compared with the account's earlier ones (recorded for the activity list).
      * `newDevice`: a browser family the account has signed in from before never (not for a first sign-in).
      */
-    async signIn(request: Request): Promise<{ score: number; newDevice: boolean }> {
-      const earlier = (await deps.events.listForUser(request.userId, 200)).filter((event) => event.type === "sign_in" && event.outcome === "success");
+    async signIn(request: Request & { email: string }): Promise<{ score: number; newDevice: boolean }> {
+      const earlier = await deps.events.signInOriginsOf(request.userId, 200);
       if (earlier.length === 0) return { score: 0, newDevice: false };
       const newDevice = !earlier.some((event) => deviceOf(event.userAgent ?? "").name === deviceOf(request.userAgent).name);
       const score = await record(request, "sign_in", {
         newDevice,
         newNetwork: !earlier.some((event) => event.ip !== null && networkOf(event.ip) === networkOf(request.ip)),
-        recentFailures: await failuresOf(request.userId),
+        recentFailures: await deps.signInThrottle.failuresOf(request.email),
       });
       return { score, newDevice };
     },

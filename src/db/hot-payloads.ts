@@ -86,6 +86,24 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
       return result?.inserted === false;
     },
 
+    /**
+     * Replaces a row that exists (not expired): false when it is gone, e.g. an interaction that
+     * another request ended meanwhile. For kinds no process caches (it notifies no one).
+     */
+    async replacePayload(row: OidcPayloadRow, at: Date): Promise<boolean> {
+      const [result] = await driver.query<{ replaced: boolean }>(
+        "oidc_payload_replace",
+        `WITH replaced AS (
+           UPDATE "oidc_payload" SET ("kind", "payload", "grant_id", "account_id", "uid", "user_code_hash", "expires_at") =
+             (SELECT $2::text, $3::text::jsonb, $4::text, $5::text, $6::text, $7::text, ${utcTimestampOf("$8")})
+           WHERE "id_hash" = $1::text AND ("expires_at" IS NULL OR "expires_at" > ${utcTimestampOf("$9")}) RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM replaced) AS "replaced"`,
+        [...rowParams(row), at.getTime()],
+      );
+      return result?.replaced === true;
+    },
+
     async findPayloadByIdHash(idHash: string): Promise<HotPayloadRow | null> {
       const [row] = await driver.query<RawRow>("oidc_payload_find", `SELECT ${COLUMNS} FROM "oidc_payload" WHERE "id_hash" = $1::text`, [idHash]);
       return row ? { ...row, expiresAt: toDate(row.expiresAt), consumedAt: toDate(row.consumedAt) } : null;

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "./generated/client.js";
 import { applyMigrations, pendingMigrationNames } from "./migrations.js";
+import { StatementObserver } from "./statement-observer.js";
 
 export type Db = PrismaClient;
 
@@ -24,6 +25,8 @@ export interface Database {
   readonly url: string | null;
   /** Names of the migrations this open applied (empty when the schema was current). */
   readonly appliedMigrations: string[];
+  /** Every statement sent through `prisma` and `hot` (migrations aside). */
+  readonly statements: StatementObserver;
   close(): Promise<void>;
 }
 
@@ -91,14 +94,16 @@ async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlM
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const { factory, hot, close: closeDriver } = await openDriver(options);
-  const prisma = new PrismaClient({ adapter: factory });
+  const statements = new StatementObserver();
+  const prisma = new PrismaClient({ adapter: statements.observeFactory(factory) });
   try {
     // One query decides; the schema engine (slow to load) runs only when something is pending.
     const pending = options.migrate ? await pendingMigrationNames((sql) => prisma.$queryRawUnsafe(sql)) : [];
     const appliedMigrations = pending.length === 0 ? [] : await migrate(options.databaseUrl, factory);
     return {
       prisma,
-      hot,
+      hot: statements.observeHot(hot),
+      statements,
       kind: options.databaseUrl ? "postgres" : "pglite",
       url: options.databaseUrl,
       appliedMigrations,

@@ -6,6 +6,15 @@ export type TotpClient = Pick<Db, "totpFactor">;
 /** TOTP authenticators and backup codes. */
 export function createSecondFactorQueries(db: Db) {
   return {
+    /** What the sign-in's next step depends on, in one statement: a confirmed TOTP, passkeys, unused backup codes. */
+    async countFactors(userId: string): Promise<{ totp: boolean; passkeys: number; backupCodes: number }> {
+      const [row] = await db.$queryRaw<{ totp: boolean; passkeys: number; backupCodes: number }[]>`
+        SELECT EXISTS (SELECT 1 FROM "totp_factor" WHERE "user_id" = ${userId} AND "confirmed_at" IS NOT NULL) AS "totp",
+               (SELECT count(*)::int FROM "credential" WHERE "user_id" = ${userId}) AS "passkeys",
+               (SELECT count(*)::int FROM "backup_code" WHERE "user_id" = ${userId} AND "used_at" IS NULL) AS "backupCodes"`;
+      return { totp: row?.totp === true, passkeys: row?.passkeys ?? 0, backupCodes: row?.backupCodes ?? 0 };
+    },
+
     findTotp: (userId: string) => db.totpFactor.findUnique({ where: { userId } }),
 
     /** Starts (or restarts) an enrolment: an unconfirmed secret replaces an earlier unconfirmed one, never a confirmed one. */

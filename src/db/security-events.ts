@@ -38,6 +38,14 @@ export function createSecurityEventQueries(db: Db) {
       }),
     deleteSecurityEventsBefore: async (cutoff: Date) => (await db.securityEvent.deleteMany({ where: { createdAt: { lt: cutoff } } })).count,
     listSecurityEventsOfUser: (userId: string, limit: number) => db.securityEvent.findMany({ where: { userId }, orderBy: { createdAt: "desc" }, take: limit }),
+    /** Where the account's latest successful sign-ins came from (what a new one is compared with). */
+    listSignInOriginsOfUser: (userId: string, limit: number) =>
+      db.securityEvent.findMany({
+        where: { userId, type: "sign_in", outcome: "success" },
+        orderBy: { createdAt: "desc" },
+        take: limit,
+        select: { ip: true, userAgent: true },
+      }),
   };
 }
 

@@ -26,7 +26,7 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
       grant.addResourceScope(indicator, scopes.join(" "));
     }
     const grantId = await grant.save();
-    await finishInteraction(ctx, provider, { consent: { grantId } }, true);
+    await finishInteraction(ctx, details, { consent: { grantId } }, true);
   }
 
   return {

@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import type Provider from "oidc-provider";
+import { errors } from "oidc-provider";
 import { assertThat, badRequest } from "../errors.js";
 
 export type InteractionDetails = Awaited<ReturnType<Provider["interactionDetails"]>>;
@@ -10,7 +11,7 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
   try {
     details = await provider.interactionDetails(ctx.req, ctx.res);
   } catch {
-    throw badRequest("interaction.expired", "This sign-in page has expired or was already used. Go back to the app and start again.");
+    throw ended();
   }
   assertThat(
     details.uid === ctx.params.uid,
@@ -19,13 +20,31 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
   return details;
 }
 
+export type InteractionResult = Parameters<Provider["interactionResult"]>[2];
+
+const ended = () => badRequest("interaction.expired", "This sign-in page has expired or was already used. Go back to the app and start again.");
+
 /**
- * Ends the interaction with a result and sends the browser back to the authorization endpoint.
+ * Stores the interaction's result and returns where the browser resumes: what
+ * `provider.interactionResult` does, on the interaction this request loaded (it would read it and
+ * its session again). The adapter refuses to store a result into an interaction that ended meanwhile.
  * Consent merges with the sign-in submitted earlier in the same authorization request (panva's
  * example does the same); otherwise `prompt=login` would look unanswered and ask again forever.
  */
-export async function finishInteraction(ctx: Context, provider: Provider, result: Parameters<Provider["interactionResult"]>[2], merge = false) {
-  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+export async function saveInteractionResult(details: InteractionDetails, result: InteractionResult, merge = false): Promise<string> {
+  details.result = merge && !("error" in result) ? { ...details.lastSubmission, ...result } : result;
+  try {
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
+  } catch (error) {
+    if (error instanceof errors.SessionNotFound) throw ended();
+    throw error;
+  }
+  return details.returnTo;
+}
+
+/** Ends the interaction with a result and sends the browser back to the authorization endpoint. */
+export async function finishInteraction(ctx: Context, details: InteractionDetails, result: InteractionResult, merge = false) {
+  const redirectTo = await saveInteractionResult(details, result, merge);
   ctx.status = 303;
   ctx.redirect(redirectTo);
 }

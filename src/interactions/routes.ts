@@ -110,7 +110,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   router.post("/abort", admit(), async (ctx) => {
     const { details, stage } = interactionOf(ctx);
     if (stage !== "login" && stage !== "consent") await deps.signInSteps.take(details.uid, stage, new Date());
-    await finishInteraction(ctx, deps.provider, { error: "access_denied", error_description: "The user cancelled the sign-in." });
+    await finishInteraction(ctx, details, { error: "access_denied", error_description: "The user cancelled the sign-in." });
   });
   passkeyRoutes(router, admit, deps, machine);
   secondFactorStep(deps, machine).routes(router, admit);

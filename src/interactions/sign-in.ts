@@ -7,7 +7,7 @@ import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { StepProgress } from "../db/sign-in-steps.js";
 import { requestOrigin } from "../http/request-origin.js";
-import type { InteractionDetails } from "./interaction.js";
+import { type InteractionDetails, saveInteractionResult } from "./interaction.js";
 
 export interface SignInCompletion {
   provider: Provider;
@@ -29,23 +29,27 @@ export const freshSignIn = (userId: string, amr: string[], acr: string, remember
   authTime: null,
 });
 
-/** Hands a verified sign-in to oidc-provider (recorded, and scored for risk); returns where the browser goes next. */
-export async function signInResult(ctx: Context, deps: SignInCompletion, signIn: StepProgress): Promise<string> {
+/**
+ * Hands a verified sign-in of `user` (read once by the caller) to oidc-provider, recorded and
+ * scored for risk; returns where the browser goes next.
+ */
+export async function signInResult(
+  ctx: Context,
+  deps: SignInCompletion,
+  details: InteractionDetails,
+  signIn: StepProgress,
+  user: { email: string },
+): Promise<string> {
   const request = { userId: signIn.userId, ...requestOrigin(ctx) };
-  const { newDevice } = await deps.risk.signIn(request);
+  const { newDevice } = await deps.risk.signIn({ ...request, email: user.email });
   if (newDevice) await deps.noticeNewDevice(signIn.userId, request);
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
   // Nothing verified afresh (a step-up that continued at the session's level): auth_time stays as it was.
   const ts = signIn.freshAmr.length === 0 && signIn.authTime !== null ? signIn.authTime : undefined;
   // Only a password or passkey verified in this interaction makes a browser a known device (its own password allowance);
   // a session carried over from elsewhere (a stolen cookie) does not.
-  if (signIn.freshAmr.some((method) => DEVICE_PROOFS.has(method))) await deps.deviceCookie.remember(ctx, signIn.userId);
-  return deps.provider.interactionResult(
-    ctx.req,
-    ctx.res,
-    { login: { accountId: signIn.userId, amr: signIn.amr, acr: signIn.acr, remember: signIn.remember, ts } },
-    { mergeWithLastSubmission: false },
-  );
+  if (signIn.freshAmr.some((method) => DEVICE_PROOFS.has(method))) deps.deviceCookie.remember(ctx, user.email);
+  return saveInteractionResult(details, { login: { accountId: signIn.userId, amr: signIn.amr, acr: signIn.acr, remember: signIn.remember, ts } });
 }
 
 /** The signed-in session's sign-in, to step up or confirm again; nothing of it was verified in this interaction. */

@@ -10,7 +10,7 @@ import { signInResult } from "./sign-in.js";
 export function signUpStep(
   deps: Pick<
     InteractionDependencies,
-    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice" | "deviceCookie"
+    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice" | "deviceCookie" | "users"
   >,
 ) {
   const { views, signUp } = deps;
@@ -61,12 +61,13 @@ export function signUpStep(
       ctx.cookies.set(cookie, null, { path: "/", secure: deps.secureCookies });
       const uid = ctx.params.uid as string;
       const pending = details?.uid === uid && secret ? await deps.signInSteps.take(signUpContinuationKey(uid, secret), "sign_up", new Date()) : null;
-      if (!pending) {
+      const user = pending && (await deps.users.findById(pending.userId));
+      if (!details || !pending || !user) {
         views.render(ctx, "signup/done", { title: "Your account is ready" });
         return;
       }
       ctx.status = 303;
-      ctx.redirect(await signInResult(ctx, deps, { ...pending, freshAmr: pending.amr }));
+      ctx.redirect(await signInResult(ctx, deps, details, { ...pending, freshAmr: pending.amr }, user));
     },
   };
 }

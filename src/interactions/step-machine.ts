@@ -6,7 +6,7 @@ import type { UserRow } from "../db/users.js";
 import { AppError, badRequest } from "../errors.js";
 import type { Views } from "../http/views.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
-import { finishInteraction, type InteractionDetails, loadInteraction } from "./interaction.js";
+import { finishInteraction, type InteractionDetails, loadInteraction, saveInteractionResult } from "./interaction.js";
 import { type NextStep, nextStep, type UserFactors } from "./next-step.js";
 import { requirementOf } from "./requirement.js";
 import { type SignInCompletion, signInResult } from "./sign-in.js";
@@ -144,17 +144,19 @@ export function createStepMachine(deps: StepMachineDependencies) {
     }
   }
 
-  async function assertActive(userId: string) {
-    const user = await deps.users.findById(userId);
-    if (!user || user.disabledAt) throw accountDisabled();
+  /** The account, read once per hand-over (`user`: already read in this request). */
+  async function activeAccount(userId: string, user?: UserRow): Promise<UserRow> {
+    const account = user ?? (await deps.users.findById(userId));
+    if (!account || account.disabledAt) throw accountDisabled();
+    return account;
   }
 
   /** Hands the sign-in to oidc-provider, once the step it was admitted in is taken. */
-  async function finish(ctx: Context, from: Stage, progress: StepProgress, json: boolean) {
+  async function finish(ctx: Context, from: Stage, progress: StepProgress, json: boolean, user?: UserRow) {
     const { details } = interactionOf(ctx);
-    await assertActive(progress.userId);
+    const account = await activeAccount(progress.userId, user);
     if (!(await leave(details.uid, from))) throw wrongStep();
-    await respond(ctx, await signInResult(ctx, deps, progress), json);
+    await respond(ctx, await signInResult(ctx, deps, details, progress, account), json);
   }
 
   return {
@@ -163,8 +165,8 @@ export function createStepMachine(deps: StepMachineDependencies) {
     wrongStep,
     /** Hands over a sign-in whose step the caller already took (in the transaction of what it changed). */
     handOver: async (ctx: Context, progress: StepProgress, json: boolean) => {
-      await assertActive(progress.userId);
-      await respond(ctx, await signInResult(ctx, deps, progress), json);
+      const account = await activeAccount(progress.userId);
+      await respond(ctx, await signInResult(ctx, deps, interactionOf(ctx).details, progress, account), json);
     },
 
     /**
@@ -179,7 +181,7 @@ export function createStepMachine(deps: StepMachineDependencies) {
       const user = await deps.users.findById(progress.userId);
       if (!user) {
         if (!(await leave(details.uid, from))) throw wrongStep();
-        return finishInteraction(ctx, provider, accountGone);
+        return finishInteraction(ctx, details, accountGone);
       }
       if (user.disabledAt) {
         await leave(details.uid, from);
@@ -190,7 +192,7 @@ export function createStepMachine(deps: StepMachineDependencies) {
       switch (next.kind) {
         case "finish": {
           const snoozed = user.passkeyPromptSnoozedUntil !== null && user.passkeyPromptSnoozedUntil > new Date();
-          if (!next.offerPasskey || snoozed) return finish(ctx, from, signIn, json);
+          if (!next.offerPasskey || snoozed) return finish(ctx, from, signIn, json, user);
           return this.goTo(ctx, from, "passkey_offer", signIn, json);
         }
         case "second_factor":
@@ -204,7 +206,7 @@ export function createStepMachine(deps: StepMachineDependencies) {
           return options.onSignInAgain?.();
         case "unmet": {
           if (!(await leave(details.uid, from))) throw wrongStep();
-          const redirectTo = await provider.interactionResult(ctx.req, ctx.res, {
+          const redirectTo = await saveInteractionResult(details, {
             error: "unmet_authentication_requirements",
             error_description: "The sign-in could not reach the authentication level this application requires.",
           });

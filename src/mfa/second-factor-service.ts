@@ -1,5 +1,4 @@
 import type { SecurityEventLog } from "../audit/security-event-log.js";
-import type { CredentialQueries } from "../db/credentials.js";
 import type { SecondFactorThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
 import type { RequestOrigin } from "../http/request-origin.js";
@@ -26,7 +25,7 @@ const wrongCode = () => badRequest("mfa.wrong_code", "That code is not valid. Ch
 export function createSecondFactorService(deps: {
   totp: TotpService;
   backupCodes: BackupCodeService;
-  credentials: CredentialQueries;
+  countFactors: (userId: string) => Promise<SecondFactors>;
   throttle: SecondFactorThrottle;
   events: SecurityEventLog;
   /** Each code actually verified (for the metrics: what the throttle must bound). */
@@ -35,14 +34,7 @@ export function createSecondFactorService(deps: {
   const { totp, backupCodes, throttle, events } = deps;
 
   return {
-    async factorsOf(userId: string): Promise<SecondFactors> {
-      const [hasTotp, passkeys, codes] = await Promise.all([
-        totp.isEnabled(userId),
-        deps.credentials.listCredentialsOfUser(userId).then((list) => list.length),
-        backupCodes.remaining(userId),
-      ]);
-      return { totp: hasTotp, passkeys, backupCodes: codes };
-    },
+    factorsOf: (userId: string): Promise<SecondFactors> => deps.countFactors(userId),
 
     /** Checks a typed code; returns what it proved (RFC 8176 `otp` for both kinds). */
     async verifyCode(userId: string, rawCode: string, origin: RequestOrigin): Promise<{ amr: string[]; kind: "totp" | "backup_code" }> {

@@ -6,10 +6,10 @@ import { constantTimeEqual } from "../crypto/hash.js";
  * Prometheus counters (prom-client), one registry per server: sign-ins by method and outcome,
  * token grants by type, refresh-token and code reuse, lock-outs, risk step-ups, and every
  * security event by type and outcome, operators' changes by action, and the secrets actually
- * checked (password hashes, second-factor codes: what a throttle must bound), and load shedding:
- * requests refused and the requests running and waiting now.
+ * checked (password hashes, second-factor codes: what a throttle must bound), load shedding:
+ * requests refused and the requests running and waiting now, and the SQL statements sent.
  */
-export function createMetrics() {
+export function createMetrics(database: { statements: { readonly count: number } }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "idp_" });
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter({ name, help, labelNames, registers: [registry] });
@@ -25,6 +25,17 @@ export function createMetrics() {
     });
   gauge("idp_requests_in_flight", "Requests running now (load.maxInFlight bounds them)", () => load.inFlight);
   gauge("idp_requests_queued", "Requests waiting for a slot now (load.maxQueued bounds them)", () => load.queued);
+  let statementsCounted = 0;
+  new Counter({
+    name: "idp_database_statements_total",
+    help: "SQL statements this process sent to the database (BEGIN and COMMIT included): per request, the database's load",
+    registers: [registry],
+    collect() {
+      const sent = database.statements.count;
+      this.inc(sent - statementsCounted);
+      statementsCounted = sent;
+    },
+  });
   return {
     registry,
     signIns: counter("idp_sign_ins_total", "Sign-ins by method (password, password_otp, passkey, password_passkey) and outcome", ["method", "outcome"]),

@@ -195,6 +195,12 @@ export function createPrismaAdapterFactory({ queries, hot, clients, cache, inval
         }
         if (rotation && kind === "AccessToken" && rotation.refresh) return settle(request, write);
         await settle(request);
+        // An interaction gets its result only once it exists; one ended meanwhile (resumed, aborted,
+        // expired) must stay ended, not be written anew with a sign-in in it.
+        if (kind === "Interaction" && payload.result) {
+          if (!(await hot.replacePayload(write.row, now()))) throw new errors.SessionNotFound("interaction session not found");
+          return;
+        }
         await written(write, await hot.upsertPayload(write.row));
       },
 

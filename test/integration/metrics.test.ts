@@ -67,6 +67,17 @@ describe("metrics", () => {
     expect(events.filter((event) => event.type === "token.reuse_detected").map((event) => event.outcome)).toEqual(["refused"]);
   });
 
+  it("counts the SQL statements sent, as the database handle does", async () => {
+    const before = await scrape();
+    const sentBefore = server.database.statements.count;
+    await signInAndRedeem(server, rp, new BrowserSession(), "metrics@example.com");
+    await server.services.tasks.drain();
+    const sent = server.database.statements.count - sentBefore;
+    const after = await scrape();
+    expect(sent).toBeGreaterThan(10);
+    expect(seriesValue(after, "idp_database_statements_total") - seriesValue(before, "idp_database_statements_total")).toBe(sent);
+  });
+
   it("has no metrics endpoint unless a token is configured", async () => {
     const plain = await startTestServer("pglite");
     try {

@@ -80,6 +80,26 @@ describe.each(DATABASE_KINDS)("oidc-provider adapter on Prisma (%s)", (kind) => 
     expect(await database.prisma.oidcPayload.count({ where: { OR: [{ grantId: "grant-race" }, { idHash: idHashFor("Grant", "grant-race") }] } })).toBe(0);
   });
 
+  it("stores a result only into an interaction that still exists: one ended meanwhile stays ended", async () => {
+    const interactions = adapterFor("Interaction");
+    await interactions.upsert("int-1", { kind: "Interaction", returnTo: "/auth/int-1" }, 600);
+    await interactions.upsert("int-1", { kind: "Interaction", returnTo: "/auth/int-1", result: { login: { accountId: "u1" } } }, 600);
+    await expect(interactions.find("int-1")).resolves.toMatchObject({ result: { login: { accountId: "u1" } } });
+
+    // Resumed (destroyed) by one request while another was verifying a sign-in for it.
+    await interactions.destroy("int-1");
+    await expect(interactions.upsert("int-1", { kind: "Interaction", result: { login: { accountId: "u1" } } }, 600)).rejects.toBeInstanceOf(
+      errors.SessionNotFound,
+    );
+    expect(await stored("Interaction", "int-1")).toBeNull();
+
+    // Expired: the same.
+    await interactions.upsert("int-2", { kind: "Interaction" }, 10);
+    clock = new Date(clock.getTime() + 10_000);
+    await expect(interactions.upsert("int-2", { kind: "Interaction", result: { consent: {} } }, 600)).rejects.toBeInstanceOf(errors.SessionNotFound);
+    expect((await stored("Interaction", "int-2"))?.payload).toEqual({ kind: "Interaction" });
+  });
+
   it("reports consumption as the time of the consume, in seconds", async () => {
     const codes = adapterFor("AuthorizationCode");
     await codes.upsert("code-2", { jti: "code-2", kind: "AuthorizationCode" }, 60);
