@@ -68,7 +68,7 @@ export type StepMachine = ReturnType<typeof createStepMachine>;
  * (a form POST) or `{ redirectTo }` (a passkey ceremony's JSON POST, whose page then loads it).
  */
 export function createStepMachine(deps: StepMachineDependencies) {
-  const { provider, views, steps } = deps;
+  const { views, steps } = deps;
   const expiresAt = () => new Date(Date.now() + deps.interactionSeconds * 1000);
 
   async function factorsOf(user: UserRow): Promise<UserFactors> {
