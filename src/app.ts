@@ -58,6 +58,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       clients: services.clients,
       cache: services.payloadCache,
       invalidate: services.invalidate,
+      soleProcess: services.soleProcess,
       onReuse: (kind, accountId) => {
         services.metrics.reuseDetections.inc({ kind });
         // A background task, so shutdown (and a test) waits for the record instead of dropping it.

@@ -146,6 +146,8 @@ export function createServices(database: Database, config: Config, keys: Derived
     /** Evicts in this process only, after a statement of `hotPayloads` that notified the others itself. */
     evictHere: invalidations.receive,
     invalidationOrigin,
+    /** No other process uses the database (the embedded one is this process's alone, data-dir-lock.ts). */
+    soleProcess: database.kind === "pglite",
     oidcPayloads,
     hotPayloads,
     users,

@@ -25,6 +25,11 @@ export interface AdapterDependencies {
   invalidate: Invalidator;
   /** Evicts in this process only: for the writes of `hot`, whose statements told the others. */
   evictHere: (message: Invalidation) => void;
+  /**
+   * This process is the database's only one (the embedded database): every write passes through
+   * this cache, so the sign-in's interactions and sessions are cached too.
+   */
+  soleProcess?: boolean;
   /** A consumed refresh token or code was presented again (the grant is being revoked). */
   onReuse?: (kind: string, accountId: string | undefined) => void;
   now?: () => Date;
@@ -33,9 +38,11 @@ export interface AdapterDependencies {
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 // Replay detection must see the database's truth (a jti first seen at another instance).
-// Interactions and sessions are rewritten on nearly every hop of a sign-in, possibly each at another
-// instance: caching them would cost a cross-instance eviction per request, to save one read.
-const NEVER_CACHED = new Set(["ReplayDetection", "Interaction", "Session"]);
+// Interactions and sessions are rewritten on nearly every hop of a sign-in, each possibly at another
+// instance, whose next request may arrive before this one's eviction does: with other processes on
+// the database, they are read from it every time.
+const NEVER_CACHED = new Set(["ReplayDetection"]);
+const SHARED_SIGN_IN_STATE = new Set(["Interaction", "Session"]);
 // Token values are random and exist under exactly one kind, so "not found" is final for them;
 // introspection probes every kind, and remembering the misses saves those queries.
 const ABSENCE_CACHED = new Set(["AccessToken", "RefreshToken", "ClientCredentials", "AuthorizationCode"]);
@@ -101,8 +108,19 @@ function rotationRequest(): object | undefined {
  * that fails before its access token is saved has written nothing, and its old token stays usable
  * (the client was sent no new one).
  */
-export function createPrismaAdapterFactory({ queries, hot, clients, cache, invalidate, evictHere, onReuse, now = () => new Date() }: AdapterDependencies) {
+export function createPrismaAdapterFactory({
+  queries,
+  hot,
+  clients,
+  cache,
+  invalidate,
+  evictHere,
+  soleProcess = false,
+  onReuse,
+  now = () => new Date(),
+}: AdapterDependencies) {
   const pendingRotations = new WeakMap<object, PendingRotation>();
+  const uncached = (kind: string) => NEVER_CACHED.has(kind) || (!soleProcess && SHARED_SIGN_IN_STATE.has(kind));
 
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
     if (!row) return undefined;
@@ -114,7 +132,7 @@ export function createPrismaAdapterFactory({ queries, hot, clients, cache, inval
   }
 
   async function read(kind: string, idHash: string): Promise<CachedPayloadRow | null> {
-    if (NEVER_CACHED.has(kind)) return hot.findPayloadByIdHash(idHash);
+    if (uncached(kind)) return hot.findPayloadByIdHash(idHash);
     const cached = cache.get(idHash);
     if (cached !== undefined) return cached;
     const since = cache.generation;
@@ -126,8 +144,9 @@ export function createPrismaAdapterFactory({ queries, hot, clients, cache, inval
   // A new row (a fresh random id) is in no process's cache; a replaced one (a grant given more
   // scopes) may be, in every process that read it, and must not be served from there any more.
   async function written({ row, since }: Write, replaced: boolean): Promise<void> {
-    if (NEVER_CACHED.has(row.kind)) return;
-    if (replaced) await invalidate({ idHash: row.idHash });
+    if (uncached(row.kind)) return;
+    // A replaced row keeps its consumed_at, which the written one does not carry; sign-in state is never consumed.
+    if (replaced && !SHARED_SIGN_IN_STATE.has(row.kind)) await invalidate({ idHash: row.idHash });
     else cache.set(row.idHash, { ...row, consumedAt: null }, since);
   }
 
@@ -199,7 +218,7 @@ export function createPrismaAdapterFactory({ queries, hot, clients, cache, inval
         // expired) must stay ended, not be written anew with a sign-in in it.
         if (kind === "Interaction" && payload.result) {
           if (!(await hot.replacePayload(write.row, now()))) throw new errors.SessionNotFound("interaction session not found");
-          return;
+          return written(write, true);
         }
         await written(write, await hot.upsertPayload(write.row));
       },

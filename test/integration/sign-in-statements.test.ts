@@ -70,7 +70,7 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
     }
   }
 
-  it("a passkey sign-in with consent: at most 37 statements (44 before), the account read once in a request", async () => {
+  it("a passkey sign-in with consent: at most 37 statements on PostgreSQL, 29 on PGlite (44 before), the account read once in a request", async () => {
     await passkeyFlow();
     const requests = await passkeyFlow();
     const total = requests.reduce((sum, { statements }) => sum + statements.length, 0);
@@ -85,7 +85,8 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
       "GET /auth/…",
       "POST /token",
     ]);
-    expect(total).toBeLessThanOrEqual(37);
+    // PostgreSQL may have other server processes: the interaction and the session are read from it at each hop.
+    expect(total).toBeLessThanOrEqual(kind === "pglite" ? 29 : 37);
     for (const { request, statements } of requests) {
       expect({ request, userReads: statements.filter((sql) => /^SELECT .* FROM "public"\."user" WHERE/s.test(sql)).length }).toEqual({
         request,
@@ -94,8 +95,8 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
     }
     // The sign-in's result goes into the interaction it loaded: not read again, with its session, to store it.
     const verify = requests.find(({ request }) => request.endsWith("/verify"))?.statements ?? [];
-    expect(verify.filter((sql) => sql.includes('FROM "oidc_payload" WHERE "id_hash"')).length).toBe(1);
-    expect(verify.length).toBeLessThanOrEqual(11);
+    expect(verify.filter((sql) => sql.includes('FROM "oidc_payload" WHERE "id_hash"')).length).toBe(kind === "pglite" ? 0 : 1);
+    expect(verify.length).toBeLessThanOrEqual(kind === "pglite" ? 10 : 11);
   });
 });
 
