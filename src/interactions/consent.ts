@@ -3,6 +3,7 @@ import { badRequest } from "../errors.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
+import { clientSetting } from "../oidc/client-setting.js";
 
 interface MissingGrant {
   missingOIDCScope?: string[];
@@ -32,7 +33,7 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
   return {
     async show(ctx: Context, details: InteractionDetails) {
       const client = await provider.Client.find(String(details.params.client_id));
-      if (client?.metadata().idp_first_party === true) return approve(ctx, details);
+      if (clientSetting(client, "idp_first_party") === true) return approve(ctx, details);
       const missing = details.prompt.details as MissingGrant;
       views.render(ctx, "interactions/consent", {
         title: "Allow access",

@@ -3,11 +3,12 @@ import { acrRequestOf, claimsAcrOf, requiredRank } from "../auth/acr-request.js"
 import { lowestRequestedRank, rankOf } from "../auth/assurance.js";
 import type { InteractionDetails } from "./interaction.js";
 import { type Requirement, UNREACHABLE } from "./next-step.js";
+import { clientSetting } from "../oidc/client-setting.js";
 
 /** What this authorization requires: the operator's minimums (global and the client's) and the relying party's request. */
 export async function requirementOf(deps: { provider: Provider; globalMinimumAcr: string | null }, details: InteractionDetails): Promise<Requirement> {
   const client = await deps.provider.Client.find(String(details.params.client_id));
-  const clientMinimum = client?.metadata().idp_minimum_acr as string | undefined;
+  const clientMinimum = clientSetting(client, "idp_minimum_acr") as string | undefined;
   const policyRank = Math.max(rankOf(deps.globalMinimumAcr ?? undefined), rankOf(clientMinimum));
   const request = acrRequestOf(details.params.acr_values, claimsAcrOf(details.params.claims));
   // An essential request naming only values we do not issue can never be met.

@@ -2,6 +2,7 @@ import type Provider from "oidc-provider";
 import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import { acrRequestOf, requiredRank } from "../auth/acr-request.js";
 import { rankOf, reportedAcr } from "../auth/assurance.js";
+import { clientSetting } from "./client-setting.js";
 
 type OidcContext = KoaContextWithOIDC["oidc"];
 
@@ -17,7 +18,7 @@ function requestOf(oidc: OidcContext) {
 
 /** The higher of the operator's global minimum and the client's own. */
 function minimumRankOf(oidc: OidcContext, globalMinimumAcr: string | null): number {
-  return Math.max(rankOf(globalMinimumAcr ?? undefined), rankOf(oidc.client?.metadata().idp_minimum_acr as string | undefined));
+  return Math.max(rankOf(globalMinimumAcr ?? undefined), rankOf(clientSetting(oidc.client, "idp_minimum_acr") as string | undefined));
 }
 
 /**

@@ -12,6 +12,7 @@ import { createPublicOnlyFetch } from "../net/public-fetch.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
 import { type ClaimsConfiguration, restrictClaimsParameter } from "./claims-parameter.js";
 import { supportedScopes } from "./scopes.js";
+import { clientSetting } from "./client-setting.js";
 
 export interface ProviderDependencies {
   config: Config;
@@ -51,8 +52,8 @@ export function sessionLifetime(
 }
 
 /** A lifetime a client's metadata sets, or undefined. */
-function clientSeconds(client: unknown, property: "idp_access_token_seconds" | "idp_refresh_token_seconds"): number | undefined {
-  const value = (client as { metadata?: () => Record<string, unknown> } | undefined)?.metadata?.()[property];
+function clientSeconds(client: object | undefined, property: "idp_access_token_seconds" | "idp_refresh_token_seconds"): number | undefined {
+  const value = clientSetting(client, property);
   return typeof value === "number" ? value : undefined;
 }
 
@@ -65,13 +66,13 @@ const NOT_FOR_RESOURCE_SERVERS = new Set(["admin", "openid", "offline_access"]);
  * Anything else is `invalid_target`. Without `resource` nothing changes: opaque, no audience (userinfo).
  */
 function resourceServerInfo(config: Config) {
-  return async (_ctx: unknown, indicator: string, client: { scope?: string; metadata(): Record<string, unknown> }) => {
+  return async (_ctx: unknown, indicator: string, client: { scope?: string }) => {
     if (!config.resourceServers.includes(indicator)) throw new errors.InvalidTarget("unknown resource indicator (not one of the configured resource servers)");
     const scope = (client.scope ?? "")
       .split(" ")
       .filter((name) => name && !NOT_FOR_RESOURCE_SERVERS.has(name))
       .join(" ");
-    const jwt = client.metadata().idp_access_token_format === "jwt";
+    const jwt = clientSetting(client, "idp_access_token_format") === "jwt";
     return {
       scope,
       audience: indicator,

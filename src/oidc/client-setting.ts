@@ -1,0 +1,16 @@
+/** Our settings among a client's metadata (client-registry.ts registers them with oidc-provider). */
+export type ClientSettingName =
+  | "idp_access_token_format"
+  | "idp_access_token_seconds"
+  | "idp_first_party"
+  | "idp_minimum_acr"
+  | "idp_refresh_token_seconds";
+
+/**
+ * One of our settings on an oidc-provider Client, read from the property the Client keeps it in
+ * (extra metadata keeps its name there): `Client#metadata()` rebuilds every property of the
+ * client, snake-cased, on each call, a cost the token endpoint paid per request.
+ */
+export function clientSetting(client: object | undefined | null, name: ClientSettingName): unknown {
+  return client ? (client as Record<string, unknown>)[name] : undefined;
+}
