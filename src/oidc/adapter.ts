@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Adapter, AdapterPayload } from "oidc-provider";
 import Provider, { errors } from "oidc-provider";
 import type { Invalidation } from "../cluster/invalidation-bus.js";
@@ -93,6 +94,14 @@ function rotationRequest(): object | undefined {
   return ctx?.oidc?.route === "token" && ctx.oidc.params?.grant_type === "refresh_token" ? ctx : undefined;
 }
 
+/** A row of sign-in state as this request read it. */
+interface ReadState {
+  payload: unknown;
+  expiresAt: Date | null;
+}
+
+const sameSecond = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000));
+
 /**
  * oidc-provider's storage contract: one table for every model, keyed by hash, expiry enforced on
  * every read (the sweep only reclaims space), reads served from a write-through cache. The token
@@ -120,6 +129,9 @@ export function createPrismaAdapterFactory({
   now = () => new Date(),
 }: AdapterDependencies) {
   const pendingRotations = new WeakMap<object, PendingRotation>();
+  // oidc-provider saves the session on every authorization by a signed-in browser, changed or not:
+  // what a request read of its session (and interaction) lets it leave an unchanged one unwritten.
+  const readInRequest = new WeakMap<object, Map<string, ReadState>>();
   const uncached = (kind: string) => NEVER_CACHED.has(kind) || (!soleProcess && SHARED_SIGN_IN_STATE.has(kind));
 
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
@@ -214,6 +226,11 @@ export function createPrismaAdapterFactory({
         }
         if (rotation && kind === "AccessToken" && rotation.refresh) return settle(request, write);
         await settle(request);
+        const reads = SHARED_SIGN_IN_STATE.has(kind) && Provider.ctx ? readInRequest.get(Provider.ctx) : undefined;
+        const read = reads?.get(write.row.idHash);
+        if (read && isDeepStrictEqual(read.payload, write.row.payload) && sameSecond(read.expiresAt, write.row.expiresAt)) return;
+        // What this request wrote is what a later save in it compares with.
+        reads?.set(write.row.idHash, { payload: write.row.payload, expiresAt: write.row.expiresAt });
         // An interaction gets its result only once it exists; one ended meanwhile (resumed, aborted,
         // expired) must stay ended, not be written anew with a sign-in in it.
         if (kind === "Interaction" && payload.result) {
@@ -225,7 +242,15 @@ export function createPrismaAdapterFactory({
 
       async find(id) {
         await settle(rotationRequest());
-        const payload = load(await read(kind, idHashFor(kind, id)), id);
+        const idHash = idHashFor(kind, id);
+        const row = await read(kind, idHash);
+        const request = Provider.ctx;
+        if (row && request && SHARED_SIGN_IN_STATE.has(kind)) {
+          const reads = readInRequest.get(request) ?? new Map<string, ReadState>();
+          reads.set(idHash, { payload: row.payload, expiresAt: row.expiresAt });
+          readInRequest.set(request, reads);
+        }
+        const payload = load(row, id);
         // oidc-provider revokes the grant when it sees this; here it is counted and recorded.
         if (payload?.consumed && REUSABLE_ONCE.has(kind)) onReuse?.(kind, payload.accountId);
         return payload;
@@ -256,6 +281,7 @@ export function createPrismaAdapterFactory({
       async destroy(id) {
         await settle(rotationRequest());
         const idHash = idHashFor(kind, id);
+        if (Provider.ctx) readInRequest.get(Provider.ctx)?.delete(idHash);
         await hot.deletePayloadByIdHash(idHash);
         evictHere({ idHash });
       },

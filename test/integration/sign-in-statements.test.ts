@@ -1,4 +1,5 @@
 import * as oidc from "openid-client";
+import type { CookieJar } from "tough-cookie";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/open-database.js";
 import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
@@ -36,8 +37,8 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
   /** The statements of each HTTP request (`POST /interaction/…/passkey/authenticate/verify`) one flow sends, in order. */
   type Requests = { request: string; statements: string[] }[];
 
-  /** GET /auth → passkey → consent → code → tokens, in a new browser, listening to the database. */
-  async function passkeyFlow(): Promise<Requests> {
+  /** A browser whose every request starts a new entry of `requests`, and the statements each sent. */
+  function recordingBrowser(jar?: CookieJar) {
     const requests: Requests = [];
     const stop = server.database.statements.listen((sql) => requests.at(-1)?.statements.push(sql));
     const browser = new (class extends BrowserSession {
@@ -45,34 +46,41 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
         requests.push({ request: `${init.method ?? "GET"} ${new URL(url).pathname}`, statements: [] });
         return super.request(url, init);
       }
-    })();
-    try {
-      const start = await authorizationRequest(rp);
-      const page = await browser.follow(start.url.toString(), server.issuer);
-      const post = (path: string, body: unknown) => browser.postJson(`${page.url}${path}`, csrfTokenOf(page.text), body);
-      const { challenge } = JSON.parse((await post("/passkey/authenticate/options", {})).text) as { challenge: string };
-      const verified = await post("/passkey/authenticate/verify", authenticator.assertion({ challenge, origin: server.issuer, rpId: "127.0.0.1" }, userId));
-      const consent = await browser.follow(new URL(JSON.parse(verified.text).redirectTo, server.issuer).toString(), server.issuer);
-      const action = new URL(formActionOf(consent.text, "/consent"), server.issuer).toString();
-      const callback = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(consent.text) }));
-      expect(callback.location?.startsWith(RP_CALLBACK)).toBe(true);
+    })(jar);
+    const redeem = async (start: Awaited<ReturnType<typeof authorizationRequest>>, callback: string | null) => {
+      expect(callback?.startsWith(RP_CALLBACK)).toBe(true);
       requests.push({ request: "POST /token", statements: [] });
-      const tokens = await oidc.authorizationCodeGrant(rp.config, new URL(callback.location as string), {
+      const tokens = await oidc.authorizationCodeGrant(rp.config, new URL(callback as string), {
         pkceCodeVerifier: start.codeVerifier,
         expectedState: start.state,
         expectedNonce: start.nonce,
       });
-      expect(tokens.refresh_token).toBeTruthy();
+      expect(tokens.access_token).toBeTruthy();
       await server.services.tasks.drain();
-      return requests;
-    } finally {
       stop();
-    }
+      return requests;
+    };
+    return { browser, redeem };
+  }
+
+  /** GET /auth → passkey → consent → code → tokens, in a new browser, listening to the database. */
+  async function passkeyFlow(remember = false) {
+    const { browser, redeem } = recordingBrowser();
+    const start = await authorizationRequest(rp);
+    const page = await browser.follow(start.url.toString(), server.issuer);
+    const post = (path: string, body: unknown) => browser.postJson(`${page.url}${path}`, csrfTokenOf(page.text), body);
+    const { challenge } = JSON.parse((await post("/passkey/authenticate/options", {})).text) as { challenge: string };
+    const assertion = authenticator.assertion({ challenge, origin: server.issuer, rpId: "127.0.0.1" }, userId);
+    const verified = await post("/passkey/authenticate/verify", { ...assertion, remember });
+    const consent = await browser.follow(new URL(JSON.parse(verified.text).redirectTo, server.issuer).toString(), server.issuer);
+    const action = new URL(formActionOf(consent.text, "/consent"), server.issuer).toString();
+    const callback = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(consent.text) }));
+    return { requests: await redeem(start, callback.location), browser };
   }
 
   it("a passkey sign-in with consent: at most 37 statements on PostgreSQL, 29 on PGlite (44 before), the account read once in a request", async () => {
     await passkeyFlow();
-    const requests = await passkeyFlow();
+    const { requests } = await passkeyFlow();
     const total = requests.reduce((sum, { statements }) => sum + statements.length, 0);
     expect(requests.map(({ request }) => request.replace(/\/interaction\/[^/]+/, "/interaction/…").replace(/\/auth\/[^/]+/, "/auth/…"))).toEqual([
       "GET /auth",
@@ -97,6 +105,19 @@ describe.each(DATABASE_KINDS)("statements per sign-in (%s)", (kind) => {
     const verify = requests.find(({ request }) => request.endsWith("/verify"))?.statements ?? [];
     expect(verify.filter((sql) => sql.includes('FROM "oidc_payload" WHERE "id_hash"')).length).toBe(kind === "pglite" ? 0 : 1);
     expect(verify.length).toBeLessThanOrEqual(kind === "pglite" ? 10 : 11);
+  });
+
+  it("a signed-in browser's next authorization leaves its unchanged session unwritten (prompt=none)", async () => {
+    // "Keep me signed in": a fixed expiry, so nothing of the session changes (a session that is not kept slides, and is saved).
+    const { browser } = await passkeyFlow(true);
+    const recording = recordingBrowser(browser.jar);
+    const start = await authorizationRequest(rp, { prompt: "none" });
+    const callback = await recording.browser.follow(start.url.toString(), server.issuer);
+    const [authorization] = await recording.redeem(start, callback.location);
+    expect(authorization?.request).toBe("GET /auth");
+    // The session's device and the account's failures (risk), the code, and after the answer the device's use (PostgreSQL: and the session).
+    expect(authorization?.statements.filter((sql) => sql.startsWith('INSERT INTO "oidc_payload"')).length).toBe(1);
+    expect(authorization?.statements.length).toBe(kind === "pglite" ? 5 : 6);
   });
 });
 
