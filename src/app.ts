@@ -49,24 +49,25 @@ const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
   const views: Views = createViews(VIEWS_DIR, { cache: config.production });
+  const adapter = createPrismaAdapterFactory({
+    queries: services.oidcPayloads,
+    hot: services.hotPayloads,
+    evictHere: services.evictHere,
+    clients: services.clients,
+    cache: services.payloadCache,
+    invalidate: services.invalidate,
+    soleProcess: services.soleProcess,
+    onReuse: (kind, accountId) => {
+      services.metrics.reuseDetections.inc({ kind });
+      // A background task, so shutdown (and a test) waits for the record instead of dropping it.
+      services.tasks.run("reuse record", () =>
+        services.events.record({ type: "token.reuse_detected", outcome: "refused", userId: accountId ?? null, details: { kind } }),
+      );
+    },
+  });
   const provider = createProvider({
     config,
-    adapter: createPrismaAdapterFactory({
-      queries: services.oidcPayloads,
-      hot: services.hotPayloads,
-      evictHere: services.evictHere,
-      clients: services.clients,
-      cache: services.payloadCache,
-      invalidate: services.invalidate,
-      soleProcess: services.soleProcess,
-      onReuse: (kind, accountId) => {
-        services.metrics.reuseDetections.inc({ kind });
-        // A background task, so shutdown (and a test) waits for the record instead of dropping it.
-        services.tasks.run("reuse record", () =>
-          services.events.record({ type: "token.reuse_detected", outcome: "refused", userId: accountId ?? null, details: { kind } }),
-        );
-      },
-    }),
+    adapter,
     findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
     jwks,
     cookieKeys: keys.cookieKeys,
@@ -78,6 +79,24 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     },
   });
 
+  // What an oidc-provider request held back for one statement is written before its answer leaves
+  // (adapter.ts); if that fails, the answer (a code, a signed-in session) must not leave either, nor
+  // the cookies that would point the browser at state that was not stored: it can simply try again.
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      try {
+        await adapter.endRequest(ctx);
+      } catch (error) {
+        logger.error({ err: error }, "could not store what an authorization request changed");
+        ctx.remove("Location");
+        ctx.remove("Set-Cookie");
+        ctx.status = 500;
+        ctx.body = { error: "server_error", error_description: "The request could not be completed. Try again." };
+      }
+    }
+  });
   recordSessionActivity(provider, services.sessionDevices, services.tasks);
   services.relyingPartyLogout.attach(provider);
   provider.on("grant.success", (ctx) => services.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? "unknown") }));

@@ -74,17 +74,30 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
     driver.notifies ? `, (SELECT pg_notify('${INVALIDATION_CHANNEL}', $${param}::text)${when}) IS NULL AS "notified"` : "";
   const message = (invalidation: Invalidation) => (driver.notifies ? [notificationOf(invalidation, origin)] : []);
 
+  /** Insert or replace; true when it replaced a row (then cached copies elsewhere are stale). */
+  async function upsertPayload(row: OidcPayloadRow): Promise<boolean> {
+    // xmax is 0 on a freshly inserted row version, the updating transaction's id on a replaced one.
+    const [result] = await driver.query<{ inserted: boolean }>(
+      "oidc_payload_upsert",
+      `INSERT INTO "oidc_payload" (${INSERT_COLUMNS}) VALUES (${rowValues(1)}) ${ON_CONFLICT} RETURNING ("xmax" = 0) AS "inserted"`,
+      rowParams(row),
+    );
+    return result?.inserted === false;
+  }
+
+  /** Notifies `{ idHash }`. */
+  async function deletePayloadByIdHash(idHash: string): Promise<number> {
+    const [result] = await driver.query<{ count: number }>(
+      "oidc_payload_delete",
+      `WITH gone AS (DELETE FROM "oidc_payload" WHERE "id_hash" = $1::text RETURNING 1)
+       SELECT (SELECT count(*) FROM gone)::int AS "count"${notify(2)}`,
+      [idHash, ...message({ idHash })],
+    );
+    return result?.count ?? 0;
+  }
+
   return {
-    /** Insert or replace; true when it replaced a row (then cached copies elsewhere are stale). */
-    async upsertPayload(row: OidcPayloadRow): Promise<boolean> {
-      // xmax is 0 on a freshly inserted row version, the updating transaction's id on a replaced one.
-      const [result] = await driver.query<{ inserted: boolean }>(
-        "oidc_payload_upsert",
-        `INSERT INTO "oidc_payload" (${INSERT_COLUMNS}) VALUES (${rowValues(1)}) ${ON_CONFLICT} RETURNING ("xmax" = 0) AS "inserted"`,
-        rowParams(row),
-      );
-      return result?.inserted === false;
-    },
+    upsertPayload,
 
     /**
      * Replaces a row that exists (not expired): false when it is gone, e.g. an interaction that
@@ -155,6 +168,48 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
       return { won: true, replacedRefresh: result.replacedRefresh, replacedAccess: result.replacedAccess };
     },
 
+    /**
+     * Several writes as one statement (one data-modifying CTE each), all or none: for each, true
+     * when an upsert replaced a row (as `upsertPayload`); each delete notifies `{ idHash }`. At most
+     * one write per row (PostgreSQL cannot change a row twice in one statement).
+     */
+    async writePayloads(writes: readonly ({ upsert: OidcPayloadRow } | { delete: string })[]): Promise<boolean[]> {
+      if (writes.length === 1) {
+        const [write] = writes as [{ upsert: OidcPayloadRow } | { delete: string }];
+        if ("upsert" in write) return [await upsertPayload(write.upsert)];
+        await deletePayloadByIdHash(write.delete);
+        return [false];
+      }
+      const ctes: string[] = [];
+      // PostgreSQL runs every data-modifying CTE to completion, read or not.
+      const columns: string[] = ['true AS "written"'];
+      const values: unknown[] = [];
+      for (const [i, write] of writes.entries()) {
+        if ("upsert" in write) {
+          ctes.push(
+            `w${i} AS (INSERT INTO "oidc_payload" (${INSERT_COLUMNS}) VALUES (${rowValues(values.length + 1)}) ${ON_CONFLICT} RETURNING ("xmax" = 0) AS "inserted")`,
+          );
+          values.push(...rowParams(write.upsert));
+          columns.push(`EXISTS (SELECT 1 FROM w${i} WHERE NOT "inserted") AS "w${i}"`);
+        } else {
+          ctes.push(`w${i} AS (DELETE FROM "oidc_payload" WHERE "id_hash" = $${values.length + 1}::text RETURNING 1)`);
+          values.push(write.delete);
+          if (driver.notifies) {
+            values.push(...message({ idHash: write.delete }));
+            columns.push(`(SELECT pg_notify('${INVALIDATION_CHANNEL}', $${values.length}::text)) IS NULL AS "n${i}"`);
+          }
+        }
+      }
+      // Named by its shape: a request makes few distinct sequences of writes.
+      const shape = writes.map((write) => ("upsert" in write ? "u" : "d")).join("");
+      const [result] = await driver.query<Record<string, boolean>>(
+        `oidc_payload_write_${shape}`,
+        `WITH ${ctes.join(", ")} SELECT ${columns.join(", ")}`,
+        values,
+      );
+      return writes.map((_, i) => result?.[`w${i}`] === true);
+    },
+
     /** Every artifact issued under a grant, and the grant itself (RFC 9700 §4.14.2); notifies `{ grantId }`. */
     async deleteGrantFamily(grantId: string, grantIdHash: string): Promise<number> {
       const [result] = await driver.query<{ count: number }>(
@@ -166,16 +221,7 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
       return result?.count ?? 0;
     },
 
-    /** Notifies `{ idHash }`. */
-    async deletePayloadByIdHash(idHash: string): Promise<number> {
-      const [result] = await driver.query<{ count: number }>(
-        "oidc_payload_delete",
-        `WITH gone AS (DELETE FROM "oidc_payload" WHERE "id_hash" = $1::text RETURNING 1)
-         SELECT (SELECT count(*) FROM gone)::int AS "count"${notify(2)}`,
-        [idHash, ...message({ idHash })],
-      );
-      return result?.count ?? 0;
-    },
+    deletePayloadByIdHash,
   };
 }
 

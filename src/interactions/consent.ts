@@ -1,9 +1,9 @@
 import type { Context } from "koa";
 import { badRequest } from "../errors.js";
+import { clientSetting } from "../oidc/client-setting.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
-import { clientSetting } from "../oidc/client-setting.js";
 
 interface MissingGrant {
   missingOIDCScope?: string[];

@@ -1,9 +1,9 @@
 import type Provider from "oidc-provider";
 import { acrRequestOf, claimsAcrOf, requiredRank } from "../auth/acr-request.js";
 import { lowestRequestedRank, rankOf } from "../auth/assurance.js";
+import { clientSetting } from "../oidc/client-setting.js";
 import type { InteractionDetails } from "./interaction.js";
 import { type Requirement, UNREACHABLE } from "./next-step.js";
-import { clientSetting } from "../oidc/client-setting.js";
 
 /** What this authorization requires: the operator's minimums (global and the client's) and the relying party's request. */
 export async function requirementOf(deps: { provider: Provider; globalMinimumAcr: string | null }, details: InteractionDetails): Promise<Requirement> {

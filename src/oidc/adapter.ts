@@ -94,6 +94,9 @@ function rotationRequest(): object | undefined {
   return ctx?.oidc?.route === "token" && ctx.oidc.params?.grant_type === "refresh_token" ? ctx : undefined;
 }
 
+/** A write a request holds back (see `holdBack`). */
+type PendingWrite = { upsert: Write } | { delete: string };
+
 /** A row of sign-in state as this request read it. */
 interface ReadState {
   payload: unknown;
@@ -132,6 +135,10 @@ export function createPrismaAdapterFactory({
   // oidc-provider saves the session on every authorization by a signed-in browser, changed or not:
   // what a request read of its session (and interaction) lets it leave an unchanged one unwritten.
   const readInRequest = new WeakMap<object, Map<string, ReadState>>();
+  // One statement for the writes a request makes in a row: they wait for its next read, or for its end.
+  const pendingWrites = new WeakMap<object, PendingWrite[]>();
+  const ended = new WeakSet<object>();
+  const idHashOf = (write: PendingWrite) => ("delete" in write ? write.delete : write.upsert.row.idHash);
   const uncached = (kind: string) => NEVER_CACHED.has(kind) || (!soleProcess && SHARED_SIGN_IN_STATE.has(kind));
 
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
@@ -165,6 +172,8 @@ export function createPrismaAdapterFactory({
   // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race to the
   // first) revokes everything issued under the grant.
   async function lostConsume(kind: string, idHash: string): Promise<never> {
+    // Nothing this request held back may outlive the revocation below.
+    await flushWrites(Provider.ctx);
     cache.delete(idHash);
     const row = await hot.findPayloadByIdHash(idHash);
     onReuse?.(kind, (row?.payload as { accountId?: string } | null)?.accountId);
@@ -199,7 +208,56 @@ export function createPrismaAdapterFactory({
     evictHere({ idHash: rotation.consumed.idHash });
   }
 
-  return (kind: string): Adapter => {
+  /** Sends the writes `request` held back, as one statement, and updates the caches for them. */
+  async function flushWrites(request: object | undefined): Promise<void> {
+    const writes = request && pendingWrites.get(request);
+    if (!request || !writes) return;
+    pendingWrites.delete(request);
+    const since = cache.generation;
+    const replaced = await hot.writePayloads(writes.map((write) => ("delete" in write ? { delete: write.delete } : { upsert: write.upsert.row })));
+    for (const [i, write] of writes.entries()) {
+      if ("delete" in write) evictHere({ idHash: write.delete });
+      else await written({ ...write.upsert, since }, replaced[i] === true);
+    }
+  }
+
+  /** Everything the request holds back reaches the database before anything else it does. */
+  async function settleAll(): Promise<void> {
+    await settle(rotationRequest());
+    await flushWrites(Provider.ctx);
+  }
+
+  /** A read of one row sees what this request wrote to it; other rows' writes keep waiting. */
+  async function settleFor(idHash: string): Promise<void> {
+    await settle(rotationRequest());
+    const request = Provider.ctx;
+    if (request && pendingWrites.get(request)?.some((held) => idHashOf(held) === idHash)) await flushWrites(request);
+  }
+
+  /** Holds a write back for the request's next statement; false outside an oidc-provider request (send it now). */
+  async function holdBack(write: PendingWrite): Promise<boolean> {
+    const request = Provider.ctx;
+    if (!request || ended.has(request)) return false;
+    // A statement cannot change one row twice: what is held for it goes first.
+    if (pendingWrites.get(request)?.some((held) => idHashOf(held) === idHashOf(write))) await flushWrites(request);
+    const writes = pendingWrites.get(request) ?? [];
+    writes.push(write);
+    pendingWrites.set(request, writes);
+    return true;
+  }
+
+  /**
+   * Called when oidc-provider has handled a request, before its answer is sent: what the request
+   * held back is written now (a failure fails the answer; the code it was about to send, for one,
+   * never leaves). Writes after this point are sent as they come.
+   */
+  async function endRequest(request: object): Promise<void> {
+    ended.add(request);
+    await settle(pendingRotations.has(request) ? request : undefined);
+    await flushWrites(request);
+  }
+
+  const adapterFor = (kind: string): Adapter => {
     if (kind === "Client") return clientAdapter(clients);
 
     return {
@@ -234,15 +292,17 @@ export function createPrismaAdapterFactory({
         // An interaction gets its result only once it exists; one ended meanwhile (resumed, aborted,
         // expired) must stay ended, not be written anew with a sign-in in it.
         if (kind === "Interaction" && payload.result) {
+          await flushWrites(Provider.ctx);
           if (!(await hot.replacePayload(write.row, now()))) throw new errors.SessionNotFound("interaction session not found");
           return written(write, true);
         }
+        if (await holdBack({ upsert: write })) return;
         await written(write, await hot.upsertPayload(write.row));
       },
 
       async find(id) {
-        await settle(rotationRequest());
         const idHash = idHashFor(kind, id);
+        await settleFor(idHash);
         const row = await read(kind, idHash);
         const request = Provider.ctx;
         if (row && request && SHARED_SIGN_IN_STATE.has(kind)) {
@@ -258,12 +318,12 @@ export function createPrismaAdapterFactory({
 
       // The session id is not recoverable from its hash; callers of findByUid only read the session.
       async findByUid(uid) {
-        await settle(rotationRequest());
+        await settleAll();
         return load(await queries.findByUid(kind, uid));
       },
 
       async findByUserCode(userCode) {
-        await settle(rotationRequest());
+        await settleAll();
         return load(await queries.findByUserCodeHash(kind, sha256(userCode)));
       },
 
@@ -271,6 +331,7 @@ export function createPrismaAdapterFactory({
         const idHash = idHashFor(kind, id);
         const request = rotationRequest();
         await settle(request);
+        await settleFor(idHash);
         if (request && kind === "RefreshToken") {
           pendingRotations.set(request, { consumed: { idHash, at: now() }, refresh: null });
           return;
@@ -282,15 +343,18 @@ export function createPrismaAdapterFactory({
         await settle(rotationRequest());
         const idHash = idHashFor(kind, id);
         if (Provider.ctx) readInRequest.get(Provider.ctx)?.delete(idHash);
+        if (await holdBack({ delete: idHash })) return;
         await hot.deletePayloadByIdHash(idHash);
         evictHere({ idHash });
       },
 
       async revokeByGrantId(grantId) {
-        await settle(rotationRequest());
+        await settleAll();
         await queries.deleteByGrantId(kind, grantId);
         await invalidate({ grantId, kind });
       },
     };
   };
+
+  return Object.assign(adapterFor, { endRequest });
 }

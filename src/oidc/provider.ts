@@ -11,8 +11,8 @@ import type { Logger } from "../logger.js";
 import { createPublicOnlyFetch } from "../net/public-fetch.js";
 import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
 import { type ClaimsConfiguration, restrictClaimsParameter } from "./claims-parameter.js";
-import { supportedScopes } from "./scopes.js";
 import { clientSetting } from "./client-setting.js";
+import { supportedScopes } from "./scopes.js";
 
 export interface ProviderDependencies {
   config: Config;

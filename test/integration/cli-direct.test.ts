@@ -82,6 +82,7 @@ describe("operator CLI on DATA_DIR itself (no server running): clients", { timeo
     expect(JSON.parse(machine.stdout)).toMatchObject({ scopes: ["admin"], access_token_ttl: 300, grant_types: ["client_credentials"] });
     const id = JSON.parse(machine.stdout).client_id as string;
     const reset = await cli(["clients", "update", id, "--scopes", "default", "--access-token-ttl", "default", "--json"]);
+    expect({ code: reset.code, stderr: reset.stderr }).toEqual({ code: 0, stderr: "" });
     expect(JSON.parse(reset.stdout)).toMatchObject({ scopes: null, access_token_ttl: null });
     const browserApp = await cli(["clients", "create", "--name", "Web", "--redirect-uri", "https://app.example.com/cb", "--scopes", "openid admin"]);
     expect(browserApp.code).toBe(1);

@@ -22,11 +22,19 @@ describe("client settings as oidc-provider keeps them", () => {
       accessTokenFormat: "jwt",
     });
     const plain = await server.services.clients.create({ name: "Plain", redirectUris: [RP_CALLBACK] });
-    const names: ClientSettingName[] = ["idp_access_token_format", "idp_access_token_seconds", "idp_first_party", "idp_minimum_acr", "idp_refresh_token_seconds"];
+    const names: ClientSettingName[] = [
+      "idp_access_token_format",
+      "idp_access_token_seconds",
+      "idp_first_party",
+      "idp_minimum_acr",
+      "idp_refresh_token_seconds",
+    ];
     for (const clientId of [set.client_id, plain.client_id]) {
       const client = await server.provider.Client.find(clientId);
       const metadata = client?.metadata() as Record<string, unknown>;
-      expect(Object.fromEntries(names.map((name) => [name, clientSetting(client, name)]))).toEqual(Object.fromEntries(names.map((name) => [name, metadata[name]])));
+      expect(Object.fromEntries(names.map((name) => [name, clientSetting(client, name)]))).toEqual(
+        Object.fromEntries(names.map((name) => [name, metadata[name]])),
+      );
     }
     const configured = await server.provider.Client.find(set.client_id);
     expect(clientSetting(configured, "idp_access_token_seconds")).toBe(120);
