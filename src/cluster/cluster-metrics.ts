@@ -12,6 +12,9 @@ type Message =
 
 const GATHER_TIMEOUT_MS = 3_000;
 
+/** The callback of a send to a process that may have just ended: its exit is handled elsewhere. */
+const ignoreEnded = () => {};
+
 const isMessage = (message: unknown): message is Message =>
   typeof message === "object" && message !== null && typeof (message as { type?: unknown }).type === "string" && "id" in message;
 
@@ -41,7 +44,8 @@ export function answerMetricsScrapes(readyWorkers: () => Worker[]): void {
         collecting.delete(id);
         resolve(AggregatorRegistry.aggregate(figures).metrics());
       });
-      for (const worker of workers) worker.send({ type: "idp:metrics-collect", id } satisfies Message);
+      // With a callback, a worker that has just ended fails its send there instead of as an 'error' event.
+      for (const worker of workers) worker.send({ type: "idp:metrics-collect", id } satisfies Message, ignoreEnded);
     });
 
   cluster.on("message", (worker, message: unknown) => {
@@ -49,7 +53,7 @@ export function answerMetricsScrapes(readyWorkers: () => Worker[]): void {
     if (message.type === "idp:metrics-collected") collecting.get(message.id)?.(message);
     if (message.type !== "idp:metrics-wanted") return;
     const reply = (answer: { text?: string; error?: string }) => {
-      if (worker.isConnected()) worker.send({ type: "idp:metrics-gathered", id: message.id, ...answer } satisfies Message);
+      if (worker.isConnected()) worker.send({ type: "idp:metrics-gathered", id: message.id, ...answer } satisfies Message, ignoreEnded);
     };
     gather().then(
       (text) => reply({ text }),
@@ -65,7 +69,9 @@ export function clusterMetricsSource(registry: Registry): () => Promise<string> 
   process.on("message", (message: unknown) => {
     if (!isMessage(message)) return;
     if (message.type === "idp:metrics-collect") {
-      void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: "idp:metrics-collected", id: message.id, metrics } satisfies Message));
+      void registry
+        .getMetricsAsJSON()
+        .then((metrics) => process.send?.({ type: "idp:metrics-collected", id: message.id, metrics } satisfies Message, ignoreEnded));
     }
     if (message.type !== "idp:metrics-gathered") return;
     const scrape = waiting.get(message.id);

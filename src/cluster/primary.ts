@@ -13,6 +13,9 @@ const STOP_DEADLINE_MS = 15_000;
 /** The slot whose worker sweeps; its replacement inherits the order, so one process sweeps at a time. */
 const SWEEPER_SLOT = 0;
 
+/** The callback of a send to a worker that may have just ended: its exit event is what counts. */
+const ignoreEnded = () => {};
+
 interface Slot {
   worker: Worker;
   startedAt: number;
@@ -49,10 +52,12 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const fork = (index: number) => {
     const slot: Slot = { worker: cluster.fork(), startedAt: Date.now(), listened: false };
     slots.set(index, slot);
+    // A message to a worker that is just ending fails; its exit is what counts (below), not a crash here.
+    slot.worker.on("error", (error) => logger.warn({ err: error, workerPid: slot.worker.process.pid }, "could not reach a worker"));
     slot.worker.once("listening", (address) => {
       slot.listened = true;
       policy.listening();
-      if (index === SWEEPER_SLOT) slot.worker.send(SWEEP_ORDER);
+      if (index === SWEEPER_SLOT) slot.worker.send(SWEEP_ORDER, ignoreEnded);
       if (announced || ![...slots.values()].every((other) => other.listened)) return;
       announced = true;
       const host = address.addressType === 6 ? `[${address.address}]` : address.address;
@@ -64,6 +69,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     slot.worker.once("exit", (code, signal) => {
       slots.delete(index);
       if (stopping) {
+        // Killed by our SIGTERM before its handler was set (still starting) is a clean stop too.
+        if (code !== 0 && signal !== "SIGTERM") exitCode = 1;
         if (slots.size === 0) finish();
         return;
       }

@@ -212,6 +212,21 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
   });
 });
 
+describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=1 on PostgreSQL", { timeout: 120_000 }, () => {
+  it("is the single-process server: no primary, no workers, one process that serves", async () => {
+    const single = await ClusterProcess.spawn({ workers: 1 });
+    try {
+      await single.started();
+      expect(single.linesSaying("identity provider started").map((line) => line.pid)).toEqual([single.primaryPid]);
+      expect(single.linesSaying("worker started")).toEqual([]);
+      expect(await single.onNewConnection("/healthz")).toEqual({ status: 200, pid: single.primaryPid });
+    } finally {
+      await single.stop();
+    }
+    expect(await single.process.exited).toBe(0);
+  });
+});
+
 describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 when workers cannot start", { timeout: 120_000 }, () => {
   it("stops the whole server with exit 1 once workers keep ending before they listen", async () => {
     const port = await freePort();
