@@ -7,6 +7,7 @@
 // BENCH_BASELINE_TREE=<another checkout> adds that checkout's targets (`postgres@base`, …): before/after.
 // BENCH_WORKERS=1,2 replaces the PostgreSQL target by the real entry with WORKERS=1, then 2 (`postgres-w1`, …);
 // BENCH_TARGET_CPUS=0,1 runs the targets under `taskset -c` (pin this process elsewhere with taskset too).
+// BENCH_RATE=<req/s> offers every target the same rate instead of as much as it takes.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -22,6 +23,8 @@ const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES
 const BASELINE_TREE = process.env.BENCH_BASELINE_TREE;
 const WORKERS = process.env.BENCH_WORKERS?.split(",").map(Number);
 const TARGET_CPUS = process.env.BENCH_TARGET_CPUS;
+/** Requests/s for every target alike (autocannon's overallRate), below saturation: CPU per request without a queue. */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 interface Target {
   clientId: string;
@@ -146,7 +149,7 @@ async function measure(port: number, { path = "", ...options }: LoadOptions, chi
   // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
   const url = `http://127.0.0.1:${port}${path as string}`;
   const before = await cpuOf(child, appName);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...options } as unknown as autocannon.Options);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, overallRate: RATE, ...options } as unknown as autocannon.Options);
   const after = await cpuOf(child, appName);
   if (process.env.BENCH_DEBUG) console.log(url, result.statusCodeStats, result.errors);
   // A backend that appeared during the run counts from zero (its connection set-up included).

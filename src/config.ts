@@ -337,6 +337,7 @@ function parseWorkers(value: string | undefined, embedded: boolean): number {
     throw new ConfigError(`WORKERS must be a whole number from 1 to ${MAX_WORKERS} (got "${value}")`);
   }
   const workers = Number(value);
+  // PGlite has no locking between processes: a second writer on DATA_DIR would corrupt it.
   if (embedded && workers > 1) {
     throw new ConfigError(`WORKERS must be 1 with the embedded database: one process owns DATA_DIR; set DATABASE_URL to run several (got "${value}")`);
   }

@@ -47,6 +47,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const policy = createRestartPolicy();
   let announced = false;
   let stopping = false;
+  let exitCode = 0;
   answerMetricsScrapes(() => [...slots.values()].filter((slot) => slot.listened && slot.worker.isConnected()).map((slot) => slot.worker));
 
   const fork = (index: number) => {
@@ -78,7 +79,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       const ended = { workerPid: slot.worker.process.pid, code, signal };
       if (delayMs === null) {
         logger.fatal(ended, "workers keep ending before they listen; stopping");
-        void stop("workers failing", 1);
+        stop("workers failing", 1);
         return;
       }
       logger.warn({ ...ended, restartInMs: delayMs }, "worker ended; starting a replacement");
@@ -90,12 +91,11 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     });
   };
 
-  let exitCode = 0;
   const finish = () => {
     logger.info("stopped");
     process.exit(exitCode);
   };
-  const stop = async (reason: string, code = 0) => {
+  const stop = (reason: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     exitCode = code;
@@ -110,8 +110,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       for (const { worker } of slots.values()) worker.process.kill("SIGKILL");
     }, STOP_DEADLINE_MS).unref();
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 
   for (let index = 0; index < config.workers; index += 1) fork(index);
 }
