@@ -17,8 +17,8 @@ export interface RunningServer {
   readonly url: string;
   readonly services: Services;
   readonly provider: Provider;
-  /** Starts the periodic expiry sweep here, once (`sweep: false` left it to this call). */
-  startSweeping(): void;
+  /** Starts the periodic expiry sweep here, once (`sweep: false` left it to this call); `immediately`: a first sweep now. */
+  startSweeping(immediately?: boolean): void;
   /** Stops accepting connections and waits for in-flight requests (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
@@ -87,11 +87,14 @@ export async function startServer(config: Config, database: Database, logger: Lo
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   let stopSweeper: (() => void) | null = null;
-  const startSweeping = () => {
-    stopSweeper ??= startExpirySweeper(services, logger, config.sweepIntervalSeconds, {
-      sessionMaxSeconds: config.ttl.keepSignedInSeconds,
-      retention: config.retention,
-    });
+  const startSweeping = (immediately = false) => {
+    stopSweeper ??= startExpirySweeper(
+      services,
+      logger,
+      config.sweepIntervalSeconds,
+      { sessionMaxSeconds: config.ttl.keepSignedInSeconds, retention: config.retention },
+      immediately,
+    );
   };
   if (options.sweep ?? true) startSweeping();
 

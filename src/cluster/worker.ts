@@ -20,12 +20,13 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
     if (!isSweepOrder(message) || sweeps) return;
     sweeps = true;
     logger.info("this worker sweeps expired data");
-    running?.startSweeping();
+    running?.startSweeping(true);
   });
 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: null, migrate: false });
   running = await startServer(config, database, logger, { prepareSigningKeys: false, sweep: false, metricsSource: clusterMetricsSource });
-  if (sweeps) running.startSweeping();
+  // At once, then every interval: a sweeper replaced more often than the interval still sweeps.
+  if (sweeps) running.startSweeping(true);
   logger.info({ listening: running.url }, "worker started");
 
   const server = running;

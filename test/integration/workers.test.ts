@@ -48,6 +48,15 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
     expect(response.status).toBe(200);
     return response.text();
   };
+  const query = async (text: string) => {
+    const db = new pg.Client({ connectionString: cluster.database.url });
+    await db.connect();
+    try {
+      return (await db.query(text)).rows;
+    } finally {
+      await db.end();
+    }
+  };
   const sample = (exposition: string, series: string) => Number(exposition.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m"))?.[1] ?? 0);
 
   it("prepares a fresh database once, in the primary: the migrations and one signing key of each kind", async () => {
@@ -56,17 +65,10 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
     expect(workers).not.toContain(cluster.primaryPid);
     expect(cluster.linesSaying("applied database migrations").map((line) => line.pid)).toEqual([cluster.primaryPid]);
     expect(cluster.linesSaying("created signing keys (ES256, RS256)").map((line) => line.pid)).toEqual([cluster.primaryPid]);
-    const db = new pg.Client({ connectionString: cluster.database.url });
-    await db.connect();
-    try {
-      const { rows } = await db.query("SELECT alg, count(*)::int AS keys FROM signing_key GROUP BY alg ORDER BY alg");
-      expect(rows).toEqual([
-        { alg: "ES256", keys: 1 },
-        { alg: "RS256", keys: 1 },
-      ]);
-    } finally {
-      await db.end();
-    }
+    expect(await query("SELECT alg, count(*)::int AS keys FROM signing_key GROUP BY alg ORDER BY alg")).toEqual([
+      { alg: "ES256", keys: 1 },
+      { alg: "RS256", keys: 1 },
+    ]);
   });
 
   it("answers on both workers: new connections go to one and the other", async () => {
@@ -142,7 +144,7 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
     expect(sample(await scrapeAt(second), grants)).toBe(before + 5);
   });
 
-  it("one worker sweeps; a killed worker is replaced while the other answers, and only the sweeper's replacement sweeps", async () => {
+  it("one worker sweeps; a killed worker is replaced while the other answers, and only the sweeper's replacement sweeps after it", async () => {
     const sweepers = () => cluster.linesSaying("this worker sweeps expired data").map((line) => line.pid);
     const [sweeper] = sweepers() as [number];
     expect(sweepers()).toEqual([sweeper]);
@@ -160,10 +162,17 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
       return newcomers()[0] as number;
     };
 
+    // An expired row that only a sweep removes; the sweeper sweeps as it takes the order, then every 300 s.
+    await query("INSERT INTO oidc_payload (id_hash, kind, payload, expires_at) VALUES ('expired-probe', 'AccessToken', '{}', now() - interval '1 hour')");
+    const probeLeft = async () => (await query("SELECT id_hash FROM oidc_payload WHERE id_hash = 'expired-probe'")).length;
+
     await replaceWorker(other);
     expect(sweepers()).toEqual([sweeper]);
+    expect(await probeLeft()).toBe(1);
 
     const replacement = await replaceWorker(sweeper);
+    await expect.poll(probeLeft).toBe(0);
+    expect(cluster.linesSaying("swept expired data").map((line) => [line.pid, line.expiredRows])).toEqual([[replacement, 1]]);
     await expect.poll(() => sweepers().length).toBe(2);
     expect(sweepers()[0]).toBe(sweeper);
     expect(sweepers()[1]).not.toBe(sweeper);
