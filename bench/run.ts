@@ -5,6 +5,9 @@
 // ratio to the same round's baseline, the server CPU per request (the IdP's processes, and on
 // PostgreSQL the backends serving it), and the spread of the baseline across rounds: the noise floor.
 // BENCH_BASELINE_TREE=<another checkout> adds that checkout's targets (`postgres@base`, …): before/after.
+// BENCH_WORKERS=1,2 replaces the PostgreSQL target by the real entry with WORKERS=1, then 2 (`postgres-w1`, …);
+// BENCH_TARGET_CPUS=0,1 runs the targets under `taskset -c` (pin this process elsewhere with taskset too).
+// BENCH_RATE=<req/s> offers every target the same rate instead of as much as it takes.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -18,6 +21,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
 const BASELINE_TREE = process.env.BENCH_BASELINE_TREE;
+const WORKERS = process.env.BENCH_WORKERS?.split(",").map(Number);
+const TARGET_CPUS = process.env.BENCH_TARGET_CPUS;
+/** Requests/s for every target alike (autocannon's overallRate), below saturation: CPU per request without a queue. */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 interface Target {
   clientId: string;
@@ -98,18 +105,21 @@ interface Figures {
   dbUs: number;
 }
 
-/** A target: its kind (`bare`, `pglite`, `postgres`) and the checkout it runs from. */
+/** A target: its kind (`bare`, `pglite`, `postgres`), the checkout it runs from, and WORKERS for the real entry. */
 interface TargetSpec {
   name: string;
   kind: string;
   tree: string;
+  workers?: number;
 }
 
 async function startTarget(spec: TargetSpec, port: number, appName: string): Promise<{ child: ChildProcess; target: Target }> {
   const args = [join(spec.tree, "bench/target.ts"), spec.kind, String(port), String(CONNECTIONS)];
   // PGAPPNAME names the target's PostgreSQL connections, so that its backends can be found.
-  const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName };
-  const child = spawn(join(spec.tree, "node_modules/.bin/tsx"), args, { stdio: ["ignore", "pipe", "inherit"], env, cwd: spec.tree });
+  const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName, BENCH_ENTRY_WORKERS: spec.workers ? String(spec.workers) : "" };
+  const tsx = join(spec.tree, "node_modules/.bin/tsx");
+  const [command, commandArgs] = TARGET_CPUS ? ["taskset", ["-c", TARGET_CPUS, tsx, ...args]] : [tsx, args];
+  const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "inherit"], env, cwd: spec.tree });
   const kill = () => child.kill("SIGKILL");
   process.once("exit", kill);
   child.once("exit", () => process.off("exit", kill));
@@ -139,7 +149,7 @@ async function measure(port: number, { path = "", ...options }: LoadOptions, chi
   // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
   const url = `http://127.0.0.1:${port}${path as string}`;
   const before = await cpuOf(child, appName);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...options } as unknown as autocannon.Options);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, overallRate: RATE, ...options } as unknown as autocannon.Options);
   const after = await cpuOf(child, appName);
   if (process.env.BENCH_DEBUG) console.log(url, result.statusCodeStats, result.errors);
   // A backend that appeared during the run counts from zero (its connection set-up included).
@@ -165,7 +175,9 @@ if (!POSTGRES_URL) console.log("(no BENCH_DATABASE_URL / TEST_POSTGRES_URL: Post
 if (!kinds.includes("bare")) kinds.unshift("bare");
 const here = join(import.meta.dirname, "..");
 const targets: TargetSpec[] = kinds.flatMap((kind) => [
-  { name: kind, kind, tree: here },
+  ...(kind === "postgres" && WORKERS
+    ? WORKERS.map((workers) => ({ name: `${kind}-w${workers}`, kind, tree: here, workers }))
+    : [{ name: kind, kind, tree: here }]),
   ...(BASELINE_TREE && kind !== "bare" ? [{ name: `${kind}@base`, kind, tree: BASELINE_TREE }] : []),
 ]);
 
@@ -233,4 +245,12 @@ for (const scenario of scenarios) {
     pad("", 20) +
       `noise floor (bare vs bare over ${ROUNDS} rounds): req/s ±${((spread / 2) * 100).toFixed(0)} %, CPU/req ±${((cpuSpread / 2) * 100).toFixed(0)} %`,
   );
+  if (WORKERS && WORKERS.length > 1 && kinds.includes("postgres")) {
+    const [fewest, most] = [WORKERS[0], WORKERS.at(-1)];
+    const fewer = runsOf(`postgres-w${fewest}`, scenario.name);
+    const scaled = runsOf(`postgres-w${most}`, scenario.name).map((f, i) => f.rps / (fewer[i]?.rps as number));
+    console.log(
+      `${pad("", 20)}WORKERS=${most} / WORKERS=${fewest} req/s, same round: median ${median(scaled).toFixed(2)} (rounds: ${scaled.map((r) => r.toFixed(2)).join(", ")})`,
+    );
+  }
 }

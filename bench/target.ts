@@ -1,11 +1,15 @@
 // One benchmark target in its own process: bare oidc-provider (memory adapter) or this IdP on
 // PGlite / PostgreSQL. Prints one JSON line with its URL, a client and pre-minted tokens.
 // An optional fourth argument, JSON, replaces settings of `load` (bench/overload.ts).
+// With BENCH_ENTRY_WORKERS=<n> (bench/run.ts's BENCH_WORKERS) the PostgreSQL target is the real
+// entry, `src/main.ts` with WORKERS=<n>, started after this process set up and minted.
+import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import Provider from "oidc-provider";
 import { loadConfig, loadDefaults } from "../src/config.js";
 import { openDatabase, pgliteDirectory } from "../src/db/open-database.js";
@@ -14,6 +18,7 @@ import { startServer } from "../src/server.js";
 import { openTestDatabase } from "../test/helpers/test-database.js";
 
 const [kind, portArg, chainsArg, loadArg] = process.argv.slice(2);
+const entryWorkers = process.env.BENCH_ENTRY_WORKERS;
 const port = Number(portArg);
 const chains = Number(chainsArg);
 const issuer = `http://127.0.0.1:${port}`;
@@ -97,32 +102,37 @@ async function bare() {
 async function ours(embedded: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), "idp-bench-"));
   const defaults = loadDefaults();
-  const config = loadConfig(
-    {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      ISSUER: issuer,
-      DATA_DIR: dataDir,
-      SECRET_KEY: randomBytes(32).toString("base64url"),
-      LOG_LEVEL: "silent",
-      METRICS_TOKEN: metricsToken,
-      RESOURCE_SERVERS: RESOURCE,
-    },
-    { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } },
-  );
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ISSUER: issuer,
+    DATA_DIR: dataDir,
+    SECRET_KEY: randomBytes(32).toString("base64url"),
+    LOG_LEVEL: "silent",
+    METRICS_TOKEN: metricsToken,
+    RESOURCE_SERVERS: RESOURCE,
+  };
+  const config = loadConfig(env, { ...defaults, load: { ...defaults.load, ...(loadArg ? JSON.parse(loadArg) : {}) } });
   // A fresh PostgreSQL database per run, created from TEST_POSTGRES_URL and dropped on SIGTERM.
   const database = embedded
     ? await openDatabase({ databaseUrl: null, pgliteDir: pgliteDirectory(dataDir), migrate: true })
     : await openTestDatabase("postgres");
   const running = await startServer(config, database, createLogger("silent"));
-  process.once("SIGTERM", async () => {
-    await running.close(1000);
-    await database.close();
-    process.exit(0);
-  });
+  if (!entryWorkers) {
+    process.once("SIGTERM", async () => {
+      await running.close(1000);
+      await database.close();
+      process.exit(0);
+    });
+  }
   const client = await running.services.clients.create({ name: "bench", redirectUris: ["http://localhost:8080/cb"], clientCredentials: true });
   const user = await running.services.users.create({ email: "bench@example.com" });
   const jwtClient = await running.services.clients.create({ name: "bench-jwt", redirectUris: [], clientCredentials: true, accessTokenFormat: "jwt" });
+  const tokens = await mint(running.provider, client.client_id, user.id);
+  if (entryWorkers) {
+    await running.close(1000);
+    await serveThroughEntry({ ...env, DATABASE_URL: database.url as string, WORKERS: entryWorkers }, dataDir, () => database.close());
+  }
   return {
     clientId: client.client_id,
     clientSecret: client.client_secret as string,
@@ -130,8 +140,35 @@ async function ours(embedded: boolean) {
     jwtClientSecret: jwtClient.client_secret as string,
     resource: RESOURCE,
     metricsToken,
-    ...(await mint(running.provider, client.client_id, user.id)),
+    ...tokens,
   };
+}
+
+/**
+ * `src/main.ts` on the same database, port and secret, until SIGTERM. It logs as in production (a
+ * line per request), to a file: the start line is read from there, at no cost to the processes measured.
+ */
+async function serveThroughEntry(env: Record<string, string>, dataDir: string, closeDatabase: () => Promise<void>) {
+  const logFile = join(dataDir, "entry.log");
+  const log = openSync(logFile, "w");
+  const root = join(import.meta.dirname, "..");
+  const entry = spawn(join(root, "node_modules/.bin/node"), ["--import", "tsx", "src/main.ts"], {
+    cwd: root,
+    env: { ...process.env, ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", log, log],
+  });
+  const exited = new Promise((resolve) => entry.once("exit", resolve));
+  process.once("SIGTERM", async () => {
+    entry.kill("SIGTERM");
+    await exited;
+    await closeDatabase();
+    process.exit(0);
+  });
+  // Polling a file in a benchmark's set-up, not in a test.
+  while (!readFileSync(logFile, "utf8").includes("identity provider started")) {
+    if (entry.exitCode !== null) throw new Error(`the entry exited (${entry.exitCode}): ${readFileSync(logFile, "utf8")}`);
+    await delay(100);
+  }
 }
 
 const target = kind === "bare" ? await bare() : await ours(kind === "pglite");

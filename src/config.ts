@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import proxyAddr from "proxy-addr";
 import { z } from "zod";
@@ -137,6 +138,8 @@ export interface Config extends Defaults {
   readonly metricsToken: string | null;
   /** RFC 8707 resource indicators of the APIs tokens may be issued for (their `aud`); empty: none. */
   readonly resourceServers: readonly string[];
+  /** Server processes (node:cluster) above 1; 1 runs the server in this process alone. */
+  readonly workers: number;
 }
 
 export interface MailConfig {
@@ -323,6 +326,24 @@ function parseResourceServers(value: string | undefined, production: boolean): s
   return identifiers;
 }
 
+// Each worker holds its own database pool (10) plus a LISTEN connection: 32 of them already need
+// 352 of PostgreSQL's connections (its default max_connections is 100).
+const MAX_WORKERS = 32;
+
+/** WORKERS: default one per core on PostgreSQL; the embedded database belongs to one process. */
+function parseWorkers(value: string | undefined, embedded: boolean): number {
+  if (value === undefined || value === "") return embedded ? 1 : Math.min(availableParallelism(), MAX_WORKERS);
+  if (!/^[1-9]\d*$/.test(value) || Number(value) > MAX_WORKERS) {
+    throw new ConfigError(`WORKERS must be a whole number from 1 to ${MAX_WORKERS} (got "${value}")`);
+  }
+  const workers = Number(value);
+  // PGlite has no locking between processes: a second writer on DATA_DIR would corrupt it.
+  if (embedded && workers > 1) {
+    throw new ConfigError(`WORKERS must be 1 with the embedded database: one process owns DATA_DIR; set DATABASE_URL to run several (got "${value}")`);
+  }
+  return workers;
+}
+
 export function loadDefaults(path = join(PROJECT_ROOT, "config/default.json")): Defaults {
   let raw: unknown;
   try {
@@ -370,6 +391,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   }
 
   const webauthn = parseWebauthn(env, issuer, production);
+  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   const config: Config = Object.freeze({
     ...defaults,
     production,
@@ -378,7 +400,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     issuer,
     secureCookies: issuer.startsWith("https:"),
     dataDir,
-    databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
+    databaseUrl,
     secretKey: parseSecretKey(readSecret(env, "SECRET_KEY"), production),
     logLevel,
     ...proxies,
@@ -386,6 +408,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
     resourceServers: Object.freeze(parseResourceServers(env.RESOURCE_SERVERS, production)),
+    workers: parseWorkers(env.WORKERS, databaseUrl === null),
   });
   assertTlsReachable(config);
   return config;

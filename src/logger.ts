@@ -15,6 +15,7 @@ const REDACT = [
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = { level, redact: { paths: REDACT, censor: "[redacted]" }, base: { service: "idp" } };
+  // pid: which of the WORKERS processes wrote the line.
+  const options = { level, redact: { paths: REDACT, censor: "[redacted]" }, base: { service: "idp", pid: process.pid } };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,6 +1,9 @@
+import cluster from "node:cluster";
 import { join } from "node:path";
 import { serveOperatorSocket } from "./cli/operator-socket.js";
 import { runCommand } from "./cli/run-command.js";
+import { runPrimary } from "./cluster/primary.js";
+import { runWorker } from "./cluster/worker.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { lockDataDir } from "./db/data-dir-lock.js";
 import { DataDirPermissionError, secureDataDir } from "./db/data-dir-permissions.js";
@@ -9,6 +12,7 @@ import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 
 // load config → open db → build provider → listen; graceful shutdown on SIGTERM/SIGINT.
+// With WORKERS > 1: a cluster primary (src/cluster/primary.ts) and its workers instead.
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -21,6 +25,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (cluster.isWorker) return runWorker(config, logger);
   if (/^[\d.]+$|^\[/.test(config.webauthn.rpId)) {
     logger.warn(
       { rpId: config.webauthn.rpId },
@@ -30,6 +35,7 @@ async function main(): Promise<void> {
   if (config.secureCookies && !config.trustProxy) {
     logger.warn({ issuer: config.issuer }, "https ISSUER without TRUST_PROXY: plain-HTTP requests are refused with 421 (set TRUST_PROXY behind a TLS proxy)");
   }
+  if (config.workers > 1) return runPrimary(config, logger);
   const embedded = config.databaseUrl === null;
   if (embedded) {
     try {

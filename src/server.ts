@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type Provider from "oidc-provider";
+import type { Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { listenForInvalidations } from "./db/invalidation-channel.js";
@@ -16,6 +17,8 @@ export interface RunningServer {
   readonly url: string;
   readonly services: Services;
   readonly provider: Provider;
+  /** Starts the periodic expiry sweep here, once (`sweep: false` left it to this call); `immediately`: a first sweep now. */
+  startSweeping(immediately?: boolean): void;
   /** Stops accepting connections and waits for in-flight requests (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
@@ -23,12 +26,25 @@ export interface RunningServer {
 export interface ServerOptions {
   /** The clock the signing-key schedule follows (tests move it instead of waiting). */
   now?: () => Date;
+  /** False in a cluster worker: the primary created and pruned the signing keys before forking. */
+  prepareSigningKeys?: boolean;
+  /** False in a cluster worker: only the one the primary names sweeps (`startSweeping`). */
+  sweep?: boolean;
+  /** What `/metrics` serves instead of this process's registry (a cluster worker: the whole server's). */
+  metricsSource?: (registry: Registry) => () => Promise<string>;
+}
+
+/** Creates the first signing keys, drops retired ones past their grace: once per start, before serving. */
+export async function prepareSigningKeys(services: Services, logger: Logger): Promise<void> {
+  if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
+  await services.signingKeys.pruneRetired();
 }
 
 /** Creates signing keys if needed, builds the app and listens. The database is the caller's. */
 export async function startServer(config: Config, database: Database, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
   const { keys, services } = servicesFor(database, config, logger, now);
+  if (options.metricsSource) services.metrics.serveFrom(options.metricsSource(services.metrics.registry));
   // Other server processes on the same PostgreSQL database evict through this (see payload-cache.ts).
   const listener = database.url
     ? await listenForInvalidations(
@@ -41,8 +57,7 @@ export async function startServer(config: Config, database: Database, logger: Lo
   let live: Awaited<ReturnType<typeof createLiveApplication>>;
   const server = createServer();
   try {
-    if (await services.signingKeys.ensureKeys()) logger.info("created signing keys (ES256, RS256)");
-    await services.signingKeys.pruneRetired();
+    if (options.prepareSigningKeys ?? true) await prepareSigningKeys(services, logger);
     live = await createLiveApplication({
       build: (jwks) => buildApp(config, services, keys, logger, jwks),
       loadKeySet: services.signingKeys.loadKeySet,
@@ -71,10 +86,17 @@ export async function startServer(config: Config, database: Database, logger: Lo
   }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const stopSweeper = startExpirySweeper(services, logger, config.sweepIntervalSeconds, {
-    sessionMaxSeconds: config.ttl.keepSignedInSeconds,
-    retention: config.retention,
-  });
+  let stopSweeper: (() => void) | null = null;
+  const startSweeping = (immediately = false) => {
+    stopSweeper ??= startExpirySweeper(
+      services,
+      logger,
+      config.sweepIntervalSeconds,
+      { sessionMaxSeconds: config.ttl.keepSignedInSeconds, retention: config.retention },
+      immediately,
+    );
+  };
+  if (options.sweep ?? true) startSweeping();
 
   return {
     server,
@@ -83,8 +105,10 @@ export async function startServer(config: Config, database: Database, logger: Lo
     get provider() {
       return live.provider;
     },
+    startSweeping,
     async close(graceMs = 10_000) {
-      stopSweeper();
+      stopSweeper?.();
+      stopSweeper = () => {};
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);

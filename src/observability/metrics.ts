@@ -14,6 +14,7 @@ export function createMetrics(database: { statements: { readonly count: number }
   collectDefaultMetrics({ register: registry, prefix: "idp_" });
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter({ name, help, labelNames, registers: [registry] });
   let load: LoadSource = { inFlight: 0, queued: 0 };
+  let exposition = () => registry.metrics();
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
@@ -56,6 +57,12 @@ export function createMetrics(database: { statements: { readonly count: number }
     watchLoad(source: LoadSource) {
       load = source;
     },
+    /** What `GET /metrics` serves: this registry, or in a cluster every worker's together. */
+    serveFrom(source: () => Promise<string>) {
+      exposition = source;
+    },
+    /** Throws when the figures cannot be gathered (a cluster's primary did not answer). */
+    exposition: () => exposition(),
   };
 }
 
@@ -88,9 +95,16 @@ export function metricsRoute(metrics: Metrics, token: string | null): Router {
       ctx.body = { error: "unauthorized", error_description: "A valid metrics token is required." };
       return;
     }
-    ctx.set("Content-Type", metrics.registry.contentType);
     ctx.set("Cache-Control", "no-store");
-    ctx.body = await metrics.registry.metrics();
+    try {
+      ctx.body = await metrics.exposition();
+    } catch (error) {
+      ctx.state.log?.warn({ err: error }, "metrics could not be gathered");
+      ctx.status = 503;
+      ctx.body = { error: "unavailable", error_description: "The metrics could not be gathered; retry." };
+      return;
+    }
+    ctx.set("Content-Type", metrics.registry.contentType);
   });
   return router;
 }

@@ -26,7 +26,8 @@ export async function sweepExpired(services: Services, options: SweepOptions, no
   return { expiredRows: count, securityEvents: events, auditEvents: audit, retiredKeys: keys };
 }
 
-export function startExpirySweeper(services: Services, logger: Logger, intervalSeconds: number, options: SweepOptions): () => void {
+/** `immediately`: a first sweep now, not only after the first interval. */
+export function startExpirySweeper(services: Services, logger: Logger, intervalSeconds: number, options: SweepOptions, immediately = false): () => void {
   const sweep = async () => {
     try {
       const swept = await sweepExpired(services, options);
@@ -37,5 +38,6 @@ export function startExpirySweeper(services: Services, logger: Logger, intervalS
   };
   const timer = setInterval(sweep, intervalSeconds * 1000);
   timer.unref();
+  if (immediately) void sweep();
   return () => clearInterval(timer);
 }

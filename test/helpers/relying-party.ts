@@ -60,7 +60,12 @@ export async function authorizationRequest(rp: RelyingParty, extra: Record<strin
 }
 
 /** Drives the interaction pages like a user: sign in with a password, approve consent. Returns the final response. */
-export async function completeInteraction(browser: BrowserSession, server: TestServer, startUrl: string, email = "alice@example.com"): Promise<PageResponse> {
+export async function completeInteraction(
+  browser: BrowserSession,
+  server: Pick<TestServer, "issuer">,
+  startUrl: string,
+  email = "alice@example.com",
+): Promise<PageResponse> {
   let page = await browser.follow(startUrl, server.issuer);
   for (let step = 0; step < 5; step += 1) {
     if (page.location && !page.location.startsWith(server.issuer)) return page;
@@ -85,7 +90,13 @@ export async function completeInteraction(browser: BrowserSession, server: TestS
 }
 
 /** A full sign-in: returns the callback URL the RP received, and the checks it must apply. */
-export async function signIn(server: TestServer, rp: RelyingParty, browser = new BrowserSession(), extra: Record<string, string> = {}, email?: string) {
+export async function signIn(
+  server: Pick<TestServer, "issuer">,
+  rp: RelyingParty,
+  browser = new BrowserSession(),
+  extra: Record<string, string> = {},
+  email?: string,
+) {
   const start = await authorizationRequest(rp, extra);
   const final = await completeInteraction(browser, server, start.url.toString(), email);
   if (!final.location?.startsWith(RP_CALLBACK)) throw new Error(`sign-in did not reach the callback (status ${final.status}): ${final.text.slice(0, 300)}`);

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, loadDefaults } from "../../src/config.js";
@@ -56,9 +56,23 @@ describe("loadConfig", () => {
     [{ RESOURCE_SERVERS: "https://api.example.com/#x" }, "RESOURCE_SERVERS must list absolute https URIs"],
     [{ RESOURCE_SERVERS: "https://user:pw@api.example.com" }, "RESOURCE_SERVERS must list absolute https URIs"],
     [{ MAIL_FROM: "Evil\r\nBcc: x@example.com <a@example.com>" }, "MAIL_FROM must be an address"],
+    [{ WORKERS: "0" }, 'WORKERS must be a whole number from 1 to 32 (got "0")'],
+    [{ WORKERS: "-1" }, 'WORKERS must be a whole number from 1 to 32 (got "-1")'],
+    [{ WORKERS: "abc" }, 'WORKERS must be a whole number from 1 to 32 (got "abc")'],
+    [{ WORKERS: "1.5", DATABASE_URL: "postgres://db/idp" }, "WORKERS must be a whole number from 1 to 32"],
+    [{ WORKERS: "02", DATABASE_URL: "postgres://db/idp" }, "WORKERS must be a whole number from 1 to 32"],
+    [{ WORKERS: "33", DATABASE_URL: "postgres://db/idp" }, "WORKERS must be a whole number from 1 to 32"],
+    [{ WORKERS: "2" }, "WORKERS must be 1 with the embedded database"],
   ])("refuses %j naming the setting", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("runs WORKERS processes: by default one on the embedded database and one per core on PostgreSQL", () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: "1" }).workers).toBe(1);
+    expect(loadConfig({ DATABASE_URL: "postgres://db/idp" }).workers).toBe(Math.min(availableParallelism(), 32));
+    expect(loadConfig({ DATABASE_URL: "postgres://db/idp", WORKERS: "4" }).workers).toBe(4);
   });
 
   it("reads TRUST_PROXY as no proxy, a number of hops (true: one), or a list of proxy addresses (§32)", () => {
