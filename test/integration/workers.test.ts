@@ -60,8 +60,9 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("WORKERS=2 on PostgreSQL", { tim
   const sample = (exposition: string, series: string) => Number(exposition.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m"))?.[1] ?? 0);
 
   it("prepares a fresh database once, in the primary: the migrations and one signing key of each kind", async () => {
+    // Each process writes its own lines: a worker's may come after the primary's "started".
+    await expect.poll(() => new Set(cluster.linesSaying("worker started").map((line) => line.pid)).size).toBe(2);
     const workers = cluster.linesSaying("worker started").map((line) => line.pid);
-    expect(new Set(workers).size).toBe(2);
     expect(workers).not.toContain(cluster.primaryPid);
     expect(cluster.linesSaying("applied database migrations").map((line) => line.pid)).toEqual([cluster.primaryPid]);
     expect(cluster.linesSaying("created signing keys (ES256, RS256)").map((line) => line.pid)).toEqual([cluster.primaryPid]);
