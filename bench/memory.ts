@@ -34,12 +34,19 @@ const PROXY_HEADERS = { "x-forwarded-proto": "https", "x-forwarded-host": "id.ex
 
 type Kind = keyof typeof TARGETS;
 
-interface Probe {
+interface ThreadProbe {
+  thread: "main" | "worker";
   heapTotal: number;
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  spaces: Record<string, number>;
   wasm: { owner: string; bytes: number }[];
+}
+
+/** The main thread's figures, and every thread's (the PGlite thread's too) in `threads`. */
+interface Probe extends ThreadProbe {
+  threads: ThreadProbe[];
 }
 
 /** One reading, in MiB. */
@@ -92,7 +99,7 @@ async function read(pid: number, probeFile: string): Promise<Reading> {
   const rssOf = (keep: (m: Mapping) => boolean) => maps.filter(keep).reduce((sum, m) => sum + m.rssKb, 0) / 1024;
   const reading: Reading = { VmRSS: statusKb(pid, "VmRSS") / 1024, VmHWM: statusKb(pid, "VmHWM") / 1024 };
   const wasmMappings = new Set<Mapping>();
-  for (const { owner, bytes } of inside.wasm) {
+  for (const { owner, bytes } of inside.threads.flatMap((thread) => thread.wasm)) {
     const label = WASM_OWNERS[owner] ?? owner;
     // A WebAssembly memory is one anonymous mapping of exactly its size (inside a larger reservation).
     const mapping = maps.find((m) => m.name === "" && m.sizeKb * 1024 === bytes && !wasmMappings.has(m));
@@ -106,10 +113,13 @@ async function read(pid: number, probeFile: string): Promise<Reading> {
   reading["malloc [heap]"] = rssOf((m) => m.name === "[heap]");
   reading["other anonymous"] = rssOf((m) => m.name === "" && !wasmMappings.has(m));
   reading["stacks, vdso"] = rssOf((m) => m.name.startsWith("[") && m.name !== "[heap]");
-  reading["V8 heap committed"] = inside.heapTotal / MIB;
-  reading["V8 heap used"] = inside.heapUsed / MIB;
-  reading.external = inside.external / MIB;
-  reading.arrayBuffers = inside.arrayBuffers / MIB;
+  inside.threads.forEach((thread, index) => {
+    const name = index === 0 ? "main" : `worker ${index}`;
+    reading[`V8 heap committed (${name})`] = thread.heapTotal / MIB;
+    reading[`  of which new space (${name})`] = (thread.spaces.new_space ?? 0) / MIB;
+    reading[`V8 heap used (${name})`] = thread.heapUsed / MIB;
+    reading[`external (${name})`] = thread.external / MIB;
+  });
   return reading;
 }
 
