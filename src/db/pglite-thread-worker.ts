@@ -91,7 +91,9 @@ function handle(request: PGliteThreadRequest): Promise<unknown> {
   switch (request.op) {
     case "query": {
       const target = request.tx === null ? pglite : transaction(request.tx).tx;
-      return target.query(request.sql, request.params, { rowMode: request.rowMode, parsers: textParsersFor(request.rawTypes) }).then(resultOf);
+      // No parsers option at all when there are none: PGlite then parses with its own table instead of a merged copy of it per query.
+      const parsers = request.rawTypes.length > 0 ? textParsersFor(request.rawTypes) : undefined;
+      return target.query(request.sql, request.params, { rowMode: request.rowMode, parsers }).then(resultOf);
     }
     case "exec": {
       const target = request.tx === null ? pglite : transaction(request.tx).tx;
