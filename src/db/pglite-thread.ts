@@ -24,7 +24,7 @@ export interface PGliteThread {
 
 export interface PGliteThreadOptions extends Omit<PGliteThreadInit, "dump"> {
   readonly dump: Blob | undefined;
-  /** Called once if the thread ends other than by close(): every call in flight and later has failed. */
+  /** Called once if the thread ends, once open, other than by close(): every call in flight and later has failed. */
   readonly onExit: (error: Error) => void;
 }
 
@@ -71,6 +71,7 @@ export async function openPGliteThread(options: PGliteThreadOptions): Promise<PG
   const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
   let nextTransaction = 1;
+  let opened = false;
   let closing = false;
   let failure: Error | null = null;
   let crash: Error | undefined;
@@ -92,10 +93,12 @@ export async function openPGliteThread(options: PGliteThreadOptions): Promise<PG
       for (const call of pending.values()) call.reject(failure);
       pending.clear();
       reject(failure);
-      if (!closing) options.onExit(failure);
+      // Before it was ready, the caller hears of it from openPGliteThread's rejection.
+      if (opened && !closing) options.onExit(failure);
     });
   });
   await ready;
+  opened = true;
 
   const call = (request: Request) =>
     new Promise<unknown>((resolve, reject) => {

@@ -129,6 +129,13 @@ describe("the PGlite thread's life", () => {
     await expect(thread.query("SELECT 1")).rejects.toThrow("the PGlite thread ended");
   });
 
+  it("a database that cannot open rejects the open with the thread's error, and is not reported as a thread that ended", async () => {
+    const exits: Error[] = [];
+    const opening = openPGliteThread({ dataDir: "/dev/null/pglite", dump: undefined, startParams, onExit: (error) => exits.push(error) });
+    await expect(opening).rejects.toThrow();
+    expect(exits).toEqual([]);
+  });
+
   it("a thread that dies fails the statements in flight, an open transaction and every later call, and says so once", async () => {
     const exits: Error[] = [];
     const thread = await openPGliteThread({ dataDir: null, dump: undefined, startParams, onExit: (error) => exits.push(error) });
