@@ -8,6 +8,8 @@ export interface PGliteThreadInit {
   /** A `dumpDataDir` tar to start the in-memory database from (transferred). */
   readonly dump: ArrayBuffer | null;
   readonly startParams: string[];
+  /** PGlite's WebAssembly, compiled in the main thread (pglite-thread.ts). */
+  readonly wasmModule: WebAssembly.Module;
 }
 
 export type PGliteThreadRequest =

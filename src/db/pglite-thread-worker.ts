@@ -36,9 +36,8 @@ interface OpenTransaction {
 const port = parentPort;
 if (!port) throw new Error("pglite-thread-worker runs as a worker thread");
 const init = workerData as PGliteThreadInit;
-const pglite = init.dataDir
-  ? new PGlite(init.dataDir, { startParams: init.startParams })
-  : new PGlite({ loadDataDir: init.dump ? new Blob([init.dump]) : undefined, startParams: init.startParams });
+const options = { startParams: init.startParams, pgliteWasmModule: init.wasmModule };
+const pglite = init.dataDir ? new PGlite(init.dataDir, options) : new PGlite({ ...options, loadDataDir: init.dump ? new Blob([init.dump]) : undefined });
 const transactions = new Map<number, OpenTransaction>();
 // A parser that keeps the column's text: the caller's own parsers (functions do not cross threads) run on its side.
 const keepText = (text: string) => text;
