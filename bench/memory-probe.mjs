@@ -4,6 +4,7 @@
 // $MEMORY_PROBE_FILE. Plain JavaScript, so the production build runs without tsx.
 import { writeFileSync } from "node:fs";
 import v8 from "node:v8";
+import { isMainThread } from "node:worker_threads";
 
 // Weakly held, so that a memory its owner dropped (initdb's PGlite on a first start) can go.
 const memories = []; // { ref: WeakRef<WebAssembly.Memory>, owner }
@@ -43,20 +44,41 @@ WebAssembly.instantiate = async function (...args) {
   return result;
 };
 
-process.on("SIGUSR2", () => {
+const figures = () => {
   const usage = process.memoryUsage();
-  writeFileSync(
-    process.env.MEMORY_PROBE_FILE,
-    JSON.stringify({
-      heapTotal: usage.heapTotal,
-      heapUsed: usage.heapUsed,
-      external: usage.external,
-      arrayBuffers: usage.arrayBuffers,
-      spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size])),
-      wasm: memories.flatMap(({ ref, owner }) => {
-        const memory = ref.deref();
-        return memory ? [{ owner, bytes: memory.buffer.byteLength }] : [];
-      }),
+  return {
+    thread: isMainThread ? "main" : "worker",
+    heapTotal: usage.heapTotal,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size])),
+    wasm: memories.flatMap(({ ref, owner }) => {
+      const memory = ref.deref();
+      return memory ? [{ owner, bytes: memory.buffer.byteLength }] : [];
     }),
-  );
-});
+  };
+};
+
+// Worker threads (the PGlite thread) inherit `--import` and load this probe too; a signal reaches
+// only the main thread, which asks them over a BroadcastChannel and writes every thread's figures.
+const channel = new BroadcastChannel("memory-probe");
+channel.unref();
+if (isMainThread) {
+  process.on("SIGUSR2", () => {
+    const threads = [figures()];
+    const collect = (event) => {
+      if (typeof event.data === "object") threads.push(event.data);
+    };
+    channel.addEventListener("message", collect);
+    channel.postMessage("report");
+    setTimeout(() => {
+      channel.removeEventListener("message", collect);
+      writeFileSync(process.env.MEMORY_PROBE_FILE, JSON.stringify({ ...threads[0], threads }));
+    }, 500);
+  });
+} else {
+  channel.addEventListener("message", (event) => {
+    if (event.data === "report") channel.postMessage(figures());
+  });
+}

@@ -34,18 +34,28 @@ const PROXY_HEADERS = { "x-forwarded-proto": "https", "x-forwarded-host": "id.ex
 
 type Kind = keyof typeof TARGETS;
 
-interface Probe {
+interface ThreadProbe {
+  thread: "main" | "worker";
   heapTotal: number;
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  spaces: Record<string, number>;
   wasm: { owner: string; bytes: number }[];
+}
+
+/** The main thread's figures, and every thread's (the PGlite thread's too) in `threads`. */
+interface Probe extends ThreadProbe {
+  threads: ThreadProbe[];
 }
 
 /** One reading, in MiB. */
 type Reading = Record<string, number>;
 
 interface Mapping {
+  start: bigint;
+  end: bigint;
+  perms: string;
   name: string;
   sizeKb: number;
   rssKb: number;
@@ -54,11 +64,26 @@ interface Mapping {
 function mappings(pid: number): Mapping[] {
   return readFileSync(`/proc/${pid}/smaps`, "utf8")
     .split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
-    .map((block) => ({
-      name: (block.split("\n")[0] as string).split(/\s+/).slice(5).join(" "),
-      sizeKb: Number(block.match(/\nSize:\s+(\d+)/)?.[1] ?? 0),
-      rssKb: Number(block.match(/\nRss:\s+(\d+)/)?.[1] ?? 0),
-    }));
+    .map((block) => {
+      const [range = "", perms = "", ...rest] = (block.split("\n")[0] as string).split(/\s+/);
+      const [start = "0", end = "0"] = range.split("-");
+      return {
+        start: BigInt(`0x${start}`),
+        end: BigInt(`0x${end}`),
+        perms,
+        name: rest.slice(3).join(" "),
+        sizeKb: Number(block.match(/\nSize:\s+(\d+)/)?.[1] ?? 0),
+        rssKb: Number(block.match(/\nRss:\s+(\d+)/)?.[1] ?? 0),
+      };
+    });
+}
+
+// glibc gives each thread past the first an arena of 64 MiB-aligned heaps (HEAP_MAX_SIZE on 64-bit):
+// a read-write start and an inaccessible rest up to the next 64 MiB boundary.
+const ARENA_HEAP = 64n * 1024n * 1024n;
+function isThreadArena(mapping: Mapping, next: Mapping | undefined): boolean {
+  if (mapping.name !== "" || mapping.perms !== "rw-p" || mapping.start % ARENA_HEAP !== 0n) return false;
+  return mapping.end - mapping.start === ARENA_HEAP || (next?.perms === "---p" && next.start === mapping.end && next.end === mapping.start + ARENA_HEAP);
 }
 
 const statusKb = (pid: number, field: string) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`${field}:\\s+(\\d+)`))?.[1]);
@@ -92,7 +117,7 @@ async function read(pid: number, probeFile: string): Promise<Reading> {
   const rssOf = (keep: (m: Mapping) => boolean) => maps.filter(keep).reduce((sum, m) => sum + m.rssKb, 0) / 1024;
   const reading: Reading = { VmRSS: statusKb(pid, "VmRSS") / 1024, VmHWM: statusKb(pid, "VmHWM") / 1024 };
   const wasmMappings = new Set<Mapping>();
-  for (const { owner, bytes } of inside.wasm) {
+  for (const { owner, bytes } of inside.threads.flatMap((thread) => thread.wasm)) {
     const label = WASM_OWNERS[owner] ?? owner;
     // A WebAssembly memory is one anonymous mapping of exactly its size (inside a larger reservation).
     const mapping = maps.find((m) => m.name === "" && m.sizeKb * 1024 === bytes && !wasmMappings.has(m));
@@ -104,12 +129,18 @@ async function read(pid: number, probeFile: string): Promise<Reading> {
   reading["node binary (file)"] = rssOf((m) => m.name.endsWith("/node"));
   reading["other files (libraries, addons)"] = rssOf((m) => m.name.startsWith("/") && !m.name.endsWith("/node"));
   reading["malloc [heap]"] = rssOf((m) => m.name === "[heap]");
-  reading["other anonymous"] = rssOf((m) => m.name === "" && !wasmMappings.has(m));
+  const arenas = new Set(maps.filter((m, index) => !wasmMappings.has(m) && isThreadArena(m, maps[index + 1])));
+  reading["malloc arenas of other threads"] = rssOf((m) => arenas.has(m));
+  reading["executable anonymous (compiled code)"] = rssOf((m) => m.name === "" && m.perms.includes("x"));
+  reading["other anonymous"] = rssOf((m) => m.name === "" && !m.perms.includes("x") && !wasmMappings.has(m) && !arenas.has(m));
   reading["stacks, vdso"] = rssOf((m) => m.name.startsWith("[") && m.name !== "[heap]");
-  reading["V8 heap committed"] = inside.heapTotal / MIB;
-  reading["V8 heap used"] = inside.heapUsed / MIB;
-  reading.external = inside.external / MIB;
-  reading.arrayBuffers = inside.arrayBuffers / MIB;
+  inside.threads.forEach((thread, index) => {
+    const name = index === 0 ? "main" : `worker ${index}`;
+    reading[`V8 heap committed (${name})`] = thread.heapTotal / MIB;
+    reading[`  of which new space (${name})`] = (thread.spaces.new_space ?? 0) / MIB;
+    reading[`V8 heap used (${name})`] = thread.heapUsed / MIB;
+    reading[`external (${name})`] = thread.external / MIB;
+  });
   return reading;
 }
 
@@ -237,7 +268,7 @@ try {
     console.log(`  target: VmRSS ≤ ${TARGETS[kind]} MiB: ${warmRss <= TARGETS[kind] ? "met" : "MISSED"} (${warmRss.toFixed(0)} MiB after warm-up)`);
   }
   console.log(
-    "\nwasm … resident: the part of each WebAssembly memory in RAM; other anonymous: the V8 heap, compiled code (JavaScript and WebAssembly) and the malloc arenas of V8's threads.",
+    "\nwasm … resident: the part of each WebAssembly memory in RAM; malloc arenas of other threads: what the PGlite thread, V8's compiler and GC threads and libuv's pool allocated with malloc (freed memory glibc keeps counts); executable anonymous: V8's code spaces with the code compiled so far (JavaScript, WebAssembly); other anonymous: the V8 heaps, V8's read-only code pages and the rest.",
   );
 } finally {
   for (const cleanup of cleanups) await cleanup();

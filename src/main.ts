@@ -55,7 +55,15 @@ async function main(): Promise<void> {
         process.exit(1);
       })
     : async () => {};
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embedded ? pgliteDirectory(config.dataDir) : null, migrate: true });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: embedded ? pgliteDirectory(config.dataDir) : null,
+    migrate: true,
+    onPgliteThreadExit: (error) => {
+      logger.fatal({ err: error }, "the embedded database's thread ended; stopping");
+      process.exit(1);
+    },
+  });
   if (database.appliedMigrations.length > 0) logger.info({ migrations: database.appliedMigrations }, "applied database migrations");
 
   const running = await startServer(config, database, logger);

@@ -12,6 +12,8 @@ export async function runLocally(argv: string[], io: CommandIo, config: Config):
     pgliteDir: config.databaseUrl ? null : pgliteDirectory(config.dataDir),
     migrate: true,
     poolSize: 2,
+    // One command and no requests to keep answering: PGlite's thread would only add its start-up (≈ 0.25 s, issue #13).
+    pgliteInline: true,
   });
   try {
     if (database.appliedMigrations.length > 0) io.stderr(`Applied migrations: ${database.appliedMigrations.join(", ")}\n`);

@@ -1,7 +1,9 @@
 import { join } from "node:path";
+import type { PGlite as PGliteType } from "@electric-sql/pglite";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "./generated/client.js";
 import { applyMigrations, pendingMigrationNames } from "./migrations.js";
+import { openPGliteThread } from "./pglite-thread.js";
 import { StatementObserver } from "./statement-observer.js";
 
 export type Db = PrismaClient;
@@ -40,6 +42,13 @@ export interface OpenDatabaseOptions {
   /** Apply pending migrations before returning. */
   readonly migrate: boolean;
   readonly poolSize?: number;
+  /**
+   * Run PGlite on the caller's thread instead of a worker thread of its own (the CLI: one command
+   * and no requests to keep answering, so the thread would only add its start-up).
+   */
+  readonly pgliteInline?: boolean;
+  /** Called if PGlite's thread ends while open: every statement then fails, so the caller should stop. */
+  readonly onPgliteThreadExit?: (error: Error) => void;
 }
 
 export function pgliteDirectory(dataDir: string): string {
@@ -79,13 +88,26 @@ async function openDriver(options: OpenDatabaseOptions): Promise<{ factory: SqlM
   }
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
   const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])];
-  const pglite = options.pgliteDir ? new PGlite(options.pgliteDir, { startParams }) : new PGlite({ loadDataDir: options.pgliteDump, startParams });
-  await pglite.waitReady;
+  const pglite = options.pgliteInline
+    ? await openInline(PGlite, options, startParams)
+    : await openPGliteThread({
+        dataDir: options.pgliteDir,
+        dump: options.pgliteDump,
+        startParams,
+        onExit: options.onPgliteThreadExit ?? (() => {}),
+      });
   const hot: HotDriver = {
     notifies: false,
     query: async <R>(_name: string, text: string, values: unknown[]) => (await pglite.query<R>(text, values)).rows,
   };
-  return { factory: new PrismaPGlite(pglite), hot, close: () => pglite.close() };
+  // The thread offers what the adapter calls on a PGlite: query (rowMode, parsers), exec, transaction.
+  return { factory: new PrismaPGlite(pglite as PGliteType), hot, close: () => pglite.close() };
+}
+
+async function openInline(PGlite: typeof PGliteType, options: OpenDatabaseOptions, startParams: string[]): Promise<PGliteType> {
+  const pglite = options.pgliteDir ? new PGlite(options.pgliteDir, { startParams }) : new PGlite({ loadDataDir: options.pgliteDump, startParams });
+  await pglite.waitReady;
+  return pglite;
 }
 
 /**
