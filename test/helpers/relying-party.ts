@@ -60,7 +60,12 @@ export async function authorizationRequest(rp: RelyingParty, extra: Record<strin
 }
 
 /** Drives the interaction pages like a user: sign in with a password, approve consent. Returns the final response. */
-export async function completeInteraction(browser: BrowserSession, server: TestServer, startUrl: string, email = "alice@example.com"): Promise<PageResponse> {
+export async function completeInteraction(
+  browser: BrowserSession,
+  server: Pick<TestServer, "issuer">,
+  startUrl: string,
+  email = "alice@example.com",
+): Promise<PageResponse> {
   let page = await browser.follow(startUrl, server.issuer);
   for (let step = 0; step < 5; step += 1) {
     if (page.location && !page.location.startsWith(server.issuer)) return page;
