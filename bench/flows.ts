@@ -27,6 +27,8 @@ const USERS = Math.max(IN_FLIGHT, Number(process.env.BENCH_FLOWS_USERS ?? 2 * IN
 // Sequential flows per kind whose statements are counted in PostgreSQL's log (after two not counted).
 const STATEMENT_FLOWS = Number(process.env.BENCH_FLOWS_STATEMENT_FLOWS ?? 20);
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
+// Each measured target writes a V8 CPU profile there on exit (bench/cpu-profile-summary.ts reads it).
+const PROFILE_DIR = process.env.BENCH_FLOWS_PROFILE_DIR;
 const BASELINE_TREE = process.env.BENCH_BASELINE_TREE;
 
 interface FlowKind {
@@ -134,6 +136,7 @@ async function measure(
   const run = await drive(SECONDS, flow, kind.users(t));
   const { idpMs, dbMs } = cpuSpent(before, await serverCpu(child, POSTGRES_URL, appName));
   const flows = Math.max(1, run.durations.length);
+  if (PROFILE_DIR) console.log(`  ${spec.name} ${kind.name}: ${run.durations.length} flows in the last ${run.seconds.toFixed(1)} s measured`);
   return {
     flowsPerSecond: run.durations.length / run.seconds,
     p50: percentile(run.durations, 50),
@@ -245,7 +248,8 @@ const results = new Map<string, Map<string, Figures[]>>(targets.map((t) => [t.na
 for (let round = 1; round <= ROUNDS; round += 1) {
   for (const spec of targets) {
     const appName = `idp-flows-${process.pid}-${round}-${spec.name}`;
-    const { child, target, authenticators } = await startFlowTarget(spec, appName);
+    const profile: Record<string, string> = PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } : {};
+    const { child, target, authenticators } = await startFlowTarget(spec, appName, profile);
     for (const kind of flowKinds)
       results
         .get(spec.name)
