@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BrowserSession } from "../test/helpers/browser-session.js";
 import { freePort } from "../test/helpers/free-port.js";
 import { SoftwareAuthenticator } from "../test/helpers/software-authenticator.js";
+import { ownCpuMs } from "./cpu.js";
 import { authorizationStart, devInteraction, passkeyInteraction, passwordInteraction, redeem, registerPasskey } from "./flow-steps.js";
 import type { FlowTarget, FlowUser } from "./flow-target-shape.js";
 import { percentile } from "./open-loop.js";
@@ -62,6 +63,8 @@ interface Figures {
   /** Server CPU per flow, ms: the IdP's processes, and the PostgreSQL backends serving them. */
   idpMs: number;
   dbMs: number;
+  /** This process's CPU per flow (the load generator: HTTP client, cookie jars, the authenticator's signatures). */
+  driverMs: number;
   errors: number;
 }
 
@@ -133,7 +136,9 @@ async function measure(
   const flow = (user: FlowUser) => oneFlow(kind, spec, t, user, authenticators);
   await drive(WARMUP_SECONDS, flow, kind.users(t));
   const before = await serverCpu(child, POSTGRES_URL, appName);
+  const driverBefore = ownCpuMs();
   const run = await drive(SECONDS, flow, kind.users(t));
+  const driverMs = ownCpuMs() - driverBefore;
   const { idpMs, dbMs } = cpuSpent(before, await serverCpu(child, POSTGRES_URL, appName));
   const flows = Math.max(1, run.durations.length);
   if (PROFILE_DIR) console.log(`  ${spec.name} ${kind.name}: ${run.durations.length} flows in the last ${run.seconds.toFixed(1)} s measured`);
@@ -143,6 +148,7 @@ async function measure(
     p99: percentile(run.durations, 99),
     idpMs: idpMs / flows,
     dbMs: dbMs / flows,
+    driverMs: driverMs / flows,
     errors: run.errors,
   };
 }
@@ -263,7 +269,9 @@ for (let round = 1; round <= ROUNDS; round += 1) {
 console.log(
   `\n${IN_FLIGHT} flows in flight, ${SECONDS} s per kind after ${WARMUP_SECONDS} s of warm-up, ${USERS} users per sign-in method, ${ROUNDS} rounds interleaved; medians over rounds; load average ${load()}`,
 );
-console.log("CPU ms/flow: the IdP's processes + the PostgreSQL backends serving it (from /proc); SQL/flow: PostgreSQL's statement log\n");
+console.log(
+  "CPU ms/flow: the IdP's processes + the PostgreSQL backends serving it (from /proc); driver: this load generator's own; SQL/flow: PostgreSQL's statement log\n",
+);
 console.log(
   [
     pad("kind", 13),
@@ -293,6 +301,7 @@ for (const kind of flowKinds) {
         pad(`${median(runs.map((f) => f.p50)).toFixed(0)}/${median(runs.map((f) => f.p99)).toFixed(0)}`, 13) +
         pad(spec.kind === "bare" ? "" : ratio.toFixed(2), 7) +
         pad(`${(idp + db).toFixed(2)} (${idp.toFixed(2)}+${db.toFixed(2)})`, 22) +
+        pad(median(runs.map((f) => f.driverMs)).toFixed(2), 16) +
         pad(sql, 10) +
         String(runs.reduce((sum, f) => sum + f.errors, 0) || ""),
     );
