@@ -280,6 +280,7 @@ console.log(
     pad("p50/p99 ms", 13),
     pad("/bare", 7),
     pad("CPU ms/flow (idp+db)", 22),
+    pad("driver ms/flow", 16),
     pad("SQL/flow", 10),
     "errors",
   ].join(""),
