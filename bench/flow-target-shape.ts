@@ -18,4 +18,6 @@ export interface FlowTarget {
   passwordUsers: FlowUser[];
   /** The PostgreSQL database's name (to find its statements in the server's log), null on PGlite and bare. */
   database: string | null;
+  /** Bearer token of `GET /metrics` (null on bare). */
+  metricsToken: string | null;
 }

@@ -63,6 +63,7 @@ async function bare(): Promise<FlowTarget> {
     passkeyUsers: users("passkey"),
     passwordUsers: users("password"),
     database: null,
+    metricsToken: null,
   };
 }
 
@@ -73,9 +74,18 @@ async function ours(embedded: boolean): Promise<FlowTarget> {
   const { startServer } = await fromTree<typeof import("../src/server.js")>("src/server.ts");
   const { openTestDatabase } = await fromTree<typeof import("../test/helpers/test-database.js")>("test/helpers/test-database.ts");
   const dataDir = mkdtempSync(join(tmpdir(), "idp-bench-"));
+  const metricsToken = randomBytes(32).toString("base64url");
   // The defaults as deployed: no throttle or risk rule is loosened (bench/README.md says why none shapes the figures).
   const config = loadConfig(
-    { PORT: String(port), HOST: "127.0.0.1", ISSUER: issuer, DATA_DIR: dataDir, SECRET_KEY: randomBytes(32).toString("base64url"), LOG_LEVEL: "silent" },
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ISSUER: issuer,
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(32).toString("base64url"),
+      LOG_LEVEL: "silent",
+      METRICS_TOKEN: metricsToken,
+    },
     loadDefaults(),
   );
   const database = embedded
@@ -106,6 +116,7 @@ async function ours(embedded: boolean): Promise<FlowTarget> {
     passkeyUsers: await create("passkey"),
     passwordUsers: await create("password"),
     database: database.url ? new URL(database.url).pathname.slice(1) : null,
+    metricsToken,
   };
 }
 

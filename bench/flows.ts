@@ -160,9 +160,18 @@ interface Step {
 }
 
 interface StatementCount {
-  perFlow: number[];
-  /** The steps of the median flow. */
-  one: Step[];
+  /** From PostgreSQL's log (null on PGlite): per flow, and the steps of the median flow. */
+  perFlow: number[] | null;
+  one: Step[] | null;
+  /** From the IdP's own idp_database_statements_total (null when the served checkout has no such metric). */
+  counted: number[] | null;
+}
+
+/** The IdP's own count of the statements it sent (a checkout from before that metric: null). */
+async function statementsSent(t: FlowTarget): Promise<number | null> {
+  const text = await (await fetch(`${t.issuer}/metrics`, { headers: { authorization: `Bearer ${t.metricsToken}` } })).text();
+  const value = text.match(/^idp_database_statements_total (\d+)/m)?.[1];
+  return value === undefined ? null : Number(value);
 }
 
 /** `/interaction/9fK…/passkey/…` → `/interaction/:id/passkey/…`: the random ids of a path, for grouping. */
@@ -195,31 +204,43 @@ function recordSteps(logFile: string, database: string, steps: Step[]): () => vo
 const SETTLE_MS = 100;
 
 /**
- * K sequential flows per kind on a target whose connections log every statement
- * (PGOPTIONS=-c log_statement=all: only this target's sessions, the role being a superuser), each
- * request's statements read from the cluster's log between two offsets, filtered by its database.
+ * K sequential flows per kind, counted by the IdP's own statement counter and, on PostgreSQL
+ * (`logFile`), in the server's log: the target's connections log every statement
+ * (PGOPTIONS=-c log_statement=all: only this target's sessions, the role being a superuser), and
+ * each request's statements are read from the cluster's log between two offsets, filtered by its
+ * database.
  */
-async function countStatements(spec: TargetSpec, logFile: string): Promise<Map<string, StatementCount>> {
+async function countStatements(spec: TargetSpec, logFile: string | null): Promise<Map<string, StatementCount>> {
   const appName = `idp-flows-sql-${process.pid}-${spec.name}`;
-  const { child, target, authenticators } = await startFlowTarget(spec, appName, { PGOPTIONS: "-c log_statement=all" });
+  const { child, target, authenticators } = await startFlowTarget(spec, appName, logFile ? { PGOPTIONS: "-c log_statement=all" } : {});
   const counts = new Map<string, StatementCount>();
   for (const kind of flowKinds) {
     const users = kind.users(target);
     const flows: Step[][] = [];
+    const counted: (number | null)[] = [];
     for (let i = 0; i < STATEMENT_FLOWS + 2; i += 1) {
       const steps: Step[] = [];
-      const restore = recordSteps(logFile, target.database as string, steps);
+      const before = await statementsSent(target);
+      const restore = logFile ? recordSteps(logFile, target.database as string, steps) : () => {};
       try {
         await oneFlow(kind, spec, target, users[i % users.length] as FlowUser, authenticators);
       } finally {
         restore();
       }
+      if (!logFile) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const after = await statementsSent(target);
       // The first two warm the caches a busy server has warm.
-      if (i >= 2) flows.push(steps);
+      if (i < 2) continue;
+      flows.push(steps);
+      counted.push(before === null || after === null ? null : after - before);
     }
     const total = (steps: Step[]) => steps.reduce((sum, step) => sum + step.statements.length, 0);
     const sorted = [...flows].sort((a, b) => total(a) - total(b));
-    counts.set(kind.name, { perFlow: flows.map(total), one: sorted[Math.floor(sorted.length / 2)] as Step[] });
+    counts.set(kind.name, {
+      perFlow: logFile ? flows.map(total) : null,
+      one: logFile ? (sorted[Math.floor(sorted.length / 2)] as Step[]) : null,
+      counted: counted.every((n) => n !== null) ? (counted as number[]) : null,
+    });
   }
   await stopTarget(child);
   return counts;
@@ -241,11 +262,12 @@ const targets = targetSpecs(kinds, BASELINE_TREE);
 console.log(`${new Date().toISOString()}, load average ${load()}, Node ${process.version}`);
 
 const statements = new Map<string, Map<string, StatementCount>>();
-if (POSTGRES_URL && STATEMENT_FLOWS > 0) {
-  const logFile = await postgresLogFile(POSTGRES_URL);
-  for (const spec of targets.filter((t) => t.kind === "postgres")) {
-    statements.set(spec.name, await countStatements(spec, logFile));
-    console.log(`statements counted: ${spec.name} (${STATEMENT_FLOWS} sequential flows per kind, from ${logFile})`);
+if (STATEMENT_FLOWS > 0) {
+  const logFile = POSTGRES_URL ? await postgresLogFile(POSTGRES_URL) : null;
+  for (const spec of targets.filter((t) => t.kind !== "bare")) {
+    const fromLog = spec.kind === "postgres" ? logFile : null;
+    statements.set(spec.name, await countStatements(spec, fromLog));
+    console.log(`statements counted: ${spec.name} (${STATEMENT_FLOWS} sequential flows per kind${fromLog ? `, from ${fromLog}` : ""})`);
   }
 }
 
@@ -270,7 +292,7 @@ console.log(
   `\n${IN_FLIGHT} flows in flight, ${SECONDS} s per kind after ${WARMUP_SECONDS} s of warm-up, ${USERS} users per sign-in method, ${ROUNDS} rounds interleaved; medians over rounds; load average ${load()}`,
 );
 console.log(
-  "CPU ms/flow: the IdP's processes + the PostgreSQL backends serving it (from /proc); driver: this load generator's own; SQL/flow: PostgreSQL's statement log\n",
+  "CPU ms/flow: the IdP's processes + the PostgreSQL backends serving it (from /proc); driver: this load generator's own; SQL/flow: in PostgreSQL's statement log / by the IdP's idp_database_statements_total\n",
 );
 console.log(
   [
@@ -281,7 +303,7 @@ console.log(
     pad("/bare", 7),
     pad("CPU ms/flow (idp+db)", 22),
     pad("driver ms/flow", 16),
-    pad("SQL/flow", 10),
+    pad("SQL/flow", 14),
     "errors",
   ].join(""),
 );
@@ -293,8 +315,9 @@ for (const kind of flowKinds) {
     const ratio = median(runs.map((f, i) => f.flowsPerSecond / (bare[i]?.flowsPerSecond as number)));
     const idp = median(runs.map((f) => f.idpMs));
     const db = median(runs.map((f) => f.dbMs));
-    const counted = statements.get(spec.name)?.get(kind.name)?.perFlow;
-    const sql = spec.kind === "bare" ? "0" : counted ? (counted.reduce((a, b) => a + b, 0) / counted.length).toFixed(1) : "-";
+    const mean = (values: number[] | null | undefined) => (values ? (values.reduce((a, b) => a + b, 0) / values.length).toFixed(1) : "-");
+    const counts = statements.get(spec.name)?.get(kind.name);
+    const sql = spec.kind === "bare" ? "0" : `${mean(counts?.perFlow)} / ${mean(counts?.counted)}`;
     console.log(
       pad(spec.name === targets[0]?.name ? kind.name : "", 13) +
         pad(spec.name, 16) +
@@ -303,7 +326,7 @@ for (const kind of flowKinds) {
         pad(spec.kind === "bare" ? "" : ratio.toFixed(2), 7) +
         pad(`${(idp + db).toFixed(2)} (${idp.toFixed(2)}+${db.toFixed(2)})`, 22) +
         pad(median(runs.map((f) => f.driverMs)).toFixed(2), 16) +
-        pad(sql, 10) +
+        pad(sql, 14) +
         String(runs.reduce((sum, f) => sum + f.errors, 0) || ""),
     );
   }
@@ -315,6 +338,7 @@ for (const kind of flowKinds) {
 
 for (const [target, byKind] of statements) {
   for (const [kind, { perFlow, one }] of byKind) {
+    if (!perFlow || !one) continue;
     const all = one.flatMap((step) => step.statements);
     const { byKind: kinds, byKindAndTable } = breakdown(all);
     console.log(
