@@ -2,8 +2,9 @@
 // interaction → consent → the redirect with the code → POST /token, each flow with a fresh cookie
 // jar, BENCH_FLOWS_IN_FLIGHT at a time, against bare oidc-provider (its devInteractions: the
 // ceiling) and this IdP on PostgreSQL and PGlite, interleaved over BENCH_ROUNDS. Prints flows/s,
-// p50/p99 per flow, server CPU per flow, and (PostgreSQL) the SQL statements per flow from the
-// server's own log, with one flow's statements by kind and table.
+// p50/p99 per flow, server CPU per flow, and the SQL statements per flow: on PostgreSQL from the
+// server's own log, with one flow's statements by kind, table and request; everywhere from the
+// IdP's own statement counter.
 import type { ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ const SECONDS = Number(process.env.BENCH_FLOWS_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_FLOWS_WARMUP_SECONDS ?? 2);
 // Users per sign-in method: each belongs to one of the in-flight lanes, so no user is ever in two flows at once.
 const USERS = Math.max(IN_FLIGHT, Number(process.env.BENCH_FLOWS_USERS ?? 2 * IN_FLIGHT));
-// Sequential flows per kind whose statements are counted in PostgreSQL's log (after two not counted).
+// Sequential flows per kind whose statements are counted (after two not counted).
 const STATEMENT_FLOWS = Number(process.env.BENCH_FLOWS_STATEMENT_FLOWS ?? 20);
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
 // Each measured target writes a V8 CPU profile there on exit (bench/cpu-profile-summary.ts reads it).
