@@ -2,14 +2,13 @@
 // open loop, with load shedding (config/default.json's `load`) and without it (baseline), interleaved,
 // then a recovery run at half the saturating rate. Prints status counts, the latency of accepted
 // requests, server CPU per request and how busy the rest of the machine was.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
-import { join } from "node:path";
-import autocannon from "autocannon";
-import { freePort } from "../test/helpers/free-port.js";
 import { cpuMeter } from "./cpu.js";
-import { type OpenLoopRequest, type OpenLoopResult, openLoop, percentile } from "./open-loop.js";
-import { targetReady } from "./target-process.js";
+import { openLoop } from "./open-loop.js";
+import { type OpenLoopSummary, summarizeOpenLoop } from "./open-loop-summary.js";
+import { HERE, stopTarget } from "./targets.js";
+import { closedLoop, startTokenTarget, tokenRequest } from "./token-load.js";
 
 const SECONDS = Number(process.env.OVERLOAD_SECONDS ?? 60);
 const RECOVERY_SECONDS = Number(process.env.OVERLOAD_RECOVERY_SECONDS ?? 10);
@@ -22,7 +21,6 @@ const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_POSTGRES
 const DATABASES = (process.env.OVERLOAD_DATABASES ?? (POSTGRES_URL ? "postgres" : "pglite")).split(",");
 // Closed-loop concurrencies to measure throughput and latency at (how load.maxInFlight was sized).
 const SWEEP = process.env.OVERLOAD_SWEEP?.split(",").map(Number) ?? [];
-const SLOW_MS = 5000;
 // Measure the saturating rate again before every run (on a shared machine the capacity moves), or once.
 const PER_RUN_RATE = process.env.OVERLOAD_RATE_ONCE !== "1";
 
@@ -46,72 +44,7 @@ const delta = (after: Map<string, number>, before: Map<string, number>) =>
   Object.fromEntries([...after].map(([reason, n]) => [reason, n - (before.get(reason) ?? 0)]).filter(([, n]) => n !== 0));
 
 async function startTarget(database: string, load: object): Promise<{ child: ChildProcess; port: number; target: Target }> {
-  // From the kernel: a fixed range could be a port the load generator's own connections hold.
-  const port = await freePort();
-  const root = join(import.meta.dirname, "..");
-  const args = ["--import", "tsx", join(import.meta.dirname, "target.ts"), database, String(port), "0", JSON.stringify(load)];
-  // Node itself (not the tsx wrapper) so that the child's pid is the server's, for its CPU time.
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "" },
-  });
-  process.once("exit", () => child.kill("SIGKILL"));
-  return { child, port, target: await targetReady<Target>(child, database) };
-}
-
-async function stopTarget(child: ChildProcess) {
-  await new Promise((resolve) => {
-    child.once("exit", resolve);
-    child.kill("SIGTERM");
-  });
-}
-
-const tokenRequest = (t: Target): OpenLoopRequest => ({
-  method: "POST",
-  path: "/token",
-  headers: {
-    "content-type": "application/x-www-form-urlencoded",
-    authorization: `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString("base64")}`,
-  },
-  body: "grant_type=client_credentials",
-});
-
-async function closedLoop(port: number, spec: OpenLoopRequest, connections: number, seconds: number, pid: number) {
-  const meter = cpuMeter(pid);
-  const { path, ...request } = spec;
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, ...request, connections, duration: seconds });
-  const cpu = meter.stop();
-  return {
-    rps: result.requests.average,
-    stddev: result.requests.stddev,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    cpu,
-    count: result.requests.total,
-  };
-}
-
-function summarize(result: OpenLoopResult) {
-  const accepted = [...(result.latencies.get("200") ?? [])].sort((a, b) => a - b);
-  const acceptedFromSend = [...(result.fromSend.get("200") ?? [])].sort((a, b) => a - b);
-  const all = [...result.latencies.values()].flat();
-  const other5xx = [...result.statuses].filter(([status]) => status.startsWith("5") && status !== "503").reduce((sum, [, n]) => sum + n, 0);
-  const errors = [...result.statuses].filter(([status]) => status.startsWith("error:")).reduce((sum, [, n]) => sum + n, 0);
-  return {
-    statuses: Object.fromEntries([...result.statuses].sort()),
-    accepted: accepted.length,
-    p50: percentile(accepted, 50),
-    p99: percentile(accepted, 99),
-    max: accepted.at(-1) ?? Number.NaN,
-    sendP99: percentile(acceptedFromSend, 99),
-    sendMax: acceptedFromSend.at(-1) ?? Number.NaN,
-    slow: all.filter((ms) => ms > SLOW_MS).length,
-    other5xx,
-    errors,
-    lateStarts: result.lateStarts,
-  };
+  return startTokenTarget<Target>({ tree: HERE, kind: database, load, postgresUrl: POSTGRES_URL });
 }
 
 const ms = (value: number) => (Number.isNaN(value) ? "-" : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`);
@@ -124,8 +57,8 @@ interface Row {
   database: string;
   variant: Variant;
   rate: number;
-  overload: ReturnType<typeof summarize> & { cpuPerRequest: number; otherCores: number; serverCores: number; generatorCores: number };
-  recovery: ReturnType<typeof summarize>;
+  overload: OpenLoopSummary & { cpuPerRequest: number; otherCores: number; serverCores: number; generatorCores: number };
+  recovery: OpenLoopSummary;
 }
 
 async function run(database: string, variant: Variant, rate: number | null, rows: Row[]): Promise<{ rate: number; row: Row }> {
@@ -158,10 +91,10 @@ async function run(database: string, variant: Variant, rate: number | null, rows
   const overload = await openLoop(port, spec, FACTOR * saturating, SECONDS, SOCKETS);
   const cpu = meter.stop();
   const shedDuring = await shedCounts(port, target);
-  const recovery = summarize(await openLoop(port, spec, saturating / 2, RECOVERY_SECONDS, SOCKETS));
+  const recovery = summarizeOpenLoop(await openLoop(port, spec, saturating / 2, RECOVERY_SECONDS, SOCKETS));
   const shedAfter = await shedCounts(port, target);
   await stopTarget(child);
-  const summary = summarize(overload);
+  const summary = summarizeOpenLoop(overload);
   const row: Row = {
     database,
     variant,

@@ -8,13 +8,13 @@
 // BENCH_WORKERS=1,2 replaces the PostgreSQL target by the real entry with WORKERS=1, then 2 (`postgres-w1`, …);
 // BENCH_TARGET_CPUS=0,1 runs the targets under `taskset -c` (pin this process elsewhere with taskset too).
 // BENCH_RATE=<req/s> offers every target the same rate instead of as much as it takes.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import pg from "pg";
 import { freePort } from "../test/helpers/free-port.js";
-import { processTreeCpuMs } from "./cpu.js";
-import { targetReady } from "./target-process.js";
+import { cpuSpent, serverCpu } from "./server-cpu.js";
+import { halfSpread, median } from "./stats.js";
+import { startTarget, stopTarget, type TargetSpec, targetSpecs } from "./targets.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -105,64 +105,32 @@ interface Figures {
   dbUs: number;
 }
 
-/** A target: its kind (`bare`, `pglite`, `postgres`), the checkout it runs from, and WORKERS for the real entry. */
-interface TargetSpec {
-  name: string;
-  kind: string;
-  tree: string;
-  workers?: number;
-}
-
-async function startTarget(spec: TargetSpec, port: number, appName: string): Promise<{ child: ChildProcess; target: Target }> {
-  const args = [join(spec.tree, "bench/target.ts"), spec.kind, String(port), String(CONNECTIONS)];
+async function startRunTarget(spec: TargetSpec, port: number, appName: string): Promise<{ child: ChildProcess; target: Target }> {
   // PGAPPNAME names the target's PostgreSQL connections, so that its backends can be found.
-  const env = { ...process.env, TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName, BENCH_ENTRY_WORKERS: spec.workers ? String(spec.workers) : "" };
-  const tsx = join(spec.tree, "node_modules/.bin/tsx");
-  const [command, commandArgs] = TARGET_CPUS ? ["taskset", ["-c", TARGET_CPUS, tsx, ...args]] : [tsx, args];
-  const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "inherit"], env, cwd: spec.tree });
-  const kill = () => child.kill("SIGKILL");
-  process.once("exit", kill);
-  child.once("exit", () => process.off("exit", kill));
-  return { child, target: await targetReady<Target>(child, spec.name) };
-}
-
-async function backendPids(appName: string): Promise<number[]> {
-  if (!POSTGRES_URL) return [];
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [appName]);
-    return rows.map((row) => row.pid);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CPU (ms) of the target's process tree and of its database backends, from /proc. */
-async function cpuOf(child: ChildProcess, appName: string): Promise<{ idp: number; db: Map<number, number> }> {
-  const db = new Map<number, number>();
-  for (const pid of await backendPids(appName)) db.set(pid, processTreeCpuMs(pid));
-  return { idp: processTreeCpuMs(child.pid as number), db };
+  return startTarget<Target>(spec.name, {
+    script: join(spec.tree, "bench/target.ts"),
+    args: [spec.kind, String(port), String(CONNECTIONS)],
+    cwd: spec.tree,
+    env: { TEST_POSTGRES_URL: POSTGRES_URL ?? "", PGAPPNAME: appName, BENCH_ENTRY_WORKERS: spec.workers ? String(spec.workers) : "" },
+    cpus: TARGET_CPUS,
+  });
 }
 
 async function measure(port: number, { path = "", ...options }: LoadOptions, child: ChildProcess, appName: string): Promise<Figures> {
   // autocannon takes the path as part of the URL (a top-level `path` option is ignored).
   const url = `http://127.0.0.1:${port}${path as string}`;
-  const before = await cpuOf(child, appName);
+  const before = await serverCpu(child, POSTGRES_URL, appName);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, overallRate: RATE, ...options } as unknown as autocannon.Options);
-  const after = await cpuOf(child, appName);
+  const { idpMs, dbMs } = cpuSpent(before, await serverCpu(child, POSTGRES_URL, appName));
   if (process.env.BENCH_DEBUG) console.log(url, result.statusCodeStats, result.errors);
-  // A backend that appeared during the run counts from zero (its connection set-up included).
-  let db = 0;
-  for (const [pid, ms] of after.db) db += ms - (before.db.get(pid) ?? 0);
   const requests = Math.max(1, result.requests.total);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
-    idpUs: ((after.idp - before.idp) * 1000) / requests,
-    dbUs: (db * 1000) / requests,
+    idpUs: (idpMs * 1000) / requests,
+    dbUs: (dbMs * 1000) / requests,
   };
 }
 
@@ -172,14 +140,7 @@ const kinds = (process.env.BENCH_TARGETS?.split(",") ?? ["bare", "pglite", ...(P
   (kind) => kind !== "postgres" || POSTGRES_URL,
 );
 if (!POSTGRES_URL) console.log("(no BENCH_DATABASE_URL / TEST_POSTGRES_URL: PostgreSQL skipped)");
-if (!kinds.includes("bare")) kinds.unshift("bare");
-const here = join(import.meta.dirname, "..");
-const targets: TargetSpec[] = kinds.flatMap((kind) => [
-  ...(kind === "postgres" && WORKERS
-    ? WORKERS.map((workers) => ({ name: `${kind}-w${workers}`, kind, tree: here, workers }))
-    : [{ name: kind, kind, tree: here }]),
-  ...(BASELINE_TREE && kind !== "bare" ? [{ name: `${kind}@base`, kind, tree: BASELINE_TREE }] : []),
-]);
+const targets = targetSpecs(kinds, BASELINE_TREE, WORKERS);
 
 // results[target][scenario] = one Figures per round.
 const results = new Map<string, Map<string, Figures[]>>(targets.map((t) => [t.name, new Map(scenarios.map((s) => [s.name, []]))]));
@@ -188,7 +149,7 @@ for (let round = 1; round <= ROUNDS; round += 1) {
   for (const spec of targets) {
     const port = await freePort();
     const appName = `idp-bench-${process.pid}-${round}-${spec.name}`;
-    const { child, target } = await startTarget(spec, port, appName);
+    const { child, target } = await startRunTarget(spec, port, appName);
     for (const scenario of scenarios) {
       // A short warm-up (JIT, connection pools, caches) that is not counted; refresh chains start fresh after it.
       if (scenario.name !== "refresh_rotation") await measure(port, { ...scenario.options(target), duration: 1 }, child, appName);
@@ -197,19 +158,11 @@ for (let round = 1; round <= ROUNDS; round += 1) {
         ?.get(scenario.name)
         ?.push(await measure(port, scenario.options(target), child, appName));
     }
-    await new Promise((resolve) => {
-      child.once("exit", resolve);
-      child.kill("SIGTERM");
-    });
+    await stopTarget(child);
     console.log(`round ${round}/${ROUNDS}: ${spec.name} done`);
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 const pad = (value: string, width: number) => value.padEnd(width);
 const runsOf = (target: string, scenario: string) => results.get(target)?.get(scenario) as Figures[];
 
@@ -237,14 +190,6 @@ for (const scenario of scenarios) {
         (errors ? String(errors) : ""),
     );
   }
-  const rps = bare.map((f) => f.rps);
-  const spread = (Math.max(...rps) - Math.min(...rps)) / median(rps);
-  const cpu = bare.map((f) => f.idpUs);
-  const cpuSpread = (Math.max(...cpu) - Math.min(...cpu)) / median(cpu);
-  console.log(
-    pad("", 20) +
-      `noise floor (bare vs bare over ${ROUNDS} rounds): req/s ±${((spread / 2) * 100).toFixed(0)} %, CPU/req ±${((cpuSpread / 2) * 100).toFixed(0)} %`,
-  );
   if (WORKERS && WORKERS.length > 1 && kinds.includes("postgres")) {
     const [fewest, most] = [WORKERS[0], WORKERS.at(-1)];
     const fewer = runsOf(`postgres-w${fewest}`, scenario.name);
@@ -253,4 +198,9 @@ for (const scenario of scenarios) {
       `${pad("", 20)}WORKERS=${most} / WORKERS=${fewest} req/s, same round: median ${median(scaled).toFixed(2)} (rounds: ${scaled.map((r) => r.toFixed(2)).join(", ")})`,
     );
   }
+  const spread = halfSpread(bare.map((f) => f.rps));
+  const cpuSpread = halfSpread(bare.map((f) => f.idpUs));
+  console.log(
+    `${pad("", 20)}noise floor (bare vs bare over ${ROUNDS} rounds): req/s ±${(spread * 100).toFixed(0)} %, CPU/req ±${(cpuSpread * 100).toFixed(0)} %`,
+  );
 }
