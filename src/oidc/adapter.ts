@@ -119,6 +119,12 @@ const sameSecond = (a: Date | null, b: Date | null) => (a === null || b === null
  * request first sends what is pending, so the order of writes and reads is never changed; a request
  * that fails before its access token is saved has written nothing, and its old token stays usable
  * (the client was sent no new one).
+ *
+ * One statement for a request's writes in a row: within any other oidc-provider request, upserts
+ * and deletes wait until the request reads a row one of them concerns, consumes, revokes, or ends
+ * (`endRequest`, called before its answer is sent), and then go together (hot-payloads.ts
+ * `writePayloads`, all or none). Reads of other rows do not wait for them: nothing a request reads
+ * depends on another row it wrote.
  */
 export function createPrismaAdapterFactory({
   queries,
