@@ -42,6 +42,7 @@ const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
   [/--access-token-ttl/g, "access_token_ttl"],
   [/--refresh-token-ttl/g, "refresh_token_ttl"],
   [/--access-token-format/g, "access_token_format"],
+  [/--id-token-alg/g, "id_token_alg"],
   [/--client-credentials/g, "client_credentials"],
   [/--scopes/g, "scopes"],
   [/--name/g, "client_name"],
@@ -96,6 +97,7 @@ function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
     accessTokenSeconds: body.access_token_ttl,
     refreshTokenSeconds: body.refresh_token_ttl,
     accessTokenFormat: body.access_token_format,
+    idTokenAlg: body.id_token_alg,
   };
 }
 

@@ -21,6 +21,8 @@ export const clientCreateBody = z.strictObject({
   refresh_token_ttl: seconds.optional(),
   /** "opaque" | "jwt"; null: back to "opaque". The registry words the refusal of any other value. */
   access_token_format: z.string().max(20).nullable().optional(),
+  /** "ES256" | "RS256"; null: back to the server's. The registry words the refusal of any other value. */
+  id_token_alg: z.string().max(20).nullable().optional(),
 });
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();

@@ -28,6 +28,8 @@ export interface ClientInput {
   refreshTokenSeconds?: number | null;
   /** Access tokens for a resource server: "opaque" (the default; null or absent) or "jwt" (RFC 9068). */
   accessTokenFormat?: string | null;
+  /** Its ID tokens' algorithm, ES256 or RS256; null or absent: the server's. */
+  idTokenAlg?: string | null;
 }
 
 export interface ClientChanges {
@@ -46,6 +48,8 @@ export interface ClientChanges {
   refreshTokenSeconds?: number | null;
   /** null: back to "opaque". */
   accessTokenFormat?: string | null;
+  /** null: back to the server's. */
+  idTokenAlg?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -66,6 +70,8 @@ export interface ClientView {
   refresh_token_ttl: number | null;
   /** How its access tokens for a resource server (RESOURCE_SERVERS) are issued. */
   access_token_format: AccessTokenFormat;
+  /** Null: the server's (idTokenSigningAlg). */
+  id_token_alg: IdTokenAlg | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -81,6 +87,18 @@ function assertAccessTokenFormat(value: string | null | undefined): AccessTokenF
     badRequest("clients.invalid_token_format", `--access-token-format must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
   );
   return value as AccessTokenFormat;
+}
+
+export const ID_TOKEN_ALGS = ["ES256", "RS256"] as const;
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+
+function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg | null {
+  if (value === null || value === undefined || value === "default") return null;
+  assertThat(
+    (ID_TOKEN_ALGS as readonly string[]).includes(value),
+    badRequest("clients.invalid_id_token_alg", `--id-token-alg must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
+  );
+  return value as IdTokenAlg;
 }
 
 const newClientId = () => randomBytes(16).toString("base64url");
@@ -180,6 +198,7 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     access_token_ttl: row.accessTokenSeconds,
     refresh_token_ttl: row.refreshTokenSeconds,
     access_token_format: row.accessTokenFormat as AccessTokenFormat,
+    id_token_alg: row.idTokenAlg as IdTokenAlg | null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -195,6 +214,7 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
     ...(row.accessTokenSeconds ? { idp_access_token_seconds: row.accessTokenSeconds } : {}),
     ...(row.refreshTokenSeconds ? { idp_refresh_token_seconds: row.refreshTokenSeconds } : {}),
     ...(row.accessTokenFormat === "jwt" ? { idp_access_token_format: "jwt" } : {}),
+    ...(row.idTokenAlg ? { id_token_signed_response_alg: row.idTokenAlg as AdapterPayload["id_token_signed_response_alg"] } : {}),
     client_id: row.id,
     client_name: row.name,
     ...(row.secretHash ? { client_secret: row.secretHash } : {}),
@@ -271,6 +291,7 @@ export function createClientRegistry(
         accessTokenSeconds: accessSeconds(input.accessTokenSeconds),
         refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
         accessTokenFormat: assertAccessTokenFormat(input.accessTokenFormat),
+        idTokenAlg: assertIdTokenAlg(input.idTokenAlg),
       });
       return toClientView(row, secret);
     },
@@ -303,6 +324,7 @@ export function createClientRegistry(
         ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
         ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
+        ...(changes.idTokenAlg !== undefined ? { idTokenAlg: assertIdTokenAlg(changes.idTokenAlg) } : {}),
       });
       // A grant holds the scopes it was given: refreshing it would go on issuing a scope the client
       // may no longer have. Narrowing revokes the client's grants and tokens (users consent again).

@@ -166,6 +166,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     // RFC 9700 §4.14.2: every use rotates the refresh token; reuse of a rotated one revokes the grant.
     rotateRefreshToken: true,
+    // Every app registered with the refresh_token grant gets one at each code exchange (most relying
+    // parties never ask for offline_access). Without a consented offline_access it is bound to the
+    // IdP session (oidc-provider's expiresWithSession) and dies with it; with it, it outlives the session.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     ttl: {
       // Per-client lifetimes (`clients … --access-token-ttl`, `--refresh-token-ttl`) override the server's.
       AccessToken: (_ctx, _token, client) => clientSeconds(client, "idp_access_token_seconds") ?? ttl.accessTokenSeconds,

@@ -170,6 +170,16 @@ describe("admin API", () => {
     expect(logLines.join("\n")).not.toContain(rotated.body.client_secret);
   });
 
+  it("sets and clears a client's ID token algorithm, and refuses another naming the field (issue #14)", async () => {
+    const created = await api("POST", "/clients", { client_name: "RS256 app", redirect_uris: ["https://rs.example.com/cb"], id_token_alg: "RS256" });
+    expect(created).toMatchObject({ status: 201, body: { id_token_alg: "RS256" } });
+    const id = created.body.client_id as string;
+    expect((await api("PATCH", `/clients/${id}`, { id_token_alg: null })).body.id_token_alg).toBeNull();
+    const refused = await api("PATCH", `/clients/${id}`, { id_token_alg: "HS256" });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('id_token_alg must be ES256 or RS256, or default (got \\"HS256\\")');
+  });
+
   it("sets and clears a client's access token format, audited, and refuses anything but opaque or jwt naming the field (issue #13)", async () => {
     const created = await api("POST", "/clients", { client_name: "Worker", client_credentials: true, access_token_format: "jwt" });
     expect(created).toMatchObject({ status: 201, body: { access_token_format: "jwt" } });

@@ -120,11 +120,31 @@ describe("operator CLI through a running server: users, sessions, events and ref
     [["--redirect-uri", "https://app.example.com/cb", "--post-logout-redirect-uri", "https://app.example.com/out#x"], "--post-logout-redirect-uri"],
     [["--public", "--client-credentials", "--redirect-uri", "https://app.example.com/cb"], "public clients cannot use client_credentials"],
     [["--redirect-uri", "https://app.example.com/cb", "--minimum-acr", "gold"], "--minimum-acr must be one of password, mfa, passkey or none"],
+    [["--redirect-uri", "https://app.example.com/cb", "--id-token-alg", "HS256"], '--id-token-alg must be ES256 or RS256, or default (got "HS256")'],
   ])("refuses %j with exit 1 and a message naming the problem", async (args, message) => {
     const result = await cli(["clients", "create", "--name", "Bad", ...args]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe("");
+  });
+
+  it("sets a client's ID token algorithm and shows it (issue #14)", async () => {
+    const created = await cli([
+      "clients",
+      "create",
+      "--name",
+      "RS256 app",
+      "--redirect-uri",
+      "https://app.example.com/cb",
+      "--id-token-alg",
+      "RS256",
+      "--json",
+    ]);
+    expect(created.stderr).toBe("");
+    const { client_id: id, id_token_alg: alg } = JSON.parse(created.stdout) as { client_id: string; id_token_alg: string };
+    expect(alg).toBe("RS256");
+    expect((await cli(["clients", "show", id])).stdout).toContain("id token alg:  RS256");
+    expect(JSON.parse((await cli(["clients", "update", id, "--id-token-alg", "default", "--json"])).stdout).id_token_alg).toBeNull();
   });
 
   it("exits 2 with usage for unknown commands, unknown flags and a missing --name", async () => {

@@ -7,14 +7,14 @@ import { type CommandIo, UsageError } from "../io.js";
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
-                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--json]
+                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
                  [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
-                 [--access-token-format opaque|jwt] [--json]
+                 [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default] [--json]
                  (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
@@ -30,6 +30,7 @@ function describe(client: ClientView): string {
     ...(client.access_token_ttl ? [`access token:  ${client.access_token_ttl} s`] : []),
     ...(client.refresh_token_ttl ? [`refresh token: ${client.refresh_token_ttl} s (idle)`] : []),
     ...(client.access_token_format === "jwt" ? ["token format:  jwt (for resource servers; not revocable before expiry)"] : []),
+    ...(client.id_token_alg ? [`id token alg:  ${client.id_token_alg}`] : []),
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -69,6 +70,7 @@ const clientOptions = {
   "access-token-ttl": { type: "string" },
   "refresh-token-ttl": { type: "string" },
   "access-token-format": { type: "string" },
+  "id-token-alg": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -80,6 +82,7 @@ function policyChanges(values: {
   "access-token-ttl"?: string;
   "refresh-token-ttl"?: string;
   "access-token-format"?: string;
+  "id-token-alg"?: string;
 }) {
   return {
     minimumAcr: values["minimum-acr"],
@@ -88,6 +91,7 @@ function policyChanges(values: {
     accessTokenSeconds: secondsOption(values["access-token-ttl"], "--access-token-ttl"),
     refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
     accessTokenFormat: values["access-token-format"],
+    idTokenAlg: values["id-token-alg"],
   };
 }
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "client" ADD COLUMN     "id_token_alg" TEXT;
