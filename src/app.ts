@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { JWK } from "jose";
-import Koa from "koa";
+import Koa, { type Context } from "koa";
 import type Provider from "oidc-provider";
+import { errors } from "oidc-provider";
 import { createAccountAccess } from "./account/account-access.js";
 import { createAccountOverview } from "./account/account-overview.js";
 import { createAccountSignIn } from "./account/account-sign-in.js";
@@ -89,9 +90,21 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       try {
         await adapter.endRequest(ctx);
       } catch (error) {
-        logger.error({ err: error }, "could not store what an authorization request changed");
         ctx.remove("Location");
         ctx.remove("Set-Cookie");
+        if (error instanceof errors.SessionNotFound) {
+          // Signed out, or the sign-in finished in another tab, while this request ran: nothing of it was stored.
+          ctx.status = 400;
+          ctx.type = "html";
+          ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", {
+            title: "Sign-in could not continue",
+            message:
+              "This sign-in ended while it was being completed (you were signed out, or it finished in another window). Go back to the app and sign in again.",
+            error: "session_ended",
+          });
+          return;
+        }
+        logger.error({ err: error }, "could not store what an authorization request changed");
         ctx.status = 500;
         ctx.body = { error: "server_error", error_description: "The request could not be completed. Try again." };
       }

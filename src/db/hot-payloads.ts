@@ -169,30 +169,45 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
     },
 
     /**
-     * Several writes as one statement (one data-modifying CTE each), all or none: for each, true
-     * when an upsert replaced a row (as `upsertPayload`); each delete notifies `{ idHash }`. At most
-     * one write per row (PostgreSQL cannot change a row twice in one statement).
+     * Several writes as one statement (one data-modifying CTE each), all or none: `replaced[i]` is
+     * true when upsert `i` replaced a row (as `upsertPayload`); each delete notifies `{ idHash }`.
+     * At most one write per row (PostgreSQL cannot change a row twice in one statement). With
+     * `guards`, rows that must still exist: they are locked first (a concurrent delete either
+     * commits before, and then nothing is written, or waits for this statement), and `ok` is false,
+     * with nothing written, when one of them is gone.
      */
-    async writePayloads(writes: readonly ({ upsert: OidcPayloadRow } | { delete: string })[]): Promise<boolean[]> {
-      if (writes.length === 1) {
+    async writePayloads(
+      writes: readonly ({ upsert: OidcPayloadRow } | { delete: string })[],
+      guards: readonly string[] = [],
+    ): Promise<{ ok: boolean; replaced: boolean[] }> {
+      if (writes.length === 1 && guards.length === 0) {
         const [write] = writes as [{ upsert: OidcPayloadRow } | { delete: string }];
-        if ("upsert" in write) return [await upsertPayload(write.upsert)];
+        if ("upsert" in write) return { ok: true, replaced: [await upsertPayload(write.upsert)] };
         await deletePayloadByIdHash(write.delete);
-        return [false];
+        return { ok: true, replaced: [false] };
       }
       const ctes: string[] = [];
-      // PostgreSQL runs every data-modifying CTE to completion, read or not.
-      const columns: string[] = ['true AS "written"'];
       const values: unknown[] = [];
+      let when = "";
+      if (guards.length > 0) {
+        values.push([...guards], guards.length);
+        ctes.push(
+          `guarded AS (SELECT "id_hash" FROM "oidc_payload" WHERE "id_hash" = ANY($1::text[]) FOR UPDATE)`,
+          `guard AS (SELECT count(*) = $2::int AS "ok" FROM guarded)`,
+        );
+        when = ` AND (SELECT "ok" FROM guard)`;
+      }
+      // PostgreSQL runs every data-modifying CTE to completion, read or not.
+      const columns: string[] = [guards.length > 0 ? `(SELECT "ok" FROM guard) AS "ok"` : `true AS "ok"`];
       for (const [i, write] of writes.entries()) {
         if ("upsert" in write) {
           ctes.push(
-            `w${i} AS (INSERT INTO "oidc_payload" (${INSERT_COLUMNS}) VALUES (${rowValues(values.length + 1)}) ${ON_CONFLICT} RETURNING ("xmax" = 0) AS "inserted")`,
+            `w${i} AS (INSERT INTO "oidc_payload" (${INSERT_COLUMNS}) SELECT ${rowValues(values.length + 1)} WHERE true${when} ${ON_CONFLICT} RETURNING ("xmax" = 0) AS "inserted")`,
           );
           values.push(...rowParams(write.upsert));
           columns.push(`EXISTS (SELECT 1 FROM w${i} WHERE NOT "inserted") AS "w${i}"`);
         } else {
-          ctes.push(`w${i} AS (DELETE FROM "oidc_payload" WHERE "id_hash" = $${values.length + 1}::text RETURNING 1)`);
+          ctes.push(`w${i} AS (DELETE FROM "oidc_payload" WHERE "id_hash" = $${values.length + 1}::text${when} RETURNING 1)`);
           values.push(write.delete);
           if (driver.notifies) {
             values.push(...message({ idHash: write.delete }));
@@ -201,13 +216,13 @@ export function createHotPayloadQueries(driver: HotDriver, origin: string) {
         }
       }
       // Named by its shape: a request makes few distinct sequences of writes.
-      const shape = writes.map((write) => ("upsert" in write ? "u" : "d")).join("");
+      const shape = `${guards.length > 0 ? "g" : ""}${writes.map((write) => ("upsert" in write ? "u" : "d")).join("")}`;
       const [result] = await driver.query<Record<string, boolean>>(
         `oidc_payload_write_${shape}`,
         `WITH ${ctes.join(", ")} SELECT ${columns.join(", ")}`,
         values,
       );
-      return writes.map((_, i) => result?.[`w${i}`] === true);
+      return { ok: result?.ok === true, replaced: writes.map((_, i) => result?.[`w${i}`] === true) };
     },
 
     /** Every artifact issued under a grant, and the grant itself (RFC 9700 §4.14.2); notifies `{ grantId }`. */

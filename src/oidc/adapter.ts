@@ -143,6 +143,11 @@ export function createPrismaAdapterFactory({
   const readInRequest = new WeakMap<object, Map<string, ReadState>>();
   // One statement for the writes a request makes in a row: they wait for its next read, or for its end.
   const pendingWrites = new WeakMap<object, PendingWrite[]>();
+  // Interactions and sessions this request found in the database, and those of them its held writes
+  // replace, delete or leave unchanged: such a row must still exist when they are written, or a
+  // sign-out (or the other of two resumes) that came in between would be undone (or doubled).
+  const foundInRequest = new WeakMap<object, Set<string>>();
+  const pendingGuards = new WeakMap<object, Set<string>>();
   const ended = new WeakSet<object>();
   const idHashOf = (write: PendingWrite) => ("delete" in write ? write.delete : write.upsert.row.idHash);
   const uncached = (kind: string) => NEVER_CACHED.has(kind) || (!soleProcess && SHARED_SIGN_IN_STATE.has(kind));
@@ -214,13 +219,26 @@ export function createPrismaAdapterFactory({
     evictHere({ idHash: rotation.consumed.idHash });
   }
 
-  /** Sends the writes `request` held back, as one statement, and updates the caches for them. */
+  /**
+   * Sends the writes `request` held back, as one statement, and updates the caches for them.
+   * @throws SessionNotFound when a row they depend on ended meanwhile (then nothing was written)
+   */
   async function flushWrites(request: object | undefined): Promise<void> {
-    const writes = request && pendingWrites.get(request);
-    if (!request || !writes) return;
+    if (!request) return;
+    const writes = pendingWrites.get(request) ?? [];
+    const guards = [...(pendingGuards.get(request) ?? [])];
     pendingWrites.delete(request);
+    pendingGuards.delete(request);
+    if (writes.length === 0) return;
     const since = cache.generation;
-    const replaced = await hot.writePayloads(writes.map((write) => ("delete" in write ? { delete: write.delete } : { upsert: write.upsert.row })));
+    const { ok, replaced } = await hot.writePayloads(
+      writes.map((write) => ("delete" in write ? { delete: write.delete } : { upsert: write.upsert.row })),
+      guards,
+    );
+    if (!ok) {
+      for (const idHash of guards) cache.delete(idHash);
+      throw new errors.SessionNotFound("the session or interaction ended while this request ran");
+    }
     for (const [i, write] of writes.entries()) {
       if ("delete" in write) evictHere({ idHash: write.delete });
       else await written({ ...write.upsert, since }, replaced[i] === true);
@@ -240,12 +258,23 @@ export function createPrismaAdapterFactory({
     if (request && pendingWrites.get(request)?.some((held) => idHashOf(held) === idHash)) await flushWrites(request);
   }
 
+  /** The row must still exist when the request's held writes go (see `foundInRequest`). */
+  function guard(request: object, idHash: string): void {
+    if (!foundInRequest.get(request)?.has(idHash)) return;
+    const guards = pendingGuards.get(request) ?? new Set<string>();
+    guards.add(idHash);
+    pendingGuards.set(request, guards);
+  }
+
   /** Holds a write back for the request's next statement; false outside an oidc-provider request (send it now). */
   async function holdBack(write: PendingWrite): Promise<boolean> {
     const request = Provider.ctx;
     if (!request || ended.has(request)) return false;
     // A statement cannot change one row twice: what is held for it goes first.
     if (pendingWrites.get(request)?.some((held) => idHashOf(held) === idHashOf(write))) await flushWrites(request);
+    guard(request, idHashOf(write));
+    // A row this request deletes is no longer one it found.
+    if ("delete" in write) foundInRequest.get(request)?.delete(write.delete);
     const writes = pendingWrites.get(request) ?? [];
     writes.push(write);
     pendingWrites.set(request, writes);
@@ -292,7 +321,11 @@ export function createPrismaAdapterFactory({
         await settle(request);
         const reads = SHARED_SIGN_IN_STATE.has(kind) && Provider.ctx ? readInRequest.get(Provider.ctx) : undefined;
         const read = reads?.get(write.row.idHash);
-        if (read && isDeepStrictEqual(read.payload, write.row.payload) && sameSecond(read.expiresAt, write.row.expiresAt)) return;
+        if (read && isDeepStrictEqual(read.payload, write.row.payload) && sameSecond(read.expiresAt, write.row.expiresAt)) {
+          // Unwritten, but what the request writes besides still depends on it.
+          if (Provider.ctx && !ended.has(Provider.ctx)) guard(Provider.ctx, write.row.idHash);
+          return;
+        }
         // What this request wrote is what a later save in it compares with.
         reads?.set(write.row.idHash, { payload: write.row.payload, expiresAt: write.row.expiresAt });
         // An interaction gets its result only once it exists; one ended meanwhile (resumed, aborted,
@@ -315,6 +348,9 @@ export function createPrismaAdapterFactory({
           const reads = readInRequest.get(request) ?? new Map<string, ReadState>();
           reads.set(idHash, { payload: row.payload, expiresAt: row.expiresAt });
           readInRequest.set(request, reads);
+          const found = foundInRequest.get(request) ?? new Set<string>();
+          found.add(idHash);
+          foundInRequest.set(request, found);
         }
         const payload = load(row, id);
         // oidc-provider revokes the grant when it sees this; here it is counted and recorded.

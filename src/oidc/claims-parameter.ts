@@ -1,4 +1,5 @@
 import { type ClaimsParameter, type Client, errors, type KoaContextWithOIDC } from "oidc-provider";
+import { jsonProblem } from "../http/input-text.js";
 
 /** oidc-provider's `claims` configuration: a scope names its claims; a standalone claim is null. */
 export type ClaimsConfiguration = Readonly<Record<string, readonly string[] | null>>;
@@ -31,6 +32,9 @@ export function narrowClaimsRequest(request: ClaimsParameter, covered: ReadonlyS
  */
 export function restrictClaimsParameter(claims: ClaimsConfiguration) {
   return (ctx: KoaContextWithOIDC, request: ClaimsParameter, client: Client) => {
+    // Stored with the interaction: a JSON escape such as "\u0000" or "\ud800" the database cannot hold is the client's error, not a 500 later.
+    const problem = jsonProblem(JSON.stringify(request));
+    if (problem) throw new errors.InvalidRequest(`claims ${problem}`);
     for (const container of ["userinfo", "id_token"] as const) {
       for (const member of Object.values(request[container] ?? {})) {
         if (member !== null && (typeof member !== "object" || Array.isArray(member))) {

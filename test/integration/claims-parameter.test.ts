@@ -116,6 +116,23 @@ describe.each(DATABASE_KINDS)("§30 the claims parameter follows the client's al
     expect(new URL(page.location as string).searchParams.get("error")).toBe("invalid_request");
   });
 
+  // Found by the red team of issue #13: a JSON escape the database cannot store answered 500 at the last step, every time.
+  it.each([
+    ["a NUL escape in a value", '{"id_token":{"email":{"value":"a\\u0000b"}}}'],
+    ["a lone surrogate escape in a value", '{"id_token":{"email":{"value":"\\ud800"}}}'],
+    ["a NUL escape in a claim name", '{"userinfo":{"e\\u0000mail":null}}'],
+    ["a lone surrogate in a values array", '{"id_token":{"acr":{"values":["\\udfff"]}}}'],
+  ])("refuses claims with %s as invalid_request, at the authorization endpoint", async (_label, claims) => {
+    const rp = await registerRelyingParty(server);
+    const start = await authorizationRequest(rp, { claims });
+    const page = await new BrowserSession().follow(start.url.toString(), server.issuer);
+    const params = new URL(page.location as string).searchParams;
+    expect({ error: params.get("error"), description: params.get("error_description") }).toMatchObject({
+      error: "invalid_request",
+      description: expect.stringMatching(/^claims contains (a NUL character|an unpaired surrogate)$/),
+    });
+  });
+
   it("revokes a client's grants when its scopes are narrowed, so a refresh cannot go on issuing a removed scope", async () => {
     const rp = await registerRelyingParty(server, { firstParty: true });
     const email = `narrowed-${kind}@example.com`;
