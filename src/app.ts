@@ -93,13 +93,12 @@ export async function buildApp(config: Config, services: Services, keys: Derived
         ctx.remove("Location");
         ctx.remove("Set-Cookie");
         if (error instanceof errors.SessionNotFound) {
-          // Signed out, or the sign-in finished in another tab, while this request ran: nothing of it was stored.
+          // Signed out, or the step (a sign-in, a logout) finished in another tab, while this request ran: nothing of it was stored.
           ctx.status = 400;
           ctx.type = "html";
           ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", {
-            title: "Sign-in could not continue",
-            message:
-              "This sign-in ended while it was being completed (you were signed out, or it finished in another window). Go back to the app and sign in again.",
+            title: "This step already ended",
+            message: "It was completed or ended in another window, or you were signed out meanwhile. Go back to the app and try again.",
             error: "session_ended",
           });
           return;

@@ -18,19 +18,49 @@ export interface EndedSession {
   authorizations: Record<string, { sid?: string; grantId?: string }> | null;
 }
 
+const SIGN_OUT_PASSES = 4;
+
+/**
+ * Runs a sign-out's delete again, with a fresh snapshot, while the last run found something (at
+ * least twice). oidc-provider gives a session a new id at every sign-in it completes: one committed
+ * while a delete waited for the old row's lock is a row that delete's snapshot cannot see, so the
+ * session would survive the sign-out under its new id (found by the red team of issue #13).
+ */
+/** One entry per session: a session caught under its old id and again under its new one is one sign-out. */
+function bySession(sessions: EndedSession[]): EndedSession[] {
+  const merged = new Map<string, EndedSession>();
+  for (const { uid, authorizations } of sessions) {
+    const earlier = merged.get(uid)?.authorizations;
+    merged.set(uid, { uid, authorizations: earlier || authorizations ? { ...earlier, ...authorizations } : null });
+  }
+  return [...merged.values()];
+}
+
+async function inPasses<T>(pass: () => Promise<T[]>): Promise<T[]> {
+  const all = await pass();
+  for (let run = 1; run < SIGN_OUT_PASSES; run += 1) {
+    const more = await pass();
+    all.push(...more);
+    if (more.length === 0) break;
+  }
+  return all;
+}
+
 /**
  * Deletes every session, grant, code and token of an account — with `client` a transaction's, so
  * the sign-out can commit together with what made it necessary (a recovery).
  */
 export async function deleteAccountArtifacts(client: Pick<Db, "$queryRaw">, accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> {
-  const rows = await client.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
+  const rows = await inPasses(
+    () => client.$queryRaw<{ uid: string | null; authorizations: EndedSession["authorizations"] }[]>`
     WITH deleted AS (
       DELETE FROM "oidc_payload" WHERE "account_id" = ${accountId}
       RETURNING "kind", "uid", "payload"->'authorizations' AS authorizations
     )
     SELECT CASE WHEN "kind" = 'Session' THEN "uid" END AS uid, CASE WHEN "kind" = 'Session' THEN authorizations END AS authorizations
-    FROM deleted`;
-  const sessions = rows.filter((row): row is EndedSession => row.uid !== null);
+    FROM deleted`,
+  );
+  const sessions = bySession(rows.filter((row): row is EndedSession => row.uid !== null));
   return { removed: rows.length, sessions };
 }
 
@@ -72,7 +102,9 @@ export function createOidcPayloadQueries(db: Db) {
     async endSessionsOfAccount(accountId: string, which: { only: string } | { except: string }): Promise<EndedSession[]> {
       const only = "only" in which ? which.only : null;
       const except = "except" in which ? which.except : null;
-      return db.$queryRaw<EndedSession[]>`
+      return bySession(
+        await inPasses(
+          () => db.$queryRaw<EndedSession[]>`
         WITH ended AS (
           DELETE FROM "oidc_payload"
           WHERE "kind" = 'Session' AND "account_id" = ${accountId}
@@ -89,7 +121,9 @@ export function createOidcPayloadQueries(db: Db) {
               OR ("kind" NOT IN ('Session', 'Grant') AND "payload"->>'sessionUid' IN (SELECT "uid" FROM ended)))
           RETURNING 1
         )
-        SELECT "uid", "payload"->'authorizations' AS authorizations FROM ended`;
+        SELECT "uid", "payload"->'authorizations' AS authorizations FROM ended`,
+        ),
+      );
     },
 
     /** Revokes an account's grants to one client and every code and token under them; returns the grant ids. */

@@ -70,7 +70,7 @@ describe.each(DATABASE_KINDS)("sign-in state ended while a request runs (%s)", (
       const answer = await pending;
       expect(codeOf(answer.location)).toBeNull();
       expect(answer.status).toBe(400);
-      expect(answer.text).toContain("This sign-in ended while it was being completed");
+      expect(answer.text).toContain("It was completed or ended in another window, or you were signed out meanwhile.");
     } finally {
       await admin.end();
     }
@@ -78,4 +78,41 @@ describe.each(DATABASE_KINDS)("sign-in state ended while a request runs (%s)", (
     const silent = await browser.follow((await authorizationRequest(rp, { prompt: "none" })).url.toString(), server.issuer);
     expect(new URL(silent.location as string).searchParams.get("error")).toBe("login_required");
   });
+
+  // The other order (red team, second pass): the resume gives the session a new id and commits while
+  // the sign-out's delete, whose snapshot predates that row, waits for the old one.
+  it.skipIf(kind !== "postgres").each(["sign out everywhere", "sign out this session"] as const)(
+    "%s, waiting while a resume renames the session, still ends it: no session, no code",
+    async (how) => {
+      const browser = new BrowserSession();
+      await signIn(server, rp, browser);
+      // Consent asked again and approved: its resume completes a sign-in, so the session gets a new id.
+      const start = await authorizationRequest(rp, { prompt: "consent" });
+      const consent = await browser.follow(start.url.toString(), server.issuer);
+      const action = new URL(formActionOf(consent.text, "/consent"), server.issuer).toString();
+      const resume = (await browser.postForm(action, { _csrf: csrfTokenOf(consent.text) })).location as string;
+      const [session] = await server.database.prisma.oidcPayload.findMany({ where: { kind: "Session", accountId: userId } });
+      const admin = new pg.Client({ connectionString: server.database.url as string });
+      await admin.connect();
+      const waiting = async () =>
+        (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE "datname" = current_database() AND "wait_event_type" = 'Lock'`)).rows[0].n;
+      try {
+        await admin.query("BEGIN");
+        await admin.query(`SELECT 1 FROM "oidc_payload" WHERE "id_hash" = $1 FOR UPDATE`, [session?.idHash]);
+        // First in the lock's queue: the resume; behind it, the sign-out (its snapshot taken before the resume commits).
+        const resumed = browser.get(resume);
+        await expect.poll(waiting).toBe(1);
+        const signedOut =
+          how === "sign out everywhere" ? server.services.signOutEverywhere(userId) : server.services.signOutSession(userId, session?.uid as string);
+        await expect.poll(waiting).toBe(2);
+        await admin.query("COMMIT");
+        await Promise.all([resumed, signedOut]);
+      } finally {
+        await admin.end();
+      }
+      expect(await server.database.prisma.oidcPayload.count({ where: { accountId: userId, kind: { in: ["Session", "AuthorizationCode"] } } })).toBe(0);
+      const silent = await browser.follow((await authorizationRequest(rp, { prompt: "none" })).url.toString(), server.issuer);
+      expect(new URL(silent.location as string).searchParams.get("error")).toBe("login_required");
+    },
+  );
 });
