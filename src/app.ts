@@ -90,25 +90,28 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       try {
         await adapter.endRequest(ctx);
       } catch (error) {
-        ctx.remove("Location");
-        ctx.remove("Set-Cookie");
-        if (error instanceof errors.SessionNotFound) {
-          // Signed out, or the step (a sign-in, a logout) finished in another tab, while this request ran: nothing of it was stored.
-          ctx.status = 400;
-          ctx.type = "html";
-          ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", {
-            title: "This step already ended",
-            message: "It was completed or ended in another window, or you were signed out meanwhile. Go back to the app and try again.",
-            error: "session_ended",
-          });
-          return;
-        }
-        logger.error({ err: error }, "could not store what an authorization request changed");
-        ctx.status = 500;
-        ctx.body = { error: "server_error", error_description: "The request could not be completed. Try again." };
+        answerUnstored(ctx as unknown as Context, error);
       }
     }
   });
+  function answerUnstored(ctx: Context, error: unknown): void {
+    ctx.remove("Location");
+    ctx.remove("Set-Cookie");
+    if (error instanceof errors.SessionNotFound) {
+      // Signed out, or the step (a sign-in, a logout) finished in another tab, while this request ran: nothing of it was stored.
+      ctx.status = 400;
+      ctx.type = "html";
+      ctx.body = views.renderToString(ctx, "errors/error", {
+        title: "This step already ended",
+        message: "It was completed or ended in another window, or you were signed out meanwhile. Go back to the app and try again.",
+        error: "session_ended",
+      });
+    } else {
+      logger.error({ err: error }, "could not store what an authorization request changed");
+      ctx.status = 500;
+      ctx.body = { error: "server_error", error_description: "The request could not be completed. Try again." };
+    }
+  }
   recordSessionActivity(provider, services.sessionDevices, services.tasks);
   services.relyingPartyLogout.attach(provider);
   provider.on("grant.success", (ctx) => services.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? "unknown") }));
