@@ -1,14 +1,14 @@
-import { isDeepStrictEqual } from "node:util";
 import type { Adapter, AdapterPayload } from "oidc-provider";
 import Provider, { errors } from "oidc-provider";
 import type { Invalidation } from "../cluster/invalidation-bus.js";
 import { sha256 } from "../crypto/hash.js";
 import type { Prisma } from "../db/generated/client.js";
 import type { HotPayloadQueries } from "../db/hot-payloads.js";
-import type { OidcPayloadQueries, OidcPayloadRow } from "../db/oidc-payloads.js";
+import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import { idHashFor } from "./adapter-ids.js";
 import type { CachedPayloadRow, PayloadCache } from "./payload-cache.js";
 import type { Invalidator } from "./payload-invalidation.js";
+import { createRequestWrites, type Write } from "./request-writes.js";
 
 export { idHashFor };
 
@@ -72,12 +72,6 @@ const clientAdapter = (clients: ClientMetadataSource): Adapter => ({
 
 const REUSABLE_ONCE = new Set(["RefreshToken", "AuthorizationCode"]);
 
-/** A row about to be written, with the cache generation taken before (see PayloadCache#set). */
-interface Write {
-  row: OidcPayloadRow;
-  since: number;
-}
-
 /**
  * A refresh-token rotation held back until it can reach the database in one statement: oidc-provider's
  * refresh_token grant calls consume(old), then upsert(new RefreshToken), then upsert(AccessToken),
@@ -94,17 +88,6 @@ function rotationRequest(): object | undefined {
   return ctx?.oidc?.route === "token" && ctx.oidc.params?.grant_type === "refresh_token" ? ctx : undefined;
 }
 
-/** A write a request holds back (see `holdBack`). */
-type PendingWrite = { upsert: Write } | { delete: string };
-
-/** A row of sign-in state as this request read it. */
-interface ReadState {
-  payload: unknown;
-  expiresAt: Date | null;
-}
-
-const sameSecond = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000));
-
 /**
  * oidc-provider's storage contract: one table for every model, keyed by hash, expiry enforced on
  * every read (the sweep only reclaims space), reads served from a write-through cache. The token
@@ -120,11 +103,7 @@ const sameSecond = (a: Date | null, b: Date | null) => (a === null || b === null
  * that fails before its access token is saved has written nothing, and its old token stays usable
  * (the client was sent no new one).
  *
- * One statement for a request's writes in a row: within any other oidc-provider request, upserts
- * and deletes wait until the request reads a row one of them concerns, consumes, revokes, or ends
- * (`endRequest`, called before its answer is sent), and then go together (hot-payloads.ts
- * `writePayloads`, all or none). Reads of other rows do not wait for them: nothing a request reads
- * depends on another row it wrote.
+ * Within any other oidc-provider request, writes in a row go as one statement (request-writes.ts).
  */
 export function createPrismaAdapterFactory({
   queries,
@@ -138,18 +117,6 @@ export function createPrismaAdapterFactory({
   now = () => new Date(),
 }: AdapterDependencies) {
   const pendingRotations = new WeakMap<object, PendingRotation>();
-  // oidc-provider saves the session on every authorization by a signed-in browser, changed or not:
-  // what a request read of its session (and interaction) lets it leave an unchanged one unwritten.
-  const readInRequest = new WeakMap<object, Map<string, ReadState>>();
-  // One statement for the writes a request makes in a row: they wait for its next read, or for its end.
-  const pendingWrites = new WeakMap<object, PendingWrite[]>();
-  // Interactions and sessions this request found in the database, and those of them its held writes
-  // replace, delete or leave unchanged: such a row must still exist when they are written, or a
-  // sign-out (or the other of two resumes) that came in between would be undone (or doubled).
-  const foundInRequest = new WeakMap<object, Set<string>>();
-  const pendingGuards = new WeakMap<object, Set<string>>();
-  const ended = new WeakSet<object>();
-  const idHashOf = (write: PendingWrite) => ("delete" in write ? write.delete : write.upsert.row.idHash);
   const uncached = (kind: string) => NEVER_CACHED.has(kind) || (!soleProcess && SHARED_SIGN_IN_STATE.has(kind));
 
   function load(row: CachedPayloadRow | null | undefined, jti?: string) {
@@ -180,11 +147,13 @@ export function createPrismaAdapterFactory({
     else cache.set(row.idHash, { ...row, consumedAt: null }, since);
   }
 
+  const requestWrites = createRequestWrites({ hot, cache, written, evictHere: (idHash) => evictHere({ idHash }) });
+
   // RFC 9700 §4.14.2 / RFC 6749 §4.1.2: a second redemption (here: one that lost a race to the
   // first) revokes everything issued under the grant.
   async function lostConsume(kind: string, idHash: string): Promise<never> {
     // Nothing this request held back may outlive the revocation below.
-    await flushWrites(Provider.ctx);
+    await requestWrites.flush(Provider.ctx);
     cache.delete(idHash);
     const row = await hot.findPayloadByIdHash(idHash);
     onReuse?.(kind, (row?.payload as { accountId?: string } | null)?.accountId);
@@ -219,66 +188,16 @@ export function createPrismaAdapterFactory({
     evictHere({ idHash: rotation.consumed.idHash });
   }
 
-  /**
-   * Sends the writes `request` held back, as one statement, and updates the caches for them.
-   * @throws SessionNotFound when a row they depend on ended meanwhile (then nothing was written)
-   */
-  async function flushWrites(request: object | undefined): Promise<void> {
-    if (!request) return;
-    const writes = pendingWrites.get(request) ?? [];
-    const guards = [...(pendingGuards.get(request) ?? [])];
-    pendingWrites.delete(request);
-    pendingGuards.delete(request);
-    if (writes.length === 0) return;
-    const since = cache.generation;
-    const { ok, replaced } = await hot.writePayloads(
-      writes.map((write) => ("delete" in write ? { delete: write.delete } : { upsert: write.upsert.row })),
-      guards,
-    );
-    if (!ok) {
-      for (const idHash of guards) cache.delete(idHash);
-      throw new errors.SessionNotFound("the session or interaction ended while this request ran");
-    }
-    for (const [i, write] of writes.entries()) {
-      if ("delete" in write) evictHere({ idHash: write.delete });
-      else await written({ ...write.upsert, since }, replaced[i] === true);
-    }
-  }
-
   /** Everything the request holds back reaches the database before anything else it does. */
   async function settleAll(): Promise<void> {
     await settle(rotationRequest());
-    await flushWrites(Provider.ctx);
+    await requestWrites.flush(Provider.ctx);
   }
 
-  /** A read of one row sees what this request wrote to it; other rows' writes keep waiting. */
+  /** A read of one row sees what this request wrote to it. */
   async function settleFor(idHash: string): Promise<void> {
     await settle(rotationRequest());
-    const request = Provider.ctx;
-    if (request && pendingWrites.get(request)?.some((held) => idHashOf(held) === idHash)) await flushWrites(request);
-  }
-
-  /** The row must still exist when the request's held writes go (see `foundInRequest`). */
-  function guard(request: object, idHash: string): void {
-    if (!foundInRequest.get(request)?.has(idHash)) return;
-    const guards = pendingGuards.get(request) ?? new Set<string>();
-    guards.add(idHash);
-    pendingGuards.set(request, guards);
-  }
-
-  /** Holds a write back for the request's next statement; false outside an oidc-provider request (send it now). */
-  async function holdBack(write: PendingWrite): Promise<boolean> {
-    const request = Provider.ctx;
-    if (!request || ended.has(request)) return false;
-    // A statement cannot change one row twice: what is held for it goes first.
-    if (pendingWrites.get(request)?.some((held) => idHashOf(held) === idHashOf(write))) await flushWrites(request);
-    guard(request, idHashOf(write));
-    // A row this request deletes is no longer one it found.
-    if ("delete" in write) foundInRequest.get(request)?.delete(write.delete);
-    const writes = pendingWrites.get(request) ?? [];
-    writes.push(write);
-    pendingWrites.set(request, writes);
-    return true;
+    await requestWrites.flushFor(Provider.ctx, idHash);
   }
 
   /**
@@ -287,9 +206,8 @@ export function createPrismaAdapterFactory({
    * never leaves). Writes after this point are sent as they come.
    */
   async function endRequest(request: object): Promise<void> {
-    ended.add(request);
     await settle(pendingRotations.has(request) ? request : undefined);
-    await flushWrites(request);
+    await requestWrites.end(request);
   }
 
   const adapterFor = (kind: string): Adapter => {
@@ -319,23 +237,16 @@ export function createPrismaAdapterFactory({
         }
         if (rotation && kind === "AccessToken" && rotation.refresh) return settle(request, write);
         await settle(request);
-        const reads = SHARED_SIGN_IN_STATE.has(kind) && Provider.ctx ? readInRequest.get(Provider.ctx) : undefined;
-        const read = reads?.get(write.row.idHash);
-        if (read && isDeepStrictEqual(read.payload, write.row.payload) && sameSecond(read.expiresAt, write.row.expiresAt)) {
-          // Unwritten, but what the request writes besides still depends on it.
-          if (Provider.ctx && !ended.has(Provider.ctx)) guard(Provider.ctx, write.row.idHash);
-          return;
-        }
-        // What this request wrote is what a later save in it compares with.
-        reads?.set(write.row.idHash, { payload: write.row.payload, expiresAt: write.row.expiresAt });
+        const current = Provider.ctx;
+        if (current && SHARED_SIGN_IN_STATE.has(kind) && requestWrites.unchanged(current, write.row)) return;
         // An interaction gets its result only once it exists; one ended meanwhile (resumed, aborted,
         // expired) must stay ended, not be written anew with a sign-in in it.
         if (kind === "Interaction" && payload.result) {
-          await flushWrites(Provider.ctx);
+          await requestWrites.flush(current);
           if (!(await hot.replacePayload(write.row, now()))) throw new errors.SessionNotFound("interaction session not found");
           return written(write, true);
         }
-        if (await holdBack({ upsert: write })) return;
+        if (current && (await requestWrites.hold(current, { upsert: write }))) return;
         await written(write, await hot.upsertPayload(write.row));
       },
 
@@ -344,14 +255,7 @@ export function createPrismaAdapterFactory({
         await settleFor(idHash);
         const row = await read(kind, idHash);
         const request = Provider.ctx;
-        if (row && request && SHARED_SIGN_IN_STATE.has(kind)) {
-          const reads = readInRequest.get(request) ?? new Map<string, ReadState>();
-          reads.set(idHash, { payload: row.payload, expiresAt: row.expiresAt });
-          readInRequest.set(request, reads);
-          const found = foundInRequest.get(request) ?? new Set<string>();
-          found.add(idHash);
-          foundInRequest.set(request, found);
-        }
+        if (row && request && SHARED_SIGN_IN_STATE.has(kind)) requestWrites.found(request, idHash, row);
         const payload = load(row, id);
         // oidc-provider revokes the grant when it sees this; here it is counted and recorded.
         if (payload?.consumed && REUSABLE_ONCE.has(kind)) onReuse?.(kind, payload.accountId);
@@ -384,8 +288,9 @@ export function createPrismaAdapterFactory({
       async destroy(id) {
         await settle(rotationRequest());
         const idHash = idHashFor(kind, id);
-        if (Provider.ctx) readInRequest.get(Provider.ctx)?.delete(idHash);
-        if (await holdBack({ delete: idHash })) return;
+        const request = Provider.ctx;
+        if (request && (await requestWrites.hold(request, { delete: idHash }))) return;
+        if (request) requestWrites.forget(request, idHash);
         await hot.deletePayloadByIdHash(idHash);
         evictHere({ idHash });
       },
