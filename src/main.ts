@@ -10,6 +10,7 @@ import { DataDirPermissionError, secureDataDir } from "./db/data-dir-permissions
 import { openDatabase, pgliteDirectory } from "./db/open-database.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
+import { stopOnSignals } from "./stop-signals.js";
 
 // load config → open db → build provider → listen; graceful shutdown on SIGTERM/SIGINT.
 // With WORKERS > 1: a cluster primary (src/cluster/primary.ts) and its workers instead.
@@ -73,20 +74,14 @@ async function main(): Promise<void> {
     : null;
   logger.info({ issuer: config.issuer, listening: running.url, database: database.kind }, "identity provider started");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignals(async (signal) => {
     logger.info({ signal }, "shutting down");
     await running.close();
     await operatorSocket?.close();
     await database.close();
     await releaseLock();
     logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
 }
 
 main().catch((error: Error) => {

@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import { openDatabase } from "../db/open-database.js";
 import type { Logger } from "../logger.js";
 import { type RunningServer, startServer } from "../server.js";
+import { stopOnSignals } from "../stop-signals.js";
 import { clusterMetricsSource } from "./cluster-metrics.js";
 
 /** The primary's order to the one worker that runs the expiry sweep. */
@@ -30,15 +31,9 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   logger.info({ listening: running.url }, "worker started");
 
   const server = running;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignals(async (signal) => {
     logger.info({ signal }, "worker shutting down");
     await server.close();
     await database.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
 }
