@@ -112,6 +112,45 @@ describe.each(DATABASE_KINDS)("hot oidc_payload statements (%s)", (kind) => {
     expect(await stored(stranger.idHash)).not.toBeNull();
   });
 
+  it("replaces a row only while it exists and is unexpired (an interaction's result)", async () => {
+    const row = rowOf({ kind: "Interaction", payload: { kind: "Interaction" }, expiresAt: new Date("2026-03-01T00:00:00Z") });
+    await expect(hot.replacePayload(row, new Date("2026-02-01T00:00:00Z"))).resolves.toBe(false);
+    expect(await stored(row.idHash)).toBeNull();
+    await hot.upsertPayload(row);
+    await expect(hot.replacePayload({ ...row, payload: { kind: "Interaction", result: {} } }, new Date("2026-02-01T00:00:00Z"))).resolves.toBe(true);
+    expect((await stored(row.idHash))?.payload).toEqual({ kind: "Interaction", result: {} });
+    await expect(hot.replacePayload(row, new Date("2026-03-01T00:00:01Z"))).resolves.toBe(false);
+  });
+
+  it("writes several rows in one statement, saying which upserts replaced a row", async () => {
+    const [existing, fresh, doomed] = [rowOf(), rowOf(), rowOf()];
+    await hot.upsertPayload(existing);
+    await hot.upsertPayload(doomed);
+    const outcome = await hot.writePayloads([
+      { upsert: { ...existing, payload: { kind: "RefreshToken", scope: "email" } } },
+      { upsert: fresh },
+      { delete: doomed.idHash },
+    ]);
+    expect(outcome).toEqual({ ok: true, replaced: [true, false, false] });
+    expect((await stored(existing.idHash))?.payload).toEqual({ kind: "RefreshToken", scope: "email" });
+    expect(await stored(fresh.idHash)).not.toBeNull();
+    expect(await stored(doomed.idHash)).toBeNull();
+  });
+
+  it("writes nothing at all when a guard row is gone, and everything when the guards are there", async () => {
+    const [session, code, interaction] = [rowOf({ kind: "Session" }), rowOf({ kind: "AuthorizationCode" }), rowOf({ kind: "Interaction" })];
+    await hot.upsertPayload(interaction);
+    const writes = [{ upsert: code }, { delete: interaction.idHash }];
+    await expect(hot.writePayloads(writes, [session.idHash, interaction.idHash])).resolves.toEqual({ ok: false, replaced: [false, false] });
+    expect(await stored(code.idHash)).toBeNull();
+    expect(await stored(interaction.idHash)).not.toBeNull();
+
+    await hot.upsertPayload(session);
+    await expect(hot.writePayloads(writes, [session.idHash, interaction.idHash])).resolves.toEqual({ ok: true, replaced: [false, false] });
+    expect(await stored(code.idHash)).not.toBeNull();
+    expect(await stored(interaction.idHash)).toBeNull();
+  });
+
   it("deletes by id hash", async () => {
     const row = rowOf();
     await hot.upsertPayload(row);
