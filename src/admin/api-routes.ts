@@ -43,6 +43,10 @@ const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
   [/--refresh-token-ttl/g, "refresh_token_ttl"],
   [/--access-token-format/g, "access_token_format"],
   [/--id-token-alg/g, "id_token_alg"],
+  [/--client-uri/g, "client_uri"],
+  [/--logo-uri/g, "logo_uri"],
+  [/--policy-uri/g, "policy_uri"],
+  [/--tos-uri/g, "tos_uri"],
   [/--client-credentials/g, "client_credentials"],
   [/--scopes/g, "scopes"],
   [/--name/g, "client_name"],
@@ -98,6 +102,10 @@ function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
     refreshTokenSeconds: body.refresh_token_ttl,
     accessTokenFormat: body.access_token_format,
     idTokenAlg: body.id_token_alg,
+    clientUri: body.client_uri,
+    logoUri: body.logo_uri,
+    policyUri: body.policy_uri,
+    tosUri: body.tos_uri,
   };
 }
 

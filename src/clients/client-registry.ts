@@ -5,6 +5,7 @@ import { sha256 } from "../crypto/hash.js";
 import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
 import { ADMIN_SCOPE, defaultClientScopes } from "../oidc/scopes.js";
+import { type AppPresentation, isDataLogo, presentationChanges } from "./app-presentation.js";
 import { assertValidBackchannelUri } from "./backchannel-uri.js";
 import { createClientCache } from "./client-cache.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
@@ -30,6 +31,11 @@ export interface ClientInput {
   accessTokenFormat?: string | null;
   /** Its ID tokens' algorithm, ES256 or RS256; null or absent: the server's. */
   idTokenAlg?: string | null;
+  /** What the sign-in and consent pages show (app-presentation.ts); null, "" or absent: nothing. */
+  clientUri?: string | null;
+  logoUri?: string | null;
+  policyUri?: string | null;
+  tosUri?: string | null;
 }
 
 export interface ClientChanges {
@@ -50,6 +56,11 @@ export interface ClientChanges {
   accessTokenFormat?: string | null;
   /** null: back to the server's. */
   idTokenAlg?: string | null;
+  /** null or "" clears it. */
+  clientUri?: string | null;
+  logoUri?: string | null;
+  policyUri?: string | null;
+  tosUri?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -72,6 +83,11 @@ export interface ClientView {
   access_token_format: AccessTokenFormat;
   /** Null: the server's (idTokenSigningAlg). */
   id_token_alg: IdTokenAlg | null;
+  /** RFC 7591 §2: its home page, logo (https or a data URL), privacy policy and terms of service. */
+  client_uri: string | null;
+  logo_uri: string | null;
+  policy_uri: string | null;
+  tos_uri: string | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -101,7 +117,11 @@ function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg | null {
   return value as IdTokenAlg;
 }
 
-const newClientId = () => randomBytes(16).toString("base64url");
+/** 128 random bits; never starting with "-", which the CLI would read as a flag (`clients update -x…`). */
+function newClientId(): string {
+  const id = randomBytes(16).toString("base64url");
+  return id.startsWith("-") ? newClientId() : id;
+}
 const newClientSecret = () => randomBytes(32).toString("base64url");
 
 function assertName(name: string | undefined): string {
@@ -199,6 +219,10 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     refresh_token_ttl: row.refreshTokenSeconds,
     access_token_format: row.accessTokenFormat as AccessTokenFormat,
     id_token_alg: row.idTokenAlg as IdTokenAlg | null,
+    client_uri: row.clientUri,
+    logo_uri: row.logoUri,
+    policy_uri: row.policyUri,
+    tos_uri: row.tosUri,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -227,6 +251,20 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
     ...(row.minimumAcr ? { idp_minimum_acr: row.minimumAcr } : {}),
     // The logout token names the session (sid), so the relying party ends exactly that one.
     ...(row.backchannelLogoutUri ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+    ...presentationMetadata(row),
+  };
+}
+
+/**
+ * The standard client_uri, logo_uri, policy_uri and tos_uri (oidc-provider's `client.clientUri`…).
+ * oidc-provider accepts only web URLs there, so an inline logo travels as `idp_logo_data_uri`.
+ */
+function presentationMetadata(row: AppPresentation): AdapterPayload {
+  return {
+    ...(row.clientUri ? { client_uri: row.clientUri } : {}),
+    ...(row.logoUri ? (isDataLogo(row.logoUri) ? { idp_logo_data_uri: row.logoUri } : { logo_uri: row.logoUri }) : {}),
+    ...(row.policyUri ? { policy_uri: row.policyUri } : {}),
+    ...(row.tosUri ? { tos_uri: row.tosUri } : {}),
   };
 }
 
@@ -292,6 +330,7 @@ export function createClientRegistry(
         refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
         accessTokenFormat: assertAccessTokenFormat(input.accessTokenFormat),
         idTokenAlg: assertIdTokenAlg(input.idTokenAlg),
+        ...presentationChanges(input),
       });
       return toClientView(row, secret);
     },
@@ -325,6 +364,7 @@ export function createClientRegistry(
         ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
         ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
         ...(changes.idTokenAlg !== undefined ? { idTokenAlg: assertIdTokenAlg(changes.idTokenAlg) } : {}),
+        ...presentationChanges(changes),
       });
       // A grant holds the scopes it was given: refreshing it would go on issuing a scope the client
       // may no longer have. Narrowing revokes the client's grants and tokens (users consent again).

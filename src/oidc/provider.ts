@@ -137,7 +137,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
       id_token_signed_response_alg: config.idTokenSigningAlg,
     },
     extraClientMetadata: {
-      properties: ["idp_first_party", "idp_minimum_acr", "idp_access_token_seconds", "idp_refresh_token_seconds", "idp_access_token_format"],
+      properties: [
+        "idp_first_party",
+        "idp_minimum_acr",
+        "idp_access_token_seconds",
+        "idp_refresh_token_seconds",
+        "idp_access_token_format",
+        "idp_logo_data_uri",
+      ],
     },
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,

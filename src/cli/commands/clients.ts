@@ -1,3 +1,4 @@
+import { isDataLogo } from "../../clients/app-presentation.js";
 import type { ClientView } from "../../clients/client-registry.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
@@ -7,14 +8,18 @@ import { type CommandIo, UsageError } from "../io.js";
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
-                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256] [--json]
+                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256]
+                 [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
                  [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
-                 [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default] [--json]
+                 [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default]
+                 [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
+                 (the sign-in and consent pages show the app's home page, logo, privacy policy and terms: https URLs;
+                  the logo may also be a data:image/png|jpeg|gif|webp;base64 URL of at most 32 KiB; "" clears one)
                  (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
@@ -34,11 +39,22 @@ function describe(client: ClientView): string {
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
+    ...(client.client_uri ? [`home page:     ${client.client_uri}`] : []),
+    ...(client.logo_uri ? [`logo:          ${logoSummary(client.logo_uri)}`] : []),
+    ...(client.policy_uri ? [`privacy:       ${client.policy_uri}`] : []),
+    ...(client.tos_uri ? [`terms:         ${client.tos_uri}`] : []),
   ];
   if (client.client_secret) {
     lines.push(`client_secret: ${client.client_secret}`, "", "Store the secret now: it is shown only once.");
   }
   return lines.join("\n");
+}
+
+/** A data URL is tens of kilobytes of base64: its type and size say enough (--json shows it whole). */
+function logoSummary(logoUri: string): string {
+  if (!isDataLogo(logoUri)) return logoUri;
+  const type = logoUri.slice("data:".length, logoUri.indexOf(";"));
+  return `inline ${type}, ${Buffer.from(logoUri.slice(logoUri.indexOf(",") + 1), "base64").length} bytes`;
 }
 
 /** "openid email" → ["openid", "email"]; "default" (on update) → null. */
@@ -71,6 +87,10 @@ const clientOptions = {
   "refresh-token-ttl": { type: "string" },
   "access-token-format": { type: "string" },
   "id-token-alg": { type: "string" },
+  "client-uri": { type: "string" },
+  "logo-uri": { type: "string" },
+  "policy-uri": { type: "string" },
+  "tos-uri": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -83,6 +103,10 @@ function policyChanges(values: {
   "refresh-token-ttl"?: string;
   "access-token-format"?: string;
   "id-token-alg"?: string;
+  "client-uri"?: string;
+  "logo-uri"?: string;
+  "policy-uri"?: string;
+  "tos-uri"?: string;
 }) {
   return {
     minimumAcr: values["minimum-acr"],
@@ -92,6 +116,10 @@ function policyChanges(values: {
     refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
     accessTokenFormat: values["access-token-format"],
     idTokenAlg: values["id-token-alg"],
+    clientUri: values["client-uri"],
+    logoUri: values["logo-uri"],
+    policyUri: values["policy-uri"],
+    tosUri: values["tos-uri"],
   };
 }
 
