@@ -118,9 +118,9 @@ function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg | null {
 }
 
 /** 128 random bits; never starting with "-", which the CLI would read as a flag (`clients update -x…`). */
-function newClientId(): string {
-  const id = randomBytes(16).toString("base64url");
-  return id.startsWith("-") ? newClientId() : id;
+export function newClientId(random: (size: number) => Buffer = randomBytes): string {
+  const id = random(16).toString("base64url");
+  return id.startsWith("-") ? newClientId(random) : id;
 }
 const newClientSecret = () => randomBytes(32).toString("base64url");
 

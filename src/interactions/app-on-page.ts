@@ -13,11 +13,14 @@ export interface AppOnPage {
   imageOrigins: string[];
 }
 
+// The inline logo is our own metadata, which oidc-provider does not check: a row written around the
+// registry (SQL, an older version) must not put an SVG (scripts) or another type on the page.
 const INLINE_LOGO = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
 
 /**
- * An http(s) URL, or null. The registry allows nothing else; checked again here because a row
- * written around it (SQL, an old version) must not put a javascript: URL into an href.
+ * An http(s) URL, or null. The registry allows nothing else, and oidc-provider refuses a client
+ * whose client_uri, logo_uri, policy_uri or tos_uri is no web URL; checked here all the same
+ * because a javascript: URL in an href would run on our origin.
  */
 function webUrl(value: unknown): URL | null {
   if (typeof value !== "string") return null;

@@ -296,6 +296,19 @@ describe.each(DATABASE_KINDS)("app presentation (%s)", (kind) => {
       expect(imgSrc(cleared)).toBe("'self' data:");
     });
 
+    it("does not show an inline logo from a row written around the registry's rules (SQL, an older version)", async () => {
+      // oidc-provider itself refuses a client whose client_uri, policy_uri or tos_uri is no web URL;
+      // the inline logo travels in our own metadata, so the page checks it again.
+      const rp = await registerApp("Legacy row", {});
+      await server.database.prisma.client.update({ where: { id: rp.clientId }, data: { logoUri: SVG_LOGO } });
+      server.services.clients.forget(rp.clientId);
+      const { page } = await loginPage(rp);
+      expect(page.text).toContain('<h1 id="page-title">Sign in to Legacy row</h1>');
+      expect(page.text).not.toContain("image/svg");
+      expect(logoTag(page)).toBeUndefined();
+      expect(imgSrc(page)).toBe("'self' data:");
+    });
+
     it("keeps the account page's own sign-in wording", async () => {
       const browser = new BrowserSession();
       const page = await browser.follow(`${server.issuer}/account`, server.issuer);
