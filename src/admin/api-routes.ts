@@ -10,7 +10,7 @@ import type { UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
 import type { Administration } from "./administration.js";
 import { adminBearerAuth } from "./api-auth.js";
-import { clientCreateBody, clientUpdateBody, invitationBody, parseBody } from "./api-schemas.js";
+import { clientCreateBody, clientUpdateBody, invitationBody, parseBody, userUpdateBody } from "./api-schemas.js";
 
 export interface AdminApiDependencies {
   provider: Provider;
@@ -175,6 +175,9 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
   router.get("/users/:id", async (ctx) => {
     ctx.body = await deps.userAdmin.show(ctx.params.id as string);
+  });
+  router.patch("/users/:id", async (ctx) => {
+    ctx.body = await admin(ctx).users.update(ctx.params.id as string, parseBody(userUpdateBody, ctx.request.body));
   });
   router.post("/users/:id/disable", async (ctx) => {
     ctx.body = await admin(ctx).users.disable(ctx.params.id as string);

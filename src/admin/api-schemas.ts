@@ -27,6 +27,12 @@ export const clientCreateBody = z.strictObject({
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();
 
+export const userUpdateBody = z.strictObject({
+  name: z.string().max(1000).optional(),
+  username: z.string().max(1000).optional(),
+  role: z.string().max(40).optional(),
+});
+
 export const invitationBody = z.strictObject({ email: z.string().max(254) });
 
 /** Parses a body against a schema, or a 400 naming each problem. */

@@ -9,6 +9,8 @@ export function createUserQueries(db: Db) {
     findUserById: (id: string) => db.user.findUnique({ where: { id } }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
+    /** @throws Prisma P2002 when the username is taken */
+    updateProfile: (id: string, data: { name?: string | null; username?: string | null; role?: string }) => db.user.update({ where: { id }, data }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),
