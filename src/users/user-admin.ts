@@ -20,6 +20,8 @@ export interface UserDetails extends UserView {
   passkeys: number;
   totp: boolean;
   backup_codes: number;
+  /** Names of the groups the person is in. */
+  groups: string[];
 }
 
 /**
@@ -33,6 +35,7 @@ export function createUserAdmin(deps: {
   secondFactors: SecondFactorService;
   signOutEverywhere: SignOutEverywhere;
   events: SecurityEventLog;
+  groupsOf(userId: string): Promise<{ name: string }[]>;
 }) {
   const { users, events } = deps;
 
@@ -49,10 +52,12 @@ export function createUserAdmin(deps: {
   const record = (type: string, userId: string) => events.record({ type, outcome: "success", userId, details: { by: "operator" } });
 
   return {
+    find,
+
     async show(idOrEmail: string): Promise<UserDetails> {
       const user = await find(idOrEmail);
-      const factors = await deps.secondFactors.factorsOf(user.id);
-      return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes };
+      const [factors, groups] = await Promise.all([deps.secondFactors.factorsOf(user.id), deps.groupsOf(user.id)]);
+      return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes, groups: groups.map((group) => group.name) };
     },
 
     /** Name, username (`preferred_username`) and role; every value checked before anything is written. */

@@ -80,6 +80,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
         `role:          ${user.role}`,
         `status:        ${user.disabled ? "disabled" : "active"}`,
         `password:      ${user.has_password ? "yes" : "no"}`,
+        `groups:        ${user.groups.length > 0 ? user.groups.join(", ") : "(none)"}`,
         `passkeys:      ${user.passkeys}`,
         `authenticator: ${user.totp ? "yes" : "no"}`,
         `backup codes:  ${user.backup_codes} unused`,
