@@ -57,7 +57,13 @@ export function createUserAdmin(deps: {
     async show(idOrEmail: string): Promise<UserDetails> {
       const user = await find(idOrEmail);
       const [factors, groups] = await Promise.all([deps.secondFactors.factorsOf(user.id), deps.groupsOf(user.id)]);
-      return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes, groups: groups.map((group) => group.name) };
+      return {
+        ...toUserView(user),
+        passkeys: factors.passkeys,
+        totp: factors.totp,
+        backup_codes: factors.backupCodes,
+        groups: groups.map((group) => group.name),
+      };
     },
 
     /** Name, username (`preferred_username`) and role; every value checked before anything is written. */
