@@ -148,6 +148,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
         "idp_allowed_groups",
       ],
     },
+    // The claims of the granted scopes (email, profile, groups, custom ones) go in the ID token too,
+    // not only to userinfo: what relying parties that read only the ID token (Grafana,
+    // mod_auth_openidc's defaults) need, as Keycloak and Pocket ID do (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {

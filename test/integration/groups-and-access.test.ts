@@ -56,7 +56,9 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     for (const group of [b, a]) expect((await api("PUT", `/groups/${group.name}/members/${user.email}`)).status).toBe(201);
     expect((await api("PUT", `/groups/${a.name}/members/${user.email}`)).status).toBe(200);
 
-    expect((await userinfo(rp, await tokens(rp, user.email, "openid groups"))).groups).toEqual([b.name, a.name].sort());
+    const issued = await tokens(rp, user.email, "openid groups");
+    expect(issued.claims()?.groups).toEqual([b.name, a.name].sort());
+    expect((await userinfo(rp, issued)).groups).toEqual([b.name, a.name].sort());
     expect(await userinfo(rp, await tokens(rp, user.email, "openid email"))).not.toHaveProperty("groups");
     const shown = await api("GET", `/users/${user.id}`);
     expect(shown.body.groups).toEqual([b.name, a.name].sort());
@@ -157,7 +159,9 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     await api("PUT", `/users/${user.email}/claims/wiki_role`, { value: "editor" });
 
     const nextcloud = await registerRelyingParty(server, { firstParty: true, scopes: ["openid", "nextcloud"] });
-    const claims = await userinfo(nextcloud, await tokens(nextcloud, user.email, "openid nextcloud"));
+    const nextcloudTokens = await tokens(nextcloud, user.email, "openid nextcloud");
+    expect(nextcloudTokens.claims()).toMatchObject({ quota: "5 GB" });
+    const claims = await userinfo(nextcloud, nextcloudTokens);
     const expectedRoles = [dev.name, ops.name].sort()[0] === dev.name ? ["read", "write", "deploy"] : ["write", "deploy", "read"];
     expect(claims).toMatchObject({ quota: "5 GB", nc_roles: expectedRoles });
     expect(claims).not.toHaveProperty("wiki_role");
