@@ -2,6 +2,7 @@
 export type ClientSettingName =
   | "idp_access_token_format"
   | "idp_access_token_seconds"
+  | "idp_allowed_groups"
   | "idp_first_party"
   | "idp_logo_data_uri"
   | "idp_minimum_acr"

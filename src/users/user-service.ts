@@ -8,6 +8,8 @@ export interface UserView {
   email: string;
   email_verified: boolean;
   name: string | null;
+  username: string | null;
+  role: string;
   has_password: boolean;
   disabled: boolean;
   created_at: string;
@@ -19,6 +21,8 @@ export function toUserView(row: UserRow): UserView {
     email: row.email,
     email_verified: row.emailVerified,
     name: row.name,
+    username: row.username,
+    role: row.role,
     has_password: row.passwordHash !== null,
     disabled: row.disabledAt !== null,
     created_at: row.createdAt.toISOString(),

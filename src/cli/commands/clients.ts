@@ -9,7 +9,7 @@ export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--r
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
                  [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256]
-                 [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
+                 [--allowed-groups GROUP,GROUP] [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
@@ -17,7 +17,8 @@ clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-r
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
                  [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
                  [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default]
-                 [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
+                 [--allowed-groups GROUP,GROUP|everyone] [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
+                 (--allowed-groups: only members of these groups may use the app; everyone else gets access_denied)
                  (the sign-in and consent pages show the app's home page, logo, privacy policy and terms: https URLs;
                   the logo may also be a data:image/png|jpeg|gif|webp;base64 URL of at most 32 KiB; "" clears one)
                  (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
@@ -36,6 +37,7 @@ function describe(client: ClientView): string {
     ...(client.refresh_token_ttl ? [`refresh token: ${client.refresh_token_ttl} s (idle)`] : []),
     ...(client.access_token_format === "jwt" ? ["token format:  jwt (for resource servers; not revocable before expiry)"] : []),
     ...(client.id_token_alg ? [`id token alg:  ${client.id_token_alg}`] : []),
+    `allowed:       ${client.allowed_groups.length > 0 ? `members of ${client.allowed_groups.join(", ")}` : "everyone"}`,
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -66,6 +68,15 @@ function scopesOption(value: string | undefined): string[] | null | undefined {
   return scopes;
 }
 
+/** "staff,ops" → ["staff", "ops"]; "everyone" (on update) → null. */
+function groupsOption(value: string | undefined): string[] | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === "everyone") return null;
+  const groups = value.split(/[\s,]+/).filter(Boolean);
+  if (groups.length === 0) throw new UsageError('--allowed-groups needs at least one group (or "everyone")');
+  return groups;
+}
+
 /** Seconds, or "default" (on update) → null. */
 function secondsOption(value: string | undefined, flag: string): number | null | undefined {
   if (value === undefined) return undefined;
@@ -87,6 +98,7 @@ const clientOptions = {
   "refresh-token-ttl": { type: "string" },
   "access-token-format": { type: "string" },
   "id-token-alg": { type: "string" },
+  "allowed-groups": { type: "string" },
   "client-uri": { type: "string" },
   "logo-uri": { type: "string" },
   "policy-uri": { type: "string" },
@@ -103,6 +115,7 @@ function policyChanges(values: {
   "refresh-token-ttl"?: string;
   "access-token-format"?: string;
   "id-token-alg"?: string;
+  "allowed-groups"?: string;
   "client-uri"?: string;
   "logo-uri"?: string;
   "policy-uri"?: string;
@@ -116,6 +129,7 @@ function policyChanges(values: {
     refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
     accessTokenFormat: values["access-token-format"],
     idTokenAlg: values["id-token-alg"],
+    allowedGroups: groupsOption(values["allowed-groups"]),
     clientUri: values["client-uri"],
     logoUri: values["logo-uri"],
     policyUri: values["policy-uri"],

@@ -7,7 +7,8 @@ export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-passw
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
 users list [--json]
-users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)`;
+users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)
+users update ID_OR_EMAIL [--name NAME] [--username USERNAME] [--role user|operator] [--json]   ("" clears a name or username)`;
 
 /** First line of what was piped in; the password itself may contain spaces. */
 function passwordFromStdin(stdin: string | null): string {
@@ -74,13 +75,30 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       const human = [
         `id:            ${user.id}`,
         `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
+        `username:      ${user.username ?? "(none)"}`,
+        `name:          ${user.name ?? "(none)"}`,
+        `role:          ${user.role}`,
         `status:        ${user.disabled ? "disabled" : "active"}`,
         `password:      ${user.has_password ? "yes" : "no"}`,
+        `groups:        ${user.groups.length > 0 ? user.groups.join(", ") : "(none)"}`,
         `passkeys:      ${user.passkeys}`,
         `authenticator: ${user.totp ? "yes" : "no"}`,
         `backup codes:  ${user.backup_codes} unused`,
         `created:       ${user.created_at}`,
       ].join("\n");
+      printResult(io, values.json ?? false, user, human);
+      return 0;
+    }
+    case "update": {
+      const { values, positionals } = parseOptions(
+        rest,
+        { name: { type: "string" }, username: { type: "string" }, role: { type: "string" }, json: { type: "boolean" } },
+        1,
+      );
+      if (values.name === undefined && values.username === undefined && values.role === undefined)
+        throw new UsageError("users update needs --name, --username or --role");
+      const user = await admin.users.update(positionals[0] as string, { name: values.name, username: values.username, role: values.role });
+      const human = `Updated user ${user.email}: username ${user.username ?? "(none)"}, name ${user.name ?? "(none)"}, role ${user.role}.`;
       printResult(io, values.json ?? false, user, human);
       return 0;
     }
