@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { badRequest } from "../errors.js";
 import { isLoopbackHost } from "./redirect-uri.js";
 
@@ -124,3 +125,14 @@ export function presentationChanges(input: { clientUri?: unknown; logoUri?: unkn
 
 /** The logo is inline (a data URL) rather than on a web server. */
 export const isDataLogo = (logoUri: string) => logoUri.startsWith("data:");
+
+/**
+ * A logo as the CLI and the audit log show it: an inline one is tens of kilobytes of base64, so its
+ * type, size and digest stand for it (one audit line stays one log line, not 90 KB).
+ */
+export function logoSummary(logoUri: string): string {
+  if (!isDataLogo(logoUri)) return logoUri;
+  const type = logoUri.slice("data:".length, logoUri.indexOf(";"));
+  const bytes = Buffer.from(logoUri.slice(logoUri.indexOf(",") + 1), "base64");
+  return `inline ${type}, ${bytes.length} bytes, sha256:${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}`;
+}

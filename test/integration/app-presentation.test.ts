@@ -117,13 +117,19 @@ describe.each(DATABASE_KINDS)("app presentation (%s)", (kind) => {
 
       const shown = await cli("clients", "show", client.client_id);
       expect(shown.stdout).toContain("home page:     https://wiki.example.com/");
-      expect(shown.stdout).toContain("logo:          inline image/png, 70 bytes");
+      expect(shown.stdout).toMatch(/logo: {10}inline image\/png, 70 bytes, sha256:[0-9a-f]{16}\n/);
       expect(shown.stdout).toContain("privacy:       https://wiki.example.com/privacy");
       expect(shown.stdout).toContain("terms:         https://wiki.example.com/terms");
 
       const updated = await cli("clients", "update", client.client_id, "--logo-uri", "", "--tos-uri", "https://wiki.example.com/tos", "--json");
       expect(updated.code).toBe(0);
       expect(JSON.parse(updated.stdout)).toMatchObject({ logo_uri: null, tos_uri: "https://wiki.example.com/tos", client_uri: "https://wiki.example.com/" });
+
+      // The audit log keeps an inline logo by type, size and digest: one record, not 90 KB of base64 twice.
+      const [cleared, createdEvent] = await server.services.audit.query({ targetId: client.client_id, limit: 2 });
+      expect(createdEvent).toMatchObject({ action: "client.created", after: { logo_uri: expect.stringMatching(/^inline image\/png, 70 bytes, sha256:/) } });
+      expect(cleared).toMatchObject({ action: "client.updated", before: { logo_uri: expect.stringMatching(/^inline image\/png/) }, after: { logo_uri: null } });
+      expect(JSON.stringify(createdEvent)).not.toContain(PNG_LOGO.slice(30));
     });
 
     it.each(REFUSED)("refuses %s in %s with a message naming the flag, exit 1, and changes nothing", async (_what, field, value, says) => {

@@ -1,4 +1,4 @@
-import { isDataLogo } from "../../clients/app-presentation.js";
+import { logoSummary } from "../../clients/app-presentation.js";
 import type { ClientView } from "../../clients/client-registry.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
@@ -50,13 +50,6 @@ function describe(client: ClientView): string {
     lines.push(`client_secret: ${client.client_secret}`, "", "Store the secret now: it is shown only once.");
   }
   return lines.join("\n");
-}
-
-/** A data URL is tens of kilobytes of base64: its type and size say enough (--json shows it whole). */
-function logoSummary(logoUri: string): string {
-  if (!isDataLogo(logoUri)) return logoUri;
-  const type = logoUri.slice("data:".length, logoUri.indexOf(";"));
-  return `inline ${type}, ${Buffer.from(logoUri.slice(logoUri.indexOf(",") + 1), "base64").length} bytes`;
 }
 
 /** "openid email" → ["openid", "email"]; "default" (on update) → null. */
