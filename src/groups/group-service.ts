@@ -108,9 +108,9 @@ export function createGroupService(deps: { queries: GroupQueries; findUser(idOrE
       try {
         added = await queries.addMember(group.id, user.id);
       } catch (error) {
-        // The group or the person was deleted between the lookup and the insert.
-        if (isForeignKeyViolation(error) || (error as { meta?: { code?: string } }).meta?.code === "23503")
-          throw notFound("groups.not_found", "the group or the person was deleted meanwhile");
+        // The group or the person was deleted between the lookup and the insert: say so, as the lookups would have.
+        await find(group.id);
+        await deps.findUser(user.id);
         throw error;
       }
       return { group: await details(group.id), added: added > 0 };
