@@ -69,7 +69,13 @@ export function createCustomClaimService(deps: {
       assertName(name);
       assertValue(value);
       const owner = await ownerOf(target);
-      await deps.queries.upsertClaim(owner, name, value);
+      try {
+        await deps.queries.upsertClaim(owner, name, value);
+      } catch (error) {
+        // The person or the group was deleted between the lookup and the write: say so, as the lookup would have.
+        await ownerOf(target);
+        throw error;
+      }
       return view(owner);
     },
 

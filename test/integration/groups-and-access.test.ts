@@ -179,6 +179,15 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     expect(audited.map((entry) => entry.action).sort()).toEqual(["claim.set", "claim.set", "claim.unset"]);
   });
 
+  it("keeps one row for a claim 50 requests set at once, with one of their values", async () => {
+    const user = await newUser();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, index) => api("PUT", `/users/${user.id}/claims/quota`, { value: `${index} GB` })));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    const rows = await server.database.prisma.customClaim.findMany({ where: { userId: user.id } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.value).toMatch(/^\d+ GB$/);
+  });
+
   it("refuses hostile group names, claim names and values, changing nothing", async () => {
     const group = await newGroup();
     const user = await newUser();
