@@ -1,4 +1,3 @@
-import { logoSummary } from "../../clients/app-presentation.js";
 import type { ClientView } from "../../clients/client-registry.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
@@ -25,7 +24,7 @@ clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-r
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
-function describe(client: ClientView): string {
+function describeClient(client: ClientView, logoSummary: (logoUri: string) => string): string {
   const lines = [
     `client_id:     ${client.client_id}`,
     `name:          ${client.client_name}`,
@@ -133,10 +132,15 @@ function policyChanges(values: {
 export async function clientsCommand(args: string[], io: CommandIo, { clients, administration }: Services): Promise<number> {
   const [sub, ...rest] = args;
   const admin = administration(cliActor());
+  // Loaded here, not at the top: `--help` imports this module for its usage and must load nothing of the application.
+  const { logoSummary } = await import("../../clients/app-presentation.js");
+  const describe = (client: ClientView) => describeClient(client, logoSummary);
   switch (sub) {
     case "create": {
       const { values } = parseOptions(rest, { ...clientOptions, public: { type: "boolean" }, "client-credentials": { type: "boolean" } });
       if (!values.name) throw new UsageError("--name is required");
+      if (!values["redirect-uri"]?.length && !values["client-credentials"])
+        throw new UsageError("--redirect-uri is required (or --client-credentials for a machine client)");
       const client = await admin.clients.create({
         name: values.name,
         redirectUris: values["redirect-uri"] ?? [],
@@ -152,7 +156,10 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients, a
     case "list": {
       const { values } = parseOptions(rest, { json: { type: "boolean" } });
       const list = await clients.list();
-      const human = list.length === 0 ? "No clients yet. Create one with: clients create --name NAME --redirect-uri URI" : list.map(describe).join("\n\n");
+      const human =
+        list.length === 0
+          ? "No clients yet. Create one with: clients create --name NAME --redirect-uri URI"
+          : list.map((client) => describe(client)).join("\n\n");
       printResult(io, values.json ?? false, list, human);
       return 0;
     }
