@@ -214,6 +214,29 @@ describe.each(DATABASE_KINDS)("sign-up by email link and passkey (%s)", (kind) =
     expect((await completeWithPasskey(second.browser, otherLink)).verify.status).toBe(200);
   });
 
+  it("records the device and IP of the session a sign-up signs in, before its first authorization completes (issue #15)", async () => {
+    const email = newAddress();
+    const browser = new BrowserSession();
+    browser.userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    await requestLink(email, browser);
+    const { verify } = await completeWithPasskey(browser, await linkFor(email));
+    const { redirectTo } = JSON.parse(verify.text) as { redirectTo: string };
+    // On the app's consent page the session exists, signed in, though no authorization has completed yet.
+    const consent = await browser.follow(`${server.issuer}${redirectTo}`, server.issuer);
+    expect(consent.text).toContain("/consent");
+    await server.services.tasks.drain();
+    const user = await server.database.prisma.user.findUniqueOrThrow({ where: { email } });
+    const devices = await server.services.sessionDevices.listSessionDevicesOfUser(user.id);
+    expect(devices).toHaveLength(1);
+    expect(devices[0]).toMatchObject({ createdUserAgent: browser.userAgent, createdIp: expect.stringMatching(/127\.0\.0\.1/) });
+    // The account page (opened now, in another tab) names that session's browser and IP.
+    const account = await browser.follow(`${server.issuer}/account`, server.issuer);
+    const sessions = account.text.slice(account.text.indexOf('id="sessions"'), account.text.indexOf('id="apps"'));
+    expect(sessions).toMatch(/<strong>Chrome on Linux<\/strong> <span class="badge">this device<\/span>/);
+    expect(sessions).toMatch(/IP [0-9a-f.:]+ · signed in/);
+    expect(sessions).not.toContain("Unknown device");
+  });
+
   it("refuses a passkey already registered to another account, leaving no account behind", async () => {
     const first = newAddress();
     const { browser } = await requestLink(first);
