@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
 import { isStorableCredentialId } from "../webauthn/credential-id.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
@@ -16,7 +17,7 @@ function passkeyName(value: string): string {
   return name;
 }
 
-/** Passkeys on the account page: add (the WebAuthn ceremony, driven by passkey.js), rename, remove. */
+/** Passkeys on the account page: add (the WebAuthn ceremony, driven by passkey.js), rename, remove (after a confirmation page). */
 export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: AccountPages): void {
   const { access, views, passkeys } = deps;
   // One registration at a time per session; the challenge is bound to the user it was made for.
@@ -67,9 +68,16 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
       return;
     }
     const user = await deps.users.findUserById(session.userId);
+    const confirmed = bodyField(ctx.request.body, "confirm");
     // The last passkey of an account with a password: only after a warning the user confirmed.
-    if (owned.length === 1 && user?.passwordHash && bodyField(ctx.request.body, "confirm") !== "last-passkey") {
+    if (owned.length === 1 && user?.passwordHash && confirmed !== "last-passkey") {
       views.render(ctx, "account/passkey-remove-last", { title: "Remove your last passkey?", passkey });
+      return;
+    }
+    // Any other passkey: only from the confirmation page naming it (a stray or forged click removes nothing).
+    if (confirmed !== "remove" && confirmed !== "last-passkey") {
+      const authenticator = authenticatorNameOf(passkey.aaguid);
+      views.render(ctx, "account/passkey-remove", { title: `Remove “${passkey.name}”?`, passkey, authenticator });
       return;
     }
     const outcome = await deps.credentials.removeCredential(session.userId, id);

@@ -79,13 +79,19 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Chrome on Linux");
     expect(await authenticator.credentialCount()).toBe(1);
 
+    // The rename field opens under "Edit" (issue #15), in place.
+    const nameField = passkeyItems().first().locator('input[name="name"]');
+    expect(await nameField.isVisible()).toBe(false);
+    await passkeyItems().first().locator("summary", { hasText: "Edit" }).click();
+    expect(await nameField.isVisible()).toBe(true);
     // With a passkey, a change needs MFA: the password sign-in is not enough, so the page asks first.
-    await passkeyItems().first().locator('input[name="name"]').fill("Work laptop");
+    await nameField.fill("Work laptop");
     await passkeyItems().first().getByRole("button", { name: "Rename" }).click();
     await page.getByRole("button", { name: "Use your passkey or security key" }).click();
     await page.waitForURL(`${server.issuer}/account`);
     expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Chrome on Linux");
-    await passkeyItems().first().locator('input[name="name"]').fill("Work laptop");
+    await passkeyItems().first().locator("summary", { hasText: "Edit" }).click();
+    await nameField.fill("Work laptop");
     await passkeyItems().first().getByRole("button", { name: "Rename" }).click();
     await expect.poll(() => page.locator("[role=status]").textContent()).toContain("The passkey is now called “Work laptop”.");
     expect(await passkeyItems().first().locator(".passkey-name").textContent()).toBe("Work laptop");
@@ -99,10 +105,16 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     await expect.poll(() => passkeyItems().count()).toBe(2);
     expect(await securityKey.credentialCount()).toBe(1);
 
-    await page.getByRole("button", { name: "Remove “Work laptop”" }).click();
+    // Removing asks first, on a page naming the passkey; "Keep the passkey" keeps it.
+    await page.getByRole("button", { name: "Remove “Work laptop”…" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Remove “Work laptop”?");
+    await page.getByRole("link", { name: "Keep the passkey" }).click();
+    await expect.poll(() => passkeyItems().count()).toBe(2);
+    await page.getByRole("button", { name: "Remove “Work laptop”…" }).click();
+    await page.getByRole("button", { name: "Remove “Work laptop”", exact: true }).click();
     await expect.poll(() => page.locator("[role=status]").textContent()).toContain("was removed");
     expect(await passkeyItems().count()).toBe(1);
-    await page.getByRole("button", { name: "Remove “Chrome on Linux”" }).click();
+    await page.getByRole("button", { name: "Remove “Chrome on Linux”…" }).click();
     await expect.poll(() => page.locator("[role=alert]").textContent()).toContain("is your last passkey");
     await page.getByRole("button", { name: /Remove it anyway/ }).click();
     await expect.poll(() => passkeyItems().count()).toBe(0);

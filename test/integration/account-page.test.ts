@@ -117,16 +117,35 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
       expect((await account.post(page, `/account/passkeys/${one.id}/rename`, { name: bad })).status).toBe(400);
     }
 
-    // Not the last one: removed, mailed, and "sign out everywhere else" offered first.
-    const removed = await account.post(page, `/account/passkeys/${two.id}/remove`);
+    // Renaming sits behind "Edit" (a <details>, so it needs no script); removing behind a confirmation page.
+    expect(page.text).toMatch(
+      new RegExp(
+        `<details class="passkey-edit">\\s*<summary>Edit<span class="visually-hidden"> “${one.name}”</span></summary>\\s*<form method="post" action="/account/passkeys/${one.id}/rename"`,
+      ),
+    );
+    // Not the last one: a page naming it first, and nothing removed until it is confirmed.
+    const asked = await account.post(page, `/account/passkeys/${two.id}/remove`);
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain(`<h1 id="page-title">Remove “${two.name}”?</h1>`);
+    expect(asked.text).toContain(`You will no longer be able to sign in with <strong>“${two.name}”</strong>`);
+    expect(asked.text).toContain('name="confirm" value="remove"');
+    expect(asked.text).toContain('href="/account#passkeys">Keep the passkey</a>');
+    expect(await server.services.credentials.findCredentialById(two.id)).not.toBeNull();
+    for (const other of ["", "yes", "REMOVE"]) {
+      expect((await account.post(asked, `/account/passkeys/${two.id}/remove`, { confirm: other })).text).toContain('name="confirm" value="remove"');
+    }
+    expect(await server.services.credentials.findCredentialById(two.id)).not.toBeNull();
+    // Confirmed: removed, mailed, and "sign out everywhere else" offered first.
+    const removed = await account.post(asked, `/account/passkeys/${two.id}/remove`, { confirm: "remove" });
     expect(removed.text).toContain("was removed.");
     expect(removed.text).toContain('action="/account/sessions/sign-out-others"');
     expect(await server.services.credentials.findCredentialById(two.id)).toBeNull();
     expect((await mailsTo(server, user.email)).some((mail) => mail.text.includes("was removed"))).toBe(true);
 
-    // The last one, with a password left: a warning first, removed only when confirmed.
+    // The last one, with a password left: its own warning first (the plain confirmation is not enough), removed only when confirmed.
     const warning = await account.post(page, `/account/passkeys/${one.id}/remove`);
     expect(warning.text).toContain("is your last passkey");
+    expect((await account.post(page, `/account/passkeys/${one.id}/remove`, { confirm: "remove" })).text).toContain("is your last passkey");
     expect(await server.services.credentials.findCredentialById(one.id)).not.toBeNull();
     const confirmed = await account.post(warning, `/account/passkeys/${one.id}/remove`, { confirm: "last-passkey" });
     expect(confirmed.status).toBe(200);
@@ -143,6 +162,31 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
 
     const types = (await server.services.events.listForUser(user.id)).map((event) => event.type);
     expect(types).toEqual(expect.arrayContaining(["passkey.added", "passkey.renamed", "passkey.removed"]));
+  });
+
+  it("refuses a passkey removal confirmed from a session whose verification went stale, removing nothing", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const first = await addPasskey(account, await account.open());
+    const { page } = await addPasskey(account, first.page);
+    const [one] = await server.services.credentials.listCredentialsOfUser(user.id);
+    const asked = await account.postVerified(page, `/account/passkeys/${one?.id}/remove`);
+    expect(asked.text).toContain('name="confirm" value="remove"');
+    try {
+      moveClock(660);
+      // The confirmation page was shown while fresh; confirming after the window sends the browser to verify again.
+      const stale = await account.post(asked, `/account/passkeys/${one?.id}/remove`, { confirm: "remove" });
+      expect(stale.status).toBe(303);
+      const target = new URL(stale.location as string);
+      expect(target.pathname).toBe("/auth");
+      expect(target.searchParams.get("max_age")).toBe("600");
+      expect(target.searchParams.get("acr_values")).toBe("urn:idp:acr:mfa");
+      // Without its CSRF token, or from another origin, nothing either.
+      expect((await account.browser.postForm(`${server.issuer}/account/passkeys/${one?.id}/remove`, { confirm: "remove" })).status).toBe(403);
+      expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(2);
+    } finally {
+      restoreClock();
+    }
   });
 
   it("refuses a credential id over 1023 bytes, and renames and removes one of 1023 (§14)", async () => {
