@@ -1,32 +1,39 @@
 import type Router from "@koa/router";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
+import { ENROLMENT_SECONDS } from "../mfa/totp.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
+
+const WRONG_CODE = "That code did not match. Check that your device's clock is right, then enter the code the app shows now.";
 
 /** Second factors on the account page: authenticator app set-up and removal, backup codes, "sign out everywhere else". */
 export function securityRoutes(router: Router, deps: AccountDependencies, pages: AccountPages): void {
-  const { access, views, totp, backupCodes, events } = deps;
+  const { access, views, totp, backupCodes, events, secondFactors } = deps;
+  const enrolPage = { title: "Set up an authenticator app", confirmAction: "/account/security/totp/confirm", cancelHref: "/account" };
 
   router.post("/security/totp", async (ctx) => {
     const session = await access.recentlyVerified(ctx);
     if (!session) return;
     const user = await deps.users.findUserById(session.userId);
     const enrolment = await totp.startEnrolment({ id: session.userId, email: user?.email ?? session.userId });
-    views.render(ctx, "account/totp-enrol", {
-      title: "Set up an authenticator app",
-      ...enrolment,
-      confirmAction: "/account/security/totp/confirm",
-      cancelHref: "/account",
-    });
+    views.render(ctx, "account/totp-enrol", { ...enrolPage, ...enrolment });
   });
 
   router.post("/security/totp/confirm", async (ctx) => {
     const session = await access.recentlyVerified(ctx);
     if (!session) return;
-    const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
-    if (!(await totp.confirmEnrolment(session.userId, code))) {
-      await events.record({ type: "mfa.totp_enrolment", outcome: "failure", userId: session.userId, ...requestOrigin(ctx) });
-      views.render(ctx, "account/totp-confirm-failed", { title: "That code did not match" }, 400);
+    const origin = requestOrigin(ctx);
+    if (!(await secondFactors.confirmTotpEnrolment(session.userId, bodyField(ctx.request.body, "code"), origin))) {
+      await events.record({ type: "mfa.totp_enrolment", outcome: "failure", userId: session.userId, ...origin });
+      const user = await deps.users.findUserById(session.userId);
+      // A wrong code keeps the set-up: the same secret, shown again from its sealed copy, until it expires.
+      const pending = await totp.pendingEnrolment({ id: session.userId, email: user?.email ?? session.userId });
+      if (pending) {
+        views.render(ctx, "account/totp-enrol", { ...enrolPage, ...pending, error: WRONG_CODE }, 400);
+        return;
+      }
+      if (await totp.isEnabled(session.userId)) return pages.show(ctx, session, "Your authenticator app is already set up.");
+      views.render(ctx, "account/totp-expired", { title: "This set-up expired", minutes: ENROLMENT_SECONDS / 60 }, 400);
       return;
     }
     await pages.changed(ctx, session, "mfa.totp_added", "An authenticator app was set up");

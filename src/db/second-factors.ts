@@ -17,11 +17,18 @@ export function createSecondFactorQueries(db: Db) {
 
     findTotp: (userId: string) => db.totpFactor.findUnique({ where: { userId } }),
 
-    /** Starts (or restarts) an enrolment: an unconfirmed secret replaces an earlier unconfirmed one, never a confirmed one. */
-    async putPendingTotp(userId: string, secretEncrypted: string): Promise<boolean> {
+    /**
+     * Starts (or restarts) an enrolment at `at` (its expiry counts from there): an unconfirmed secret
+     * replaces an earlier unconfirmed one, never a confirmed one.
+     */
+    async putPendingTotp(userId: string, secretEncrypted: string, at: Date): Promise<boolean> {
       const existing = await db.totpFactor.findUnique({ where: { userId } });
       if (existing?.confirmedAt) return false;
-      await db.totpFactor.upsert({ where: { userId }, create: { userId, secretEncrypted }, update: { secretEncrypted, lastUsedStep: null } });
+      await db.totpFactor.upsert({
+        where: { userId },
+        create: { userId, secretEncrypted, createdAt: at },
+        update: { secretEncrypted, lastUsedStep: null, createdAt: at },
+      });
       return true;
     },
 

@@ -11,6 +11,7 @@ import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
 import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
+const WRONG_CODE = "That code did not match. Check that your device's clock is right, then enter the code the app shows now.";
 const accountGone = () => badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
 
 /**
@@ -22,7 +23,7 @@ const accountGone = () => badRequest("interaction.expired", "This sign-in page h
 export function enrolmentStep(
   deps: Pick<
     InteractionDependencies,
-    "provider" | "views" | "users" | "totp" | "backupCodes" | "passkeys" | "signInSteps" | "notifySecurityChange" | "globalMinimumAcr"
+    "provider" | "views" | "users" | "totp" | "secondFactors" | "backupCodes" | "passkeys" | "signInSteps" | "notifySecurityChange" | "globalMinimumAcr"
   >,
   machine: StepMachine,
 ) {
@@ -44,32 +45,39 @@ export function enrolmentStep(
 
   return {
     routes(router: Router, admit: Admit) {
+      const enrolPage = (ctx: Context) => ({
+        title: "Set up an authenticator app",
+        confirmAction: `/interaction/${uidOf(ctx)}/enrol/totp/confirm`,
+        cancelHref: `/interaction/${uidOf(ctx)}`,
+      });
+
       router.post("/enrol/totp", admit("enrolment"), async (ctx) => {
         await assertAppAllowed(ctx);
         const enrolment = await totp.startEnrolment(await userOf(stepOf(ctx)));
-        views.render(ctx, "account/totp-enrol", {
-          title: "Set up an authenticator app",
-          ...enrolment,
-          confirmAction: `/interaction/${uidOf(ctx)}/enrol/totp/confirm`,
-          cancelHref: `/interaction/${uidOf(ctx)}`,
-        });
+        views.render(ctx, "account/totp-enrol", { ...enrolPage(ctx), ...enrolment });
       });
 
       router.post("/enrol/totp/confirm", admit("enrolment"), async (ctx) => {
         const step = stepOf(ctx);
         await assertAppAllowed(ctx);
-        const code = bodyField(ctx.request.body, "code").replace(/\s/g, "");
         let stepMoved = false;
         // The app is confirmed only together with leaving the step that allowed it.
-        const confirmed = await totp.confirmEnrolment(step.userId, code, async (confirm) => {
-          const moved = await deps.signInSteps.moveWith(uidOf(ctx), "enrolment", "enrolled", withVerified(step, ["otp"]), new Date(), (tx) => confirm(tx));
-          stepMoved = moved === "step_moved";
-          return typeof moved === "object";
-        });
+        const confirmed = await deps.secondFactors.confirmTotpEnrolment(
+          step.userId,
+          bodyField(ctx.request.body, "code"),
+          requestOrigin(ctx),
+          async (confirm) => {
+            const moved = await deps.signInSteps.moveWith(uidOf(ctx), "enrolment", "enrolled", withVerified(step, ["otp"]), new Date(), (tx) => confirm(tx));
+            stepMoved = moved === "step_moved";
+            return typeof moved === "object";
+          },
+        );
         if (stepMoved) throw machine.wrongStep();
         if (!confirmed) {
-          // The unconfirmed secret stays unused; starting again replaces it.
-          return machine.show(ctx, step, { error: "That code did not match. Start the set-up again." });
+          // A wrong code keeps the set-up (the same secret) until it expires; then starting again replaces it.
+          const pending = await totp.pendingEnrolment(await userOf(step));
+          if (pending) return views.render(ctx, "account/totp-enrol", { ...enrolPage(ctx), ...pending, error: WRONG_CODE }, 400);
+          return machine.show(ctx, step, { error: "This set-up expired. Start it again, and remove the earlier entry from your app." });
         }
         await deps.notifySecurityChange({ userId: step.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: requestOrigin(ctx) });
         const codes = (await backupCodes.remaining(step.userId)) === 0 ? await backupCodes.regenerate(step.userId) : null;

@@ -33,19 +33,45 @@ export function createSecondFactorService(deps: {
 }) {
   const { totp, backupCodes, throttle, events } = deps;
 
+  /** Takes a point of the account's allowance before a code is checked; a refusal is recorded. */
+  async function consumeAllowance(userId: string, origin: RequestOrigin) {
+    try {
+      // Before the code is checked: a burst of guesses checks at most the allowance (issue #10).
+      await throttle.consume(userId);
+    } catch (error) {
+      if (error instanceof AppError) await events.record({ type: "mfa.locked_out", outcome: "refused", userId, ...origin });
+      throw error;
+    }
+  }
+
   return {
     factorsOf: (userId: string): Promise<SecondFactors> => deps.countFactors(userId),
+
+    /**
+     * The first code of an authenticator app being set up, counted against the same allowance as
+     * every other code (a wrong one may be retried with the same secret, so the retries are bounded).
+     * `commit` as for TotpService.confirmEnrolment. True when the set-up is confirmed.
+     * @throws AppError mfa.throttled (429)
+     */
+    async confirmTotpEnrolment(
+      userId: string,
+      rawCode: string,
+      origin: RequestOrigin,
+      commit?: Parameters<TotpService["confirmEnrolment"]>[2],
+    ): Promise<boolean> {
+      const code = rawCode.trim().replace(/\s/g, "");
+      await consumeAllowance(userId, origin);
+      if (looksLikeTotpCode(code)) deps.codeChecked("totp");
+      const confirmed = await totp.confirmEnrolment(userId, code, commit);
+      // Clearing the count is safe here: setting up needs every existing factor verified first.
+      if (confirmed) await throttle.recordSuccess(userId);
+      return confirmed;
+    },
 
     /** Checks a typed code; returns what it proved (RFC 8176 `otp` for both kinds). */
     async verifyCode(userId: string, rawCode: string, origin: RequestOrigin): Promise<{ amr: string[]; kind: "totp" | "backup_code" }> {
       const code = rawCode.trim().replace(/\s/g, "");
-      try {
-        // Before the code is checked: a burst of guesses checks at most the allowance (issue #10).
-        await throttle.consume(userId);
-      } catch (error) {
-        if (error instanceof AppError) await events.record({ type: "mfa.locked_out", outcome: "refused", userId, ...origin });
-        throw error;
-      }
+      await consumeAllowance(userId, origin);
       const kind = looksLikeTotpCode(code) ? "totp" : looksLikeBackupCode(code) ? "backup_code" : null;
       if (kind) deps.codeChecked(kind);
       const ok = kind === "totp" ? await totp.verify(userId, code) : kind === "backup_code" ? await backupCodes.use(userId, code) : false;

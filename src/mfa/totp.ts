@@ -18,6 +18,9 @@ export interface TotpEnrolment {
   qrCode: string;
 }
 
+/** How long a started set-up waits for its first code (wrong codes may be retried with the same secret until then). */
+export const ENROLMENT_SECONDS = 10 * 60;
+
 const CODE_SHAPE = /^\d{6}$/;
 export const looksLikeTotpCode = (code: string) => CODE_SHAPE.test(code);
 
@@ -43,18 +46,37 @@ export function createTotpService(deps: { queries: SecondFactorQueries; dataKey:
     return result.valid && "timeStep" in result ? result.timeStep : null;
   }
 
+  async function enrolmentOf(secret: string, email: string): Promise<TotpEnrolment> {
+    const uri = generateURI({ issuer: deps.issuerName, label: email, secret, period: PERIOD_SECONDS });
+    return { secret, uri, qrCode: await QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 220 }) };
+  }
+
+  const isPending = (factor: { confirmedAt: Date | null; createdAt: Date } | null) =>
+    factor !== null && !factor.confirmedAt && now() < factor.createdAt.getTime() + ENROLMENT_SECONDS * 1000;
+
   return {
     async startEnrolment(user: { id: string; email: string }): Promise<TotpEnrolment> {
       const secret = generateSecret({ length: 20 });
-      const stored = await queries.putPendingTotp(user.id, seal(dataKey, secret, context(user.id)));
+      const stored = await queries.putPendingTotp(user.id, seal(dataKey, secret, context(user.id)), new Date(now()));
       assertThat(stored, () => conflict("mfa.totp_exists", "An authenticator app is already set up. Remove it first to set up another."));
-      const uri = generateURI({ issuer: deps.issuerName, label: user.email, secret, period: PERIOD_SECONDS });
-      return { secret, uri, qrCode: await QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 220 }) };
+      return enrolmentOf(secret, user.email);
     },
 
     /**
-     * The first valid code confirms the enrolment (and counts as used). `commit` runs the
-     * confirmation inside the caller's transaction, together with what it allows.
+     * The set-up waiting for its first code, to show again after a wrong one: the same secret (read
+     * back from its sealed copy; it never leaves the server otherwise). Null when none was started
+     * or it expired.
+     */
+    async pendingEnrolment(user: { id: string; email: string }): Promise<TotpEnrolment | null> {
+      const factor = await queries.findTotp(user.id);
+      if (!factor || !isPending(factor)) return null;
+      return enrolmentOf(open(dataKey, factor.secretEncrypted, context(user.id)), user.email);
+    },
+
+    /**
+     * The first valid code within `ENROLMENT_SECONDS` of the start confirms the enrolment (and counts
+     * as used). `commit` runs the confirmation inside the caller's transaction, together with what it
+     * allows. Callers throttle the attempts (SecondFactorService.confirmTotpEnrolment).
      */
     async confirmEnrolment(
       userId: string,
@@ -62,7 +84,7 @@ export function createTotpService(deps: { queries: SecondFactorQueries; dataKey:
       commit: (confirm: (client?: TotpClient) => Promise<boolean>) => Promise<boolean> = (confirm) => confirm(),
     ): Promise<boolean> {
       const factor = await queries.findTotp(userId);
-      if (!factor || factor.confirmedAt) return false;
+      if (!factor || !isPending(factor)) return false;
       const step = await matchingStep(userId, code, factor.secretEncrypted, factor.lastUsedStep);
       return step !== null && (await commit((client) => queries.acceptTotpStep(userId, step, true, client)));
     },
