@@ -42,6 +42,8 @@ export interface NewPasskey {
 /** A credential id belongs to one user only: the primary key (also when two requests race). */
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === "P2002";
 const alreadyRegistered = () => conflict("passkey.already_registered", "This passkey is already registered to an account.");
+// The same words the page's script uses when the browser itself refuses (excludeCredentials).
+const alreadyYours = () => conflict("passkey.already_registered", "This passkey or security key is already registered to your account.");
 const userHandleOf = (userId: string) => Buffer.from(userId, "utf8").toString("base64url");
 const expired = () => badRequest("passkey.challenge_expired", "This passkey prompt has expired. Try again.");
 // One code for every check an assertion can fail (origin, RP ID, flags, signature, counter, whose
@@ -197,7 +199,9 @@ export function createPasskeyService(deps: {
       const info = verification.registrationInfo;
       // What is stored is the id in the authenticator data, not the one the client sent beside it.
       assertThat(Buffer.from(info.credential.id, "base64url").length <= MAX_CREDENTIAL_ID_BYTES, credentialIdTooLong);
-      assertThat(await credentials.findCredentialById(info.credential.id).then((found) => !found), alreadyRegistered);
+      const existing = await credentials.findCredentialById(info.credential.id);
+      // Whether an id is registered is no secret (see verifyAuthentication); whose it is, beyond "yours", is not said.
+      assertThat(!existing, existing?.userId === userId ? alreadyYours : alreadyRegistered);
       const deviceBound = info.credentialDeviceType !== "multiDevice";
       return {
         credential: {

@@ -189,6 +189,26 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     }
   });
 
+  it("says in plain words that a passkey is already registered to this account, and stores nothing twice", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const { authenticator, page } = await addPasskey(account, await account.open());
+    const again = await registerPasskey(account, page, authenticator);
+    expect(again.status).toBe(409);
+    expect(JSON.parse(again.text)).toMatchObject({
+      error: "passkey.already_registered",
+      error_description: "This passkey or security key is already registered to your account.",
+    });
+    // Another account's passkey is not called "yours".
+    const other = await newUser();
+    const otherAccount = new AccountPage(server, other.email, browserAs(CHROME_LINUX));
+    const theirs = await registerPasskey(otherAccount, await otherAccount.open(), authenticator);
+    expect(theirs.status).toBe(409);
+    expect(JSON.parse(theirs.text).error_description).toBe("This passkey is already registered to an account.");
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(1);
+    expect(await server.services.credentials.listCredentialsOfUser(other.id)).toHaveLength(0);
+  });
+
   it("refuses a credential id over 1023 bytes, and renames and removes one of 1023 (§14)", async () => {
     const user = await newUser();
     const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));

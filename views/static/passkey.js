@@ -31,8 +31,12 @@
     window.location.assign(redirectTo);
   };
 
-  const friendly = (error) =>
-    error && (error.name === "NotAllowedError" || error.name === "AbortError") ? "The passkey prompt was closed — try again." : error.message;
+  const friendly = (error) => {
+    // The browser refused because excludeCredentials named this authenticator (@simplewebauthn/browser's code for InvalidStateError).
+    if (error?.code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED") return "This passkey or security key is already registered to your account.";
+    if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) return "The passkey prompt was closed — try again.";
+    return error.message;
+  };
 
   // Autofill (conditional mediation): the browser lists saved passkeys under the email field and
   // resolves only when the user picks one. Started again after every button ceremony, which aborts it.
