@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import * as oidc from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -119,6 +120,55 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     await page.getByRole("button", { name: /Remove it anyway/ }).click();
     await expect.poll(() => passkeyItems().count()).toBe(0);
     expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(0);
+  });
+
+  it("says a passkey added twice is already registered, in plain words (issue #15)", async () => {
+    const user = await newUser();
+    await openAccount(page, user.email);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await page.waitForURL(`${server.issuer}/account#passkeys`);
+    // With a passkey, adding another needs a passkey check first; then the same authenticator again.
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Use your passkey or security key" }).click();
+    await page.waitForURL(`${server.issuer}/account`);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    // The browser refuses the authenticator the options exclude; the page says what that means.
+    await expect.poll(() => page.locator("#passkey-error").textContent()).toBe("This passkey or security key is already registered to your account.");
+    expect(await authenticator.credentialCount()).toBe(1);
+    expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(1);
+  });
+
+  it("copies, downloads and prints new backup codes, and prints nothing else (issue #15)", async () => {
+    const user = await newUser();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.issuer });
+    await openAccount(page, user.email);
+    await page.getByRole("button", { name: "Create new backup codes" }).click();
+    const codes = (await page.locator(".codes code").allTextContents()).map((code) => code.trim());
+    expect(codes).toHaveLength(10);
+
+    await page.getByRole("button", { name: "Copy the codes" }).click();
+    await expect.poll(() => page.locator("[data-codes-status]").textContent()).toContain("The codes are copied.");
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    for (const code of codes) expect(copied).toContain(code);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download as a text file" }).click()]);
+    expect(download.suggestedFilename()).toBe("backup-codes-localhost.txt");
+    const file = await readFile(await download.path(), "utf8");
+    expect(file.trim().split("\n").slice(-10)).toEqual(codes);
+
+    await page.evaluate(() => window.addEventListener("beforeprint", () => document.body.setAttribute("data-printing", "")));
+    await page.getByRole("button", { name: "Print the codes" }).click();
+    await expect.poll(() => page.locator("body[data-printing]").count()).toBe(1);
+    // The print stylesheet: the codes, and nothing else of the page.
+    await page.emulateMedia({ media: "print" });
+    expect(await page.locator(".codes").isVisible()).toBe(true);
+    for (const other of [page.locator("h1"), page.getByRole("link", { name: "Done" }), page.locator("[data-backup-code-actions]"), page.locator("form")]) {
+      expect(await other.first().isVisible()).toBe(false);
+    }
+    await page.emulateMedia({ media: "screen" });
+    expect(await page.locator("h1").isVisible()).toBe(true);
   });
 
   it("lists the sessions of two browsers and signs the other one out everywhere else; its refresh token stops working", async () => {
