@@ -74,7 +74,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
       views.render(ctx, "account/passkey-remove-last", { title: "Remove your last passkey?", passkey });
       return;
     }
-    // Any other passkey: only from the confirmation page naming it (a stray or forged click removes nothing).
+    // Any other passkey: only from the confirmation page naming it (a mis-click on the list removes nothing).
     if (confirmed !== "remove" && confirmed !== "last-passkey") {
       const authenticator = authenticatorNameOf(passkey.aaguid);
       views.render(ctx, "account/passkey-remove", { title: `Remove “${passkey.name}”?`, passkey, authenticator });

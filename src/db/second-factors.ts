@@ -33,12 +33,19 @@ export function createSecondFactorQueries(db: Db) {
     },
 
     /**
-     * Accepts a code's time step only when it is newer than the last accepted one: one conditional
-     * UPDATE, so two processes given the same code cannot both accept it.
+     * Accepts a code's time step only when it is newer than the last accepted one (and, given
+     * `secretEncrypted`, only for that secret): one conditional UPDATE, so two processes given the
+     * same code cannot both accept it.
      */
-    async acceptTotpStep(userId: string, step: number, confirm: boolean, client: TotpClient = db): Promise<boolean> {
+    async acceptTotpStep(userId: string, step: number, confirm: boolean, client: TotpClient = db, secretEncrypted?: string): Promise<boolean> {
       const { count } = await client.totpFactor.updateMany({
-        where: { userId, OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }], ...(confirm ? { confirmedAt: null } : { confirmedAt: { not: null } }) },
+        where: {
+          userId,
+          OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }],
+          ...(confirm ? { confirmedAt: null } : { confirmedAt: { not: null } }),
+          // A set-up restarted (in another tab) since the code was checked is not the one the code belongs to.
+          ...(secretEncrypted ? { secretEncrypted } : {}),
+        },
         data: { lastUsedStep: step, ...(confirm ? { confirmedAt: new Date() } : {}) },
       });
       return count === 1;

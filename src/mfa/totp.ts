@@ -86,7 +86,7 @@ export function createTotpService(deps: { queries: SecondFactorQueries; dataKey:
       const factor = await queries.findTotp(userId);
       if (!factor || !isPending(factor)) return false;
       const step = await matchingStep(userId, code, factor.secretEncrypted, factor.lastUsedStep);
-      return step !== null && (await commit((client) => queries.acceptTotpStep(userId, step, true, client)));
+      return step !== null && (await commit((client) => queries.acceptTotpStep(userId, step, true, client, factor.secretEncrypted)));
     },
 
     /** A code from a confirmed authenticator, used at most once. */
