@@ -3,13 +3,14 @@ import type { KoaContextWithOIDC } from "oidc-provider";
 import type { BackgroundTasks } from "../background-tasks.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 
+const handsOverLogin = (result: unknown) => Boolean((result as { login?: unknown } | undefined)?.login);
+
 /**
- * Every use of the IdP session records the device and IP it came from: each successful
- * authorization (interactive or silent), and the moment an interaction hands its sign-in to the
- * session (`interaction.ended`, on resume). The latter is the session's creation, which can come
- * well before its first authorization: a sign-up (or sign-in) waiting on the consent page already
- * has a live session on the account page's list. A failure to record is logged and never fails
- * the sign-in.
+ * Every use of the IdP session records the device and IP it came from, once per authorization: when
+ * it succeeds (interactive or silent), or earlier when a sign-in (or sign-up) is handed to the
+ * session and another step (consent) follows in a new interaction. The session is live from that
+ * moment, on the account page's list too, before any authorization through it has completed. A
+ * failure to record is logged and never fails the sign-in.
  */
 export function recordSessionActivity(provider: Provider, devices: SessionDeviceQueries, tasks: Pick<BackgroundTasks, "run">): void {
   const record = (ctx: KoaContextWithOIDC) => {
@@ -20,6 +21,13 @@ export function recordSessionActivity(provider: Provider, devices: SessionDevice
     // After the answer, and drained at shutdown (a failure is logged by the task runner).
     tasks.run("session activity", () => devices.recordSessionUse(uid, accountId, userAgent, ip, at).then(() => undefined));
   };
-  provider.on("interaction.ended", record);
-  provider.on("authorization.success", record);
+  // This request handed a login over and starts the next step: the session exists from now on.
+  provider.on("interaction.started", (ctx: KoaContextWithOIDC) => {
+    if (handsOverLogin(ctx.oidc.result)) record(ctx);
+  });
+  provider.on("authorization.success", (ctx: KoaContextWithOIDC) => {
+    // Already recorded when the login of this authorization was handed over (its result is this interaction's lastSubmission).
+    if (handsOverLogin((ctx.oidc.entities.Interaction as { lastSubmission?: unknown } | undefined)?.lastSubmission)) return;
+    record(ctx);
+  });
 }
