@@ -118,7 +118,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       ctx.type = "html";
       ctx.body = views.renderToString(ctx, "errors/error", {
         title: "This step already ended",
-        message: "It was completed or ended in another window, or you were signed out meanwhile. Go back to the app and try again.",
+        message: "It was completed or ended in another window, or you were signed out meanwhile.",
+        next: "Go back to the app and try again.",
         error: "session_ended",
       });
     } else {
