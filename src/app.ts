@@ -14,6 +14,7 @@ import type { Config } from "./config.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
+import { brandAssets } from "./http/brand-assets.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
@@ -50,7 +51,8 @@ const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.
 
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
-  const views: Views = createViews(VIEWS_DIR, { cache: config.production });
+  const brand = brandAssets(config.branding);
+  const views: Views = createViews(VIEWS_DIR, { cache: config.production, brand: brand.onPage });
   const adapter = createPrismaAdapterFactory({
     queries: services.oidcPayloads,
     hot: services.hotPayloads,
@@ -151,6 +153,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,
       packageFiles: { "simplewebauthn-browser.js": SIMPLEWEBAUTHN_BROWSER_BUNDLE },
+      generated: brand.files,
     }).routes(),
   );
   // What every group of the app's own pages needs: rendering, CSRF (issuer, cookie flavour), body limit.

@@ -75,7 +75,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
   const secondFactorQueries = createSecondFactorQueries(db);
-  const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.webauthn.rpName });
+  const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.branding.siteName });
   const backupCodes = createBackupCodeService({ queries: secondFactorQueries, hashKey: keys.hashKey });
   const mailer = createMailer(config.mail, logger);
   const mailThrottle = createMailThrottle(db, config.signUp);
@@ -88,7 +88,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),
   });
   const tasks = createBackgroundTasks(logger);
-  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
+  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.branding.siteName });
   const oidcPayloads = createOidcPayloadQueries(db);
   const hotPayloads = createHotPayloadQueries(database.hot, invalidationOrigin);
   const sessionDevices = createSessionDeviceQueries(db);
@@ -188,13 +188,13 @@ export function createServices(database: Database, config: Config, keys: Derived
       tasks,
       events,
       issuer: config.issuer,
-      siteName: config.webauthn.rpName,
+      siteName: config.branding.siteName,
       linkSeconds: config.signUp.linkSeconds,
     }),
     signOutSession: createSignOutSession(signOutDependencies),
     relyingPartyLogout,
     notifySecurityChange,
-    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
+    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.branding.siteName, issuer: config.issuer }),
     userAdmin,
     audit,
     groupQueries,

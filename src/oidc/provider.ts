@@ -173,7 +173,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
-          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form, siteName: config.webauthn.rpName });
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form, siteName: config.branding.siteName });
         },
         postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
           ctx.body = views.renderToString(ctx as unknown as Context, "logout/done", { title: "Signed out" });

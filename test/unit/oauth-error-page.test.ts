@@ -17,11 +17,14 @@ describe("error pages people can act on", () => {
     [{ error: "server_error" }, "Something went wrong on our side", "try again"],
     [{ error: "invalid_request", error_description: "interaction session not found" }, "This step already ended", "start signing in again"],
     [{ error: "invalid_request", error_description: "unrecognized route or not allowed method" }, "Signing in could not continue", "start signing in again"],
-  ])("%j: a plain title, what to do next, the OAuth error only as details", (out, title, next) => {
-    const page = explainOAuthError(out);
-    expect(page.title).toBe(title);
-    expect(page.next).toContain(next);
-    expect(`${page.title} ${page.message} ${page.next}`).not.toMatch(/redirect_uri|client is invalid|_/);
-    expect(page).toMatchObject({ error: out.error, details: out.error_description });
-  });
+  ] as [{ error: string; error_description?: string }, string, string][])(
+    "%j: a plain title, what to do next, the OAuth error only as details",
+    (out, title, next) => {
+      const page = explainOAuthError(out);
+      expect(page.title).toBe(title);
+      expect(page.next).toContain(next);
+      expect(`${page.title} ${page.message} ${page.next}`).not.toMatch(/redirect_uri|client is invalid|_/);
+      expect(page).toMatchObject({ error: out.error, details: out.error_description });
+    },
+  );
 });
