@@ -10,7 +10,7 @@ import type { UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
 import type { Administration } from "./administration.js";
 import { adminBearerAuth } from "./api-auth.js";
-import { clientCreateBody, clientUpdateBody, invitationBody, parseBody } from "./api-schemas.js";
+import { clientCreateBody, clientUpdateBody, invitationBody, parseBody, userUpdateBody } from "./api-schemas.js";
 
 export interface AdminApiDependencies {
   provider: Provider;
@@ -165,7 +165,22 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
 
   router.get("/users", async (ctx) => {
-    ctx.body = { users: await deps.users.list() };
+    const { search, limit, offset } = ctx.query;
+    if ([search, limit, offset].some((value) => Array.isArray(value))) throw badRequest("invalid_request", "search, limit and offset may each be given once");
+    if (search === undefined && limit === undefined && offset === undefined) {
+      ctx.body = { users: await deps.users.list() };
+      return;
+    }
+    const whole = (value: string | undefined, name: string) => {
+      if (value === undefined) return undefined;
+      if (!/^\d{1,9}$/.test(value)) throw badRequest("invalid_request", `${name} must be a whole number`);
+      return Number(value);
+    };
+    ctx.body = await deps.userAdmin.search({
+      search: search as string | undefined,
+      limit: whole(limit as string | undefined, "limit"),
+      offset: whole(offset as string | undefined, "offset"),
+    });
   });
   router.post("/users/invitations", async (ctx) => {
     const { email } = parseBody(invitationBody, ctx.request.body);
@@ -175,6 +190,9 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
   router.get("/users/:id", async (ctx) => {
     ctx.body = await deps.userAdmin.show(ctx.params.id as string);
+  });
+  router.patch("/users/:id", async (ctx) => {
+    ctx.body = await admin(ctx).users.update(ctx.params.id as string, parseBody(userUpdateBody, ctx.request.body));
   });
   router.post("/users/:id/disable", async (ctx) => {
     ctx.body = await admin(ctx).users.disable(ctx.params.id as string);

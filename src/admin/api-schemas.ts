@@ -27,6 +27,9 @@ export const clientCreateBody = z.strictObject({
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();
 
+/** "operator" | "user"; the user service words the refusal of any other value. */
+export const userUpdateBody = z.strictObject({ role: z.string().max(20).optional() });
+
 export const invitationBody = z.strictObject({ email: z.string().max(254) });
 
 /** Parses a body against a schema, or a 400 naming each problem. */

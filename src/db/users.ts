@@ -3,15 +3,58 @@ import type { Db } from "./open-database.js";
 
 export type UserRow = Prisma.UserGetPayload<object>;
 
+export const ROLES = ["user", "operator"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What an operator-ending change does to the account: take the role, disable it, or delete it. */
+export type OperatorLoss = { role: "user" } | { disabledAt: Date } | "delete";
+
+function searchWhere(search: string | undefined): Prisma.UserWhereInput {
+  if (!search) return {};
+  // Prisma passes `contains` to LIKE as it is: its wildcards (and the escape character) must be text here.
+  const text = search.replace(/[\\%_]/g, "\\$&");
+  return { OR: [{ email: { contains: text, mode: "insensitive" } }, { name: { contains: text, mode: "insensitive" } }] };
+}
+
 export function createUserQueries(db: Db) {
   return {
     insertUser: (data: Prisma.UserCreateInput) => db.user.create({ data }),
     findUserById: (id: string) => db.user.findUnique({ where: { id } }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
+    /** One page of the accounts whose email or name contains `search` (any case), oldest first, and how many match in all. */
+    searchUsers: async (filter: { search?: string; offset: number; limit: number }) => {
+      const where = searchWhere(filter.search);
+      const [rows, total] = await db.$transaction([
+        db.user.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }], skip: filter.offset, take: filter.limit }),
+        db.user.count({ where }),
+      ]);
+      return { rows, total };
+    },
+    findUsersByIds: (ids: string[]) => db.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true } }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
+    setRole: (id: string, role: Role) => db.user.update({ where: { id }, data: { role } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),
+    /**
+     * Demotes, disables or deletes an account unless it is the last enabled operator (the console
+     * would have no one left to run it). The enabled operators' rows are locked first, so parallel
+     * changes queue behind each other and each counts what the ones before it left.
+     */
+    changeUnlessLastOperator: (id: string, change: OperatorLoss): Promise<UserRow | "not_found" | "last_operator"> =>
+      db.$transaction(async (tx) => {
+        const operators = await tx.$queryRaw<{ id: string }[]>`
+          SELECT "id" FROM "user" WHERE "role" = 'operator' AND "disabled_at" IS NULL ORDER BY "id" FOR UPDATE`;
+        const target = await tx.user.findUnique({ where: { id } });
+        if (!target) return "not_found";
+        if (operators.length === 1 && operators[0]?.id === id) return "last_operator";
+        if (change === "delete") {
+          await tx.emailLink.deleteMany({ where: { userId: id } });
+          await tx.user.delete({ where: { id } });
+          return target;
+        }
+        return tx.user.update({ where: { id }, data: change });
+      }),
     snoozePasskeyPrompt: (id: string, until: Date) => db.user.update({ where: { id }, data: { passkeyPromptSnoozedUntil: until } }),
   };
 }

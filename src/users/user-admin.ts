@@ -1,10 +1,21 @@
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
-import type { UserQueries, UserRow } from "../db/users.js";
-import { notFound } from "../errors.js";
+import { type OperatorLoss, ROLES, type Role, type UserQueries, type UserRow } from "../db/users.js";
+import { assertThat, badRequest, conflict, notFound } from "../errors.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { normaliseEmailOrNull } from "./email.js";
 import { toUserView, type UserView } from "./user-service.js";
+
+export interface UserChanges {
+  role?: string;
+}
+
+export interface UserPage {
+  users: UserView[];
+  total: number;
+}
+
+export const MAX_PAGE_SIZE = 200;
 
 export interface UserDetails extends UserView {
   passkeys: number;
@@ -15,8 +26,8 @@ export interface UserDetails extends UserView {
 /**
  * What operators do to accounts (CLI now, the admin API later): look one up, disable or enable
  * it, delete it, sign it out everywhere. Every action signs out what must not outlive it and is
- * recorded as a security event.
- * @throws AppError users.not_found
+ * recorded as a security event. The last enabled operator cannot be demoted, disabled or deleted.
+ * @throws AppError users.not_found, users.invalid_role, users.last_operator, users.invalid_search
  */
 export function createUserAdmin(deps: {
   users: UserQueries;
@@ -36,7 +47,19 @@ export function createUserAdmin(deps: {
     return byEmail;
   }
 
-  const record = (type: string, userId: string) => events.record({ type, outcome: "success", userId, details: { by: "operator" } });
+  const record = (type: string, userId: string, details: Record<string, string> = {}) =>
+    events.record({ type, outcome: "success", userId, details: { by: "operator", ...details } });
+
+  /** An operator-ending change, refused for the last enabled operator (nobody could run the console after it). */
+  async function guarded(user: UserRow, change: OperatorLoss): Promise<UserRow> {
+    const result = await users.changeUnlessLastOperator(user.id, change);
+    if (result === "not_found") throw notFound("users.not_found", `no user with id or email "${user.id}"`, { user: user.id });
+    assertThat(
+      result !== "last_operator",
+      conflict("users.last_operator", `${user.email} is the last operator: make someone else an operator first`, { email: user.email }),
+    );
+    return result;
+  }
 
   return {
     async show(idOrEmail: string): Promise<UserDetails> {
@@ -45,10 +68,39 @@ export function createUserAdmin(deps: {
       return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes };
     },
 
+    /** One page of accounts whose email or name contains `search`. */
+    async search(filter: { search?: string; offset?: number; limit?: number }): Promise<UserPage> {
+      const search = filter.search?.trim() || undefined;
+      const offset = filter.offset ?? 0;
+      const limit = filter.limit ?? 50;
+      assertThat(!search || search.length <= 254, badRequest("users.invalid_search", "the search text must be at most 254 characters", { max: 254 }));
+      assertThat(Number.isInteger(offset) && offset >= 0, badRequest("users.invalid_search", "the offset must be a whole number", { field: "offset" }));
+      assertThat(
+        Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE,
+        badRequest("users.invalid_search", `the page size must be from 1 to ${MAX_PAGE_SIZE}`, { field: "limit", max: MAX_PAGE_SIZE }),
+      );
+      const { rows, total } = await users.searchUsers({ search, offset, limit });
+      return { users: rows.map(toUserView), total };
+    },
+
+    /** The role: "operator" may use the console; taking it from the last enabled operator is refused. */
+    async update(idOrEmail: string, changes: UserChanges): Promise<UserView> {
+      const user = await find(idOrEmail);
+      if (changes.role === undefined || changes.role === user.role) return toUserView(user);
+      const role = changes.role as Role;
+      assertThat(
+        (ROLES as readonly string[]).includes(role),
+        badRequest("users.invalid_role", `the role must be ${ROLES.join(" or ")} (got "${changes.role.slice(0, 40)}")`, { role: changes.role.slice(0, 40) }),
+      );
+      const updated = role === "user" ? await guarded(user, { role }) : await users.setRole(user.id, role);
+      await record("user.role_changed", user.id, { role });
+      return toUserView(updated);
+    },
+
     /** Disabled accounts cannot sign in, and lose their sessions and tokens at once. */
     async disable(idOrEmail: string): Promise<UserView> {
       const user = await find(idOrEmail);
-      const updated = await users.setDisabled(user.id, new Date());
+      const updated = await guarded(user, { disabledAt: new Date() });
       await deps.signOutEverywhere(user.id);
       await record("user.disabled", user.id);
       return toUserView(updated);
@@ -61,11 +113,12 @@ export function createUserAdmin(deps: {
       return toUserView(updated);
     },
 
-    /** Deletes the account with its passkeys and factors; its sessions, grants and tokens go first. */
+    /** Deletes the account with its passkeys and factors, then its sessions, grants and tokens (unusable from then on: no account). */
     async delete(idOrEmail: string): Promise<UserView> {
       const user = await find(idOrEmail);
+      // Deleted first, so a refused deletion (the last operator) leaves the account signed in as it was.
+      await guarded(user, "delete");
       await deps.signOutEverywhere(user.id);
-      await users.deleteUser(user.id);
       await record("user.deleted", user.id);
       return toUserView(user);
     },

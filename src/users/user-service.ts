@@ -10,6 +10,8 @@ export interface UserView {
   name: string | null;
   has_password: boolean;
   disabled: boolean;
+  /** "user" or "operator" (may use the console at /admin). */
+  role: string;
   created_at: string;
 }
 
@@ -21,6 +23,7 @@ export function toUserView(row: UserRow): UserView {
     name: row.name,
     has_password: row.passwordHash !== null,
     disabled: row.disabledAt !== null,
+    role: row.role,
     created_at: row.createdAt.toISOString(),
   };
 }

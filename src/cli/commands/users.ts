@@ -6,8 +6,16 @@ import { type CommandIo, UsageError } from "../io.js";
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
-users list [--json]
+users list [--search TEXT] [--limit N] [--offset N] [--json]   (TEXT: part of the email or name, any case)
+users update ID_OR_EMAIL --role operator|user [--json]   (operators may use the console at /admin; the last one stays)
 users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)`;
+
+/** A whole number option, or the default when absent. */
+function countOption(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
+  return Number(value);
+}
 
 /** First line of what was piped in; the password itself may contain spaces. */
 function passwordFromStdin(stdin: string | null): string {
@@ -58,14 +66,31 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       return 0;
     }
     case "list": {
-      const { values } = parseOptions(rest, { json: { type: "boolean" } });
-      const list = await users.list();
-      printResult(
-        io,
-        values.json ?? false,
-        list,
-        list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"),
-      );
+      const { values } = parseOptions(rest, {
+        search: { type: "string" },
+        limit: { type: "string" },
+        offset: { type: "string" },
+        json: { type: "boolean" },
+      });
+      const paged = values.search !== undefined || values.limit !== undefined || values.offset !== undefined;
+      const list = paged
+        ? (
+            await userAdmin.search({
+              search: values.search,
+              limit: countOption(values.limit, "--limit", 50),
+              offset: countOption(values.offset, "--offset", 0),
+            })
+          ).users
+        : await users.list();
+      const line = (u: (typeof list)[number]) => `${u.id}  ${u.email}${u.role === "operator" ? "  (operator)" : ""}${u.disabled ? "  (disabled)" : ""}`;
+      printResult(io, values.json ?? false, list, list.length === 0 ? (paged ? "No matching users." : "No users yet.") : list.map(line).join("\n"));
+      return 0;
+    }
+    case "update": {
+      const { values, positionals } = parseOptions(rest, { role: { type: "string" }, json: { type: "boolean" } }, 1);
+      if (values.role === undefined) throw new UsageError("users update needs a change: --role operator|user");
+      const user = await admin.users.update(positionals[0] as string, { role: values.role });
+      printResult(io, values.json ?? false, user, `User ${user.email} is now ${user.role === "operator" ? "an operator" : "a user (not an operator)"}.`);
       return 0;
     }
     case "show": {
@@ -75,6 +100,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
         `id:            ${user.id}`,
         `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
         `status:        ${user.disabled ? "disabled" : "active"}`,
+        `role:          ${user.role}`,
         `password:      ${user.has_password ? "yes" : "no"}`,
         `passkeys:      ${user.passkeys}`,
         `authenticator: ${user.totp ? "yes" : "no"}`,
