@@ -2,7 +2,7 @@ import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
-import type { UserAdmin, UserChanges } from "../users/user-admin.js";
+import type { ProfileChanges, UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
 
 interface ClientRegistry {
@@ -75,7 +75,7 @@ export function createAdministration(deps: {
         await audit.record(by, { action: "user.recovery_issued", targetType: "user", targetId: null, after: { email: issued.email } });
         return issued;
       },
-      async update(idOrEmail: string, changes: UserChanges) {
+      async update(idOrEmail: string, changes: ProfileChanges) {
         const before = await userAdmin.show(idOrEmail);
         const after = await userAdmin.update(before.id, changes);
         await audit.record(by, { action: "user.updated", targetType: "user", targetId: before.id, before, after });

@@ -27,8 +27,11 @@ export const clientCreateBody = z.strictObject({
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();
 
-/** "operator" | "user"; the user service words the refusal of any other value. */
-export const userUpdateBody = z.strictObject({ role: z.string().max(20).optional() });
+export const userUpdateBody = z.strictObject({
+  name: z.string().max(1000).optional(),
+  username: z.string().max(1000).optional(),
+  role: z.string().max(40).optional(),
+});
 
 export const invitationBody = z.strictObject({ email: z.string().max(254) });
 

@@ -3,11 +3,8 @@ import type { Db } from "./open-database.js";
 
 export type UserRow = Prisma.UserGetPayload<object>;
 
-export const ROLES = ["user", "operator"] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What an operator-ending change does to the account: take the role, disable it, or delete it. */
-export type OperatorLoss = { role: "user" } | { disabledAt: Date } | "delete";
+/** A change that may end an account's being an operator: a profile change taking the role, disabling it, or deleting it. */
+export type OperatorLoss = { name?: string | null; username?: string | null; role?: string } | { disabledAt: Date } | "delete";
 
 function searchWhere(search: string | undefined): Prisma.UserWhereInput {
   if (!search) return {};
@@ -22,18 +19,19 @@ export function createUserQueries(db: Db) {
     findUserById: (id: string) => db.user.findUnique({ where: { id } }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
-    /** One page of the accounts whose email or name contains `search` (any case), oldest first, and how many match in all. */
+    /** One page of the accounts whose email or name contains `search` (any case), by email, and how many match in all. */
     searchUsers: async (filter: { search?: string; offset: number; limit: number }) => {
       const where = searchWhere(filter.search);
       const [rows, total] = await db.$transaction([
-        db.user.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }], skip: filter.offset, take: filter.limit }),
+        db.user.findMany({ where, orderBy: { email: "asc" }, skip: filter.offset, take: filter.limit }),
         db.user.count({ where }),
       ]);
       return { rows, total };
     },
     findUsersByIds: (ids: string[]) => db.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true } }),
+    /** @throws Prisma P2002 when the username is taken */
+    updateProfile: (id: string, data: { name?: string | null; username?: string | null; role?: string }) => db.user.update({ where: { id }, data }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
-    setRole: (id: string, role: Role) => db.user.update({ where: { id }, data: { role } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),
     /**

@@ -27,6 +27,7 @@ export function createAccountFinder(findUserById: (id: string) => Promise<UserRo
         email: user.email,
         email_verified: user.emailVerified,
         ...(user.name ? { name: user.name } : {}),
+        ...(user.username ? { preferred_username: user.username } : {}),
       }),
     };
   };

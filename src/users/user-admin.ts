@@ -1,9 +1,10 @@
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { SignOutEverywhere } from "../auth/sign-out-everywhere.js";
-import { type OperatorLoss, ROLES, type Role, type UserQueries, type UserRow } from "../db/users.js";
+import type { OperatorLoss, UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, conflict, notFound } from "../errors.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { normaliseEmailOrNull } from "./email.js";
+import { normaliseName, normaliseUsername, parseRole } from "./profile-rules.js";
 import { toUserView, type UserView } from "./user-service.js";
 
 export interface UserChanges {
@@ -17,6 +18,15 @@ export interface UserPage {
 
 export const MAX_PAGE_SIZE = 200;
 
+/** What `users update` may change; absent stays as it is, "" clears a name or a username. */
+export interface ProfileChanges {
+  name?: string;
+  username?: string;
+  role?: string;
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === "P2002";
+
 export interface UserDetails extends UserView {
   passkeys: number;
   totp: boolean;
@@ -27,7 +37,8 @@ export interface UserDetails extends UserView {
  * What operators do to accounts (CLI now, the admin API later): look one up, disable or enable
  * it, delete it, sign it out everywhere. Every action signs out what must not outlive it and is
  * recorded as a security event. The last enabled operator cannot be demoted, disabled or deleted.
- * @throws AppError users.not_found, users.invalid_role, users.last_operator, users.invalid_search
+ * @throws AppError users.not_found, users.invalid_name, users.invalid_username, users.username_taken, users.invalid_role,
+ *   users.last_operator, users.invalid_search
  */
 export function createUserAdmin(deps: {
   users: UserQueries;
@@ -83,17 +94,25 @@ export function createUserAdmin(deps: {
       return { users: rows.map(toUserView), total };
     },
 
-    /** The role: "operator" may use the console; taking it from the last enabled operator is refused. */
-    async update(idOrEmail: string, changes: UserChanges): Promise<UserView> {
+    /** Name, username (`preferred_username`) and role; every value checked before anything is written. */
+    async update(idOrEmail: string, changes: ProfileChanges): Promise<UserView> {
       const user = await find(idOrEmail);
-      if (changes.role === undefined || changes.role === user.role) return toUserView(user);
-      const role = changes.role as Role;
-      assertThat(
-        (ROLES as readonly string[]).includes(role),
-        badRequest("users.invalid_role", `the role must be ${ROLES.join(" or ")} (got "${changes.role.slice(0, 40)}")`, { role: changes.role.slice(0, 40) }),
-      );
-      const updated = role === "user" ? await guarded(user, { role }) : await users.setRole(user.id, role);
-      await record("user.role_changed", user.id, { role });
+      const data = {
+        ...(changes.name !== undefined ? { name: normaliseName(changes.name) } : {}),
+        ...(changes.username !== undefined ? { username: normaliseUsername(changes.username) } : {}),
+        ...(changes.role !== undefined ? { role: parseRole(changes.role) } : {}),
+      };
+      let updated: UserRow;
+      try {
+        // Taking the role away goes through the last-operator guard, with the other changes in the same write.
+        const demotes = data.role === "user" && user.role === "operator";
+        updated = demotes ? await guarded(user, data) : await users.updateProfile(user.id, data);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict("users.username_taken", `the username "${data.username}" is taken`);
+        throw error;
+      }
+      if (data.role !== undefined && data.role !== user.role)
+        await events.record({ type: "user.role_changed", outcome: "success", userId: user.id, details: { by: "operator", role: data.role } });
       return toUserView(updated);
     },
 

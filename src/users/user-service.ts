@@ -8,10 +8,10 @@ export interface UserView {
   email: string;
   email_verified: boolean;
   name: string | null;
+  username: string | null;
+  role: string;
   has_password: boolean;
   disabled: boolean;
-  /** "user" or "operator" (may use the console at /admin). */
-  role: string;
   created_at: string;
 }
 
@@ -21,9 +21,10 @@ export function toUserView(row: UserRow): UserView {
     email: row.email,
     email_verified: row.emailVerified,
     name: row.name,
+    username: row.username,
+    role: row.role,
     has_password: row.passwordHash !== null,
     disabled: row.disabledAt !== null,
-    role: row.role,
     created_at: row.createdAt.toISOString(),
   };
 }

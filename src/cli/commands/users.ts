@@ -7,8 +7,9 @@ export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-passw
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
 users list [--search TEXT] [--limit N] [--offset N] [--json]   (TEXT: part of the email or name, any case)
-users update ID_OR_EMAIL --role operator|user [--json]   (operators may use the console at /admin; the last one stays)
-users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)`;
+users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)
+users update ID_OR_EMAIL [--name NAME] [--username USERNAME] [--role user|operator] [--json]   ("" clears a name or username;
+                                 operators may use the console at /admin; the last enabled operator keeps the role)`;
 
 /** A whole number option, or the default when absent. */
 function countOption(value: string | undefined, flag: string, fallback: number): number {
@@ -87,10 +88,16 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       return 0;
     }
     case "update": {
-      const { values, positionals } = parseOptions(rest, { role: { type: "string" }, json: { type: "boolean" } }, 1);
-      if (values.role === undefined) throw new UsageError("users update needs a change: --role operator|user");
-      const user = await admin.users.update(positionals[0] as string, { role: values.role });
-      printResult(io, values.json ?? false, user, `User ${user.email} is now ${user.role === "operator" ? "an operator" : "a user (not an operator)"}.`);
+      const { values, positionals } = parseOptions(
+        rest,
+        { name: { type: "string" }, username: { type: "string" }, role: { type: "string" }, json: { type: "boolean" } },
+        1,
+      );
+      if (values.name === undefined && values.username === undefined && values.role === undefined)
+        throw new UsageError("users update needs --name, --username or --role");
+      const user = await admin.users.update(positionals[0] as string, { name: values.name, username: values.username, role: values.role });
+      const human = `Updated user ${user.email}: username ${user.username ?? "(none)"}, name ${user.name ?? "(none)"}, role ${user.role}.`;
+      printResult(io, values.json ?? false, user, human);
       return 0;
     }
     case "show": {
@@ -99,6 +106,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       const human = [
         `id:            ${user.id}`,
         `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
+        `username:      ${user.username ?? "(none)"}`,
         `status:        ${user.disabled ? "disabled" : "active"}`,
         `role:          ${user.role}`,
         `password:      ${user.has_password ? "yes" : "no"}`,
