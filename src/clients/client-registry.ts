@@ -84,7 +84,7 @@ function assertAccessTokenFormat(value: string | null | undefined): AccessTokenF
   if (value === null || value === undefined) return "opaque";
   assertThat(
     (ACCESS_TOKEN_FORMATS as readonly string[]).includes(value),
-    badRequest("clients.invalid_token_format", `--access-token-format must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_token_format", "--access-token-format", `must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
   );
   return value as AccessTokenFormat;
 }
@@ -96,17 +96,20 @@ function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg | null {
   if (value === null || value === undefined || value === "default") return null;
   assertThat(
     (ID_TOKEN_ALGS as readonly string[]).includes(value),
-    badRequest("clients.invalid_id_token_alg", `--id-token-alg must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_id_token_alg", "--id-token-alg", `must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
   );
   return value as IdTokenAlg;
 }
+
+/** An error about one setting: the CLI's message names the flag; `fields` lets other callers name it their way. */
+const settingError = (code: string, setting: string, problem: string) => badRequest(code, `${setting} ${problem}`, { setting, problem });
 
 const newClientId = () => randomBytes(16).toString("base64url");
 const newClientSecret = () => randomBytes(32).toString("base64url");
 
 function assertName(name: string | undefined): string {
   const trimmed = name?.trim() ?? "";
-  assertThat(trimmed.length > 0 && trimmed.length <= 100, badRequest("clients.invalid_name", "--name must be 1 to 100 characters"));
+  assertThat(trimmed.length > 0 && trimmed.length <= 100, settingError("clients.invalid_name", "--name", "must be 1 to 100 characters"));
   return trimmed;
 }
 
@@ -120,7 +123,10 @@ function assertUris(uris: string[], setting: string): string[] {
 function assertAcr(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === "none") return null;
   const acr = (ACR as Record<string, string>)[value] ?? value;
-  assertThat(isAcr(acr), badRequest("clients.invalid_acr", `--minimum-acr must be one of ${Object.keys(ACR).join(", ")} or none (got "${value}")`));
+  assertThat(
+    isAcr(acr),
+    settingError("clients.invalid_acr", "--minimum-acr", `must be one of ${Object.keys(ACR).join(", ")} or none (got "${value.slice(0, 40)}")`),
+  );
   return acr;
 }
 
@@ -148,13 +154,13 @@ function assertScopes(scopes: string[] | null | undefined, grantTypes: string[],
   for (const scope of unique) {
     assertThat(
       policy.supportedScopes.includes(scope),
-      badRequest("clients.invalid_scope", `--scopes: unknown scope "${scope}" (known: ${policy.supportedScopes.join(", ")})`),
+      settingError("clients.invalid_scope", "--scopes:", `unknown scope "${scope.slice(0, 40)}" (known: ${policy.supportedScopes.join(", ")})`),
     );
   }
   if (unique.includes(ADMIN_SCOPE)) {
     assertThat(
       grantTypes.length === 1 && grantTypes[0] === "client_credentials",
-      badRequest("clients.invalid_scope", `--scopes: "${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
+      settingError("clients.invalid_scope", "--scopes:", `"${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
     );
   }
   return unique;
@@ -164,7 +170,7 @@ function assertSeconds(value: number | null | undefined, setting: string, min: n
   if (value === null || value === undefined) return null;
   assertThat(
     Number.isInteger(value) && value >= min && value <= max,
-    badRequest("clients.invalid_lifetime", `${setting} must be a whole number of seconds from ${min} to ${max} (got ${value})`),
+    settingError("clients.invalid_lifetime", setting, `must be a whole number of seconds from ${min} to ${max} (got ${value})`),
   );
   return value;
 }

@@ -9,7 +9,13 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * @throws AppError clients.invalid_redirect_uri
  */
 export function assertValidRedirectUri(raw: string, setting = "redirect URI"): string {
-  const fail = (why: string) => badRequest("clients.invalid_redirect_uri", `${setting} "${raw}" ${why}`);
+  const fail = (why: string, canonical?: string) =>
+    badRequest("clients.invalid_redirect_uri", `${setting} "${raw}" ${why}`, {
+      setting,
+      problem: `"${raw}" ${why}`,
+      uri: raw,
+      ...(canonical ? { canonical } : {}),
+    });
   if (raw.includes("#")) throw fail("must not contain a fragment (#)");
   if (raw.includes("*")) throw fail("must not contain wildcards (*)");
   if (/\s/.test(raw)) throw fail("must not contain white space");
@@ -26,6 +32,6 @@ export function assertValidRedirectUri(raw: string, setting = "redirect URI"): s
     throw fail("must use https");
   }
   // Also catches dot segments (plain or %2e-encoded), which URL parsing resolves away.
-  if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`);
+  if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`, url.href);
   return raw;
 }
