@@ -13,6 +13,9 @@ function searchWhere(search: string | undefined): Prisma.UserWhereInput {
   return { OR: [{ email: { contains: text, mode: "insensitive" } }, { name: { contains: text, mode: "insensitive" } }] };
 }
 
+/** The advisory lock key of the last-operator guard (any constant of ours; "oper" in ASCII). */
+const LAST_OPERATOR_LOCK = 0x6f706572;
+
 export function createUserQueries(db: Db) {
   return {
     insertUser: (data: Prisma.UserCreateInput) => db.user.create({ data }),
@@ -36,23 +39,28 @@ export function createUserQueries(db: Db) {
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),
     /**
      * Demotes, disables or deletes an account unless it is the last enabled operator (the console
-     * would have no one left to run it). The enabled operators' rows are locked first, so parallel
-     * changes queue behind each other and each counts what the ones before it left.
+     * would have no one left to run it). One transaction-scoped advisory lock queues every such
+     * change behind the others, so each counts what the ones before it left (row locks on the
+     * operators' rows deadlocked under 50 parallel removals on PostgreSQL).
      */
     changeUnlessLastOperator: (id: string, change: OperatorLoss): Promise<UserRow | "not_found" | "last_operator"> =>
-      db.$transaction(async (tx) => {
-        const operators = await tx.$queryRaw<{ id: string }[]>`
-          SELECT "id" FROM "user" WHERE "role" = 'operator' AND "disabled_at" IS NULL ORDER BY "id" FOR UPDATE`;
-        const target = await tx.user.findUnique({ where: { id } });
-        if (!target) return "not_found";
-        if (operators.length === 1 && operators[0]?.id === id) return "last_operator";
-        if (change === "delete") {
-          await tx.emailLink.deleteMany({ where: { userId: id } });
-          await tx.user.delete({ where: { id } });
-          return target;
-        }
-        return tx.user.update({ where: { id }, data: change });
-      }),
+      db.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${LAST_OPERATOR_LOCK}::bigint)`;
+          const target = await tx.user.findUnique({ where: { id } });
+          if (!target) return "not_found";
+          const operators = await tx.user.findMany({ where: { role: "operator", disabledAt: null }, select: { id: true }, take: 2 });
+          if (operators.length === 1 && operators[0]?.id === id) return "last_operator";
+          if (change === "delete") {
+            await tx.emailLink.deleteMany({ where: { userId: id } });
+            await tx.user.delete({ where: { id } });
+            return target;
+          }
+          return tx.user.update({ where: { id }, data: change });
+        },
+        // Queued behind each other, a burst of removals waits longer than Prisma's 2 s default for its turn.
+        { maxWait: 15_000, timeout: 15_000 },
+      ),
     snoozePasskeyPrompt: (id: string, until: Date) => db.user.update({ where: { id }, data: { passkeyPromptSnoozedUntil: until } }),
   };
 }
