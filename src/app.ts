@@ -74,11 +74,23 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   const provider = createProvider({
     config,
     adapter,
-    findAccount: createAccountFinder(services.users.findById, { cacheSeconds: config.caches.accountSeconds }),
+    findAccount: createAccountFinder(services.userQueries.findAccountById, { cacheSeconds: config.caches.accountSeconds }),
     jwks,
     cookieKeys: keys.cookieKeys,
     views,
     logger,
+    appAccess: {
+      isMemberOfAny: services.groupQueries.isMemberOfAny,
+      refused: (ctx, userId) =>
+        services.events.record({
+          type: "access.denied",
+          outcome: "refused",
+          userId,
+          ip: ctx.ip,
+          userAgent: ctx.get("User-Agent") || null,
+          details: { client_id: ctx.oidc.client?.clientId ?? null },
+        }),
+    },
     isRiskySilentRequest: (ctx) => {
       const session = ctx.oidc.session as { uid: string; accountId: string };
       return services.risk.silent({ sessionUid: session.uid, userId: session.accountId, userAgent: ctx.get("User-Agent"), ip: ctx.ip });
@@ -231,6 +243,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       clients: services.clients,
       users: services.users,
       userAdmin: services.userAdmin,
+      groups: services.groups,
+      customClaims: services.customClaims,
       administration: services.administration,
       audit: services.audit,
       throttle: createAdminApiThrottle(services.db, config.throttle),
@@ -248,6 +262,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       person: accountOverview,
       clients: services.clients,
       userAdmin: services.userAdmin,
+      groups: services.groups,
       administration: services.administration,
       audit: services.audit,
       events: services.events,

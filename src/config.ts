@@ -114,6 +114,8 @@ const defaultsSchema = z.object({
 export type Defaults = z.infer<typeof defaultsSchema>;
 
 export interface Config extends Defaults {
+  /** CUSTOM_SCOPES: the operator's scopes and the custom claims each releases (also in claimsByScope). */
+  readonly customScopes: Readonly<Record<string, string[]>>;
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
@@ -344,6 +346,44 @@ function parseWorkers(value: string | undefined, embedded: boolean): number {
   return workers;
 }
 
+// OIDC Core §5.1 and the JWT/ID token claims: a custom claim with one of these names would
+// impersonate what relying parties trust the IdP for (sub, email_verified, acr …).
+const RESERVED_CLAIMS = new Set(
+  "sub iss aud exp iat nbf jti auth_time nonce acr amr azp at_hash c_hash s_hash sid cnf scope client_id name given_name family_name middle_name nickname preferred_username profile picture website email email_verified gender birthdate zoneinfo locale phone_number phone_number_verified address updated_at groups _claim_names _claim_sources".split(
+    " ",
+  ),
+);
+const RESERVED_SCOPES = new Set(["openid", "offline_access", "admin", "email", "profile", "groups", "address", "phone"]);
+const CUSTOM_SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
+const CUSTOM_CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+
+/**
+ * CUSTOM_SCOPES="nextcloud=quota,nextcloud_admin grafana=grafana_role": scopes of the operator's own,
+ * each releasing the custom claims filed on people and groups under those names.
+ */
+function parseCustomScopes(value: string | undefined, builtIn: Record<string, string[]>): Record<string, string[]> {
+  const scopes: Record<string, string[]> = {};
+  const claimed = new Map<string, string>();
+  const taken = new Set(Object.values(builtIn).flat());
+  for (const entry of (value ?? "").split(/\s+/).filter(Boolean)) {
+    const [scope = "", claims = "", ...extra] = entry.split("=");
+    const fail = (why: string) => new ConfigError(`CUSTOM_SCOPES: ${why} (in "${entry.slice(0, 80)}"; the form is "scope=claim,claim other=claim")`);
+    if (extra.length > 0 || !CUSTOM_SCOPE_NAME.test(scope)) throw fail("a scope name is 1 to 64 of a-z, 0-9, _ . : -, starting with a letter");
+    if (RESERVED_SCOPES.has(scope) || scope in builtIn || scope in scopes) throw fail(`"${scope}" is a built-in or repeated scope`);
+    const names = claims.split(",").filter(Boolean);
+    if (names.length === 0) throw fail(`scope "${scope}" names no claim`);
+    for (const name of names) {
+      if (!CUSTOM_CLAIM_NAME.test(name))
+        throw fail(`a claim name is 1 to 64 of A-Z, a-z, 0-9, _ . : -, not starting with a digit (got "${name.slice(0, 40)}")`);
+      if (RESERVED_CLAIMS.has(name) || taken.has(name)) throw fail(`"${name}" is a standard claim the IdP releases itself`);
+      if (claimed.has(name)) throw fail(`claim "${name}" is already filed under scope "${claimed.get(name)}"`);
+      claimed.set(name, scope);
+    }
+    scopes[scope] = names;
+  }
+  return scopes;
+}
+
 export function loadDefaults(path = join(PROJECT_ROOT, "config/default.json")): Defaults {
   let raw: unknown;
   try {
@@ -392,8 +432,11 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
 
   const webauthn = parseWebauthn(env, issuer, production);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
+  const customScopes = parseCustomScopes(env.CUSTOM_SCOPES, defaults.claimsByScope);
   const config: Config = Object.freeze({
     ...defaults,
+    claimsByScope: { ...defaults.claimsByScope, ...customScopes },
+    customScopes,
     production,
     port,
     host: env.HOST || (production ? "0.0.0.0" : "localhost"),

@@ -19,8 +19,10 @@ import { createPasswordHasher } from "./crypto/password.js";
 import { createAuditEventQueries } from "./db/audit-events.js";
 import { createClientQueries } from "./db/clients.js";
 import { createCredentialQueries } from "./db/credentials.js";
+import { createCustomClaimQueries } from "./db/custom-claims.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
 import { createEmailLinkQueries } from "./db/email-links.js";
+import { createGroupQueries } from "./db/groups.js";
 import { createHotPayloadQueries } from "./db/hot-payloads.js";
 import { createInteractionStateQueries } from "./db/interaction-state.js";
 import { notifyChannel } from "./db/invalidation-channel.js";
@@ -35,6 +37,8 @@ import { createSignInStepQueries } from "./db/sign-in-steps.js";
 import { createSignUpQueries } from "./db/sign-ups.js";
 import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
+import { createCustomClaimService } from "./groups/custom-claim-service.js";
+import { createGroupService } from "./groups/group-service.js";
 import type { Logger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
 import { createBackupCodeService } from "./mfa/backup-codes.js";
@@ -92,7 +96,9 @@ export function createServices(database: Database, config: Config, keys: Derived
   const relyingPartyLogout = createRelyingPartyLogout({ tasks, logger });
   const signOutDependencies = { oidcPayloads, sessionDevices, invalidate, relyingPartyLogout };
   const signOutEverywhere = createSignOutEverywhere(signOutDependencies);
+  const groupQueries = createGroupQueries(db);
   const clients = createClientRegistry(createClientQueries(db), {
+    findGroupsByNames: groupQueries.findGroupsByNames,
     cacheSeconds: config.caches.clientSeconds,
     changed: (clientId) => invalidate({ client: clientId }),
     onDeleted: (clientId) => invalidate({ clientId }),
@@ -134,7 +140,14 @@ export function createServices(database: Database, config: Config, keys: Derived
     config,
   });
   const users = createUserService(userQueries, passwords, { passwordChecked: () => metrics.passwordChecks.inc() });
-  const userAdmin = createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events });
+  const userAdmin = createUserAdmin({ users: userQueries, secondFactors, signOutEverywhere, events, groupsOf: groupQueries.groupsOfUser });
+  const groups = createGroupService({ queries: groupQueries, findUser: userAdmin.find });
+  const customClaims = createCustomClaimService({
+    queries: createCustomClaimQueries(db),
+    customScopes: config.customScopes,
+    findUser: userAdmin.find,
+    findGroup: groups.show,
+  });
   const audit = createAuditLog(createAuditEventQueries(db), logger, metrics);
   return {
     db,
@@ -184,7 +197,10 @@ export function createServices(database: Database, config: Config, keys: Derived
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
     userAdmin,
     audit,
-    administration: createAdministration({ clients, users, userAdmin, signUp, recovery, audit }),
+    groupQueries,
+    groups,
+    customClaims,
+    administration: createAdministration({ clients, users, userAdmin, groups, customClaims, signUp, recovery, audit }),
     clients,
     signUp,
     recovery,

@@ -1,5 +1,7 @@
 import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
+import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
+import type { GroupService } from "../groups/group-service.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { ProfileChanges, UserAdmin } from "../users/user-admin.js";
@@ -29,9 +31,15 @@ export function createAdministration(deps: {
   userAdmin: UserAdmin;
   signUp: SignUpService;
   recovery: RecoveryService;
+  groups: GroupService;
+  customClaims: CustomClaimService;
   audit: AuditLog;
 }) {
-  const { clients, userAdmin, audit } = deps;
+  const { clients, userAdmin, groups, customClaims, audit } = deps;
+  const claimTargetOf = async (target: ClaimTarget) =>
+    "user" in target
+      ? { targetType: "user" as const, targetId: (await userAdmin.find(target.user)).id }
+      : { targetType: "group" as const, targetId: (await groups.show(target.group)).id };
 
   return (by: Actor) => ({
     clients: {
@@ -56,6 +64,76 @@ export function createAdministration(deps: {
         const before = await clients.show(id);
         await clients.delete(id);
         await audit.record(by, { action: "client.deleted", targetType: "client", targetId: id, before });
+      },
+    },
+
+    groups: {
+      async create(name: string) {
+        const created = await groups.create(name);
+        await audit.record(by, { action: "group.created", targetType: "group", targetId: created.id, after: created });
+        return created;
+      },
+      async rename(nameOrId: string, name: string) {
+        const before = await groups.show(nameOrId);
+        const after = await groups.rename(before.id, name);
+        await audit.record(by, {
+          action: "group.renamed",
+          targetType: "group",
+          targetId: before.id,
+          before: { name: before.name },
+          after: { name: after.name },
+        });
+        return after;
+      },
+      async delete(nameOrId: string) {
+        const deleted = await groups.delete(nameOrId);
+        await audit.record(by, { action: "group.deleted", targetType: "group", targetId: deleted.id, before: deleted });
+        return deleted;
+      },
+      async addMember(nameOrId: string, userIdOrEmail: string) {
+        const result = await groups.addMember(nameOrId, userIdOrEmail);
+        const user = await userAdmin.find(userIdOrEmail);
+        if (result.added)
+          await audit.record(by, {
+            action: "group.member_added",
+            targetType: "group",
+            targetId: result.group.id,
+            after: { user_id: user.id, email: user.email },
+          });
+        return result;
+      },
+      async removeMember(nameOrId: string, userIdOrEmail: string) {
+        const result = await groups.removeMember(nameOrId, userIdOrEmail);
+        const user = await userAdmin.find(userIdOrEmail);
+        if (result.removed)
+          await audit.record(by, {
+            action: "group.member_removed",
+            targetType: "group",
+            targetId: result.group.id,
+            before: { user_id: user.id, email: user.email },
+          });
+        return result;
+      },
+    },
+
+    claims: {
+      async set(target: ClaimTarget, name: string, value: unknown) {
+        const before = await customClaims.list(target);
+        const after = await customClaims.set(target, name, value);
+        await audit.record(by, {
+          action: "claim.set",
+          ...(await claimTargetOf(target)),
+          before: { [name]: before[name]?.value ?? null },
+          after: { [name]: value },
+        });
+        return after;
+      },
+      async unset(target: ClaimTarget, name: string) {
+        const before = await customClaims.list(target);
+        const result = await customClaims.unset(target, name);
+        if (result.removed)
+          await audit.record(by, { action: "claim.unset", ...(await claimTargetOf(target)), before: { [name]: before[name]?.value ?? null } });
+        return result;
       },
     },
 

@@ -6,17 +6,21 @@ import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { ClientInput, ClientView } from "../clients/client-registry.js";
 import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
+import type { CustomClaimService } from "../groups/custom-claim-service.js";
+import type { GroupService } from "../groups/group-service.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
 import type { Administration } from "./administration.js";
 import { adminBearerAuth } from "./api-auth.js";
-import { clientCreateBody, clientUpdateBody, invitationBody, parseBody, userUpdateBody } from "./api-schemas.js";
+import { claimBody, clientCreateBody, clientUpdateBody, groupBody, invitationBody, parseBody, userUpdateBody } from "./api-schemas.js";
 
 export interface AdminApiDependencies {
   provider: Provider;
   clients: { list(): Promise<ClientView[]>; show(id: string): Promise<ClientView> };
   users: UserService;
   userAdmin: UserAdmin;
+  groups: Pick<GroupService, "list" | "show">;
+  customClaims: Pick<CustomClaimService, "list">;
   administration: Administration;
   audit: AuditLog;
   throttle: AdminApiThrottle;
@@ -43,6 +47,7 @@ const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
   [/--refresh-token-ttl/g, "refresh_token_ttl"],
   [/--access-token-format/g, "access_token_format"],
   [/--id-token-alg/g, "id_token_alg"],
+  [/--allowed-groups/g, "allowed_groups"],
   [/--client-credentials/g, "client_credentials"],
   [/--scopes/g, "scopes"],
   [/--name/g, "client_name"],
@@ -98,6 +103,7 @@ function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
     refreshTokenSeconds: body.refresh_token_ttl,
     accessTokenFormat: body.access_token_format,
     idTokenAlg: body.id_token_alg,
+    allowedGroups: body.allowed_groups,
   };
 }
 
@@ -212,6 +218,59 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
   router.delete("/users/:id", async (ctx) => {
     await admin(ctx).users.delete(ctx.params.id as string);
+    ctx.status = 204;
+  });
+
+  router.get("/users/:id/claims", async (ctx) => {
+    ctx.body = { claims: await deps.customClaims.list({ user: ctx.params.id as string }) };
+  });
+  router.put("/users/:id/claims/:name", async (ctx) => {
+    const { value } = parseBody(claimBody, ctx.request.body);
+    ctx.body = { claims: await admin(ctx).claims.set({ user: ctx.params.id as string }, ctx.params.name as string, value) };
+  });
+  router.delete("/users/:id/claims/:name", async (ctx) => {
+    const { removed } = await admin(ctx).claims.unset({ user: ctx.params.id as string }, ctx.params.name as string);
+    if (!removed) throw new AppError("not_found", "There is no such claim.", 404);
+    ctx.status = 204;
+  });
+
+  router.get("/groups", async (ctx) => {
+    ctx.body = { groups: await deps.groups.list() };
+  });
+  router.post("/groups", async (ctx) => {
+    ctx.status = 201;
+    ctx.body = await admin(ctx).groups.create(parseBody(groupBody, ctx.request.body).name);
+  });
+  router.get("/groups/:id", async (ctx) => {
+    ctx.body = await deps.groups.show(ctx.params.id as string);
+  });
+  router.patch("/groups/:id", async (ctx) => {
+    ctx.body = await admin(ctx).groups.rename(ctx.params.id as string, parseBody(groupBody, ctx.request.body).name);
+  });
+  router.delete("/groups/:id", async (ctx) => {
+    await admin(ctx).groups.delete(ctx.params.id as string);
+    ctx.status = 204;
+  });
+  router.put("/groups/:id/members/:user", async (ctx) => {
+    const { group, added } = await admin(ctx).groups.addMember(ctx.params.id as string, ctx.params.user as string);
+    ctx.status = added ? 201 : 200;
+    ctx.body = group;
+  });
+  router.delete("/groups/:id/members/:user", async (ctx) => {
+    const { removed } = await admin(ctx).groups.removeMember(ctx.params.id as string, ctx.params.user as string);
+    if (!removed) throw new AppError("not_found", "That person is not a member of the group.", 404);
+    ctx.status = 204;
+  });
+  router.get("/groups/:id/claims", async (ctx) => {
+    ctx.body = { claims: await deps.customClaims.list({ group: ctx.params.id as string }) };
+  });
+  router.put("/groups/:id/claims/:name", async (ctx) => {
+    const { value } = parseBody(claimBody, ctx.request.body);
+    ctx.body = { claims: await admin(ctx).claims.set({ group: ctx.params.id as string }, ctx.params.name as string, value) };
+  });
+  router.delete("/groups/:id/claims/:name", async (ctx) => {
+    const { removed } = await admin(ctx).claims.unset({ group: ctx.params.id as string }, ctx.params.name as string);
+    if (!removed) throw new AppError("not_found", "There is no such claim.", 404);
     ctx.status = 204;
   });
 

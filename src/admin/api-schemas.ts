@@ -23,6 +23,8 @@ export const clientCreateBody = z.strictObject({
   access_token_format: z.string().max(20).nullable().optional(),
   /** "ES256" | "RS256"; null: back to the server's. The registry words the refusal of any other value. */
   id_token_alg: z.string().max(20).nullable().optional(),
+  /** Group names; null or empty: everyone may use the app. */
+  allowed_groups: z.array(z.string().max(100)).max(50).nullable().optional(),
 });
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();
@@ -32,6 +34,11 @@ export const userUpdateBody = z.strictObject({
   username: z.string().max(1000).optional(),
   role: z.string().max(40).optional(),
 });
+
+export const groupBody = z.strictObject({ name: z.string().max(200) });
+
+/** Any JSON value (the claim service checks its size, depth and text). */
+export const claimBody = z.strictObject({ value: z.json() });
 
 export const invitationBody = z.strictObject({ email: z.string().max(254) });
 

@@ -11,7 +11,7 @@ export interface Actor {
 
 export interface AuditEntry {
   action: string;
-  targetType: "client" | "user";
+  targetType: "client" | "user" | "group";
   targetId: string | null;
   before?: object | null;
   after?: object | null;

@@ -2,6 +2,7 @@ import { AppError } from "../errors.js";
 import type { Services } from "../services.js";
 import { CLIENTS_USAGE, clientsCommand } from "./commands/clients.js";
 import { EVENTS_USAGE, eventsCommand } from "./commands/events.js";
+import { claimsCommand, GROUPS_USAGE, groupsCommand } from "./commands/groups.js";
 import { KEYS_USAGE, keysCommand } from "./commands/keys.js";
 import { SESSIONS_USAGE, sessionsCommand } from "./commands/sessions.js";
 import { USERS_USAGE, usersCommand } from "./commands/users.js";
@@ -12,6 +13,8 @@ export const USAGE = `Usage: npm run idp -- <command>
 ${CLIENTS_USAGE}
 
 ${USERS_USAGE}
+
+${GROUPS_USAGE}
 
 ${SESSIONS_USAGE}
 
@@ -37,6 +40,10 @@ export async function runCommand(argv: string[], io: CommandIo, services: Servic
         return await clientsCommand(args, io, services);
       case "users":
         return await usersCommand(args, io, services);
+      case "groups":
+        return await groupsCommand(args, io, services);
+      case "claims":
+        return await claimsCommand(args, io, services);
       case "events":
         return await eventsCommand(args, io, services);
       case "sessions":

@@ -30,6 +30,8 @@ export interface ClientInput {
   accessTokenFormat?: string | null;
   /** Its ID tokens' algorithm, ES256 or RS256; null or absent: the server's. */
   idTokenAlg?: string | null;
+  /** Names of the groups whose members may use it; empty, null or absent: everyone. */
+  allowedGroups?: string[] | null;
 }
 
 export interface ClientChanges {
@@ -50,6 +52,8 @@ export interface ClientChanges {
   accessTokenFormat?: string | null;
   /** null: back to the server's. */
   idTokenAlg?: string | null;
+  /** null or empty: everyone may use it again. */
+  allowedGroups?: string[] | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -72,6 +76,8 @@ export interface ClientView {
   access_token_format: AccessTokenFormat;
   /** Null: the server's (idTokenSigningAlg). */
   id_token_alg: IdTokenAlg | null;
+  /** Groups whose members may use it (names); empty: everyone. */
+  allowed_groups: string[];
   created_at: string;
   updated_at: string;
   client_secret?: string;
@@ -144,6 +150,33 @@ export interface ClientPolicy {
   publicBackchannelHostsOnly: boolean;
 }
 
+/** The groups' ids by name, for `--allowed-groups`; a name with no group is missing from the answer. */
+export type FindGroupsByNames = (names: string[]) => Promise<{ id: string; name: string }[]>;
+
+const MAX_ALLOWED_GROUPS = 50;
+
+async function assertAllowedGroups(names: string[] | null | undefined, findGroups: FindGroupsByNames | undefined): Promise<string[]> {
+  const wanted = [...new Set((names ?? []).map((name) => name.trim().toLowerCase()).filter(Boolean))];
+  if (wanted.length === 0) return [];
+  assertThat(
+    wanted.length <= MAX_ALLOWED_GROUPS,
+    settingError("clients.invalid_allowed_groups", "--allowed-groups", `names at most ${MAX_ALLOWED_GROUPS} groups`),
+  );
+  const found = findGroups ? await findGroups(wanted.filter((name) => /^[\x21-\x7e]{1,64}$/.test(name))) : [];
+  const missing = wanted.filter((name) => !found.some((group) => group.name === name));
+  assertThat(
+    missing.length === 0,
+    settingError(
+      "clients.unknown_group",
+      "--allowed-groups:",
+      `no group named ${missing.map((name) => `"${name.slice(0, 64)}"`).join(", ")} (create it with: groups create NAME)`,
+    ),
+  );
+  return found.map((group) => group.id);
+}
+
+const isGoneReference = (error: unknown) => ["P2003", "P2025"].includes((error as { code?: string }).code ?? "");
+
 /** The range of a client's own access-token lifetime (`--access-token-ttl`). */
 export const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
 const MIN_REFRESH_TOKEN_SECONDS = 300;
@@ -205,6 +238,7 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     refresh_token_ttl: row.refreshTokenSeconds,
     access_token_format: row.accessTokenFormat as AccessTokenFormat,
     id_token_alg: row.idTokenAlg as IdTokenAlg | null,
+    allowed_groups: row.allowedGroups.map(({ group }) => group.name).sort(),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -231,6 +265,7 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     idp_first_party: row.firstParty,
     ...(row.minimumAcr ? { idp_minimum_acr: row.minimumAcr } : {}),
+    ...(row.allowedGroups.length > 0 ? { idp_allowed_groups: row.allowedGroups.map(({ group }) => group.id) } : {}),
     // The logout token names the session (sid), so the relying party ends exactly that one.
     ...(row.backchannelLogoutUri ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
   };
@@ -255,6 +290,7 @@ export function createClientRegistry(
     /** Clients defined in code (the account pages), found before the database. */
     builtIn?: readonly AdapterPayload[];
     policy: ClientPolicy;
+    findGroupsByNames?: FindGroupsByNames;
   },
 ) {
   const { policy } = options;
@@ -267,6 +303,25 @@ export function createClientRegistry(
     cache.forget(id);
     await options.changed?.(id);
   };
+
+  // A group deleted between the name lookup and the write: the write fails whole, nothing changes.
+  const groupGone = () => badRequest("clients.unknown_group", "--allowed-groups: a group was deleted meanwhile; try again");
+  async function insert(data: Parameters<ClientQueries["insertClient"]>[0]): Promise<ClientRow> {
+    try {
+      return await queries.insertClient(data);
+    } catch (error) {
+      if (isGoneReference(error)) throw groupGone();
+      throw error;
+    }
+  }
+  async function update(id: string, data: Parameters<ClientQueries["updateClientById"]>[1], allowedGroupIds?: string[]): Promise<ClientRow> {
+    try {
+      return await queries.updateClientById(id, data, allowedGroupIds);
+    } catch (error) {
+      if (isGoneReference(error)) throw (await queries.findClientById(id)) ? groupGone() : notFound("clients.not_found", `no client with id "${id}"`);
+      throw error;
+    }
+  }
 
   async function requireClient(id: string): Promise<ClientRow> {
     const row = await queries.findClientById(id);
@@ -281,7 +336,8 @@ export function createClientRegistry(
       const postLogoutRedirectUris = assertUris(input.postLogoutRedirectUris ?? [], "--post-logout-redirect-uri");
       const grantTypes = grantTypesFor({ ...input, redirectUris });
       const secret = input.public ? undefined : newClientSecret();
-      const row = await queries.insertClient({
+      const allowedGroupIds = await assertAllowedGroups(input.allowedGroups, options.findGroupsByNames);
+      const row = await insert({
         id: newClientId(),
         name,
         // Client secrets are 256-bit random values, so a plain SHA-256 is enough to make a dump useless.
@@ -298,6 +354,7 @@ export function createClientRegistry(
         refreshTokenSeconds: refreshSeconds(input.refreshTokenSeconds),
         accessTokenFormat: assertAccessTokenFormat(input.accessTokenFormat),
         idTokenAlg: assertIdTokenAlg(input.idTokenAlg),
+        allowedGroups: { create: allowedGroupIds.map((groupId) => ({ groupId })) },
       });
       return toClientView(row, secret);
     },
@@ -319,19 +376,24 @@ export function createClientRegistry(
           badRequest("clients.missing_redirect_uri", "a client using the authorization code flow needs at least one --redirect-uri"),
         );
       }
-      const row = await queries.updateClientById(id, {
-        ...(changes.name !== undefined ? { name: assertName(changes.name) } : {}),
-        ...(redirectUris ? { redirectUris } : {}),
-        ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
-        ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
-        ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
-        ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: await assertBackchannelUri(changes.backchannelLogoutUri, policy) } : {}),
-        ...(changes.scopes !== undefined ? { allowedScopes: assertScopes(changes.scopes, current.grantTypes, policy) } : {}),
-        ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
-        ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
-        ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
-        ...(changes.idTokenAlg !== undefined ? { idTokenAlg: assertIdTokenAlg(changes.idTokenAlg) } : {}),
-      });
+      const allowedGroupIds = changes.allowedGroups !== undefined ? await assertAllowedGroups(changes.allowedGroups, options.findGroupsByNames) : undefined;
+      const row = await update(
+        id,
+        {
+          ...(changes.name !== undefined ? { name: assertName(changes.name) } : {}),
+          ...(redirectUris ? { redirectUris } : {}),
+          ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: assertUris(changes.postLogoutRedirectUris, "--post-logout-redirect-uri") } : {}),
+          ...(changes.firstParty !== undefined ? { firstParty: changes.firstParty } : {}),
+          ...(changes.minimumAcr !== undefined ? { minimumAcr: assertAcr(changes.minimumAcr) } : {}),
+          ...(changes.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: await assertBackchannelUri(changes.backchannelLogoutUri, policy) } : {}),
+          ...(changes.scopes !== undefined ? { allowedScopes: assertScopes(changes.scopes, current.grantTypes, policy) } : {}),
+          ...(changes.accessTokenSeconds !== undefined ? { accessTokenSeconds: accessSeconds(changes.accessTokenSeconds) } : {}),
+          ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
+          ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
+          ...(changes.idTokenAlg !== undefined ? { idTokenAlg: assertIdTokenAlg(changes.idTokenAlg) } : {}),
+        },
+        allowedGroupIds,
+      );
       // A grant holds the scopes it was given: refreshing it would go on issuing a scope the client
       // may no longer have. Narrowing revokes the client's grants and tokens (users consent again).
       const effective = (scopes: readonly string[]) => (scopes.length > 0 ? scopes : defaultScopes);
@@ -348,7 +410,7 @@ export function createClientRegistry(
       const current = await requireClient(id);
       assertThat(current.secretHash !== null, badRequest("clients.public_client", `client "${id}" is public and has no secret`));
       const secret = newClientSecret();
-      const row = await queries.updateClientById(id, { secretHash: sha256(secret) });
+      const row = await update(id, { secretHash: sha256(secret) });
       // A leaked secret is why one rotates: the old one must stop working on every instance now.
       await announce(id);
       return toClientView(row, secret);

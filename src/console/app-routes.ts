@@ -32,6 +32,7 @@ function changesOf(form: ConsoleForm): Required<ClientChanges> {
   const idTokenAlg = choice(form, "id_token_alg", "ID token algorithm", ["default", ...ID_TOKEN_ALGS]);
   const backchannel = form.text("backchannel_logout_uri", "Back-channel logout URI", 2000);
   const scopes = form.words("scopes", "Allowed scopes");
+  const groups = form.words("allowed_groups", "Allowed groups");
   return {
     name: form.text("name", "Name", 200),
     redirectUris: form.lines("redirect_uris", "Redirect URIs"),
@@ -44,6 +45,8 @@ function changesOf(form: ConsoleForm): Required<ClientChanges> {
     refreshTokenSeconds: seconds(form, "refresh_token_ttl", "Refresh token lifetime"),
     accessTokenFormat: choice(form, "access_token_format", "Access token format", ACCESS_TOKEN_FORMATS),
     idTokenAlg: idTokenAlg === "default" ? null : idTokenAlg,
+    // None: everyone may use the app.
+    allowedGroups: groups.length === 0 ? null : groups,
   };
 }
 
@@ -66,6 +69,7 @@ function formValues(client: ClientView | null, body?: unknown) {
     refresh_token_ttl: text("refresh_token_ttl", client?.refresh_token_ttl?.toString() ?? ""),
     access_token_format: text("access_token_format", client?.access_token_format ?? "opaque"),
     id_token_alg: text("id_token_alg", client?.id_token_alg ?? "default"),
+    allowed_groups: text("allowed_groups", client?.allowed_groups.join(" ") ?? ""),
   };
 }
 

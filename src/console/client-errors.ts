@@ -12,6 +12,8 @@ const FIELD_LABELS: Record<string, string> = {
   "--refresh-token-ttl": "Refresh token lifetime",
   "--access-token-format": "Access token format",
   "--id-token-alg": "ID token algorithm",
+  "--allowed-groups": "Allowed groups",
+  "--allowed-groups:": "Allowed groups:",
 };
 
 const BY_CODE: Record<string, string> = {

@@ -6,12 +6,14 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { FirstPartySignIn } from "../auth/first-party-sign-in.js";
 import type { ClientView } from "../clients/client-registry.js";
+import type { GroupService } from "../groups/group-service.js";
 import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import { appRoutes } from "./app-routes.js";
 import type { ConsoleAccess, Operator } from "./console-access.js";
 import type { ConsoleOverview } from "./console-overview.js";
+import { groupRoutes } from "./group-routes.js";
 import { logRoutes } from "./log-routes.js";
 import { peopleRoutes } from "./people-routes.js";
 
@@ -23,6 +25,7 @@ export interface ConsoleDependencies {
   person: AccountOverview;
   clients: { list(): Promise<ClientView[]>; show(id: string): Promise<ClientView> };
   userAdmin: UserAdmin;
+  groups: GroupService;
   administration: Administration;
   audit: AuditLog;
   events: SecurityEventLog;
@@ -91,6 +94,7 @@ export function consoleRoutes(deps: ConsoleDependencies): Router {
 
   appRoutes(router, deps, pages);
   peopleRoutes(router, deps, pages);
+  groupRoutes(router, deps, pages);
   logRoutes(router, deps, pages);
   return router;
 }

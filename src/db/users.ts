@@ -16,10 +16,19 @@ function searchWhere(search: string | undefined): Prisma.UserWhereInput {
 /** The advisory lock key of the last-operator guard (any constant of ours; "oper" in ASCII). */
 const LAST_OPERATOR_LOCK = 0x6f706572;
 
+const accountInclude = {
+  groups: { select: { group: { select: { id: true, name: true, customClaims: { select: { name: true, value: true } } } } } },
+  customClaims: { select: { name: true, value: true } },
+} satisfies Prisma.UserInclude;
+
+/** A user with their groups and the custom claims filed on them and on their groups: what tokens say about them. */
+export type AccountRow = Prisma.UserGetPayload<{ include: typeof accountInclude }>;
+
 export function createUserQueries(db: Db) {
   return {
     insertUser: (data: Prisma.UserCreateInput) => db.user.create({ data }),
     findUserById: (id: string) => db.user.findUnique({ where: { id } }),
+    findAccountById: (id: string): Promise<AccountRow | null> => db.user.findUnique({ where: { id }, include: accountInclude }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
     /** One page of the accounts whose email or name contains `search` (any case), by email, and how many match in all. */

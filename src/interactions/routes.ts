@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { NewDeviceNotice, SecurityNotifier } from "../audit/security-notifier.js";
@@ -63,6 +64,23 @@ const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", 
 const isStepUp = (details: InteractionDetails) =>
   Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));
 
+/** "You don't have access to <app>": the only way on is back to the app, with access_denied. */
+async function showNoAccess(ctx: Context, details: InteractionDetails, deps: Pick<InteractionDependencies, "provider" | "userQueries" | "views">) {
+  const client = await deps.provider.Client.find(String(details.params.client_id));
+  const user = details.session?.accountId ? await deps.userQueries.findUserById(details.session.accountId) : null;
+  deps.views.render(
+    ctx,
+    "interactions/no-access",
+    {
+      title: "No access",
+      uid: details.uid,
+      clientName: client?.clientName ?? String(details.params.client_id),
+      email: user?.email ?? "",
+    },
+    403,
+  );
+}
+
 /**
  * `/interaction/:uid`: every route declares the stage it answers (`admit`), and the step machine
  * moves the sign-in between stages (panva's example/routes/koa.js asserts `prompt.name` the same way).
@@ -82,6 +100,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     switch (stage) {
       case "consent":
         return consent.show(ctx, details);
+      case "access":
+        return showNoAccess(ctx, details, deps);
       case "login": {
         if (isStepUp(details)) {
           // A risky silent re-authentication must pass a factor again, whatever the session's level.
@@ -109,6 +129,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   router.post("/recover", admit("login", "reverify"), (ctx) => recover.submit(ctx, interactionOf(ctx).details));
   router.post("/abort", admit(), async (ctx) => {
     const { details, stage } = interactionOf(ctx);
+    if (stage === "access") return finishInteraction(ctx, details, { error: "access_denied", error_description: "The user is not allowed to use this app." });
     if (stage !== "login" && stage !== "consent") await deps.signInSteps.take(details.uid, stage, new Date());
     await finishInteraction(ctx, details, { error: "access_denied", error_description: "The user cancelled the sign-in." });
   });

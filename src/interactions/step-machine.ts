@@ -11,8 +11,11 @@ import { type NextStep, nextStep, type UserFactors } from "./next-step.js";
 import { requirementOf } from "./requirement.js";
 import { type SignInCompletion, signInResult } from "./sign-in.js";
 
-/** Where an interaction is: no verified sign-in yet (`login`), a waiting step, or oidc-provider's consent prompt. */
-export type Stage = StepStage | "login" | "consent";
+/**
+ * Where an interaction is: no verified sign-in yet (`login`), a waiting step, refused by an app
+ * restricted to groups (`access`), or oidc-provider's consent prompt.
+ */
+export type Stage = StepStage | "login" | "access" | "consent";
 
 export interface InteractionState {
   details: InteractionDetails;
@@ -34,11 +37,12 @@ const accountDisabled = () => new AppError("account.disabled", "This account is 
 export function inStage(provider: Provider, steps: SignInStepQueries, stages: readonly Stage[]): Middleware {
   return async (ctx, next) => {
     const details = await loadInteraction(ctx, provider);
-    if (details.prompt.name !== "login" && details.prompt.name !== "consent") {
+    const { name } = details.prompt;
+    if (name !== "login" && name !== "access" && name !== "consent") {
       throw badRequest("interaction.unknown_prompt", "This sign-in step is not supported.");
     }
-    const step = details.prompt.name === "login" ? await steps.find(details.uid, new Date()) : null;
-    const stage: Stage = details.prompt.name === "consent" ? "consent" : ((step?.stage as StepStage | undefined) ?? "login");
+    const step = name === "login" ? await steps.find(details.uid, new Date()) : null;
+    const stage: Stage = name === "login" ? ((step?.stage as StepStage | undefined) ?? "login") : name;
     if (stages.length > 0 && !stages.includes(stage)) throw wrongStep();
     ctx.state.interaction = { details, step, stage } satisfies InteractionState;
     await next();
@@ -96,14 +100,14 @@ export function createStepMachine(deps: StepMachineDependencies) {
 
   /** Leaves the step the request was admitted in; false when another request moved it first. */
   async function leave(uid: string, from: Stage): Promise<boolean> {
-    if (from === "login" || from === "consent") return true;
+    if (from === "login" || from === "consent" || from === "access") return true;
     return (await steps.take(uid, from, new Date())) !== null;
   }
 
   async function enter(uid: string, from: Stage, to: StepStage, progress: StepProgress): Promise<StepRow | null> {
     const now = new Date();
     if (from === "login") return steps.start(uid, to, progress, expiresAt(), now);
-    if (from === "consent") return null;
+    if (from === "consent" || from === "access") return null;
     return steps.move(uid, from, to, progress, now);
   }
 

@@ -3,6 +3,7 @@ import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import { acrRequestOf, requiredRank } from "../auth/acr-request.js";
 import { rankOf, reportedAcr } from "../auth/assurance.js";
 import { clientSetting } from "./client-setting.js";
+import { allowedGroupsOf } from "./find-account.js";
 
 type OidcContext = KoaContextWithOIDC["oidc"];
 
@@ -35,16 +36,46 @@ export function reportRequestedAcr(provider: Provider): void {
   });
 }
 
+/** Whether a person may use an app restricted to groups, and what to do when not. */
+export interface AppAccess {
+  isMemberOfAny(userId: string, groupIds: string[]): Promise<boolean>;
+  refused(ctx: KoaContextWithOIDC, userId: string): Promise<void>;
+}
+
+/**
+ * After sign-in, before consent: a person outside every group an app allows is refused, on every
+ * authorization (a session signed in for another app included). The interaction shows why; with
+ * prompt=none the app gets access_denied at once.
+ */
+function accessPrompt(access: AppAccess) {
+  const { Check, Prompt } = interactionPolicy;
+  return new Prompt(
+    { name: "access", requestable: false },
+    new Check("not_in_allowed_groups", "The user is not allowed to use this app.", "access_denied", async (ctx) => {
+      const userId = ctx.oidc.session?.accountId;
+      const allowed = allowedGroupsOf(ctx.oidc.client);
+      if (!userId || allowed.length === 0 || (await access.isMemberOfAny(userId, allowed))) return Check.NO_NEED_TO_PROMPT;
+      await access.refused(ctx, userId);
+      return Check.REQUEST_PROMPT;
+    }),
+  );
+}
+
 /**
  * oidc-provider's interaction policy plus one login check: a session below the level the client
  * requires (its minimum) or the relying party asked for (`acr_values`) goes back to the
  * interaction, which asks only for the missing factor. Voluntary values are met at the level the
  * interaction could reach; the client's minimum never is lowered.
  */
-export function interactionPolicyWithAcr(options: { globalMinimumAcr: string | null; isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean> }) {
+export function interactionPolicyWithAcr(options: {
+  globalMinimumAcr: string | null;
+  isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>;
+  appAccess?: AppAccess;
+}) {
   const { isRiskySilentRequest } = options;
   const { Check, base } = interactionPolicy;
   const policy = base();
+  if (options.appAccess) policy.add(accessPrompt(options.appAccess), 1);
   if (isRiskySilentRequest) {
     policy.get("login")?.checks.add(
       new Check("risk", "this request does not look like the session's earlier ones", async (ctx) => {

@@ -1,5 +1,11 @@
 /** Our settings among a client's metadata (client-registry.ts registers them with oidc-provider). */
-export type ClientSettingName = "idp_access_token_format" | "idp_access_token_seconds" | "idp_first_party" | "idp_minimum_acr" | "idp_refresh_token_seconds";
+export type ClientSettingName =
+  | "idp_access_token_format"
+  | "idp_allowed_groups"
+  | "idp_access_token_seconds"
+  | "idp_first_party"
+  | "idp_minimum_acr"
+  | "idp_refresh_token_seconds";
 
 /**
  * One of our settings on an oidc-provider Client, read from the property the Client keeps it in

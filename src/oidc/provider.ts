@@ -9,7 +9,7 @@ import { pinHrefToIssuer } from "../http/issuer-origin.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { createPublicOnlyFetch } from "../net/public-fetch.js";
-import { interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
+import { type AppAccess, interactionPolicyWithAcr, reportRequestedAcr } from "./acr-policy.js";
 import { type ClaimsConfiguration, restrictClaimsParameter } from "./claims-parameter.js";
 import { clientSetting } from "./client-setting.js";
 import { supportedScopes } from "./scopes.js";
@@ -17,13 +17,15 @@ import { supportedScopes } from "./scopes.js";
 export interface ProviderDependencies {
   config: Config;
   adapter: (kind: string) => Adapter;
-  findAccount: (accountId: string) => Promise<Account | undefined>;
+  findAccount: (ctx: KoaContextWithOIDC | undefined, accountId: string, token?: unknown) => Promise<Account | undefined>;
   jwks: JWK[];
   cookieKeys: string[];
   views: Views;
   logger: Logger;
   /** Whether a silent re-authentication looks too different from the session's earlier use. */
   isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>;
+  /** Apps restricted to groups: who may use them, and the record of a refusal. */
+  appAccess?: AppAccess;
 }
 
 const SIGNING_ALGS = ["ES256", "RS256"] as const;
@@ -112,7 +114,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const configuration: Configuration = {
     adapter: deps.adapter,
-    findAccount: (_ctx, sub) => deps.findAccount(sub),
+    findAccount: (ctx, sub, token) => deps.findAccount(ctx, sub, token),
     jwks: { keys: deps.jwks as NonNullable<Configuration["jwks"]>["keys"] },
     cookies: { names: cookieNames(config.secureCookies), long: cookieOptions, short: cookieOptions, keys: deps.cookieKeys },
     claims,
@@ -137,8 +139,19 @@ export function createProvider(deps: ProviderDependencies): Provider {
       id_token_signed_response_alg: config.idTokenSigningAlg,
     },
     extraClientMetadata: {
-      properties: ["idp_first_party", "idp_minimum_acr", "idp_access_token_seconds", "idp_refresh_token_seconds", "idp_access_token_format"],
+      properties: [
+        "idp_first_party",
+        "idp_minimum_acr",
+        "idp_access_token_seconds",
+        "idp_refresh_token_seconds",
+        "idp_access_token_format",
+        "idp_allowed_groups",
+      ],
     },
+    // The claims of the granted scopes (email, profile, groups, custom ones) go in the ID token too,
+    // not only to userinfo: what relying parties that read only the ID token (Grafana,
+    // mod_auth_openidc's defaults) need, as Keycloak and Pocket ID do (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     // OIDC Core §3.1.2.1: redirect_uri is required, even for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
@@ -191,7 +204,11 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: interactionPolicyWithAcr({ globalMinimumAcr: config.policy.minimumAcr, isRiskySilentRequest: deps.isRiskySilentRequest }),
+      policy: interactionPolicyWithAcr({
+        globalMinimumAcr: config.policy.minimumAcr,
+        isRiskySilentRequest: deps.isRiskySilentRequest,
+        appAccess: deps.appAccess,
+      }),
     },
     // SSRF: outgoing requests (back-channel logout) refuse private and loopback addresses before
     // connecting. In development only, a relying party on this machine may be reached.

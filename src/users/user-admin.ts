@@ -31,6 +31,8 @@ export interface UserDetails extends UserView {
   passkeys: number;
   totp: boolean;
   backup_codes: number;
+  /** Names of the groups the person is in. */
+  groups: string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export function createUserAdmin(deps: {
   secondFactors: SecondFactorService;
   signOutEverywhere: SignOutEverywhere;
   events: SecurityEventLog;
+  groupsOf(userId: string): Promise<{ name: string }[]>;
 }) {
   const { users, events } = deps;
 
@@ -73,10 +76,18 @@ export function createUserAdmin(deps: {
   }
 
   return {
+    find,
+
     async show(idOrEmail: string): Promise<UserDetails> {
       const user = await find(idOrEmail);
-      const factors = await deps.secondFactors.factorsOf(user.id);
-      return { ...toUserView(user), passkeys: factors.passkeys, totp: factors.totp, backup_codes: factors.backupCodes };
+      const [factors, groups] = await Promise.all([deps.secondFactors.factorsOf(user.id), deps.groupsOf(user.id)]);
+      return {
+        ...toUserView(user),
+        passkeys: factors.passkeys,
+        totp: factors.totp,
+        backup_codes: factors.backupCodes,
+        groups: groups.map((group) => group.name),
+      };
     },
 
     /** One page of accounts whose email or name contains `search`. */

@@ -32,10 +32,17 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
   async function changeRoutes() {
     const app = await server.services.clients.create({ name: "Target app", redirectUris: ["https://target.example.com/cb"] });
     const person = await createUser(server, email("target"));
+    const group = (await server.services.groups.create(`target-${kind}-${++counter}`)).id;
     return {
       app: app.client_id,
       person,
+      group,
       routes: [
+        "/admin/groups",
+        `/admin/groups/${group}/rename`,
+        `/admin/groups/${group}/members`,
+        `/admin/groups/${group}/members/${person}/remove`,
+        `/admin/groups/${group}/delete`,
         "/admin/apps",
         `/admin/apps/${app.client_id}`,
         `/admin/apps/${app.client_id}/secret`,
@@ -88,9 +95,17 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     const first = await visitor.page();
     expect(first.status).toBe(403);
     expect(first.text).toContain("The console is for operators. Your account is not one.");
-    const { app, person, routes } = await changeRoutes();
+    const { app, person, group, routes } = await changeRoutes();
     const gets = ["/admin", "/admin/apps", "/admin/apps/new", `/admin/apps/${app}`, `/admin/apps/${app}/delete`, "/admin/people", `/admin/people/${person}`];
-    for (const path of [...gets, `/admin/people/${person}/delete`, "/admin/audit", "/admin/events"]) {
+    const more = [
+      `/admin/people/${person}/delete`,
+      "/admin/groups",
+      `/admin/groups/${group}`,
+      `/admin/groups/${group}/delete`,
+      "/admin/audit",
+      "/admin/events",
+    ];
+    for (const path of [...gets, ...more]) {
       expect((await visitor.browser.get(url(path))).status, path).toBe(403);
     }
     // A valid CSRF token of this browser (from its account page): only the role refuses.
@@ -409,5 +424,41 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     expect([a.id, b.id]).toContain(remaining[0]);
     // Give the console back its usual operator for any test after this one.
     await admin.users.update(operator.id, { role: "operator" });
+  });
+
+  it("creates, renames and deletes a group, adds and removes a member, and restricts an app to it, all audited as the operator", async () => {
+    const member = await seedPerson(server, email("member"));
+    const created = await console_.postWithToken("/admin/groups", { name: `Staff-${kind}` });
+    expect(created.status).toBe(303);
+    const group = await server.services.groups.show(`staff-${kind}`);
+    expect((await console_.postWithToken("/admin/groups", { name: `staff-${kind}` })).text).toContain("A group with that name exists already.");
+    expect((await console_.postWithToken(`/admin/groups/${group.id}/rename`, { name: `team-${kind}` })).status).toBe(303);
+    expect((await console_.postWithToken(`/admin/groups/${group.id}/members`, { email: member.email })).status).toBe(303);
+    const person = await console_.browser.get(url(`/admin/people/${member.id}`));
+    expect(person.text).toContain(`>team-${kind}</a>`);
+
+    const app = await server.services.clients.create({ name: "Restricted", redirectUris: ["https://restricted.example.com/cb"] });
+    const restricted = await console_.postWithToken(`/admin/apps/${app.client_id}`, { ...APP_FORM, name: "Restricted", allowed_groups: `team-${kind}` });
+    expect(restricted.status).toBe(303);
+    expect((await server.services.clients.show(app.client_id)).allowed_groups).toEqual([`team-${kind}`]);
+    const unknown = await console_.postWithToken(`/admin/apps/${app.client_id}`, { ...APP_FORM, allowed_groups: "nobody-here" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.text).toContain("Allowed groups: no group named &quot;nobody-here&quot;");
+    const page = await console_.browser.get(url(`/admin/groups/${group.id}`));
+    expect(page.text).toContain(`<a href="/admin/apps/${app.client_id}">Restricted</a>`);
+    expect(page.text).toContain(member.email);
+
+    const inUse = await console_.postWithToken(`/admin/groups/${group.id}/delete`);
+    expect(inUse.status).toBe(409);
+    expect(inUse.text).toContain("This group restricts apps");
+    await console_.postWithToken(`/admin/apps/${app.client_id}`, { ...APP_FORM, name: "Restricted", allowed_groups: "" });
+    expect((await server.services.clients.show(app.client_id)).allowed_groups).toEqual([]);
+    expect((await console_.postWithToken(`/admin/groups/${group.id}/members/${member.id}/remove`)).status).toBe(303);
+    expect((await console_.browser.get(url(`/admin/groups/${group.id}/delete`))).text).toContain(`Delete the group team-${kind}</button>`);
+    expect((await console_.postWithToken(`/admin/groups/${group.id}/delete`)).status).toBe(303);
+    const actions = (await server.services.audit.query({ targetId: group.id, limit: 10 })).map((entry) => [entry.action, entry.actor]);
+    expect(actions).toEqual(
+      ["group.deleted", "group.member_removed", "group.member_added", "group.renamed", "group.created"].map((action) => [action, `operator:${operator.id}`]),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrowserSession } from "../helpers/browser-session.js";
 import { heardAt } from "../helpers/heard.js";
-import { RP_CALLBACK } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, RP_CALLBACK, registerRelyingParty, signIn } from "../helpers/relying-party.js";
 import type { TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
 import { startTwoInstances, stopInstances } from "../helpers/two-instances.js";
@@ -40,6 +41,22 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("client changes across two insta
   };
   const webClient = async (scopes = ["openid", "email", "profile"]) =>
     (await first.services.clients.create({ name: "Web", redirectUris: [RP_CALLBACK], scopes })).client_id;
+
+  it("an app restricted to a group at one instance refuses a signed-in outsider at the other at once", async () => {
+    const rp = await registerRelyingParty(second, { firstParty: true });
+    const email = "outsider@example.com";
+    await createUser(first, email);
+    const { browser } = await signIn(second, rp, new BrowserSession(), { scope: "openid" }, email);
+    const silent = async () =>
+      new URL((await browser.follow((await authorizationRequest(rp, { scope: "openid", prompt: "none" })).url.toString(), second.issuer)).location as string);
+    expect((await silent()).searchParams.get("code")).toBeTruthy();
+
+    await first.services.groups.create("insiders");
+    const heard = heardAt(second);
+    await first.services.clients.update(rp.clientId, { allowedGroups: ["insiders"] });
+    await heard;
+    expect((await silent()).searchParams.get("error")).toBe("access_denied");
+  });
 
   it("a secret rotated at one instance stops working at the other at once", async () => {
     const auth = await machine();

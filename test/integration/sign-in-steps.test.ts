@@ -50,6 +50,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
   let thirdParty: RelyingParty;
   let mfaRequired: RelyingParty;
   let passkeyRequired: RelyingParty;
+  let staffOnly: RelyingParty;
   let counter = 0;
 
   beforeAll(async () => {
@@ -60,6 +61,9 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
     await server.services.clients.update(mfaRequired.clientId, { minimumAcr: "mfa" });
     passkeyRequired = await registerRelyingParty(server, { firstParty: true });
     await server.services.clients.update(passkeyRequired.clientId, { minimumAcr: "passkey" });
+    staffOnly = await registerRelyingParty(server, { firstParty: true });
+    await server.services.groups.create("staff");
+    await server.services.clients.update(staffOnly.clientId, { allowedGroups: ["staff"] });
   });
   afterAll(() => server?.stop());
 
@@ -174,6 +178,14 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
       expect(page.text).toContain("/consent");
       return atStage(browser, page, user.id, start);
     },
+    access: async () => {
+      const user = await newUser();
+      const browser = new BrowserSession();
+      const { start, page } = await passwordStep(browser, staffOnly, user.email);
+      const refused = await postForm(browser, page, "/passkey/skip");
+      expect(refused.text).toContain("You don't have access to");
+      return atStage(browser, refused, user.id, start);
+    },
     sign_up: async () => {
       throw new Error("sign_up is a hand-over row, not a stage an interaction page is in");
     },
@@ -182,7 +194,7 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
   const stageRow = (uid: string) => server.database.prisma.signInStep.findUnique({ where: { id: uid } });
   const credentialsOf = (userId: string) => server.database.prisma.credential.count({ where: { userId } });
 
-  for (const stage of ["login", "second_factor", "passkey_offer", "enrolment", "enrolled", "reverify", "consent"] as const) {
+  for (const stage of ["login", "second_factor", "passkey_offer", "enrolment", "enrolled", "reverify", "access", "consent"] as const) {
     it(`refuses every POST meant for another stage while in ${stage}, changing nothing (§26)`, async () => {
       const at = await stageSetups[stage]();
       const before = await stageRow(at.uid);

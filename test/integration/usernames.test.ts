@@ -46,7 +46,9 @@ describe.each(DATABASE_KINDS)("usernames and users update (%s)", (kind) => {
 
     const userinfo = async (scope: string) => {
       const tokens = await tokensFor(user.email, scope);
-      return oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()?.sub as string);
+      const fromUserinfo = await oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()?.sub as string);
+      expect(tokens.claims()?.preferred_username).toBe(fromUserinfo.preferred_username);
+      return fromUserinfo;
     };
     expect(await userinfo("openid profile")).toMatchObject({ preferred_username: "alice.smith", name: "Alice Smith" });
     expect(await userinfo("openid email")).not.toHaveProperty("preferred_username");

@@ -153,3 +153,32 @@ describe("loadConfig", () => {
     expect(config.secretKey?.length).toBe(32);
   });
 });
+
+describe("CUSTOM_SCOPES", () => {
+  it("adds the operator's scopes and their claims to the ones the IdP releases", () => {
+    const config = loadConfig({ CUSTOM_SCOPES: " nextcloud=quota,nc_roles  grafana=grafana_role " });
+    expect(config.customScopes).toEqual({ nextcloud: ["quota", "nc_roles"], grafana: ["grafana_role"] });
+    expect(config.claimsByScope).toMatchObject({ nextcloud: ["quota", "nc_roles"], grafana: ["grafana_role"], groups: ["groups"] });
+    expect(loadConfig({}).customScopes).toEqual({});
+  });
+
+  it.each([
+    ["nextcloud", "names no claim"],
+    ["nextcloud=", "names no claim"],
+    ["Nextcloud=quota", "a scope name is"],
+    ["a=b=c", "a scope name is"],
+    ["email=quota", "built-in or repeated scope"],
+    ["groups=quota", "built-in or repeated scope"],
+    ["x=quota y=quota", 'claim "quota" is already filed under scope "x"'],
+    ["x=a x=b", "built-in or repeated scope"],
+    ["x=sub", '"sub" is a standard claim'],
+    ["x=email_verified", '"email_verified" is a standard claim'],
+    ["x=groups", '"groups" is a standard claim'],
+    ["x=1abc", "a claim name is"],
+    ["x=a\u0000b", "a claim name is"],
+  ])("refuses %j, naming the setting", (value, message) => {
+    expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow(message);
+    expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow("CUSTOM_SCOPES:");
+  });
+});

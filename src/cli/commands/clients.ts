@@ -7,14 +7,17 @@ import { type CommandIo, UsageError } from "../io.js";
 export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …]
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
-                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256] [--json]
+                 [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256]
+                 [--allowed-groups GROUP,GROUP] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
 clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--first-party|--third-party]
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
                  [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
-                 [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default] [--json]
+                 [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default]
+                 [--allowed-groups GROUP,GROUP|everyone] [--json]
+                 (--allowed-groups: only members of these groups may use the app; everyone else gets access_denied)
                  (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
@@ -31,6 +34,7 @@ function describe(client: ClientView): string {
     ...(client.refresh_token_ttl ? [`refresh token: ${client.refresh_token_ttl} s (idle)`] : []),
     ...(client.access_token_format === "jwt" ? ["token format:  jwt (for resource servers; not revocable before expiry)"] : []),
     ...(client.id_token_alg ? [`id token alg:  ${client.id_token_alg}`] : []),
+    `allowed:       ${client.allowed_groups.length > 0 ? `members of ${client.allowed_groups.join(", ")}` : "everyone"}`,
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
@@ -48,6 +52,15 @@ function scopesOption(value: string | undefined): string[] | null | undefined {
   const scopes = value.split(/[\s,]+/).filter(Boolean);
   if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope (or "default")');
   return scopes;
+}
+
+/** "staff,ops" → ["staff", "ops"]; "everyone" (on update) → null. */
+function groupsOption(value: string | undefined): string[] | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === "everyone") return null;
+  const groups = value.split(/[\s,]+/).filter(Boolean);
+  if (groups.length === 0) throw new UsageError('--allowed-groups needs at least one group (or "everyone")');
+  return groups;
 }
 
 /** Seconds, or "default" (on update) → null. */
@@ -71,6 +84,7 @@ const clientOptions = {
   "refresh-token-ttl": { type: "string" },
   "access-token-format": { type: "string" },
   "id-token-alg": { type: "string" },
+  "allowed-groups": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -83,6 +97,7 @@ function policyChanges(values: {
   "refresh-token-ttl"?: string;
   "access-token-format"?: string;
   "id-token-alg"?: string;
+  "allowed-groups"?: string;
 }) {
   return {
     minimumAcr: values["minimum-acr"],
@@ -92,6 +107,7 @@ function policyChanges(values: {
     refreshTokenSeconds: secondsOption(values["refresh-token-ttl"], "--refresh-token-ttl"),
     accessTokenFormat: values["access-token-format"],
     idTokenAlg: values["id-token-alg"],
+    allowedGroups: groupsOption(values["allowed-groups"]),
   };
 }
 

@@ -87,6 +87,26 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       printResult(io, values.json ?? false, list, list.length === 0 ? (paged ? "No matching users." : "No users yet.") : list.map(line).join("\n"));
       return 0;
     }
+    case "show": {
+      const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
+      const user = await userAdmin.show(positionals[0] as string);
+      const human = [
+        `id:            ${user.id}`,
+        `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
+        `username:      ${user.username ?? "(none)"}`,
+        `name:          ${user.name ?? "(none)"}`,
+        `role:          ${user.role}`,
+        `status:        ${user.disabled ? "disabled" : "active"}`,
+        `password:      ${user.has_password ? "yes" : "no"}`,
+        `groups:        ${user.groups.length > 0 ? user.groups.join(", ") : "(none)"}`,
+        `passkeys:      ${user.passkeys}`,
+        `authenticator: ${user.totp ? "yes" : "no"}`,
+        `backup codes:  ${user.backup_codes} unused`,
+        `created:       ${user.created_at}`,
+      ].join("\n");
+      printResult(io, values.json ?? false, user, human);
+      return 0;
+    }
     case "update": {
       const { values, positionals } = parseOptions(
         rest,
@@ -97,24 +117,6 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
         throw new UsageError("users update needs --name, --username or --role");
       const user = await admin.users.update(positionals[0] as string, { name: values.name, username: values.username, role: values.role });
       const human = `Updated user ${user.email}: username ${user.username ?? "(none)"}, name ${user.name ?? "(none)"}, role ${user.role}.`;
-      printResult(io, values.json ?? false, user, human);
-      return 0;
-    }
-    case "show": {
-      const { values, positionals } = parseOptions(rest, { json: { type: "boolean" } }, 1);
-      const user = await userAdmin.show(positionals[0] as string);
-      const human = [
-        `id:            ${user.id}`,
-        `email:         ${user.email}${user.email_verified ? "" : " (not verified)"}`,
-        `username:      ${user.username ?? "(none)"}`,
-        `status:        ${user.disabled ? "disabled" : "active"}`,
-        `role:          ${user.role}`,
-        `password:      ${user.has_password ? "yes" : "no"}`,
-        `passkeys:      ${user.passkeys}`,
-        `authenticator: ${user.totp ? "yes" : "no"}`,
-        `backup codes:  ${user.backup_codes} unused`,
-        `created:       ${user.created_at}`,
-      ].join("\n");
       printResult(io, values.json ?? false, user, human);
       return 0;
     }

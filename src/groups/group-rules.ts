@@ -1,0 +1,19 @@
+import { badRequest } from "../errors.js";
+
+// Lower case, like usernames: relying parties match these names in their own settings
+// (Grafana's role_attribute_path, mod_auth_openidc's `Require claim groups:…`), where case slips cause outages.
+const GROUP_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+/**
+ * A group name as stored (trimmed, lower case).
+ * @throws AppError groups.invalid_name
+ */
+export function normaliseGroupName(raw: string): string {
+  const value = raw.trim().toLowerCase();
+  if (!GROUP_NAME.test(value))
+    throw badRequest(
+      "groups.invalid_name",
+      `a group name is 1 to 64 of a-z, 0-9, ".", "_" and "-", starting and ending with a letter or digit (got ${JSON.stringify(raw.slice(0, 80))})`,
+    );
+  return value;
+}
