@@ -92,26 +92,14 @@ export function createAdministration(deps: {
       },
       async addMember(nameOrId: string, userIdOrEmail: string) {
         const result = await groups.addMember(nameOrId, userIdOrEmail);
-        const user = await userAdmin.find(userIdOrEmail);
-        if (result.added)
-          await audit.record(by, {
-            action: "group.member_added",
-            targetType: "group",
-            targetId: result.group.id,
-            after: { user_id: user.id, email: user.email },
-          });
+        const member = { user_id: result.user.id, email: result.user.email };
+        if (result.added) await audit.record(by, { action: "group.member_added", targetType: "group", targetId: result.group.id, after: member });
         return result;
       },
       async removeMember(nameOrId: string, userIdOrEmail: string) {
         const result = await groups.removeMember(nameOrId, userIdOrEmail);
-        const user = await userAdmin.find(userIdOrEmail);
-        if (result.removed)
-          await audit.record(by, {
-            action: "group.member_removed",
-            targetType: "group",
-            targetId: result.group.id,
-            before: { user_id: user.id, email: user.email },
-          });
+        const member = { user_id: result.user.id, email: result.user.email };
+        if (result.removed) await audit.record(by, { action: "group.member_removed", targetType: "group", targetId: result.group.id, before: member });
         return result;
       },
     },

@@ -6,7 +6,7 @@ import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { ClientInput, ClientView } from "../clients/client-registry.js";
 import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
-import type { CustomClaimService } from "../groups/custom-claim-service.js";
+import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
 import type { GroupService } from "../groups/group-service.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import type { UserService } from "../users/user-service.js";
@@ -221,19 +221,6 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
     ctx.status = 204;
   });
 
-  router.get("/users/:id/claims", async (ctx) => {
-    ctx.body = { claims: await deps.customClaims.list({ user: ctx.params.id as string }) };
-  });
-  router.put("/users/:id/claims/:name", async (ctx) => {
-    const { value } = parseBody(claimBody, ctx.request.body);
-    ctx.body = { claims: await admin(ctx).claims.set({ user: ctx.params.id as string }, ctx.params.name as string, value) };
-  });
-  router.delete("/users/:id/claims/:name", async (ctx) => {
-    const { removed } = await admin(ctx).claims.unset({ user: ctx.params.id as string }, ctx.params.name as string);
-    if (!removed) throw new AppError("not_found", "There is no such claim.", 404);
-    ctx.status = 204;
-  });
-
   router.get("/groups", async (ctx) => {
     ctx.body = { groups: await deps.groups.list() };
   });
@@ -261,18 +248,24 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
     if (!removed) throw new AppError("not_found", "That person is not a member of the group.", 404);
     ctx.status = 204;
   });
-  router.get("/groups/:id/claims", async (ctx) => {
-    ctx.body = { claims: await deps.customClaims.list({ group: ctx.params.id as string }) };
-  });
-  router.put("/groups/:id/claims/:name", async (ctx) => {
-    const { value } = parseBody(claimBody, ctx.request.body);
-    ctx.body = { claims: await admin(ctx).claims.set({ group: ctx.params.id as string }, ctx.params.name as string, value) };
-  });
-  router.delete("/groups/:id/claims/:name", async (ctx) => {
-    const { removed } = await admin(ctx).claims.unset({ group: ctx.params.id as string }, ctx.params.name as string);
-    if (!removed) throw new AppError("not_found", "There is no such claim.", 404);
-    ctx.status = 204;
-  });
+  // Custom claims, on a person (/users/{id or email}) or on a group (/groups/{name or id}).
+  for (const [path, targetOf] of [
+    ["users", (id: string): ClaimTarget => ({ user: id })],
+    ["groups", (id: string): ClaimTarget => ({ group: id })],
+  ] as const) {
+    router.get(`/${path}/:id/claims`, async (ctx) => {
+      ctx.body = { claims: await deps.customClaims.list(targetOf(ctx.params.id as string)) };
+    });
+    router.put(`/${path}/:id/claims/:name`, async (ctx) => {
+      const { value } = parseBody(claimBody, ctx.request.body);
+      ctx.body = { claims: await admin(ctx).claims.set(targetOf(ctx.params.id as string), ctx.params.name as string, value) };
+    });
+    router.delete(`/${path}/:id/claims/:name`, async (ctx) => {
+      const { removed } = await admin(ctx).claims.unset(targetOf(ctx.params.id as string), ctx.params.name as string);
+      if (!removed) throw new AppError("not_found", "There is no such claim.", 404);
+      ctx.status = 204;
+    });
+  }
 
   router.get("/audit", async (ctx) => {
     ctx.body = { events: await deps.audit.query(auditFilter(ctx.query)) };

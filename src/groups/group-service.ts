@@ -101,7 +101,7 @@ export function createGroupService(deps: { queries: GroupQueries; findUser(idOrE
       return group;
     },
 
-    async addMember(nameOrId: string, userIdOrEmail: string): Promise<{ group: GroupView; added: boolean }> {
+    async addMember(nameOrId: string, userIdOrEmail: string): Promise<{ group: GroupView; user: { id: string; email: string }; added: boolean }> {
       const group = await find(nameOrId);
       const user = await deps.findUser(userIdOrEmail);
       let added: number;
@@ -113,14 +113,14 @@ export function createGroupService(deps: { queries: GroupQueries; findUser(idOrE
         await deps.findUser(user.id);
         throw error;
       }
-      return { group: await details(group.id), added: added > 0 };
+      return { group: await details(group.id), user: { id: user.id, email: user.email }, added: added > 0 };
     },
 
-    async removeMember(nameOrId: string, userIdOrEmail: string): Promise<{ group: GroupView; removed: boolean }> {
+    async removeMember(nameOrId: string, userIdOrEmail: string): Promise<{ group: GroupView; user: { id: string; email: string }; removed: boolean }> {
       const group = await find(nameOrId);
       const user = await deps.findUser(userIdOrEmail);
       const removed = await queries.removeMember(group.id, user.id);
-      return { group: await details(group.id), removed: removed > 0 };
+      return { group: await details(group.id), user: { id: user.id, email: user.email }, removed: removed > 0 };
     },
 
     groupsOf: (userId: string) => queries.groupsOfUser(userId),

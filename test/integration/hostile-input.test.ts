@@ -136,9 +136,10 @@ describe.each(DATABASE_KINDS)("hostile input on every route (%s)", (kind) => {
   let rp: RelyingParty;
   let adminToken: string;
   let targetClientId: string;
+  let targetUserId: string;
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { throttle: { adminRequestsPerMinute: 100_000 } }, { logLines });
+    server = await startTestServer(kind, { throttle: { adminRequestsPerMinute: 100_000 } }, { logLines, env: { CUSTOM_SCOPES: "fuzz=fuzz_claim" } });
     rp = await registerRelyingParty(server, { firstParty: true });
     const admin = await server.services.clients.create({ name: "Operations", redirectUris: [], clientCredentials: true, scopes: ["admin"] });
     const issued = await tokenRequest(
@@ -148,6 +149,8 @@ describe.each(DATABASE_KINDS)("hostile input on every route (%s)", (kind) => {
     );
     adminToken = issued.body.access_token as string;
     targetClientId = (await server.services.clients.create({ name: "Fuzz target", redirectUris: ["https://app.example.com/cb"] })).client_id;
+    targetUserId = (await server.services.users.create({ email: "fuzz-target@example.com" })).id;
+    await server.services.groups.create("fuzz-group");
   });
   afterAll(() => server?.stop());
 
@@ -287,6 +290,8 @@ describe.each(DATABASE_KINDS)("hostile input on every route (%s)", (kind) => {
       "minimum_acr",
       "backchannel_logout_uri",
       "access_token_ttl",
+      "id_token_alg",
+      "allowed_groups",
     ];
     const probes = [
       ...queryProbes("clients", "GET", "/admin/api/clients", ["x"]),
@@ -302,6 +307,20 @@ describe.each(DATABASE_KINDS)("hostile input on every route (%s)", (kind) => {
       ...pathProbes("show user", "GET", "/admin/api/users/:id"),
       ...pathProbes("disable user", "POST", "/admin/api/users/:id/disable"),
       ...pathProbes("delete user", "DELETE", "/admin/api/users/:id"),
+      ...jsonProbes("update user", "PATCH", `/admin/api/users/${targetUserId}`, ["name", "username", "role"]),
+      ...jsonProbes("create group", "POST", "/admin/api/groups", ["name"]),
+      ...jsonProbes("rename group", "PATCH", "/admin/api/groups/fuzz-group", ["name"]),
+      ...jsonProbes("set a person's claim", "PUT", `/admin/api/users/${targetUserId}/claims/fuzz_claim`, ["value"]),
+      ...jsonProbes("set a group's claim", "PUT", "/admin/api/groups/fuzz-group/claims/fuzz_claim", ["value"]),
+      ...pathProbes("show group", "GET", "/admin/api/groups/:id"),
+      ...pathProbes("delete group", "DELETE", "/admin/api/groups/:id"),
+      ...pathProbes("add member", "PUT", `/admin/api/groups/fuzz-group/members/:id`),
+      ...pathProbes("remove member", "DELETE", "/admin/api/groups/:id/members/fuzz-target@example.com"),
+      ...pathProbes("claims of", "GET", "/admin/api/users/:id/claims"),
+      ...pathProbes("set a claim named", "PUT", `/admin/api/users/${targetUserId}/claims/:id`, {
+        headers: { "content-type": "application/json" },
+        body: '{"value":1}',
+      }),
     ].map(withAuth);
     const answers = await sendAll(probes);
     for (const answer of answers) {
