@@ -12,7 +12,7 @@ import { createBackgroundTasks } from "./background-tasks.js";
 import { ACCESS_TOKEN_SECONDS, createClientRegistry } from "./clients/client-registry.js";
 import { createInvalidationBus, singleProcessChannel } from "./cluster/invalidation-bus.js";
 import type { Config } from "./config.js";
-import { consoleClientMetadata } from "./console/console-client.js";
+import { consoleClientsMetadata } from "./console/console-client.js";
 import { type DerivedKeys, deriveKeys } from "./crypto/derived-keys.js";
 import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { createPasswordHasher } from "./crypto/password.js";
@@ -102,7 +102,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     cacheSeconds: config.caches.clientSeconds,
     changed: (clientId) => invalidate({ client: clientId }),
     onDeleted: (clientId) => invalidate({ clientId }),
-    builtIn: [accountClientMetadata(config.issuer), consoleClientMetadata(config.issuer)],
+    builtIn: [accountClientMetadata(config.issuer), ...consoleClientsMetadata(config.issuer)],
     policy: {
       supportedScopes: supportedScopes(config.claimsByScope),
       maxRefreshTokenSeconds: config.ttl.refreshTokenAbsoluteSeconds,

@@ -17,12 +17,16 @@ interface Flow {
   state: string;
   verifier: string;
   returnTo: string;
+  /** The built-in client this flow signs in as (the code must be its). */
+  clientId: string;
 }
 
 const FLOW_SECONDS = 600;
 
 export interface FirstPartyClient {
   clientId: string;
+  /** Other built-in clients the same pages may sign in as (same callback), e.g. one with a higher minimum. */
+  otherClientIds?: readonly string[];
   /** Where its pages live (the flow cookie's path) and where a flow returns by default. */
   home: string;
   callbackUrl: string;
@@ -53,13 +57,22 @@ export function createFirstPartySignIn(deps: { provider: Provider; issuer: strin
       return { userId: session.accountId, sessionUid: session.uid, loginTs: session.loginTs, acr: session.acr, amr: session.amr ?? [] };
     },
 
-    /** Sends the browser to sign in; with `reverify`, a verification within `maxAge` at least at level `acr`. */
-    start(ctx: Context, returnTo: string, reverify?: { acr: string; maxAge: number }) {
-      const flow: Flow = { state: randomBytes(16).toString("base64url"), verifier: randomBytes(32).toString("base64url"), returnTo: safeReturnPath(returnTo) };
+    /**
+     * Sends the browser to sign in (as `as`, one of the pages' built-in clients); with `reverify`, a
+     * verification within `maxAge` at least at level `acr`.
+     */
+    start(ctx: Context, returnTo: string, reverify?: { acr: string; maxAge: number }, as = client.clientId) {
+      if (as !== client.clientId && !client.otherClientIds?.includes(as)) throw new Error(`not a client of these pages: ${as}`);
+      const flow: Flow = {
+        state: randomBytes(16).toString("base64url"),
+        verifier: randomBytes(32).toString("base64url"),
+        returnTo: safeReturnPath(returnTo),
+        clientId: as,
+      };
       ctx.cookies.set(cookie, Buffer.from(JSON.stringify(flow)).toString("base64url"), { ...cookieOptions, maxAge: FLOW_SECONDS * 1000 });
       const url = new URL("/auth", issuer);
       url.search = new URLSearchParams({
-        client_id: client.clientId,
+        client_id: as,
         response_type: "code",
         redirect_uri: client.callbackUrl,
         scope: "openid",
@@ -88,7 +101,10 @@ export function createFirstPartySignIn(deps: { provider: Provider; issuer: strin
       if (typeof code !== "string") throw client.failed();
       const issued = await provider.AuthorizationCode.find(code);
       const challenge = createHash("sha256").update(String(flow.verifier)).digest("base64url");
-      if (!issued || issued.clientId !== client.clientId || issued.isExpired || issued.codeChallenge !== challenge) throw client.failed();
+      // The code must be of the client this browser's flow started with (never another app's code).
+      const expected = flow.clientId ?? client.clientId;
+      const ours = expected === client.clientId || client.otherClientIds?.includes(expected);
+      if (!issued || !ours || issued.clientId !== expected || issued.isExpired || issued.codeChallenge !== challenge) throw client.failed();
       await issued.destroy();
       return safeReturnPath(flow.returnTo);
     },

@@ -4,6 +4,7 @@ import { ACR, rankOf } from "../auth/assurance.js";
 import type { FirstPartySignIn } from "../auth/first-party-sign-in.js";
 import type { UserRow } from "../db/users.js";
 import { forbidden } from "../errors.js";
+import { CONSOLE_PASSKEY_CLIENT_ID } from "./console-client.js";
 
 export interface Operator {
   userId: string;
@@ -34,9 +35,10 @@ export function createConsoleAccess(deps: { signIn: FirstPartySignIn; findUser: 
     }
     // Before the level check: someone who is no operator has nothing to step up for.
     if (user.role !== "operator") throw forbidden("console.not_operator", "The console is for operators. Your account is not one.", { email: user.email });
-    // Phishing-resistant only: a session from a password (the account pages, an app) steps up to a passkey first.
+    // Phishing-resistant only: a session from a password (the account pages, an app) steps up to a
+    // passkey first, as the client whose minimum it is (or sets one up inside that sign-in).
     if (rankOf(session.acr) < PASSKEY_RANK) {
-      signIn.start(ctx, returnTo);
+      signIn.start(ctx, returnTo, undefined, CONSOLE_PASSKEY_CLIENT_ID);
       return null;
     }
     return { session, operator: { userId: user.id, email: user.email, actor: operatorActor(user.id, ctx.ip) } };
@@ -54,7 +56,7 @@ export function createConsoleAccess(deps: { signIn: FirstPartySignIn; findUser: 
       if (!found) return null;
       // Whole seconds, as oidc-provider's max_age check counts them (so the two agree on "too old").
       if (Math.floor(Date.now() / 1000) - found.session.loginTs <= deps.reverifySeconds) return found.operator;
-      signIn.start(ctx, returnTo, { acr: ACR.passkey, maxAge: deps.reverifySeconds });
+      signIn.start(ctx, returnTo, { acr: ACR.passkey, maxAge: deps.reverifySeconds }, CONSOLE_PASSKEY_CLIENT_ID);
       return null;
     },
   };

@@ -63,7 +63,7 @@ export interface ConsolePages {
 
 /**
  * `/admin`: the operators' console. Signed in through the IdP's own authorization endpoint as the
- * built-in client `idp-console` (a passkey required), for operators only; every change needs a
+ * built-in clients `idp-console` and `idp-console-passkey` (a passkey required), for operators only; every change needs a
  * recent passkey check and goes through `administration(operator)`, which audits it. The JSON API
  * under `/admin/api` is another router, mounted before this one; no route here matches it.
  */

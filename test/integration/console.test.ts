@@ -82,11 +82,17 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     expect(await api.json()).toMatchObject({ error: "invalid_token" });
   });
 
-  it("sends a password-only operator to set up a passkey inside the sign-in, before the console", async () => {
+  it("sends a password-only operator to set up a passkey inside the sign-in, before the console; someone who is no operator gets 403 without being asked to", async () => {
     const passwordOnly = await seedPerson(server, email("password-operator"), { role: "operator", passkey: false });
     const page = await new ConsolePage(server, passwordOnly).page();
     expect(new URL(page.url).pathname).toMatch(/^\/interaction\//);
     expect(page.text).toContain('data-passkey-action="enrol"');
+    expect(await server.database.prisma.credential.count({ where: { userId: passwordOnly.id } })).toBe(0);
+
+    const user = await seedPerson(server, email("password-user"), { passkey: false });
+    const refused = await new ConsolePage(server, user).page();
+    expect(refused.status).toBe(403);
+    expect(new URL(refused.url).pathname).toBe("/admin");
   });
 
   it("answers a signed-in non-operator 403 on every route, GET or POST, and changes nothing", async () => {
@@ -335,7 +341,7 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     const stale = await console_.post(form, `/admin/apps/${app.client_id}/secret`);
     expect(stale.status).toBe(303);
     const authorize = new URL(stale.location as string);
-    expect(authorize.searchParams.get("client_id")).toBe("idp-console");
+    expect(authorize.searchParams.get("client_id")).toBe("idp-console-passkey");
     expect(authorize.searchParams.get("max_age")).toBe(String(server.config.account.reverifySeconds));
     expect(authorize.searchParams.get("acr_values")).toBe("urn:idp:acr:passkey");
     expect((await server.services.audit.query({ targetId: app.client_id, limit: 5 })).length).toBe(0);
