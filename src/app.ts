@@ -12,11 +12,9 @@ import { adminApiRoutes } from "./admin/api-routes.js";
 import { createDeviceCookie } from "./auth/device-cookie.js";
 import type { Config } from "./config.js";
 import { createConsoleAccess } from "./console/console-access.js";
-import { createConsoleOverview } from "./console/console-overview.js";
 import { createConsoleSignIn } from "./console/console-sign-in.js";
 import { consoleRoutes } from "./console/routes.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
-import { createConsoleStatQueries } from "./db/console-stats.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
@@ -247,6 +245,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       customClaims: services.customClaims,
       administration: services.administration,
       audit: services.audit,
+      events: services.events,
+      overview: services.overview,
       throttle: createAdminApiThrottle(services.db, config.throttle),
       bodyLimit: config.requestBodyLimit,
     }).routes(),
@@ -258,7 +258,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     consoleRoutes({
       signIn: consoleSignIn,
       access: createConsoleAccess({ signIn: consoleSignIn, findUser: services.userQueries.findUserById, reverifySeconds: config.account.reverifySeconds }),
-      overview: createConsoleOverview(createConsoleStatQueries(services.db)),
+      overview: services.overview,
       person: accountOverview,
       clients: services.clients,
       userAdmin: services.userAdmin,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { accountClientMetadata } from "./account/account-client.js";
 import { createEmailChange } from "./account/email-change.js";
 import { createAdministration } from "./admin/administration.js";
+import { createOverview } from "./admin/overview.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
@@ -18,6 +19,7 @@ import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createAuditEventQueries } from "./db/audit-events.js";
 import { createClientQueries } from "./db/clients.js";
+import { createConsoleStatQueries } from "./db/console-stats.js";
 import { createCredentialQueries } from "./db/credentials.js";
 import { createCustomClaimQueries } from "./db/custom-claims.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
@@ -197,6 +199,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
     userAdmin,
     audit,
+    overview: createOverview(createConsoleStatQueries(db)),
     groupQueries,
     groups,
     customClaims,

@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { AccountOverview } from "../account/account-overview.js";
 import type { Administration } from "../admin/administration.js";
+import type { Overview } from "../admin/overview.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { FirstPartySignIn } from "../auth/first-party-sign-in.js";
@@ -12,7 +13,6 @@ import type { Views } from "../http/views.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import { appRoutes } from "./app-routes.js";
 import type { ConsoleAccess, Operator } from "./console-access.js";
-import type { ConsoleOverview } from "./console-overview.js";
 import { groupRoutes } from "./group-routes.js";
 import { logRoutes } from "./log-routes.js";
 import { peopleRoutes } from "./people-routes.js";
@@ -20,7 +20,7 @@ import { peopleRoutes } from "./people-routes.js";
 export interface ConsoleDependencies {
   signIn: FirstPartySignIn;
   access: ConsoleAccess;
-  overview: ConsoleOverview;
+  overview: Overview;
   /** What the account page shows of a person (passkeys, factors, sessions, activity), for the person's page. */
   person: AccountOverview;
   clients: { list(): Promise<ClientView[]>; show(id: string): Promise<ClientView> };

@@ -121,4 +121,25 @@ describe.each(DATABASE_KINDS)("operator role and user search in the CLI and the 
     expect((await api("GET", "/users?limit=0")).status).toBe(400);
     expect((await api("GET", "/users?search=a&search=b")).status).toBe(400);
   });
+
+  it("offers the console's overview and paged security events and audit records through the API and the CLI", async () => {
+    const id = await createUser(server, `paged-${kind}@example.com`);
+    const admin = server.services.administration({ actor: "operator:test", ip: null });
+    for (const role of ["operator", "user", "operator"]) await admin.users.update(id, { role });
+    const events = await api("GET", `/events?user=${id}&type=user.role&limit=2`);
+    expect((events.body.events as { details: { role: string } }[]).map((event) => event.details.role)).toEqual(["operator", "user"]);
+    const next = await api("GET", `/events?user=${id}&type=user.role&limit=2&offset=2`);
+    expect((next.body.events as { details: { role: string } }[]).map((event) => event.details.role)).toEqual(["operator"]);
+    expect((await api("GET", "/events?offset=-1")).status).toBe(400);
+    expect((await api("GET", `/audit?target=${id}&limit=1&offset=1`)).body.events).toMatchObject([{ action: "user.updated", after: { role: "user" } }]);
+
+    const overview = await api("GET", "/overview");
+    expect(overview.body).toMatchObject({ users: await server.database.prisma.user.count(), apps: await server.database.prisma.client.count() });
+    const printed = await cli("events", "overview", "--json");
+    expect(JSON.parse(printed.stdout)).toMatchObject({ users: overview.body.users, apps: overview.body.apps });
+    expect((await cli("events", "overview")).stdout).toMatch(/^people: +\d+ \(\d+ active\)$/m);
+    const audit = await cli("events", "audit", "--target", id, "--limit", "1", "--offset", "2", "--json");
+    expect(JSON.parse(audit.stdout)).toMatchObject([{ after: { role: "operator" } }]);
+    expect((await cli("events", "list", "--offset", "x")).code).toBe(2);
+  });
 });

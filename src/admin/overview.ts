@@ -19,8 +19,11 @@ const METHOD_LABELS: Record<string, string> = {
 
 const percent = (part: number, whole: number) => (whole === 0 ? null : Math.round((part / whole) * 100));
 
-/** The console's first page: how many people and apps, and how the last day's sign-ins went. */
-export function createConsoleOverview(stats: ConsoleStatQueries) {
+/**
+ * How many people and apps, and how the last day's sign-ins went: the console's first page,
+ * `GET /admin/api/overview` and `events overview`.
+ */
+export function createOverview(stats: ConsoleStatQueries) {
   return async (now = new Date()) => {
     const [accounts, events] = await Promise.all([stats.countAccounts(), stats.countSignInEvents(new Date(now.getTime() - DAY_MS))]);
     const byMethod = new Map<string, SignInRow>();
@@ -55,4 +58,4 @@ export function createConsoleOverview(stats: ConsoleStatQueries) {
   };
 }
 
-export type ConsoleOverview = ReturnType<typeof createConsoleOverview>;
+export type Overview = ReturnType<typeof createOverview>;
