@@ -1,4 +1,5 @@
 import type { Actor, AuditLog } from "../audit/audit-log.js";
+import { logoSummary } from "../clients/app-presentation.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
 import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
 import type { GroupService } from "../groups/group-service.js";
@@ -15,10 +16,10 @@ interface ClientRegistry {
   delete(id: string): Promise<void>;
 }
 
-/** A client as the audit log keeps it: never its secret. */
-function withoutSecret(view: ClientView): Omit<ClientView, "client_secret"> {
+/** A client as the audit log keeps it: never its secret; an inline logo by its size and digest. */
+function clientForAudit(view: ClientView): Omit<ClientView, "client_secret"> {
   const { client_secret: _secret, ...rest } = view;
-  return rest;
+  return { ...rest, logo_uri: rest.logo_uri === null ? null : logoSummary(rest.logo_uri) };
 }
 
 /**
@@ -45,25 +46,31 @@ export function createAdministration(deps: {
     clients: {
       async create(input: ClientInput): Promise<ClientView> {
         const created = await clients.create(input);
-        await audit.record(by, { action: "client.created", targetType: "client", targetId: created.client_id, after: withoutSecret(created) });
+        await audit.record(by, { action: "client.created", targetType: "client", targetId: created.client_id, after: clientForAudit(created) });
         return created;
       },
       async update(id: string, changes: ClientChanges): Promise<ClientView> {
         const before = await clients.show(id);
         const after = await clients.update(id, changes);
-        await audit.record(by, { action: "client.updated", targetType: "client", targetId: id, before, after });
+        await audit.record(by, { action: "client.updated", targetType: "client", targetId: id, before: clientForAudit(before), after: clientForAudit(after) });
         return after;
       },
       async rotateSecret(id: string): Promise<ClientView> {
         const before = await clients.show(id);
         const after = await clients.rotateSecret(id);
-        await audit.record(by, { action: "client.secret_rotated", targetType: "client", targetId: id, before, after: withoutSecret(after) });
+        await audit.record(by, {
+          action: "client.secret_rotated",
+          targetType: "client",
+          targetId: id,
+          before: clientForAudit(before),
+          after: clientForAudit(after),
+        });
         return after;
       },
       async delete(id: string): Promise<void> {
         const before = await clients.show(id);
         await clients.delete(id);
-        await audit.record(by, { action: "client.deleted", targetType: "client", targetId: id, before });
+        await audit.record(by, { action: "client.deleted", targetType: "client", targetId: id, before: clientForAudit(before) });
       },
     },
 

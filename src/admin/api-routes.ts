@@ -52,6 +52,10 @@ const CLI_FLAGS_AS_FIELDS: [RegExp, string][] = [
   [/--access-token-format/g, "access_token_format"],
   [/--id-token-alg/g, "id_token_alg"],
   [/--allowed-groups/g, "allowed_groups"],
+  [/--client-uri/g, "client_uri"],
+  [/--logo-uri/g, "logo_uri"],
+  [/--policy-uri/g, "policy_uri"],
+  [/--tos-uri/g, "tos_uri"],
   [/--client-credentials/g, "client_credentials"],
   [/--scopes/g, "scopes"],
   [/--name/g, "client_name"],
@@ -108,6 +112,10 @@ function clientChanges(body: ReturnType<typeof clientUpdateBody.parse>) {
     accessTokenFormat: body.access_token_format,
     idTokenAlg: body.id_token_alg,
     allowedGroups: body.allowed_groups,
+    clientUri: body.client_uri,
+    logoUri: body.logo_uri,
+    policyUri: body.policy_uri,
+    tosUri: body.tos_uri,
   };
 }
 

@@ -6,6 +6,8 @@ import { badRequest } from "../errors.js";
 
 const uris = z.array(z.string().max(2000)).max(50);
 const seconds = z.number().int().nullable();
+// Room for a 32 KiB data-URL logo in base64; the registry holds each field to its own limit.
+const presentationUrl = z.string().max(64_000);
 
 export const clientCreateBody = z.strictObject({
   client_name: z.string().max(200),
@@ -25,6 +27,11 @@ export const clientCreateBody = z.strictObject({
   id_token_alg: z.string().max(20).nullable().optional(),
   /** Group names; null or empty: everyone may use the app. */
   allowed_groups: z.array(z.string().max(100)).max(50).nullable().optional(),
+  /** RFC 7591 §2 names; null or "" clears one. The registry words the refusal of a bad URL. */
+  client_uri: presentationUrl.nullable().optional(),
+  logo_uri: presentationUrl.nullable().optional(),
+  policy_uri: presentationUrl.nullable().optional(),
+  tos_uri: presentationUrl.nullable().optional(),
 });
 
 export const clientUpdateBody = clientCreateBody.omit({ public: true, client_credentials: true }).partial();

@@ -1,13 +1,32 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "./io.js";
 
+/** parseArgs's messages, said as a sentence naming the flag (its own ones quote its internals). */
+function inPlainWords(error: Error & { code?: string }, args: string[]): string {
+  const flag = error.message.match(/'(--?[\w-]+)/)?.[1] ?? "";
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const value = args[args.indexOf(flag) + 1];
+      if (value?.startsWith("-") && error.message.includes("ambiguous"))
+        return `${flag} needs a value, and "${value.slice(0, 40)}" reads as a flag (write ${flag}=${value.slice(0, 40)} if it is the value)`;
+      return error.message.includes("does not take an argument") ? `${flag} takes no value` : `${flag} needs a value`;
+    }
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown flag ${flag || JSON.stringify(error.message.slice(0, 40))}`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return error.message.replace(/^Unexpected argument/, "unexpected argument");
+    default:
+      return error.message;
+  }
+}
+
 /** node:util parseArgs, with its errors turned into usage errors the CLI prints. */
 export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, positionals = 0) {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(inPlainWords(error as Error & { code?: string }, args));
   }
   if (parsed.positionals.length !== positionals) {
     throw new UsageError(positionals === 0 ? `unexpected argument "${parsed.positionals[0]}"` : `expected ${positionals} argument(s)`);

@@ -105,5 +105,6 @@ const exit = (code: number) => {
 
 main(process.argv.slice(2)).then(exit, (error: Error) => {
   output.stderr(error instanceof CliConfigError ? `${error.message}\n` : `Error: ${error.message}\n`);
-  exit(error instanceof UsageError ? 2 : 1);
+  // The server's exit code for a bad setting (78, EX_CONFIG) for the same mistake here.
+  exit(error instanceof UsageError ? 2 : error instanceof CliConfigError ? 78 : 1);
 });

@@ -28,6 +28,23 @@ db create-migration NAME        write prisma/migrations/<timestamp>_NAME from a 
 Honours DATA_DIR and DATABASE_URL like the server. While the server runs on the embedded
 database, commands run inside it (through DATA_DIR/operator.sock).`;
 
+/** Each command group's own usage: a mistake in `events list` shows the events commands, not all of them. */
+const USAGE_OF: Record<string, string> = {
+  clients: CLIENTS_USAGE,
+  users: USERS_USAGE,
+  groups: GROUPS_USAGE,
+  claims: GROUPS_USAGE,
+  sessions: SESSIONS_USAGE,
+  events: EVENTS_USAGE,
+  keys: KEYS_USAGE,
+};
+
+/** The usage to print after a usage error in `group` (all of it for an unknown group). */
+export const usageFor = (group: string | undefined) => {
+  const own = group ? USAGE_OF[group] : undefined;
+  return own ? `Usage: npm run idp -- ${own.replace(/\n/g, "\n       ")}\n\n(npm run idp -- help lists every command.)` : USAGE;
+};
+
 /**
  * Runs one operator command against a set of services. Exit codes: 0 success,
  * 1 refused (bad input, unknown id), 2 usage error, 70 internal error.
@@ -66,7 +83,7 @@ export async function runCommand(argv: string[], io: CommandIo, services: Servic
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`Error: ${error.message}\n\n${USAGE}\n`);
+      io.stderr(`Error: ${error.message}\n\n${usageFor(group)}\n`);
       return 2;
     }
     if (error instanceof AppError && error.expose) {

@@ -1,13 +1,30 @@
 import { randomBytes } from "node:crypto";
 import type { AdapterPayload } from "oidc-provider";
-import { ACR, isAcr } from "../auth/assurance.js";
 import { sha256 } from "../crypto/hash.js";
 import type { ClientQueries, ClientRow } from "../db/clients.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
-import { ADMIN_SCOPE, defaultClientScopes } from "../oidc/scopes.js";
-import { assertValidBackchannelUri } from "./backchannel-uri.js";
+import { defaultClientScopes } from "../oidc/scopes.js";
+import { type AppPresentation, isDataLogo, presentationChanges } from "./app-presentation.js";
 import { createClientCache } from "./client-cache.js";
-import { assertValidRedirectUri } from "./redirect-uri.js";
+import {
+  ACCESS_TOKEN_SECONDS,
+  type AccessTokenFormat,
+  assertAccessTokenFormat,
+  assertAcr,
+  assertAllowedGroups,
+  assertBackchannelUri,
+  assertIdTokenAlg,
+  assertName,
+  assertScopes,
+  assertSeconds,
+  assertUris,
+  type ClientPolicy,
+  type FindGroupsByNames,
+  grantTypesFor,
+  type IdTokenAlg,
+  isGoneReference,
+  MIN_REFRESH_TOKEN_SECONDS,
+} from "./client-rules.js";
 
 export interface ClientInput {
   name: string;
@@ -32,6 +49,11 @@ export interface ClientInput {
   idTokenAlg?: string | null;
   /** Names of the groups whose members may use it; empty, null or absent: everyone. */
   allowedGroups?: string[] | null;
+  /** What the sign-in and consent pages show (app-presentation.ts); null, "" or absent: nothing. */
+  clientUri?: string | null;
+  logoUri?: string | null;
+  policyUri?: string | null;
+  tosUri?: string | null;
 }
 
 export interface ClientChanges {
@@ -54,6 +76,11 @@ export interface ClientChanges {
   idTokenAlg?: string | null;
   /** null or empty: everyone may use it again. */
   allowedGroups?: string[] | null;
+  /** null or "" clears it. */
+  clientUri?: string | null;
+  logoUri?: string | null;
+  policyUri?: string | null;
+  tosUri?: string | null;
 }
 
 /** What operators see of a client; the secret appears only when it was just created. */
@@ -78,148 +105,22 @@ export interface ClientView {
   id_token_alg: IdTokenAlg | null;
   /** Groups whose members may use it (names); empty: everyone. */
   allowed_groups: string[];
+  /** RFC 7591 §2: its home page, logo (https or a data URL), privacy policy and terms of service. */
+  client_uri: string | null;
+  logo_uri: string | null;
+  policy_uri: string | null;
+  tos_uri: string | null;
   created_at: string;
   updated_at: string;
   client_secret?: string;
 }
 
-export const ACCESS_TOKEN_FORMATS = ["opaque", "jwt"] as const;
-export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
-
-function assertAccessTokenFormat(value: string | null | undefined): AccessTokenFormat {
-  if (value === null || value === undefined) return "opaque";
-  assertThat(
-    (ACCESS_TOKEN_FORMATS as readonly string[]).includes(value),
-    settingError("clients.invalid_token_format", "--access-token-format", `must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
-  );
-  return value as AccessTokenFormat;
+/** 128 random bits; never starting with "-", which the CLI would read as a flag (`clients update -x…`). */
+export function newClientId(random: (size: number) => Buffer = randomBytes): string {
+  const id = random(16).toString("base64url");
+  return id.startsWith("-") ? newClientId(random) : id;
 }
-
-export const ID_TOKEN_ALGS = ["ES256", "RS256"] as const;
-export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
-
-function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg | null {
-  if (value === null || value === undefined || value === "default") return null;
-  assertThat(
-    (ID_TOKEN_ALGS as readonly string[]).includes(value),
-    settingError("clients.invalid_id_token_alg", "--id-token-alg", `must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
-  );
-  return value as IdTokenAlg;
-}
-
-/** An error about one setting: the CLI's message names the flag; `fields` lets other callers name it their way. */
-const settingError = (code: string, setting: string, problem: string) => badRequest(code, `${setting} ${problem}`, { setting, problem });
-
-const newClientId = () => randomBytes(16).toString("base64url");
 const newClientSecret = () => randomBytes(32).toString("base64url");
-
-function assertName(name: string | undefined): string {
-  const trimmed = name?.trim() ?? "";
-  assertThat(trimmed.length > 0 && trimmed.length <= 100, settingError("clients.invalid_name", "--name", "must be 1 to 100 characters"));
-  return trimmed;
-}
-
-function assertUris(uris: string[], setting: string): string[] {
-  const unique = [...new Set(uris)];
-  for (const uri of unique) assertValidRedirectUri(uri, setting);
-  return unique;
-}
-
-/** "mfa" or "urn:idp:acr:mfa" → "urn:idp:acr:mfa"; "none"/null → null. */
-function assertAcr(value: string | null | undefined): string | null {
-  if (value === null || value === undefined || value === "none") return null;
-  const acr = (ACR as Record<string, string>)[value] ?? value;
-  assertThat(
-    isAcr(acr),
-    settingError("clients.invalid_acr", "--minimum-acr", `must be one of ${Object.keys(ACR).join(", ")} or none (got "${value.slice(0, 40)}")`),
-  );
-  return acr;
-}
-
-async function assertBackchannelUri(value: string | null | undefined, policy: ClientPolicy): Promise<string | null> {
-  if (value === null || value === undefined || value === "none") return null;
-  return assertValidBackchannelUri(value, { publicOnly: policy.publicBackchannelHostsOnly });
-}
-
-export interface ClientPolicy {
-  /** Every scope the provider knows (`admin` included). */
-  supportedScopes: readonly string[];
-  /** The longest refresh-token idle lifetime a client may get: the server's absolute lifetime. */
-  maxRefreshTokenSeconds: number;
-  /** Production: back-channel logout URIs only on hosts with public addresses. */
-  publicBackchannelHostsOnly: boolean;
-}
-
-/** The groups' ids by name, for `--allowed-groups`; a name with no group is missing from the answer. */
-export type FindGroupsByNames = (names: string[]) => Promise<{ id: string; name: string }[]>;
-
-const MAX_ALLOWED_GROUPS = 50;
-
-async function assertAllowedGroups(names: string[] | null | undefined, findGroups: FindGroupsByNames | undefined): Promise<string[]> {
-  const wanted = [...new Set((names ?? []).map((name) => name.trim().toLowerCase()).filter(Boolean))];
-  if (wanted.length === 0) return [];
-  assertThat(
-    wanted.length <= MAX_ALLOWED_GROUPS,
-    settingError("clients.invalid_allowed_groups", "--allowed-groups", `names at most ${MAX_ALLOWED_GROUPS} groups`),
-  );
-  const found = findGroups ? await findGroups(wanted.filter((name) => /^[\x21-\x7e]{1,64}$/.test(name))) : [];
-  const missing = wanted.filter((name) => !found.some((group) => group.name === name));
-  assertThat(
-    missing.length === 0,
-    settingError(
-      "clients.unknown_group",
-      "--allowed-groups:",
-      `no group named ${missing.map((name) => `"${name.slice(0, 64)}"`).join(", ")} (create it with: groups create NAME)`,
-    ),
-  );
-  return found.map((group) => group.id);
-}
-
-const isGoneReference = (error: unknown) => ["P2003", "P2025"].includes((error as { code?: string }).code ?? "");
-
-/** The range of a client's own access-token lifetime (`--access-token-ttl`). */
-export const ACCESS_TOKEN_SECONDS = { min: 60, max: 86_400 };
-const MIN_REFRESH_TOKEN_SECONDS = 300;
-
-/** Known scopes only; `admin` only for a confidential machine client (client_credentials, no user sign-in). */
-function assertScopes(scopes: string[] | null | undefined, grantTypes: string[], policy: ClientPolicy): string[] {
-  const unique = [...new Set(scopes ?? [])];
-  for (const scope of unique) {
-    assertThat(
-      policy.supportedScopes.includes(scope),
-      settingError("clients.invalid_scope", "--scopes:", `unknown scope "${scope.slice(0, 40)}" (known: ${policy.supportedScopes.join(", ")})`),
-    );
-  }
-  if (unique.includes(ADMIN_SCOPE)) {
-    assertThat(
-      grantTypes.length === 1 && grantTypes[0] === "client_credentials",
-      settingError("clients.invalid_scope", "--scopes:", `"${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
-    );
-  }
-  return unique;
-}
-
-function assertSeconds(value: number | null | undefined, setting: string, min: number, max: number): number | null {
-  if (value === null || value === undefined) return null;
-  assertThat(
-    Number.isInteger(value) && value >= min && value <= max,
-    settingError("clients.invalid_lifetime", setting, `must be a whole number of seconds from ${min} to ${max} (got ${value})`),
-  );
-  return value;
-}
-
-function grantTypesFor(input: ClientInput): string[] {
-  const grants = input.redirectUris.length > 0 ? ["authorization_code", "refresh_token"] : [];
-  if (input.clientCredentials) {
-    assertThat(!input.public, badRequest("clients.invalid_grant", "public clients cannot use client_credentials (they have no secret)"));
-    grants.push("client_credentials");
-  }
-  assertThat(
-    grants.length > 0,
-    badRequest("clients.missing_redirect_uri", "at least one --redirect-uri is required (or --client-credentials for a machine client)"),
-  );
-  return grants;
-}
 
 export function toClientView(row: ClientRow, clientSecret?: string): ClientView {
   return {
@@ -239,6 +140,10 @@ export function toClientView(row: ClientRow, clientSecret?: string): ClientView 
     access_token_format: row.accessTokenFormat as AccessTokenFormat,
     id_token_alg: row.idTokenAlg as IdTokenAlg | null,
     allowed_groups: row.allowedGroups.map(({ group }) => group.name).sort(),
+    client_uri: row.clientUri,
+    logo_uri: row.logoUri,
+    policy_uri: row.policyUri,
+    tos_uri: row.tosUri,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(clientSecret ? { client_secret: clientSecret } : {}),
@@ -268,6 +173,20 @@ function toProviderMetadata(row: ClientRow, defaultScopes: readonly string[]): A
     ...(row.allowedGroups.length > 0 ? { idp_allowed_groups: row.allowedGroups.map(({ group }) => group.id) } : {}),
     // The logout token names the session (sid), so the relying party ends exactly that one.
     ...(row.backchannelLogoutUri ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+    ...presentationMetadata(row),
+  };
+}
+
+/**
+ * The standard client_uri, logo_uri, policy_uri and tos_uri (oidc-provider's `client.clientUri`…).
+ * oidc-provider accepts only web URLs there, so an inline logo travels as `idp_logo_data_uri`.
+ */
+function presentationMetadata(row: AppPresentation): AdapterPayload {
+  return {
+    ...(row.clientUri ? { client_uri: row.clientUri } : {}),
+    ...(row.logoUri ? (isDataLogo(row.logoUri) ? { idp_logo_data_uri: row.logoUri } : { logo_uri: row.logoUri }) : {}),
+    ...(row.policyUri ? { policy_uri: row.policyUri } : {}),
+    ...(row.tosUri ? { tos_uri: row.tosUri } : {}),
   };
 }
 
@@ -355,6 +274,7 @@ export function createClientRegistry(
         accessTokenFormat: assertAccessTokenFormat(input.accessTokenFormat),
         idTokenAlg: assertIdTokenAlg(input.idTokenAlg),
         allowedGroups: { create: allowedGroupIds.map((groupId) => ({ groupId })) },
+        ...presentationChanges(input),
       });
       return toClientView(row, secret);
     },
@@ -391,6 +311,7 @@ export function createClientRegistry(
           ...(changes.refreshTokenSeconds !== undefined ? { refreshTokenSeconds: refreshSeconds(changes.refreshTokenSeconds) } : {}),
           ...(changes.accessTokenFormat !== undefined ? { accessTokenFormat: assertAccessTokenFormat(changes.accessTokenFormat) } : {}),
           ...(changes.idTokenAlg !== undefined ? { idTokenAlg: assertIdTokenAlg(changes.idTokenAlg) } : {}),
+          ...presentationChanges(changes),
         },
         allowedGroupIds,
       );

@@ -2,6 +2,9 @@ import { badRequest } from "../errors.js";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/** The hosts plain http is allowed for (a URL's `hostname`). */
+export const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname);
+
 /**
  * Validates a redirect (or post-logout redirect) URI an operator registers. It must
  * already be in canonical form, because the authorization endpoint compares the
@@ -27,7 +30,7 @@ export function assertValidRedirectUri(raw: string, setting = "redirect URI"): s
   }
   if (url.username || url.password) throw fail("must not contain credentials (user@host)");
   if (url.protocol === "http:") {
-    if (!LOOPBACK_HOSTS.has(url.hostname)) throw fail("must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])");
+    if (!isLoopbackHost(url.hostname)) throw fail("must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])");
   } else if (url.protocol !== "https:") {
     throw fail("must use https");
   }

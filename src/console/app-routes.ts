@@ -1,6 +1,7 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { ACCESS_TOKEN_FORMATS, type ClientChanges, type ClientView, ID_TOKEN_ALGS } from "../clients/client-registry.js";
+import type { ClientChanges, ClientView } from "../clients/client-registry.js";
+import { ACCESS_TOKEN_FORMATS, ID_TOKEN_ALGS } from "../clients/client-rules.js";
 import { badRequest } from "../errors.js";
 import { clientProblem } from "./client-errors.js";
 import type { Operator } from "./console-access.js";
@@ -47,6 +48,11 @@ function changesOf(form: ConsoleForm): Required<ClientChanges> {
     idTokenAlg: idTokenAlg === "default" ? null : idTokenAlg,
     // None: everyone may use the app.
     allowedGroups: groups.length === 0 ? null : groups,
+    // What the sign-in and consent pages show; empty clears it. A logo may be an inline data URL (32 KiB).
+    clientUri: form.text("client_uri", "Home page", 2000) || null,
+    logoUri: form.text("logo_uri", "Logo", 50_000) || null,
+    policyUri: form.text("policy_uri", "Privacy policy", 2000) || null,
+    tosUri: form.text("tos_uri", "Terms of service", 2000) || null,
   };
 }
 
@@ -70,6 +76,10 @@ function formValues(client: ClientView | null, body?: unknown) {
     access_token_format: text("access_token_format", client?.access_token_format ?? "opaque"),
     id_token_alg: text("id_token_alg", client?.id_token_alg ?? "default"),
     allowed_groups: text("allowed_groups", client?.allowed_groups.join(" ") ?? ""),
+    client_uri: text("client_uri", client?.client_uri ?? ""),
+    logo_uri: text("logo_uri", client?.logo_uri ?? ""),
+    policy_uri: text("policy_uri", client?.policy_uri ?? ""),
+    tos_uri: text("tos_uri", client?.tos_uri ?? ""),
   };
 }
 

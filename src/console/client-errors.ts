@@ -14,6 +14,10 @@ const FIELD_LABELS: Record<string, string> = {
   "--id-token-alg": "ID token algorithm",
   "--allowed-groups": "Allowed groups",
   "--allowed-groups:": "Allowed groups:",
+  "--client-uri": "Home page",
+  "--logo-uri": "Logo",
+  "--policy-uri": "Privacy policy",
+  "--tos-uri": "Terms of service",
 };
 
 const BY_CODE: Record<string, string> = {

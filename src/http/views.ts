@@ -2,30 +2,44 @@ import { randomBytes } from "node:crypto";
 import { Eta } from "eta";
 import type { Context } from "koa";
 
+export interface RenderOptions {
+  /** Origins (`https://host[:port]`) this page loads images from besides its own: an app's logo. */
+  imageOrigins?: readonly string[];
+}
+
 export interface Views {
   /** Renders a page into the response with a fresh CSP nonce. Eta escapes every `<%= %>`. */
-  render(ctx: Context, template: string, data?: Record<string, unknown>, status?: number): void;
+  render(ctx: Context, template: string, data?: Record<string, unknown>, status?: number, options?: RenderOptions): void;
   /** Renders to a string (for oidc-provider's own page hooks). */
-  renderToString(ctx: Context, template: string, data?: Record<string, unknown>): string;
+  renderToString(ctx: Context, template: string, data?: Record<string, unknown>, options?: RenderOptions): string;
+}
+
+// Only what URL#origin yields for http(s): a value that could end the directive never reaches the header.
+const IMAGE_ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/** `img-src`: this site, inline images, and exactly the origins the page needs (not `https:` wholesale). */
+function imageSources(origins: readonly string[] = []): string {
+  const allowed = [...new Set(origins)].filter((origin) => IMAGE_ORIGIN.test(origin));
+  return ["'self'", "data:", ...allowed].join(" ");
 }
 
 export function createViews(viewsDir: string, options: { cache: boolean }): Views {
   const eta = new Eta({ views: viewsDir, autoEscape: true, cache: options.cache, autoTrim: false });
 
-  function renderToString(ctx: Context, template: string, data: Record<string, unknown> = {}): string {
+  function renderToString(ctx: Context, template: string, data: Record<string, unknown> = {}, options: RenderOptions = {}): string {
     const nonce = randomBytes(16).toString("base64");
     // Strict CSP: scripts only with this response's nonce, no inline handlers, no third-party assets.
     ctx.set(
       "Content-Security-Policy",
-      `default-src 'none'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'self'; img-src ${imageSources(options.imageOrigins)}; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
     );
     return eta.render(template, { title: "Sign in", ...data, nonce, csrfToken: ctx.state.csrfToken });
   }
 
   return {
     renderToString,
-    render(ctx, template, data, status = 200) {
-      const html = renderToString(ctx, template, data);
+    render(ctx, template, data, status = 200, options = {}) {
+      const html = renderToString(ctx, template, data, options);
       ctx.status = status;
       ctx.type = "html";
       ctx.body = html;

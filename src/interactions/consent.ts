@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import { badRequest } from "../errors.js";
 import { clientSetting } from "../oidc/client-setting.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
+import { appOnPage } from "./app-on-page.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 
@@ -35,15 +36,26 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
       const client = await provider.Client.find(String(details.params.client_id));
       if (clientSetting(client, "idp_first_party") === true) return approve(ctx, details);
       const missing = details.prompt.details as MissingGrant;
-      views.render(ctx, "interactions/consent", {
-        title: "Allow access",
-        uid: details.uid,
-        clientName: client?.clientName ?? String(details.params.client_id),
-        scopes: (missing.missingOIDCScope ?? []).map(scopeLabel),
-        claims: missing.missingOIDCClaims ?? [],
-        // RFC 8707: the APIs that will get a token naming the user, and what it lets them do.
-        resources: Object.entries(missing.missingResourceScopes ?? {}).map(([indicator, scopes]) => ({ indicator, scopes: scopes.map(scopeLabel) })),
-      });
+      const app = appOnPage(client);
+      const clientName = app?.name ?? String(details.params.client_id);
+      views.render(
+        ctx,
+        "interactions/consent",
+        {
+          title: "Allow access",
+          heading: `Sign in to ${clientName}`,
+          logo: app?.logo,
+          app,
+          uid: details.uid,
+          clientName,
+          scopes: (missing.missingOIDCScope ?? []).map(scopeLabel),
+          claims: missing.missingOIDCClaims ?? [],
+          // RFC 8707: the APIs that will get a token naming the user, and what it lets them do.
+          resources: Object.entries(missing.missingResourceScopes ?? {}).map(([indicator, scopes]) => ({ indicator, scopes: scopes.map(scopeLabel) })),
+        },
+        200,
+        { imageOrigins: app?.imageOrigins },
+      );
     },
 
     submit: approve,

@@ -4,6 +4,7 @@ import type { SignInAttempt } from "../db/rate-limits.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
+import { appOnPage } from "./app-on-page.js";
 import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { freshSignIn } from "./sign-in.js";
@@ -11,24 +12,27 @@ import { interactionOf, type StepMachine } from "./step-machine.js";
 
 /** The sign-in page: a passkey (usernameless), or email + password as the fallback. */
 export function loginStep(
-  deps: Pick<InteractionDependencies, "users" | "views" | "signInThrottle" | "events" | "signUp" | "deviceCookie">,
+  deps: Pick<InteractionDependencies, "provider" | "users" | "views" | "signInThrottle" | "events" | "signUp" | "deviceCookie">,
   machine: StepMachine,
 ) {
   const { users, views, signInThrottle } = deps;
 
-  function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
+  async function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
+    const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)));
     views.render(
       ctx,
       "interactions/login",
       {
-        title: "Sign in",
+        title: app ? `Sign in to ${app.name}` : "Sign in",
+        logo: app?.logo,
         uid: details.uid,
         email: extra.email ?? loginHint,
         error: extra.error,
         signUpOpen: deps.signUp.mode() === "open",
       },
       status,
+      { imageOrigins: app?.imageOrigins },
     );
   }
 
@@ -47,7 +51,7 @@ export function loginStep(
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ...requestOrigin(ctx) });
-        show(ctx, details, { email, error: error.message }, error.status);
+        await show(ctx, details, { email, error: error.message }, error.status);
         return;
       }
       // One message for unknown email and wrong password: no account enumeration.
@@ -55,7 +59,7 @@ export function loginStep(
       if (!accountId) {
         // Not tied to an account: the record must not tell which addresses exist.
         await deps.events.record({ type: "sign_in", outcome: "failure", ...requestOrigin(ctx), details: { amr: "pwd" } });
-        show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
+        await show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
         return;
       }
       await signInThrottle.succeeded(attempt);

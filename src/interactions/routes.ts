@@ -17,6 +17,7 @@ import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
+import { appOnPage } from "./app-on-page.js";
 import { consentStep } from "./consent.js";
 import { enrolmentStep } from "./enrolment.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
@@ -66,18 +67,15 @@ const isStepUp = (details: InteractionDetails) =>
 
 /** "You don't have access to <app>": the only way on is back to the app, with access_denied. */
 async function showNoAccess(ctx: Context, details: InteractionDetails, deps: Pick<InteractionDependencies, "provider" | "userQueries" | "views">) {
-  const client = await deps.provider.Client.find(String(details.params.client_id));
+  const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)));
   const user = details.session?.accountId ? await deps.userQueries.findUserById(details.session.accountId) : null;
+  const clientName = app?.name ?? String(details.params.client_id);
   deps.views.render(
     ctx,
     "interactions/no-access",
-    {
-      title: "No access",
-      uid: details.uid,
-      clientName: client?.clientName ?? String(details.params.client_id),
-      email: user?.email ?? "",
-    },
+    { title: "No access", heading: `No access to ${clientName}`, logo: app?.logo, uid: details.uid, clientName, email: user?.email ?? "" },
     403,
+    { imageOrigins: app?.imageOrigins },
   );
 }
 

@@ -1,9 +1,10 @@
 /** Our settings among a client's metadata (client-registry.ts registers them with oidc-provider). */
 export type ClientSettingName =
   | "idp_access_token_format"
-  | "idp_allowed_groups"
   | "idp_access_token_seconds"
+  | "idp_allowed_groups"
   | "idp_first_party"
+  | "idp_logo_data_uri"
   | "idp_minimum_acr"
   | "idp_refresh_token_seconds";
 

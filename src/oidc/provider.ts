@@ -146,6 +146,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
         "idp_refresh_token_seconds",
         "idp_access_token_format",
         "idp_allowed_groups",
+        "idp_logo_data_uri",
       ],
     },
     // The claims of the granted scopes (email, profile, groups, custom ones) go in the ID token too,

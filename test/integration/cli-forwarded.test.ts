@@ -116,7 +116,6 @@ describe("operator CLI through a running server: users, sessions, events and ref
     [["--redirect-uri", "https://user@app.example.com/cb"], "must not contain credentials"],
     [["--redirect-uri", "HTTPS://App.Example.com/cb"], "is not in canonical form"],
     [["--redirect-uri", "javascript:alert(1)"], "must use https"],
-    [[], "at least one --redirect-uri is required"],
     [["--redirect-uri", "https://app.example.com/cb", "--post-logout-redirect-uri", "https://app.example.com/out#x"], "--post-logout-redirect-uri"],
     [["--public", "--client-credentials", "--redirect-uri", "https://app.example.com/cb"], "public clients cannot use client_credentials"],
     [["--redirect-uri", "https://app.example.com/cb", "--minimum-acr", "gold"], "--minimum-acr must be one of password, mfa, passkey or none"],

@@ -114,7 +114,7 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
     const result = await cli(["clients", "list"], undefined);
     expect(result.code).toBe(0);
     const bad = await runEntry("src/cli/main.ts", ["clients", "list"], { ...env, ISSUER: "http://idp.example.com" });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(78);
     expect(bad.stderr).toContain("ISSUER must be an https URL");
     const badServer = await runEntry("src/main.ts", [], { ...env, NODE_ENV: "production", ISSUER: "https://idp.example.com" });
     expect(badServer.code).toBe(78);

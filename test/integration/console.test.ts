@@ -239,6 +239,8 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
       refresh_token_ttl: "3600",
       access_token_format: "jwt",
       id_token_alg: "RS256",
+      client_uri: "https://shop.example.com/",
+      policy_uri: "https://shop.example.com/privacy",
     });
     expect(saved.status).toBe(303);
     expect(await server.services.clients.show(clientId)).toMatchObject({
@@ -253,10 +255,16 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
       refresh_token_ttl: 3600,
       access_token_format: "jwt",
       id_token_alg: "RS256",
+      client_uri: "https://shop.example.com/",
+      policy_uri: "https://shop.example.com/privacy",
+      tos_uri: null,
     });
     const edited = await console_.browser.get(saved.location as string);
     expect(edited.text).toContain("The app was saved.");
     expect(edited.text).toContain('<option value="RS256" selected>');
+    const logo = await console_.postWithToken(`/admin/apps/${clientId}`, { ...APP_FORM, logo_uri: "data:image/svg+xml;base64,PHN2Zz4=" });
+    expect(logo.status).toBe(400);
+    expect(logo.text).toMatch(/<p class="error" role="alert">Logo [^<]+<\/p>/);
     const lifetime = await console_.postWithToken(`/admin/apps/${clientId}`, { ...APP_FORM, access_token_ttl: "5" });
     expect(lifetime.status).toBe(400);
     expect(lifetime.text).toContain("Access token lifetime must be a whole number of seconds from 60 to 86400 (got 5).");

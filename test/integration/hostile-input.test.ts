@@ -292,6 +292,10 @@ describe.each(DATABASE_KINDS)("hostile input on every route (%s)", (kind) => {
       "access_token_ttl",
       "id_token_alg",
       "allowed_groups",
+      "client_uri",
+      "logo_uri",
+      "policy_uri",
+      "tos_uri",
     ];
     const probes = [
       ...queryProbes("clients", "GET", "/admin/api/clients", ["x"]),

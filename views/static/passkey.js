@@ -20,7 +20,7 @@
       body: JSON.stringify({ ...body, ...(root.dataset.token ? { token: root.dataset.token } : {}) }),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error_description || "The passkey could not be used. Try again.");
+    if (!response.ok) throw Object.assign(new Error(data.error_description || "The passkey could not be used. Try again."), { fromServer: true });
     return data;
   };
 
@@ -43,8 +43,9 @@
       const optionsJSON = await post("/passkey/authenticate/options");
       await finish("authenticate", await startAuthentication({ optionsJSON, useBrowserAutofill: true }));
     } catch (error) {
-      // Aborted by a button ceremony: that one reports its own outcome.
-      if (error && error.name !== "AbortError") showError(friendly(error));
+      // Only what the server said about a passkey the user picked: the browser refusing or ending the
+      // waiting autofill request (a button ceremony aborts it) is nothing the user did.
+      if (error?.fromServer) showError(friendly(error));
     }
   };
 
@@ -52,6 +53,8 @@
     for (const button of root.querySelectorAll("[data-passkey-action]")) button.hidden = true;
     return;
   }
+  // Rendered hidden: without this script (JavaScript off) a passkey button could do nothing.
+  for (const element of document.querySelectorAll("[data-passkey-only]")) element.hidden = false;
 
   for (const button of root.querySelectorAll("[data-passkey-action]")) {
     button.addEventListener("click", async () => {

@@ -8,7 +8,7 @@ export const CLIENTS_USAGE = `clients create --name NAME --redirect-uri URI [--r
                  [--public] [--client-credentials] [--first-party] [--minimum-acr password|mfa|passkey]
                  [--backchannel-logout-uri URI] [--scopes "openid email …"] [--access-token-ttl SECONDS]
                  [--refresh-token-ttl SECONDS] [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256]
-                 [--allowed-groups GROUP,GROUP] [--json]
+                 [--allowed-groups GROUP,GROUP] [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
                  (--scopes admin, with --client-credentials and no redirect URI: a client for the admin API)
 clients list [--json]
 clients show CLIENT_ID [--json]
@@ -16,13 +16,15 @@ clients update CLIENT_ID [--name NAME] [--redirect-uri URI …] [--post-logout-r
                  [--minimum-acr password|mfa|passkey|none] [--backchannel-logout-uri URI|none]
                  [--scopes "…"|default] [--access-token-ttl SECONDS|default] [--refresh-token-ttl SECONDS|default]
                  [--access-token-format opaque|jwt] [--id-token-alg ES256|RS256|default]
-                 [--allowed-groups GROUP,GROUP|everyone] [--json]
+                 [--allowed-groups GROUP,GROUP|everyone] [--client-uri URL] [--logo-uri URL] [--policy-uri URL] [--tos-uri URL] [--json]
                  (--allowed-groups: only members of these groups may use the app; everyone else gets access_denied)
+                 (the sign-in and consent pages show the app's home page, logo, privacy policy and terms: https URLs;
+                  the logo may also be a data:image/png|jpeg|gif|webp;base64 URL of at most 32 KiB; "" clears one)
                  (--access-token-format jwt: tokens for a RESOURCE_SERVERS API are RFC 9068 JWTs, not revocable before expiry)
 clients rotate-secret CLIENT_ID [--json]
 clients delete CLIENT_ID`;
 
-function describe(client: ClientView): string {
+function describeClient(client: ClientView, logoSummary: (logoUri: string) => string): string {
   const lines = [
     `client_id:     ${client.client_id}`,
     `name:          ${client.client_name}`,
@@ -38,6 +40,10 @@ function describe(client: ClientView): string {
     `grant types:   ${client.grant_types.join(", ")}`,
     ...client.redirect_uris.map((uri) => `redirect uri:  ${uri}`),
     ...client.post_logout_redirect_uris.map((uri) => `post-logout:   ${uri}`),
+    ...(client.client_uri ? [`home page:     ${client.client_uri}`] : []),
+    ...(client.logo_uri ? [`logo:          ${logoSummary(client.logo_uri)}`] : []),
+    ...(client.policy_uri ? [`privacy:       ${client.policy_uri}`] : []),
+    ...(client.tos_uri ? [`terms:         ${client.tos_uri}`] : []),
   ];
   if (client.client_secret) {
     lines.push(`client_secret: ${client.client_secret}`, "", "Store the secret now: it is shown only once.");
@@ -85,6 +91,10 @@ const clientOptions = {
   "access-token-format": { type: "string" },
   "id-token-alg": { type: "string" },
   "allowed-groups": { type: "string" },
+  "client-uri": { type: "string" },
+  "logo-uri": { type: "string" },
+  "policy-uri": { type: "string" },
+  "tos-uri": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -98,6 +108,10 @@ function policyChanges(values: {
   "access-token-format"?: string;
   "id-token-alg"?: string;
   "allowed-groups"?: string;
+  "client-uri"?: string;
+  "logo-uri"?: string;
+  "policy-uri"?: string;
+  "tos-uri"?: string;
 }) {
   return {
     minimumAcr: values["minimum-acr"],
@@ -108,16 +122,25 @@ function policyChanges(values: {
     accessTokenFormat: values["access-token-format"],
     idTokenAlg: values["id-token-alg"],
     allowedGroups: groupsOption(values["allowed-groups"]),
+    clientUri: values["client-uri"],
+    logoUri: values["logo-uri"],
+    policyUri: values["policy-uri"],
+    tosUri: values["tos-uri"],
   };
 }
 
 export async function clientsCommand(args: string[], io: CommandIo, { clients, administration }: Services): Promise<number> {
   const [sub, ...rest] = args;
   const admin = administration(cliActor());
+  // Loaded here, not at the top: `--help` imports this module for its usage and must load nothing of the application.
+  const { logoSummary } = await import("../../clients/app-presentation.js");
+  const describe = (client: ClientView) => describeClient(client, logoSummary);
   switch (sub) {
     case "create": {
       const { values } = parseOptions(rest, { ...clientOptions, public: { type: "boolean" }, "client-credentials": { type: "boolean" } });
       if (!values.name) throw new UsageError("--name is required");
+      if (!values["redirect-uri"]?.length && !values["client-credentials"])
+        throw new UsageError("--redirect-uri is required (or --client-credentials for a machine client)");
       const client = await admin.clients.create({
         name: values.name,
         redirectUris: values["redirect-uri"] ?? [],
@@ -133,7 +156,10 @@ export async function clientsCommand(args: string[], io: CommandIo, { clients, a
     case "list": {
       const { values } = parseOptions(rest, { json: { type: "boolean" } });
       const list = await clients.list();
-      const human = list.length === 0 ? "No clients yet. Create one with: clients create --name NAME --redirect-uri URI" : list.map(describe).join("\n\n");
+      const human =
+        list.length === 0
+          ? "No clients yet. Create one with: clients create --name NAME --redirect-uri URI"
+          : list.map((client) => describe(client)).join("\n\n");
       printResult(io, values.json ?? false, list, human);
       return 0;
     }

@@ -12,9 +12,10 @@ const MAX_LIMIT = 1000;
 
 function limitAndSince(values: { limit?: string; offset?: string; since?: string }) {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${MAX_LIMIT}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT} (got "${String(values.limit).slice(0, 40)}")`);
   const offset = values.offset === undefined ? 0 : Number(values.offset);
-  if (!/^\d{1,7}$/.test(values.offset ?? "0")) throw new UsageError(`--offset must be a whole number (got "${values.offset}")`);
+  if (!/^\d{1,7}$/.test(values.offset ?? "0")) throw new UsageError(`--offset must be a whole number (got "${String(values.offset).slice(0, 40)}")`);
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since must be a time such as 2026-11-23T10:00:00Z (got "${values.since}")`);
   return { limit, offset, since };

@@ -1,0 +1,52 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addVirtualAuthenticator, chromiumAvailable, launchChromium, openTestPage } from "../helpers/chromium.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// Issue #15 item 2: no error before the user acts, and the passkey button only where passkeys can work.
+describe.skipIf(!chromiumAvailable)("the sign-in page in Chromium", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { issuerHost: "localhost" });
+    rp = await registerRelyingParty(server, { firstParty: true });
+    await createUser(server, "page@example.com");
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("shows no error on first load while passkey autofill waits, and the passkey button", async () => {
+    const { context, page } = await openTestPage(browser);
+    await addVirtualAuthenticator(context, page);
+    await page.goto((await authorizationRequest(rp)).url.toString());
+    // The autofill request is pending (or was refused by the browser): neither is the user's doing.
+    await page.waitForLoadState("networkidle");
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+    expect(await page.locator(".error:visible").count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Sign in with a passkey" }).isVisible()).toBe(true);
+    await context.close();
+  });
+
+  it("without JavaScript shows no passkey button, and the password path signs in", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
+    await page.goto((await authorizationRequest(rp, { scope: "openid" })).url.toString());
+    expect(await page.getByRole("button", { name: "Sign in with a passkey" }).isVisible()).toBe(false);
+    expect(await page.getByText("or use your password").isVisible()).toBe(false);
+    await page.getByLabel("Email").fill("page@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    const notNow = page.getByRole("button", { name: "Not now" });
+    if (await notNow.isVisible()) await notNow.click();
+    await page.waitForURL((url) => url.toString().startsWith(RP_CALLBACK));
+    expect(new URL(page.url()).searchParams.get("code")).toBeTruthy();
+    await context.close();
+  });
+});
