@@ -77,6 +77,11 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     expect(page.text).not.toContain("idp-console");
     expect((await browser.get(url("/admin/apps/idp-console"))).status).toBe(404);
 
+    // The operator's account page lists no built-in client among the connected apps.
+    const account = await new ConsolePage(server, operator, browser).open("/account");
+    expect(account.status).toBe(200);
+    expect(account.text.slice(account.text.indexOf('id="apps"'))).not.toContain("Operators");
+
     const api = await fetch(url("/admin/api/clients"));
     expect(api.status).toBe(401);
     expect(await api.json()).toMatchObject({ error: "invalid_token" });
