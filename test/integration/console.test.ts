@@ -180,10 +180,26 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
       ["100 KB", `${form}&name=${"x".repeat(100_000)}`],
     ];
     // The forms with fields of their own; the others (rotate, delete, disable …) read only the token.
-    const forms = routes.filter(
-      (path) => /\/(apps|apps\/[^/]+|people\/invite|people\/[^/]+\/role)$/.test(path) && !path.endsWith("/secret") && !path.endsWith("/delete"),
-    );
-    expect(forms).toHaveLength(4);
+    const forms = routes.filter((path) => !/\/(secret|delete|disable|enable|sign-out|recovery|remove)$/.test(path));
+    expect(forms).toEqual([
+      "/admin/groups",
+      expect.stringMatching(/\/rename$/),
+      expect.stringMatching(/\/members$/),
+      "/admin/apps",
+      expect.stringMatching(/^\/admin\/apps\/[^/]+$/),
+      "/admin/people/invite",
+      expect.stringMatching(/\/role$/),
+    ]);
+    // A checkbox given twice on the app forms, whose other fields are all valid: refused, not read as unticked.
+    for (const path of forms.filter((path) => path.startsWith("/admin/apps"))) {
+      const answer = await console_.browser.request(url(path), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `${new URLSearchParams({ ...APP_FORM, _csrf: token }).toString()}&first_party=on&first_party=on`,
+      });
+      expect(answer.status, path).toBe(400);
+      expect(answer.text).toContain("First party must be given once, as text.");
+    }
     for (const path of forms) {
       for (const [what, body] of hostile) {
         const answer = await console_.browser.request(url(path), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
