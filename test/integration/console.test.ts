@@ -320,7 +320,19 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     expect(first.text).toContain('rel="next"');
     const second = await console_.browser.get(url("/admin/people?q=pager-&page=2"));
     expect(second.text.match(/pager-\d\d-/g)).toEqual(["pager-26-", "pager-27-"]);
-    expect((await console_.browser.get(url("/admin/people?page=x"))).status).toBe(400);
+    for (const query of [
+      "/admin/people?page=x",
+      "/admin/people?q=a&q=b",
+      `/admin/people?q=${"q".repeat(300)}`,
+      "/admin/audit?since=yesterday",
+      "/admin/events?page=0",
+    ]) {
+      const refused = await console_.browser.get(url(query));
+      expect(refused.status, query).toBe(400);
+      expect(refused.headers.get("content-type")).toContain("text/html");
+    }
+    const audit = await console_.browser.get(url(`/admin/audit?actor=operator:${operator.id}&action=user.`));
+    expect(audit.status).toBe(200);
 
     const person = await seedPerson(server, email("person"));
     // A session of the person's own (their account page, with their passkey).
