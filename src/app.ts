@@ -34,6 +34,7 @@ import type { Logger } from "./logger.js";
 import { metricsRoute } from "./observability/metrics.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
 import { createAccountFinder } from "./oidc/find-account.js";
+import { introspectionFollowsAccess } from "./oidc/introspection-access.js";
 import { createProvider } from "./oidc/provider.js";
 import { recordSessionActivity } from "./oidc/session-activity.js";
 import { PROJECT_ROOT } from "./paths.js";
@@ -94,6 +95,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       return services.risk.silent({ sessionUid: session.uid, userId: session.accountId, userAgent: ctx.get("User-Agent"), ip: ctx.ip });
     },
   });
+
+  provider.use(introspectionFollowsAccess(provider, services.groupQueries.isMemberOfAny));
 
   // What an oidc-provider request held back for one statement is written before its answer leaves
   // (adapter.ts); if that fails, the answer (a code, a signed-in session) must not leave either, nor

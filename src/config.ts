@@ -355,6 +355,9 @@ const RESERVED_CLAIMS = new Set(
 );
 const RESERVED_SCOPES = new Set(["openid", "offline_access", "admin", "email", "profile", "groups", "address", "phone"]);
 const CUSTOM_SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
+// Names JavaScript objects already have (constructor, toString, __proto__ …): claims and scopes are
+// object keys in oidc-provider, where `constructor` breaks every token of the person holding it.
+const isObjectBuiltIn = (name: string) => name === "__proto__" || name in Object.prototype;
 const CUSTOM_CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 
 /**
@@ -369,13 +372,15 @@ function parseCustomScopes(value: string | undefined, builtIn: Record<string, st
     const [scope = "", claims = "", ...extra] = entry.split("=");
     const fail = (why: string) => new ConfigError(`CUSTOM_SCOPES: ${why} (in "${entry.slice(0, 80)}"; the form is "scope=claim,claim other=claim")`);
     if (extra.length > 0 || !CUSTOM_SCOPE_NAME.test(scope)) throw fail("a scope name is 1 to 64 of a-z, 0-9, _ . : -, starting with a letter");
-    if (RESERVED_SCOPES.has(scope) || scope in builtIn || scope in scopes) throw fail(`"${scope}" is a built-in or repeated scope`);
+    if (RESERVED_SCOPES.has(scope) || Object.hasOwn(builtIn, scope) || Object.hasOwn(scopes, scope)) throw fail(`"${scope}" is a built-in or repeated scope`);
+    if (isObjectBuiltIn(scope)) throw fail(`"${scope}" is a name JavaScript objects already have`);
     const names = claims.split(",").filter(Boolean);
     if (names.length === 0) throw fail(`scope "${scope}" names no claim`);
     for (const name of names) {
       if (!CUSTOM_CLAIM_NAME.test(name))
         throw fail(`a claim name is 1 to 64 of A-Z, a-z, 0-9, _ . : -, not starting with a digit (got "${name.slice(0, 40)}")`);
       if (RESERVED_CLAIMS.has(name) || taken.has(name)) throw fail(`"${name}" is a standard claim the IdP releases itself`);
+      if (isObjectBuiltIn(name)) throw fail(`"${name}" is a name JavaScript objects already have`);
       if (claimed.has(name)) throw fail(`claim "${name}" is already filed under scope "${claimed.get(name)}"`);
       claimed.set(name, scope);
     }

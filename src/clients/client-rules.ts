@@ -79,7 +79,9 @@ export type FindGroupsByNames = (names: string[]) => Promise<{ id: string; name:
 const MAX_ALLOWED_GROUPS = 50;
 
 export async function assertAllowedGroups(names: string[] | null | undefined, findGroups: FindGroupsByNames | undefined): Promise<string[]> {
-  const wanted = [...new Set((names ?? []).map((name) => name.trim().toLowerCase()).filter(Boolean))];
+  const wanted = [...new Set((names ?? []).map((name) => name.trim().toLowerCase()))];
+  // A blank entry must not read as "no restriction": that would open the app to everyone.
+  assertThat(!wanted.includes(""), badRequest("clients.unknown_group", "--allowed-groups: a group name cannot be blank"));
   if (wanted.length === 0) return [];
   assertThat(
     wanted.length <= MAX_ALLOWED_GROUPS,

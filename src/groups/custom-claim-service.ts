@@ -3,6 +3,8 @@ import { badRequest } from "../errors.js";
 
 const MAX_VALUE_BYTES = 4096;
 const MAX_DEPTH = 8;
+/** The shape CUSTOM_SCOPES allows a claim name (config.ts), declared now or not. */
+const FILED_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Who an operator names: a person (id or email) or a group (name or id). */
@@ -16,6 +18,8 @@ function valueProblem(value: unknown, depth = 0): string | null {
   if (Array.isArray(value)) return value.map((item) => valueProblem(item, depth + 1)).find(Boolean) ?? null;
   if (typeof value === "object") {
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      // A relying party merging claims into its own objects would take this key as a prototype.
+      if (key === "__proto__") return 'has a "__proto__" key';
       const problem = valueProblem(key, depth + 1) ?? valueProblem(item, depth + 1);
       if (problem) return problem;
     }
@@ -62,7 +66,7 @@ export function createCustomClaimService(deps: {
     Object.fromEntries((await deps.queries.claimsOf(owner)).map((claim) => [claim.name, { value: claim.value, scope: scopeOf.get(claim.name) ?? null }]));
 
   return {
-    /** The target's claims, with the scope each is released under. */
+    /** The target's claims, with the scope each is released under (null: its name is no longer declared). */
     list: async (target: ClaimTarget) => view(await ownerOf(target)),
 
     async set(target: ClaimTarget, name: string, value: unknown) {
@@ -79,8 +83,9 @@ export function createCustomClaimService(deps: {
       return view(owner);
     },
 
+    /** Also a name no longer in CUSTOM_SCOPES: what was filed under it can always be removed. */
     async unset(target: ClaimTarget, name: string) {
-      assertName(name);
+      if (!FILED_NAME.test(name)) assertName(name);
       const owner = await ownerOf(target);
       const removed = (await deps.queries.deleteClaim(owner, name)) > 0;
       return { removed, claims: await view(owner) };

@@ -23,9 +23,9 @@ export function createAccountFinder(findAccountById: (id: string) => Promise<Acc
   const now = options.now ?? Date.now;
   const cache = new Map<string, CachedAccount>();
 
-  async function load(accountId: string): Promise<CachedAccount["account"]> {
+  async function load(accountId: string, fresh = false): Promise<CachedAccount["account"]> {
     let hit = cache.get(accountId);
-    if (!hit || hit.expires <= now()) {
+    if (fresh || !hit || hit.expires <= now()) {
       const row = await findAccountById(accountId);
       const account = row
         ? {
@@ -45,11 +45,17 @@ export function createAccountFinder(findAccountById: (id: string) => Promise<Acc
   }
 
   return async (ctx: KoaContextWithOIDC | undefined, accountId: string, token?: unknown): Promise<Account | undefined> => {
-    const account = await load(accountId);
+    let account = await load(accountId);
     if (!account || account.row.disabledAt) return undefined;
     const allowed = ctx && token ? allowedGroupsOf(ctx.oidc.client) : [];
+    const allowedIn = (groupIds: Set<string>) => allowed.length === 0 || allowed.some((id) => groupIds.has(id));
     // At the authorization endpoint the interaction policy refuses with a page (acr-policy.ts); a token says no here.
-    if (allowed.length > 0 && !allowed.some((id) => account.groupIds.has(id))) return undefined;
+    // A refusal is read again first: the authorization checked the database, and someone added to
+    // the group a moment ago must not get a code their own exchange then refuses.
+    if (!allowedIn(account.groupIds)) {
+      account = await load(accountId, true);
+      if (!account || account.row.disabledAt || !allowedIn(account.groupIds)) return undefined;
+    }
     const { row, claims } = account;
     return {
       accountId,

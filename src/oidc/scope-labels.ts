@@ -2,7 +2,8 @@
 const LABELS: Readonly<Record<string, string>> = {
   openid: "Know who you are",
   email: "See your email address",
-  profile: "See your name",
+  profile: "See your name and username",
+  groups: "See which groups you are in",
   offline_access: "Stay connected when you are not using it",
 };
 

@@ -50,3 +50,55 @@ describe.skipIf(!chromiumAvailable)("the sign-in page in Chromium", () => {
     await context.close();
   });
 });
+
+// Issue #15 item 1: no page scrolls sideways, on a small phone, a phone or a laptop.
+describe.skipIf(!chromiumAvailable)("pages fit the screen", () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { issuerHost: "localhost" });
+    rp = await registerRelyingParty(server);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("at 320, 390 and 1280 px wide: sign-in, sign-up, recovery, an error page and a missing page", async () => {
+    const signIn = (await authorizationRequest(rp)).url.toString();
+    const pages: [string, (page: import("playwright-core").Page) => Promise<void>][] = [
+      ["sign-in", async (page) => void (await page.goto(signIn))],
+      [
+        "sign-up",
+        async (page) => {
+          await page.goto(signIn);
+          await page.getByRole("link", { name: "Create an account" }).click();
+        },
+      ],
+      [
+        "recovery",
+        async (page) => {
+          await page.goto(signIn);
+          await page.getByRole("link", { name: "Lost your passkey?" }).click();
+        },
+      ],
+      ["unknown client", async (page) => void (await page.goto(`${server.issuer}/auth?client_id=${"x".repeat(80)}&response_type=code&scope=openid`))],
+      ["missing page", async (page) => void (await page.goto(`${server.issuer}/no/such/page`))],
+    ];
+    const overflowing: string[] = [];
+    for (const width of [320, 390, 1280]) {
+      const context = await browser.newContext({ viewport: { width, height: 800 } });
+      const page = await context.newPage();
+      for (const [name, open] of pages) {
+        await open(page);
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+        if (scrollWidth > innerWidth) overflowing.push(`${name} at ${width}px: ${scrollWidth}px wide`);
+      }
+      await context.close();
+    }
+    expect(overflowing).toEqual([]);
+  });
+});

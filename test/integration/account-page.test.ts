@@ -80,7 +80,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     // Connected apps: the relying party with what it may see; never the account pages themselves.
     const apps = page.text.slice(page.text.indexOf('id="apps"'), page.text.indexOf('id="email"'));
     expect(apps).toContain("<strong>Test RP</strong>");
-    expect(apps).toContain("May: See your email address; Stay connected when you are not using it; Know who you are; See your name");
+    expect(apps).toContain("May: See your email address; Stay connected when you are not using it; Know who you are; See your name and username");
     expect(apps).not.toContain("Your account");
     // A synced passkey from a known provider shows the provider's name and its sync state.
     await server.services.credentials.insertCredential({

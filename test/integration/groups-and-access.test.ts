@@ -107,11 +107,15 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     await api("PUT", `/groups/${team.name}/members/${user.email}`);
     const issued = await tokens(rp, user.email, "openid offline_access");
     const refreshed = await oidc.refreshTokenGrant(rp.config, issued.refresh_token as string);
+    expect((await oidc.tokenIntrospection(rp.config, refreshed.access_token)).active).toBe(true);
 
     expect((await api("DELETE", `/groups/${team.name}/members/${user.email}`)).status).toBe(204);
     expect((await api("DELETE", `/groups/${team.name}/members/${user.email}`)).status).toBe(404);
     await expect(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
     await expect(userinfo(rp, refreshed)).rejects.toThrow();
+    // A resource server introspecting the token hears the same (RFC 7662): not active.
+    expect(await oidc.tokenIntrospection(rp.config, refreshed.access_token)).toEqual({ active: false });
+    expect(await oidc.tokenIntrospection(rp.config, refreshed.refresh_token as string)).toEqual({ active: false });
   });
 
   it("refuses deleting a group an app is restricted to (naming the app), and never leaves the app open when both race", async () => {
@@ -179,6 +183,15 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     expect(audited.map((entry) => entry.action).sort()).toEqual(["claim.set", "claim.set", "claim.unset"]);
   });
 
+  it("removes a claim filed under a name CUSTOM_SCOPES no longer declares", async () => {
+    const user = await newUser();
+    await server.database.prisma.customClaim.create({ data: { name: "retired_claim", value: "old", userId: user.id } });
+    expect((await api("GET", `/users/${user.id}/claims`)).body.claims).toEqual({ retired_claim: { value: "old", scope: null } });
+    expect((await api("DELETE", `/users/${user.id}/claims/retired_claim`)).status).toBe(204);
+    expect((await api("GET", `/users/${user.id}/claims`)).body.claims).toEqual({});
+    expect((await api("DELETE", `/users/${user.id}/claims/bad%20name`)).status).toBe(400);
+  });
+
   it("keeps one row for a claim 50 requests set at once, with one of their values", async () => {
     const user = await newUser();
     const answers = await Promise.all(Array.from({ length: 50 }, (_, index) => api("PUT", `/users/${user.id}/claims/quota`, { value: `${index} GB` })));
@@ -199,6 +212,9 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
       expect([400, 413]).toContain((await api("POST", "/groups", body)).status);
     }
     expect((await api("POST", "/groups", { name: group.name.toUpperCase() })).status).toBe(409);
+    // "everyone" lifts a restriction in the CLI; a name shaped like an id could stand in for another group.
+    expect((await api("POST", "/groups", { name: "Everyone" })).body.error_description).toContain('"everyone" is reserved');
+    expect((await api("POST", "/groups", { name: group.id })).body.error_description).toContain("cannot have the shape of a group id");
     expect((await api("PATCH", `/groups/${group.id}`, { name: "bad name" })).status).toBe(400);
 
     expect((await api("PUT", `/users/${user.id}/claims/sub`, { value: "someone-else" })).body.error_description).toContain("is not a custom claim");
@@ -216,7 +232,46 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     const unknown = await api("PATCH", `/clients/${rp.clientId}`, { allowed_groups: ["no-such-group"] });
     expect(unknown).toMatchObject({ status: 400, body: { error_description: expect.stringContaining('allowed_groups: no group named "no-such-group"') } });
     expect((await api("PATCH", `/clients/${rp.clientId}`, { allowed_groups: ["x\u0000"] })).status).toBe(400);
+    // A blank name never reads as "everyone".
+    for (const allowed of [[" "], [""], ["", "  "], [group.name, ""]]) {
+      const blank = await api("PATCH", `/clients/${rp.clientId}`, { allowed_groups: allowed });
+      expect(blank.body.error_description, JSON.stringify(allowed)).toContain("allowed_groups: a group name cannot be blank");
+    }
+    // A value with a __proto__ key (the CLI's --json-value can carry one) would be a prototype to a relying party merging claims.
+    await expect(
+      server.services.administration({ actor: "cli:test", ip: null }).claims.set({ user: user.id }, "quota", JSON.parse('{"__proto__":{"x":1}}')),
+    ).rejects.toMatchObject({ code: "claims.invalid_value", message: expect.stringContaining('"__proto__" key') });
     expect((await api("GET", `/clients/${rp.clientId}`)).body.allowed_groups).toEqual([]);
     expect((await api("GET", `/groups/${group.id}`)).body).toMatchObject({ name: group.name, members: [], claims: {} });
+  });
+});
+
+// The token endpoint reads the account through its 5 s cache; the authorization reads memberships directly.
+describe("a person added to an app's group a moment ago", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer("pglite");
+  });
+  afterAll(() => server?.stop());
+
+  it("redeems the code the authorization gave them, though the cache still held them outside", async () => {
+    const email = "just-added@example.com";
+    const userId = await createUser(server, email);
+    const open = await registerRelyingParty(server, { firstParty: true });
+    const restricted = await registerRelyingParty(server, { firstParty: true });
+    await server.services.groups.create("newcomers");
+    await server.services.clients.update(restricted.clientId, { allowedGroups: ["newcomers"] });
+    const redeem = async (rp: RelyingParty) => {
+      const { callbackUrl, start } = await signIn(server, rp, new BrowserSession(), { scope: "openid" }, email);
+      return oidc.authorizationCodeGrant(rp.config, callbackUrl, {
+        pkceCodeVerifier: start.codeVerifier,
+        expectedState: start.state,
+        expectedNonce: start.nonce,
+      });
+    };
+    // A code exchange at another app caches the account as it is: in no group.
+    expect((await redeem(open)).claims()?.sub).toBe(userId);
+    await server.services.groups.addMember("newcomers", email);
+    expect((await redeem(restricted)).claims()?.sub).toBe(userId);
   });
 });

@@ -215,7 +215,7 @@ describe.each(DATABASE_KINDS)("JWT access tokens (%s)", (kind) => {
       page = await browser.follow(skip, server.issuer, await browser.postForm(skip, { _csrf: csrfTokenOf(page.text) }));
     }
     expect(page.text).toContain("/consent");
-    expect(page.text).toContain(`<li>Give <strong>${API}</strong> access as you: See your email address; See your name</li>`);
+    expect(page.text).toContain(`<li>Give <strong>${API}</strong> access as you: See your email address; See your name and username</li>`);
   });
 
   it("applies a change of format to the next token (the client cache forgets the client; across instances: multi-instance-clients)", async () => {
