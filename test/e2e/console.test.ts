@@ -70,7 +70,7 @@ describe.skipIf(!chromiumAvailable)("operators' console in Chromium", () => {
     await page.getByRole("button", { name: "Create a passkey" }).click();
     await page.waitForURL(`${server.issuer}/admin`);
     expect(await authenticator.credentialCount()).toBe(1);
-    expect(await page.locator("main").textContent()).toContain(`Signed in as ${email} (operator).`);
+    expect(await page.locator("main").textContent()).toContain(`Signed in as ${email} (operator)`);
 
     await page.getByRole("link", { name: "Apps" }).click();
     await page.getByRole("link", { name: "New app" }).click();

@@ -72,6 +72,8 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     const page = await new ConsolePage(server, operator, browser).signInThrough(await browser.follow(start.location as string, server.issuer));
     expect(new URL(page.url).pathname).toBe("/admin/apps");
     expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.text).toContain('<a href="/session/end">Sign out</a>');
+    expect((await browser.get(url("/session/end"))).status).toBe(200);
     expect(page.headers.get("content-security-policy")).toMatch(/script-src 'nonce-/);
     // The built-in client is no stored app: not listed, not editable, not deletable.
     expect(page.text).not.toContain("idp-console");
