@@ -471,6 +471,14 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     const remaining = (await server.services.users.list()).filter((user) => user.role === "operator" && !user.disabled).map((user) => user.id);
     expect(remaining).toHaveLength(1);
     expect([a.id, b.id]).toContain(remaining[0]);
+    // The one left cannot demote, disable or delete themselves either: the person's page says why.
+    const [last, lastPage, lastToken] = remaining[0] === a.id ? [a, pageA, tokenA] : [b, pageB, tokenB];
+    for (const action of ["role", "disable", "delete"]) {
+      const refused = await lastPage.browser.postForm(url(`/admin/people/${last.id}/${action}`), { _csrf: lastToken, role: "user" });
+      expect(refused.status, action).toBe(409);
+      expect(refused.text).toContain(`${last.email} is the last operator: make someone else an operator first, or the console would have no one left.`);
+    }
+    expect(await server.services.userQueries.findUserById(last.id)).toMatchObject({ role: "operator", disabledAt: null });
     // Give the console back its usual operator for any test after this one.
     await admin.users.update(operator.id, { role: "operator" });
   });
