@@ -11,6 +11,9 @@ import { accountRoutes } from "./account/routes.js";
 import { adminApiRoutes } from "./admin/api-routes.js";
 import { createDeviceCookie } from "./auth/device-cookie.js";
 import type { Config } from "./config.js";
+import { createConsoleAccess } from "./console/console-access.js";
+import { createConsoleSignIn } from "./console/console-sign-in.js";
+import { consoleRoutes } from "./console/routes.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
@@ -202,6 +205,16 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     }).routes(),
   );
   const accountSignIn = createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies });
+  const accountOverview = createAccountOverview({
+    users: services.userQueries,
+    credentials: services.credentials,
+    secondFactors: services.secondFactors,
+    oidcPayloads: services.oidcPayloads,
+    sessionDevices: services.sessionDevices,
+    clients: services.clients,
+    events: services.events,
+    pendingEmail: services.emailChange.pending,
+  });
   app.use(
     accountRoutes({
       signIn: accountSignIn,
@@ -211,16 +224,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
         secondFactors: services.secondFactors,
         reverifySeconds: config.account.reverifySeconds,
       }),
-      overview: createAccountOverview({
-        users: services.userQueries,
-        credentials: services.credentials,
-        secondFactors: services.secondFactors,
-        oidcPayloads: services.oidcPayloads,
-        sessionDevices: services.sessionDevices,
-        clients: services.clients,
-        events: services.events,
-        pendingEmail: services.emailChange.pending,
-      }),
+      overview: accountOverview,
       users: services.userQueries,
       credentials: services.credentials,
       passkeys: services.passkeys,
@@ -248,8 +252,29 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       customClaims: services.customClaims,
       administration: services.administration,
       audit: services.audit,
+      events: services.events,
+      overview: services.overview,
       throttle: createAdminApiThrottle(services.db, config.throttle),
       bodyLimit: config.requestBodyLimit,
+    }).routes(),
+  );
+
+  // After the admin API: its router answers everything under /admin/api, so no console route can shadow it.
+  const consoleSignIn = createConsoleSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies });
+  app.use(
+    consoleRoutes({
+      signIn: consoleSignIn,
+      access: createConsoleAccess({ signIn: consoleSignIn, findUser: services.userQueries.findUserById, reverifySeconds: config.account.reverifySeconds }),
+      overview: services.overview,
+      person: accountOverview,
+      clients: services.clients,
+      userAdmin: services.userAdmin,
+      groups: services.groups,
+      administration: services.administration,
+      audit: services.audit,
+      events: services.events,
+      emailsOf: services.userQueries.findUsersByIds,
+      ...pages,
     }).routes(),
   );
 
