@@ -104,6 +104,27 @@ describe.skipIf(!chromiumAvailable)("operators' console in Chromium", () => {
     expect((await server.services.clients.show(clientId)).allowed_groups).toEqual(["buyers"]);
     expect((await server.services.groups.show("buyers")).members.map((m) => m.id)).toEqual([member]);
 
+    // Someone outside the group who signs in to Shop is refused by it.
+    const outsider = `console-outsider-${counter}@example.com`;
+    await createUser(server, outsider);
+    const elsewhere = await browser.newContext();
+    const outsiderPage = await elsewhere.newPage();
+    const query = new URLSearchParams({
+      client_id: clientId,
+      response_type: "code",
+      redirect_uri: "https://shop.example.com/cb",
+      scope: "openid",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+    });
+    await outsiderPage.goto(`${server.issuer}/auth?${query}`);
+    await outsiderPage.fill("#email", outsider);
+    await outsiderPage.fill("#password", PASSWORD);
+    await outsiderPage.locator('form[action$="/login"] button[type="submit"]').click();
+    await outsiderPage.getByRole("button", { name: "Not now" }).click();
+    expect(await outsiderPage.getByRole("alert").textContent()).toBe("You don't have access to Shop. Ask your administrator.");
+    await elsewhere.close();
+
     await page.getByRole("link", { name: "Audit log" }).click();
     const rows = await page
       .locator("#audit tr")
