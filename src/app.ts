@@ -11,9 +11,13 @@ import { accountRoutes } from "./account/routes.js";
 import { adminApiRoutes } from "./admin/api-routes.js";
 import { createDeviceCookie } from "./auth/device-cookie.js";
 import type { Config } from "./config.js";
+import { createConsoleAccess } from "./console/console-access.js";
+import { createConsoleSignIn } from "./console/console-sign-in.js";
+import { consoleRoutes } from "./console/routes.js";
 import type { DerivedKeys } from "./crypto/derived-keys.js";
 import { createAdminApiThrottle } from "./db/rate-limits.js";
 import { authorizationPost } from "./http/authorization-post.js";
+import { brandAssets } from "./http/brand-assets.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { errorHandler } from "./http/error-handler.js";
 import { healthRoutes } from "./http/health.js";
@@ -50,7 +54,8 @@ const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.
 
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
-  const views: Views = createViews(VIEWS_DIR, { cache: config.production });
+  const brand = brandAssets(config.branding);
+  const views: Views = createViews(VIEWS_DIR, { cache: config.production, brand: brand.onPage });
   const adapter = createPrismaAdapterFactory({
     queries: services.oidcPayloads,
     hot: services.hotPayloads,
@@ -118,7 +123,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       ctx.type = "html";
       ctx.body = views.renderToString(ctx, "errors/error", {
         title: "This step already ended",
-        message: "It was completed or ended in another window, or you were signed out meanwhile. Go back to the app and try again.",
+        message: "It was completed or ended in another window, or you were signed out meanwhile.",
+        next: "Go back to the app and try again.",
         error: "session_ended",
       });
     } else {
@@ -150,6 +156,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     staticAssets(join(VIEWS_DIR, "static"), {
       cache: config.production,
       packageFiles: { "simplewebauthn-browser.js": SIMPLEWEBAUTHN_BROWSER_BUNDLE },
+      generated: brand.files,
     }).routes(),
   );
   // What every group of the app's own pages needs: rendering, CSRF (issuer, cookie flavour), body limit.
@@ -198,6 +205,16 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     }).routes(),
   );
   const accountSignIn = createAccountSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies });
+  const accountOverview = createAccountOverview({
+    users: services.userQueries,
+    credentials: services.credentials,
+    secondFactors: services.secondFactors,
+    oidcPayloads: services.oidcPayloads,
+    sessionDevices: services.sessionDevices,
+    clients: services.clients,
+    events: services.events,
+    pendingEmail: services.emailChange.pending,
+  });
   app.use(
     accountRoutes({
       signIn: accountSignIn,
@@ -207,16 +224,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
         secondFactors: services.secondFactors,
         reverifySeconds: config.account.reverifySeconds,
       }),
-      overview: createAccountOverview({
-        users: services.userQueries,
-        credentials: services.credentials,
-        secondFactors: services.secondFactors,
-        oidcPayloads: services.oidcPayloads,
-        sessionDevices: services.sessionDevices,
-        clients: services.clients,
-        events: services.events,
-        pendingEmail: services.emailChange.pending,
-      }),
+      overview: accountOverview,
       users: services.userQueries,
       credentials: services.credentials,
       passkeys: services.passkeys,
@@ -244,8 +252,29 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       customClaims: services.customClaims,
       administration: services.administration,
       audit: services.audit,
+      events: services.events,
+      overview: services.overview,
       throttle: createAdminApiThrottle(services.db, config.throttle),
       bodyLimit: config.requestBodyLimit,
+    }).routes(),
+  );
+
+  // After the admin API: its router answers everything under /admin/api, so no console route can shadow it.
+  const consoleSignIn = createConsoleSignIn({ provider, issuer: config.issuer, secureCookies: config.secureCookies });
+  app.use(
+    consoleRoutes({
+      signIn: consoleSignIn,
+      access: createConsoleAccess({ signIn: consoleSignIn, findUser: services.userQueries.findUserById, reverifySeconds: config.account.reverifySeconds }),
+      overview: services.overview,
+      person: accountOverview,
+      clients: services.clients,
+      userAdmin: services.userAdmin,
+      groups: services.groups,
+      administration: services.administration,
+      audit: services.audit,
+      events: services.events,
+      emailsOf: services.userQueries.findUsersByIds,
+      ...pages,
     }).routes(),
   );
 

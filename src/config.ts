@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import proxyAddr from "proxy-addr";
 import { z } from "zod";
 import { PROJECT_ROOT } from "./paths.js";
@@ -80,6 +80,15 @@ const defaultsSchema = z.object({
     /** How recent a verification changing security settings needs (issue #4: 10 minutes). */
     reverifySeconds: z.number().int().min(60).max(3600),
   }),
+  /** The operator's brand on every page and mail; BRAND_* in the environment override each. */
+  branding: z.object({
+    siteName: z.string().nullable(),
+    /** An https URL, or a file (absolute, or relative to DATA_DIR): PNG, JPEG, GIF, WebP or SVG. */
+    logo: z.string().nullable(),
+    accentColor: z.string().nullable(),
+    /** A CSS file (absolute, or relative to DATA_DIR) served after the built-in styles. */
+    extraCss: z.string().nullable(),
+  }),
   retention: z.object({
     /** Security events (the users' activity lists, `events list`) older than this are deleted. */
     securityEventDays: z.number().int().min(30),
@@ -113,7 +122,17 @@ const defaultsSchema = z.object({
 
 export type Defaults = z.infer<typeof defaultsSchema>;
 
-export interface Config extends Defaults {
+export type BrandLogo = { readonly url: string } | { readonly file: string; readonly type: string };
+
+export interface Branding {
+  readonly siteName: string;
+  readonly logo: BrandLogo | null;
+  readonly accentColor: string | null;
+  readonly extraCss: string | null;
+}
+
+export interface Config extends Omit<Defaults, "branding"> {
+  readonly branding: Branding;
   /** CUSTOM_SCOPES: the operator's scopes and the custom claims each releases (also in claimsByScope). */
   readonly customScopes: Readonly<Record<string, string[]>>;
   readonly production: boolean;
@@ -279,7 +298,7 @@ function parseWebauthn(env: Env, issuer: string, production: boolean) {
   return Object.freeze({ rpId, rpName: env.WEBAUTHN_RP_NAME || rpId, origins: Object.freeze(origins) });
 }
 
-function parseMail(env: Env, dataDir: string, issuer: string, rpName: string, production: boolean): MailConfig {
+function parseMail(env: Env, dataDir: string, issuer: string, siteName: string, production: boolean): MailConfig {
   const smtpUrl = readSecret(env, "SMTP_URL") ?? null;
   if (smtpUrl === null && production) {
     throw new ConfigError("SMTP_URL (or SMTP_URL_FILE) is required when NODE_ENV=production: sign-up and recovery links are sent by mail");
@@ -288,7 +307,8 @@ function parseMail(env: Env, dataDir: string, issuer: string, rpName: string, pr
     // Only the scheme is named: the URL may hold the SMTP password.
     throw new ConfigError("SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465");
   }
-  const from = env.MAIL_FROM || `${rpName} <no-reply@${new URL(issuer).hostname}>`;
+  // The site's name as a quoted display name (RFC 5322 §3.4), without what would end the quote or the address.
+  const from = env.MAIL_FROM || `"${siteName.replace(/[\r\n<>"\\]/g, "").trim()}" <no-reply@${new URL(issuer).hostname}>`;
   if (!/^[^\r\n<>]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(from)) {
     throw new ConfigError(`MAIL_FROM must be an address, optionally with a name: "Example ID <no-reply@example.com>" (got "${from}")`);
   }
@@ -389,6 +409,68 @@ function parseCustomScopes(value: string | undefined, builtIn: Record<string, st
   return scopes;
 }
 
+const LOGO_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".svg": "image/svg+xml",
+};
+const MAX_LOGO_BYTES = 256 * 1024;
+const MAX_CSS_BYTES = 64 * 1024;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A file the operator named: absolute, or relative to DATA_DIR; it must exist and be small. */
+function brandFile(setting: string, value: string, dataDir: string, maxBytes: number): string {
+  const path = resolve(dataDir, value);
+  let size: number;
+  try {
+    const stats = statSync(path);
+    if (!stats.isFile()) throw new Error("not a file");
+    size = stats.size;
+  } catch {
+    throw new ConfigError(`${setting} names a file that cannot be read: ${path}`);
+  }
+  if (size > maxBytes) throw new ConfigError(`${setting} is larger than ${maxBytes / 1024} KiB (${path})`);
+  return path;
+}
+
+function parseBranding(env: Env, defaults: Defaults["branding"], dataDir: string, rpName: string): Branding {
+  const siteName = (env.BRAND_NAME || defaults.siteName || rpName).trim();
+  if (siteName.length === 0 || siteName.length > 60 || CONTROL.test(siteName)) {
+    throw new ConfigError(
+      `BRAND_NAME (branding.siteName) must be 1 to 60 characters without control characters (got ${JSON.stringify(siteName.slice(0, 80))})`,
+    );
+  }
+  const rawLogo = env.BRAND_LOGO || defaults.logo;
+  let logo: BrandLogo | null = null;
+  if (rawLogo && /^https?:/i.test(rawLogo)) {
+    let url: URL;
+    try {
+      url = new URL(rawLogo);
+    } catch {
+      throw new ConfigError(`BRAND_LOGO (branding.logo) is not a URL (got "${rawLogo.slice(0, 80)}")`);
+    }
+    if (url.protocol !== "https:" || url.username || url.password)
+      throw new ConfigError(`BRAND_LOGO (branding.logo) must be an https URL without credentials, or a file (got "${rawLogo.slice(0, 80)}")`);
+    logo = { url: url.href };
+  } else if (rawLogo) {
+    const type = LOGO_TYPES[extname(rawLogo).toLowerCase()];
+    if (!type)
+      throw new ConfigError(`BRAND_LOGO (branding.logo) must be a .png, .jpg, .gif, .webp or .svg file, or an https URL (got "${rawLogo.slice(0, 80)}")`);
+    logo = { file: brandFile("BRAND_LOGO (branding.logo)", rawLogo, dataDir, MAX_LOGO_BYTES), type };
+  }
+  const accentColor = env.BRAND_ACCENT_COLOR || defaults.accentColor;
+  if (accentColor && !/^#[0-9a-fA-F]{6}$/.test(accentColor)) {
+    throw new ConfigError(`BRAND_ACCENT_COLOR (branding.accentColor) must be a colour like #2454d6 (got "${accentColor.slice(0, 40)}")`);
+  }
+  const rawCss = env.BRAND_CSS || defaults.extraCss;
+  const extraCss = rawCss ? brandFile("BRAND_CSS (branding.extraCss)", rawCss, dataDir, MAX_CSS_BYTES) : null;
+  return Object.freeze({ siteName, logo, accentColor: accentColor || null, extraCss });
+}
+
 export function loadDefaults(path = join(PROJECT_ROOT, "config/default.json")): Defaults {
   let raw: unknown;
   try {
@@ -438,6 +520,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   const webauthn = parseWebauthn(env, issuer, production);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   const customScopes = parseCustomScopes(env.CUSTOM_SCOPES, defaults.claimsByScope);
+  const branding = parseBranding(env, defaults.branding, dataDir, webauthn.rpName);
   const config: Config = Object.freeze({
     ...defaults,
     claimsByScope: { ...defaults.claimsByScope, ...customScopes },
@@ -453,7 +536,8 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     logLevel,
     ...proxies,
     webauthn,
-    mail: parseMail(env, dataDir, issuer, webauthn.rpName, production),
+    mail: parseMail(env, dataDir, issuer, branding.siteName, production),
+    branding,
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
     resourceServers: Object.freeze(parseResourceServers(env.RESOURCE_SERVERS, production)),
     workers: parseWorkers(env.WORKERS, databaseUrl === null),

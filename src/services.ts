@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { accountClientMetadata } from "./account/account-client.js";
 import { createEmailChange } from "./account/email-change.js";
 import { createAdministration } from "./admin/administration.js";
+import { createOverview } from "./admin/overview.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
@@ -13,11 +14,13 @@ import { createClientRegistry } from "./clients/client-registry.js";
 import { ACCESS_TOKEN_SECONDS } from "./clients/client-rules.js";
 import { createInvalidationBus, singleProcessChannel } from "./cluster/invalidation-bus.js";
 import type { Config } from "./config.js";
+import { consoleClientsMetadata } from "./console/console-client.js";
 import { type DerivedKeys, deriveKeys } from "./crypto/derived-keys.js";
 import { loadOrCreateDevSecret } from "./crypto/dev-secret.js";
 import { createPasswordHasher } from "./crypto/password.js";
 import { createAuditEventQueries } from "./db/audit-events.js";
 import { createClientQueries } from "./db/clients.js";
+import { createConsoleStatQueries } from "./db/console-stats.js";
 import { createCredentialQueries } from "./db/credentials.js";
 import { createCustomClaimQueries } from "./db/custom-claims.js";
 import { createEmailChangeQueries } from "./db/email-changes.js";
@@ -75,7 +78,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
   const secondFactorQueries = createSecondFactorQueries(db);
-  const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.webauthn.rpName });
+  const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.branding.siteName });
   const backupCodes = createBackupCodeService({ queries: secondFactorQueries, hashKey: keys.hashKey });
   const mailer = createMailer(config.mail, logger);
   const mailThrottle = createMailThrottle(db, config.signUp);
@@ -88,7 +91,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),
   });
   const tasks = createBackgroundTasks(logger);
-  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.webauthn.rpName });
+  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.branding.siteName });
   const oidcPayloads = createOidcPayloadQueries(db);
   const hotPayloads = createHotPayloadQueries(database.hot, invalidationOrigin);
   const sessionDevices = createSessionDeviceQueries(db);
@@ -102,7 +105,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     cacheSeconds: config.caches.clientSeconds,
     changed: (clientId) => invalidate({ client: clientId }),
     onDeleted: (clientId) => invalidate({ clientId }),
-    builtIn: [accountClientMetadata(config.issuer)],
+    builtIn: [accountClientMetadata(config.issuer), ...consoleClientsMetadata(config.issuer)],
     policy: {
       supportedScopes: supportedScopes(config.claimsByScope),
       maxRefreshTokenSeconds: config.ttl.refreshTokenAbsoluteSeconds,
@@ -188,15 +191,16 @@ export function createServices(database: Database, config: Config, keys: Derived
       tasks,
       events,
       issuer: config.issuer,
-      siteName: config.webauthn.rpName,
+      siteName: config.branding.siteName,
       linkSeconds: config.signUp.linkSeconds,
     }),
     signOutSession: createSignOutSession(signOutDependencies),
     relyingPartyLogout,
     notifySecurityChange,
-    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.webauthn.rpName, issuer: config.issuer }),
+    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.branding.siteName, issuer: config.issuer }),
     userAdmin,
     audit,
+    overview: createOverview(createConsoleStatQueries(db)),
     groupQueries,
     groups,
     customClaims,

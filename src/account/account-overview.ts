@@ -1,4 +1,5 @@
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import { isBuiltInClient } from "../auth/built-in-clients.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
@@ -7,7 +8,6 @@ import { deviceOf } from "../http/user-agent.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
 import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
-import { ACCOUNT_CLIENT_ID } from "./account-client.js";
 import type { AccountSession } from "./account-sign-in.js";
 import { describeEvent } from "./activity-labels.js";
 
@@ -84,7 +84,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
     const apps = new Map<string, { clientId: string; name: string; scopes: Set<string>; firstGrantedAt: Date; lastGrantedAt: Date }>();
     for (const row of await deps.oidcPayloads.listOfAccount("Grant", userId, new Date())) {
       const grant = row.payload as GrantPayload;
-      if (!grant.clientId || grant.clientId === ACCOUNT_CLIENT_ID) continue;
+      if (!grant.clientId || isBuiltInClient(grant.clientId)) continue;
       const at = fromEpoch(grant.iat) ?? row.createdAt;
       let app = apps.get(grant.clientId);
       if (!app) {

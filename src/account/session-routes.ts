@@ -1,5 +1,5 @@
 import type Router from "@koa/router";
-import { ACCOUNT_CLIENT_ID } from "./account-client.js";
+import { isBuiltInClient } from "../auth/built-in-clients.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
 // Session uids and client ids as they appear in our forms; anything else is not one of the user's.
@@ -44,7 +44,7 @@ export function sessionRoutes(router: Router, deps: AccountDependencies, pages: 
     if (!session) return;
     const clientId = ctx.params.clientId ?? "";
     const grantIds =
-      CLIENT_ID.test(clientId) && clientId !== ACCOUNT_CLIENT_ID ? await deps.oidcPayloads.revokeGrantsOfAccountClient(session.userId, clientId) : [];
+      CLIENT_ID.test(clientId) && !isBuiltInClient(clientId) ? await deps.oidcPayloads.revokeGrantsOfAccountClient(session.userId, clientId) : [];
     // Other processes drop cached tokens of those grants at once.
     for (const grantId of grantIds) await deps.invalidate({ grantId });
     if (grantIds.length === 0) {

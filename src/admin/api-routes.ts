@@ -3,6 +3,7 @@ import Router from "@koa/router";
 import type { Context, Middleware } from "koa";
 import type Provider from "oidc-provider";
 import type { Actor, AuditLog } from "../audit/audit-log.js";
+import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { ClientInput, ClientView } from "../clients/client-registry.js";
 import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
@@ -13,6 +14,7 @@ import type { UserService } from "../users/user-service.js";
 import type { Administration } from "./administration.js";
 import { adminBearerAuth } from "./api-auth.js";
 import { claimBody, clientCreateBody, clientUpdateBody, groupBody, invitationBody, parseBody, userUpdateBody } from "./api-schemas.js";
+import type { Overview } from "./overview.js";
 
 export interface AdminApiDependencies {
   provider: Provider;
@@ -23,6 +25,8 @@ export interface AdminApiDependencies {
   customClaims: Pick<CustomClaimService, "list">;
   administration: Administration;
   audit: AuditLog;
+  events: Pick<SecurityEventLog, "query">;
+  overview: Overview;
   throttle: AdminApiThrottle;
   bodyLimit: string;
 }
@@ -125,14 +129,22 @@ function toClientInput(body: ReturnType<typeof clientCreateBody.parse>): ClientI
   };
 }
 
-function auditFilter(query: Context["query"]) {
+/** The filters the audit log and the security events share: since, limit, offset. */
+function pageFilter(query: Context["query"]) {
   const text = (name: string) => (typeof query[name] === "string" ? (query[name] as string) : undefined);
   const limit = text("limit") === undefined ? 100 : Number(text("limit"));
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_LIMIT)
     throw badRequest("invalid_request", `limit must be an integer from 1 to ${MAX_AUDIT_LIMIT}`);
+  const offset = text("offset") === undefined ? 0 : Number(text("offset"));
+  if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw badRequest("invalid_request", "offset must be a whole number");
   const since = text("since") === undefined ? undefined : new Date(text("since") as string);
   if (since && Number.isNaN(since.getTime())) throw badRequest("invalid_request", "since must be an ISO 8601 time");
-  return { actor: text("actor"), actionPrefix: text("action"), targetId: text("target"), since, limit };
+  return { text, since, limit, offset };
+}
+
+function auditFilter(query: Context["query"]) {
+  const { text, ...page } = pageFilter(query);
+  return { actor: text("actor"), actionPrefix: text("action"), targetId: text("target"), ...page };
 }
 
 /**
@@ -179,7 +191,22 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
 
   router.get("/users", async (ctx) => {
-    ctx.body = { users: await deps.users.list() };
+    const { search, limit, offset } = ctx.query;
+    if ([search, limit, offset].some((value) => Array.isArray(value))) throw badRequest("invalid_request", "search, limit and offset may each be given once");
+    if (search === undefined && limit === undefined && offset === undefined) {
+      ctx.body = { users: await deps.users.list() };
+      return;
+    }
+    const whole = (value: string | undefined, name: string) => {
+      if (value === undefined) return undefined;
+      if (!/^\d{1,9}$/.test(value)) throw badRequest("invalid_request", `${name} must be a whole number`);
+      return Number(value);
+    };
+    ctx.body = await deps.userAdmin.search({
+      search: search as string | undefined,
+      limit: whole(limit as string | undefined, "limit"),
+      offset: whole(offset as string | undefined, "offset"),
+    });
   });
   router.post("/users/invitations", async (ctx) => {
     const { email } = parseBody(invitationBody, ctx.request.body);
@@ -262,6 +289,26 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
 
   router.get("/audit", async (ctx) => {
     ctx.body = { events: await deps.audit.query(auditFilter(ctx.query)) };
+  });
+  router.get("/events", async (ctx) => {
+    const { text, ...page } = pageFilter(ctx.query);
+    const user = text("user");
+    const userId = user ? (await deps.userAdmin.show(user)).id : undefined;
+    const rows = await deps.events.query({ userId, typePrefix: text("type"), ...page });
+    ctx.body = {
+      events: rows.map((row) => ({
+        at: row.createdAt.toISOString(),
+        type: row.type,
+        outcome: row.outcome,
+        user_id: row.userId,
+        ip: row.ip,
+        user_agent: row.userAgent,
+        details: row.details,
+      })),
+    };
+  });
+  router.get("/overview", async (ctx) => {
+    ctx.body = await deps.overview();
   });
 
   // Anything else under the prefix: a JSON 404 (after authentication), not the provider's HTML page.

@@ -43,7 +43,8 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 const preview = (raw: string) => JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
 
 function invalid(field: PresentationField, why: string, raw?: string) {
-  return badRequest(`clients.invalid_${field}`, `${PRESENTATION_FLAGS[field]} ${why}${raw === undefined ? "" : ` (got ${preview(raw)})`}`);
+  const problem = `${why}${raw === undefined ? "" : ` (got ${preview(raw)})`}`;
+  return badRequest(`clients.invalid_${field}`, `${PRESENTATION_FLAGS[field]} ${problem}`, { setting: PRESENTATION_FLAGS[field], problem });
 }
 
 /**

@@ -19,14 +19,13 @@ export async function assertValidBackchannelUri(raw: string, options: { publicOn
     addresses = await addressesOf(hostname);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw badRequest("clients.unresolvable_backchannel_logout_uri", `${SETTING} "${raw}": its host ${hostname} could not be resolved (${reason})`);
+    const problem = `"${raw}": its host ${hostname} could not be resolved (${reason})`;
+    throw badRequest("clients.unresolvable_backchannel_logout_uri", `${SETTING} ${problem}`, { setting: SETTING, problem });
   }
   const special = addresses.filter(isSpecialUseAddress);
   if (special.length > 0) {
-    throw badRequest(
-      "clients.private_backchannel_logout_uri",
-      `${SETTING} "${raw}" is on a private, loopback or link-local address (${special.join(", ")}): logout tokens are sent only to public addresses`,
-    );
+    const problem = `"${raw}" is on a private, loopback or link-local address (${special.join(", ")}): logout tokens are sent only to public addresses`;
+    throw badRequest("clients.private_backchannel_logout_uri", `${SETTING} ${problem}`, { setting: SETTING, problem });
   }
   return raw;
 }

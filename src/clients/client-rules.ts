@@ -6,7 +6,11 @@ import type { ClientInput } from "./client-registry.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 // What a client's registration may say: each check returns the value to store or throws an
-// AppError naming the CLI flag (the admin API renames flags to its fields).
+// AppError naming the CLI flag (the admin API renames flags to its fields; the console words
+// `fields.setting` and `fields.problem` itself).
+
+/** An error about one setting: the CLI's message names the flag; `fields` lets other callers name it their way. */
+const settingError = (code: string, setting: string, problem: string) => badRequest(code, `${setting} ${problem}`, { setting, problem });
 
 export const ACCESS_TOKEN_FORMATS = ["opaque", "jwt"] as const;
 export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
@@ -15,7 +19,7 @@ export function assertAccessTokenFormat(value: string | null | undefined): Acces
   if (value === null || value === undefined) return "opaque";
   assertThat(
     (ACCESS_TOKEN_FORMATS as readonly string[]).includes(value),
-    badRequest("clients.invalid_token_format", `--access-token-format must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_token_format", "--access-token-format", `must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
   );
   return value as AccessTokenFormat;
 }
@@ -27,14 +31,14 @@ export function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg |
   if (value === null || value === undefined || value === "default") return null;
   assertThat(
     (ID_TOKEN_ALGS as readonly string[]).includes(value),
-    badRequest("clients.invalid_id_token_alg", `--id-token-alg must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_id_token_alg", "--id-token-alg", `must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
   );
   return value as IdTokenAlg;
 }
 
 export function assertName(name: string | undefined): string {
   const trimmed = name?.trim() ?? "";
-  assertThat(trimmed.length > 0 && trimmed.length <= 100, badRequest("clients.invalid_name", "--name must be 1 to 100 characters"));
+  assertThat(trimmed.length > 0 && trimmed.length <= 100, settingError("clients.invalid_name", "--name", "must be 1 to 100 characters"));
   return trimmed;
 }
 
@@ -48,7 +52,10 @@ export function assertUris(uris: string[], setting: string): string[] {
 export function assertAcr(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === "none") return null;
   const acr = (ACR as Record<string, string>)[value] ?? value;
-  assertThat(isAcr(acr), badRequest("clients.invalid_acr", `--minimum-acr must be one of ${Object.keys(ACR).join(", ")} or none (got "${value}")`));
+  assertThat(
+    isAcr(acr),
+    settingError("clients.invalid_acr", "--minimum-acr", `must be one of ${Object.keys(ACR).join(", ")} or none (got "${value.slice(0, 40)}")`),
+  );
   return acr;
 }
 
@@ -76,14 +83,18 @@ export async function assertAllowedGroups(names: string[] | null | undefined, fi
   // A blank entry must not read as "no restriction": that would open the app to everyone.
   assertThat(!wanted.includes(""), badRequest("clients.unknown_group", "--allowed-groups: a group name cannot be blank"));
   if (wanted.length === 0) return [];
-  assertThat(wanted.length <= MAX_ALLOWED_GROUPS, badRequest("clients.invalid_allowed_groups", `--allowed-groups names at most ${MAX_ALLOWED_GROUPS} groups`));
+  assertThat(
+    wanted.length <= MAX_ALLOWED_GROUPS,
+    settingError("clients.invalid_allowed_groups", "--allowed-groups", `names at most ${MAX_ALLOWED_GROUPS} groups`),
+  );
   const found = findGroups ? await findGroups(wanted.filter((name) => /^[\x21-\x7e]{1,64}$/.test(name))) : [];
   const missing = wanted.filter((name) => !found.some((group) => group.name === name));
   assertThat(
     missing.length === 0,
-    badRequest(
+    settingError(
       "clients.unknown_group",
-      `--allowed-groups: no group named ${missing.map((name) => `"${name.slice(0, 64)}"`).join(", ")} (create it with: groups create NAME)`,
+      "--allowed-groups:",
+      `no group named ${missing.map((name) => `"${name.slice(0, 64)}"`).join(", ")} (create it with: groups create NAME)`,
     ),
   );
   return found.map((group) => group.id);
@@ -101,13 +112,13 @@ export function assertScopes(scopes: string[] | null | undefined, grantTypes: st
   for (const scope of unique) {
     assertThat(
       policy.supportedScopes.includes(scope),
-      badRequest("clients.invalid_scope", `--scopes: unknown scope "${scope}" (known: ${policy.supportedScopes.join(", ")})`),
+      settingError("clients.invalid_scope", "--scopes:", `unknown scope "${scope.slice(0, 40)}" (known: ${policy.supportedScopes.join(", ")})`),
     );
   }
   if (unique.includes(ADMIN_SCOPE)) {
     assertThat(
       grantTypes.length === 1 && grantTypes[0] === "client_credentials",
-      badRequest("clients.invalid_scope", `--scopes: "${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
+      settingError("clients.invalid_scope", "--scopes:", `"${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
     );
   }
   return unique;
@@ -117,7 +128,7 @@ export function assertSeconds(value: number | null | undefined, setting: string,
   if (value === null || value === undefined) return null;
   assertThat(
     Number.isInteger(value) && value >= min && value <= max,
-    badRequest("clients.invalid_lifetime", `${setting} must be a whole number of seconds from ${min} to ${max} (got ${value})`),
+    settingError("clients.invalid_lifetime", setting, `must be a whole number of seconds from ${min} to ${max} (got ${value})`),
   );
   return value;
 }

@@ -12,7 +12,13 @@ export const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname)
  * @throws AppError clients.invalid_redirect_uri
  */
 export function assertValidRedirectUri(raw: string, setting = "redirect URI"): string {
-  const fail = (why: string) => badRequest("clients.invalid_redirect_uri", `${setting} "${raw}" ${why}`);
+  const fail = (why: string, canonical?: string) =>
+    badRequest("clients.invalid_redirect_uri", `${setting} "${raw}" ${why}`, {
+      setting,
+      problem: `"${raw}" ${why}`,
+      uri: raw,
+      ...(canonical ? { canonical } : {}),
+    });
   if (raw.includes("#")) throw fail("must not contain a fragment (#)");
   if (raw.includes("*")) throw fail("must not contain wildcards (*)");
   if (/\s/.test(raw)) throw fail("must not contain white space");
@@ -29,6 +35,6 @@ export function assertValidRedirectUri(raw: string, setting = "redirect URI"): s
     throw fail("must use https");
   }
   // Also catches dot segments (plain or %2e-encoded), which URL parsing resolves away.
-  if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`);
+  if (url.href !== raw) throw fail(`is not in canonical form; register it exactly as "${url.href}"`, url.href);
   return raw;
 }

@@ -20,6 +20,8 @@ export interface AuditFilter {
   targetId?: string;
   since?: Date;
   limit: number;
+  /** Skips that many of the newest (a page further on). */
+  offset?: number;
 }
 
 export function createAuditEventQueries(db: Db) {
@@ -36,7 +38,8 @@ export function createAuditEventQueries(db: Db) {
           ...(filter.targetId ? { targetId: filter.targetId } : {}),
           ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
         },
-        orderBy: { createdAt: "desc" },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        skip: filter.offset ?? 0,
         take: filter.limit,
       }),
   };

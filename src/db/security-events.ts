@@ -26,14 +26,15 @@ export function createSecurityEventQueries(db: Db) {
         },
       }),
     /** Newest first, filtered by user, type prefix (e.g. "mfa." or "sign_in") and time. */
-    querySecurityEvents: (filter: { userId?: string; typePrefix?: string; since?: Date; limit: number }) =>
+    querySecurityEvents: (filter: { userId?: string; typePrefix?: string; since?: Date; limit: number; offset?: number }) =>
       db.securityEvent.findMany({
         where: {
           ...(filter.userId ? { userId: filter.userId } : {}),
           ...(filter.typePrefix ? { type: { startsWith: filter.typePrefix } } : {}),
           ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
         },
-        orderBy: { createdAt: "desc" },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        skip: filter.offset ?? 0,
         take: filter.limit,
       }),
     deleteSecurityEventsBefore: async (cutoff: Date) => (await db.securityEvent.deleteMany({ where: { createdAt: { lt: cutoff } } })).count,

@@ -3,6 +3,19 @@ import type { Db } from "./open-database.js";
 
 export type UserRow = Prisma.UserGetPayload<object>;
 
+/** A change that may end an account's being an operator: a profile change taking the role, disabling it, or deleting it. */
+export type OperatorLoss = { name?: string | null; username?: string | null; role?: string } | { disabledAt: Date } | "delete";
+
+function searchWhere(search: string | undefined): Prisma.UserWhereInput {
+  if (!search) return {};
+  // Prisma passes `contains` to LIKE as it is: its wildcards (and the escape character) must be text here.
+  const text = search.replace(/[\\%_]/g, "\\$&");
+  return { OR: [{ email: { contains: text, mode: "insensitive" } }, { name: { contains: text, mode: "insensitive" } }] };
+}
+
+/** The advisory lock key of the last-operator guard (any constant of ours; "oper" in ASCII). */
+const LAST_OPERATOR_LOCK = 0x6f706572;
+
 const accountInclude = {
   groups: { select: { group: { select: { id: true, name: true, customClaims: { select: { name: true, value: true } } } } } },
   customClaims: { select: { name: true, value: true } },
@@ -18,11 +31,45 @@ export function createUserQueries(db: Db) {
     findAccountById: (id: string): Promise<AccountRow | null> => db.user.findUnique({ where: { id }, include: accountInclude }),
     findUserByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     listUsers: () => db.user.findMany({ orderBy: { createdAt: "asc" } }),
+    /** One page of the accounts whose email or name contains `search` (any case), by email, and how many match in all. */
+    searchUsers: async (filter: { search?: string; offset: number; limit: number }) => {
+      const where = searchWhere(filter.search);
+      const [rows, total] = await db.$transaction([
+        db.user.findMany({ where, orderBy: { email: "asc" }, skip: filter.offset, take: filter.limit }),
+        db.user.count({ where }),
+      ]);
+      return { rows, total };
+    },
+    findUsersByIds: (ids: string[]) => db.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true } }),
     /** @throws Prisma P2002 when the username is taken */
     updateProfile: (id: string, data: { name?: string | null; username?: string | null; role?: string }) => db.user.update({ where: { id }, data }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),
+    /**
+     * Demotes, disables or deletes an account unless it is the last enabled operator (the console
+     * would have no one left to run it). One transaction-scoped advisory lock queues every such
+     * change behind the others, so each counts what the ones before it left (row locks on the
+     * operators' rows deadlocked under 50 parallel removals on PostgreSQL).
+     */
+    changeUnlessLastOperator: (id: string, change: OperatorLoss): Promise<UserRow | "not_found" | "last_operator"> =>
+      db.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${LAST_OPERATOR_LOCK}::bigint)`;
+          const target = await tx.user.findUnique({ where: { id } });
+          if (!target) return "not_found";
+          const operators = await tx.user.findMany({ where: { role: "operator", disabledAt: null }, select: { id: true }, take: 2 });
+          if (operators.length === 1 && operators[0]?.id === id) return "last_operator";
+          if (change === "delete") {
+            await tx.emailLink.deleteMany({ where: { userId: id } });
+            await tx.user.delete({ where: { id } });
+            return target;
+          }
+          return tx.user.update({ where: { id }, data: change });
+        },
+        // Queued behind each other, a burst of removals waits longer than Prisma's 2 s default for its turn.
+        { maxWait: 15_000, timeout: 15_000 },
+      ),
     snoozePasskeyPrompt: (id: string, until: Date) => db.user.update({ where: { id }, data: { passkeyPromptSnoozedUntil: until } }),
   };
 }

@@ -5,17 +5,23 @@ import Router from "@koa/router";
 const TYPES: Record<string, string> = { ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml" };
 
 /**
- * Serves the files of views/static, plus named files from packages (no CDN), from memory and by
- * exact name only (no path traversal possible).
+ * Serves the files of views/static, named files from packages (no CDN) and generated ones (the
+ * brand's), from memory and by exact name only (no path traversal possible).
  */
-export function staticAssets(dir: string, options: { cache: boolean; packageFiles?: Record<string, string> }): Router {
+export function staticAssets(
+  dir: string,
+  options: { cache: boolean; packageFiles?: Record<string, string>; generated?: Record<string, { body: Buffer; type: string }> },
+): Router {
   const paths: [string, string][] = [
     ...readdirSync(dir).map((name): [string, string] => [name, join(dir, name)]),
     ...Object.entries(options.packageFiles ?? {}),
   ];
-  const files = new Map(
-    paths.filter(([name]) => TYPES[extname(name)]).map(([name, path]) => [name, { body: readFileSync(path), type: TYPES[extname(name)] as string }]),
-  );
+  const files = new Map([
+    ...paths
+      .filter(([name]) => TYPES[extname(name)])
+      .map(([name, path]): [string, { body: Buffer; type: string }] => [name, { body: readFileSync(path), type: TYPES[extname(name)] as string }]),
+    ...Object.entries(options.generated ?? {}),
+  ]);
   const router = new Router();
   router.get("/static/:name", (ctx) => {
     const file = files.get(ctx.params.name ?? "");

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Eta } from "eta";
 import type { Context } from "koa";
+import type { BrandOnPage } from "./brand-assets.js";
 
 export interface RenderOptions {
   /** Origins (`https://host[:port]`) this page loads images from besides its own: an app's logo. */
@@ -23,7 +24,8 @@ function imageSources(origins: readonly string[] = []): string {
   return ["'self'", "data:", ...allowed].join(" ");
 }
 
-export function createViews(viewsDir: string, options: { cache: boolean }): Views {
+export function createViews(viewsDir: string, options: { cache: boolean; brand: BrandOnPage }): Views {
+  const { brand } = options;
   const eta = new Eta({ views: viewsDir, autoEscape: true, cache: options.cache, autoTrim: false });
 
   function renderToString(ctx: Context, template: string, data: Record<string, unknown> = {}, options: RenderOptions = {}): string {
@@ -31,9 +33,9 @@ export function createViews(viewsDir: string, options: { cache: boolean }): View
     // Strict CSP: scripts only with this response's nonce, no inline handlers, no third-party assets.
     ctx.set(
       "Content-Security-Policy",
-      `default-src 'none'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'self'; img-src ${imageSources(options.imageOrigins)}; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'self'; img-src ${imageSources([...(options.imageOrigins ?? []), ...(brand.logoOrigin ? [brand.logoOrigin] : [])])}; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
     );
-    return eta.render(template, { title: "Sign in", ...data, nonce, csrfToken: ctx.state.csrfToken });
+    return eta.render(template, { title: "Sign in", ...data, brand, nonce, csrfToken: ctx.state.csrfToken });
   }
 
   return {

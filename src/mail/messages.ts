@@ -11,11 +11,11 @@ function expiryText(seconds: number): string {
 export function signUpLinkMail(site: string, link: string, validSeconds: number) {
   return {
     kind: "sign_up_link",
-    subject: `Confirm your email to create your ${site} account`,
+    subject: `Confirm your email to create your account at ${site}`,
     text: [
       "Hello,",
       "",
-      `Someone, hopefully you, asked to create a ${site} account with this email address.`,
+      `Someone, hopefully you, asked to create an account at ${site} with this email address.`,
       `To continue, open this link within ${expiryText(validSeconds)} and create a passkey:`,
       "",
       link,
@@ -29,11 +29,11 @@ export function signUpLinkMail(site: string, link: string, validSeconds: number)
 export function accountExistsMail(site: string) {
   return {
     kind: "sign_up_account_exists",
-    subject: `You already have a ${site} account`,
+    subject: `You already have an account at ${site}`,
     text: [
       "Hello,",
       "",
-      `Someone, hopefully you, asked to create a ${site} account with this email address, but it already has one.`,
+      `Someone, hopefully you, asked to create an account at ${site} with this email address, but it already has one.`,
       "Go back to the app and sign in with your passkey or password instead.",
       "",
       "If you did not ask for this, ignore this mail: nothing has changed.",
@@ -44,11 +44,11 @@ export function accountExistsMail(site: string) {
 export function invitationMail(site: string, link: string, validSeconds: number) {
   return {
     kind: "invitation",
-    subject: `You are invited to create a ${site} account`,
+    subject: `You are invited to create an account at ${site}`,
     text: [
       "Hello,",
       "",
-      `An administrator invited you to create a ${site} account with this email address.`,
+      `An administrator invited you to create an account at ${site} with this email address.`,
       `Open this link within ${expiryText(validSeconds)} and create a passkey to sign in with:`,
       "",
       link,
@@ -149,11 +149,11 @@ export function emailChangeLinkMail(site: string, link: string, validSeconds: nu
 export function emailInUseMail(site: string) {
   return {
     kind: "email_change_in_use",
-    subject: `This address already has a ${site} account`,
+    subject: `This address already has an account at ${site}`,
     text: [
       "Hello,",
       "",
-      `Someone asked to move a ${site} account to this address, but it already belongs to an account.`,
+      `Someone asked to move an account at ${site} to this address, but it already belongs to an account.`,
       "Nothing was changed. If that was you, sign in with this address instead.",
     ].join("\n"),
   };

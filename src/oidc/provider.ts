@@ -6,6 +6,8 @@ import type { Config } from "../config.js";
 import { constantTimeEqual, sha256 } from "../crypto/hash.js";
 import { clientAddress, proxyTrust } from "../http/client-address.js";
 import { pinHrefToIssuer } from "../http/issuer-origin.js";
+import { pageForUnknownPaths } from "../http/not-found-page.js";
+import { explainOAuthError } from "../http/oauth-error-page.js";
 import type { Views } from "../http/views.js";
 import type { Logger } from "../logger.js";
 import { createPublicOnlyFetch } from "../net/public-fetch.js";
@@ -171,7 +173,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
-          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form });
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form, siteName: config.branding.siteName });
         },
         postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
           ctx.body = views.renderToString(ctx as unknown as Context, "logout/done", { title: "Signed out" });
@@ -223,11 +225,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");
       ctx.type = "html";
-      ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", {
-        title: "Sign-in could not continue",
-        message: out.error_description ?? "The request was not valid.",
-        error: out.error,
-      });
+      ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", explainOAuthError(out));
     },
   };
 
@@ -236,6 +234,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // oidc-provider runs its own koa context on the same request: the same client address and origin.
   provider.use(clientAddress(proxyTrust(config)));
   provider.use(pinHrefToIssuer(config.issuer));
+  provider.use(pageForUnknownPaths(views));
   reportRequestedAcr(provider);
   provider.on("backchannel.error", (_ctx, error, client) => {
     deps.logger.warn({ err: error, clientId: client.clientId }, "back-channel logout delivery failed");

@@ -56,12 +56,12 @@ export function createRecoveryService(deps: {
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
-  config: Pick<Config, "issuer" | "recovery" | "webauthn">;
+  config: Pick<Config, "issuer" | "recovery" | "webauthn" | "branding">;
   now?: () => Date;
 }) {
   const { users, links, config, events } = deps;
   const now = deps.now ?? (() => new Date());
-  const site = config.webauthn.rpName;
+  const site = config.branding.siteName;
 
   async function codeFactorOf(userId: string): Promise<boolean> {
     const factors = await deps.secondFactors.factorsOf(userId);

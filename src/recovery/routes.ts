@@ -65,7 +65,7 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
   router.post("/password", async (ctx) => {
     const token = bodyField(ctx.request.body, "token");
     if (await orPage(ctx, token, () => recovery.completeWithPassword(token, bodyField(ctx.request.body, "password"), requestOrigin(ctx)))) {
-      views.render(ctx, "recovery/done", { title: "Account recovered" });
+      views.render(ctx, "recovery/done", { title: "Account recovered", method: "password" });
     }
   });
 
@@ -74,7 +74,7 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
     views.render(ctx, "recovery/cancelled", { title: "Recovery cancelled" });
   });
 
-  router.get("/done", (ctx) => views.render(ctx, "recovery/done", { title: "Account recovered" }));
+  router.get("/done", (ctx) => views.render(ctx, "recovery/done", { title: "Account recovered", method: "passkey" }));
 
   return router;
 }

@@ -37,13 +37,13 @@ export function createSignUpService(deps: {
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
-  config: Pick<Config, "issuer" | "signUp" | "webauthn">;
+  config: Pick<Config, "issuer" | "signUp" | "webauthn" | "branding">;
   logger: Logger;
   now?: () => Date;
 }) {
   const { users, links, mailer, config, logger } = deps;
   const now = deps.now ?? (() => new Date());
-  const site = config.webauthn.rpName;
+  const site = config.branding.siteName;
 
   async function issueLink(purpose: EmailLinkPurpose, email: string, interactionUid: string | null, validSeconds: number) {
     const { token, tokenHash } = newLinkToken();

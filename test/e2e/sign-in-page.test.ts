@@ -24,10 +24,11 @@ describe.skipIf(!chromiumAvailable)("the sign-in page in Chromium", () => {
   it("shows no error on first load while passkey autofill waits, and the passkey button", async () => {
     const { context, page } = await openTestPage(browser);
     await addVirtualAuthenticator(context, page);
+    // The page asks for the autofill request's options as it loads; once they are back, the browser holds the request (or refused it): neither is the user's doing.
+    const autofillOptions = page.waitForResponse((response) => response.url().endsWith("/passkey/authenticate/options"));
     await page.goto((await authorizationRequest(rp)).url.toString());
-    // The autofill request is pending (or was refused by the browser): neither is the user's doing.
+    await autofillOptions;
     await page.waitForLoadState("networkidle");
-    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
     expect(await page.locator(".error:visible").count()).toBe(0);
     expect(await page.getByRole("button", { name: "Sign in with a passkey" }).isVisible()).toBe(true);
     await context.close();

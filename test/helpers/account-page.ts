@@ -7,6 +7,8 @@ import type { TestServer } from "./test-server.js";
 export class AccountPage {
   /** When set, sign-in steps use this passkey (usernameless sign-in, "Confirm it's you", second factor). */
   passkey: { authenticator: SoftwareAuthenticator; userId: string } | undefined;
+  /** Where signing in ends: the account page, or the console (`/admin`). */
+  home = "/account";
 
   constructor(
     readonly server: TestServer,
@@ -21,7 +23,7 @@ export class AccountPage {
     const { browser, server } = this;
     let current = page;
     for (let step = 0; step < 6; step += 1) {
-      if (new URL(current.url).pathname === "/account" && !current.location) return current;
+      if (new URL(current.url).pathname.startsWith(this.home) && !current.location) return current;
       const ceremony = this.passkey && current.text.match(/data-passkey-action="(reverify|second-factor|authenticate)"/)?.[1];
       if (ceremony) {
         current = await this.usePasskey(current, ceremony);
@@ -59,8 +61,8 @@ export class AccountPage {
     return browser.follow(new URL(redirectTo, server.issuer).toString(), server.issuer);
   }
 
-  async open(): Promise<PageResponse> {
-    return this.signInThrough(await this.browser.follow(`${this.server.issuer}/account`, this.server.issuer));
+  async open(path = this.home): Promise<PageResponse> {
+    return this.signInThrough(await this.browser.follow(`${this.server.issuer}${path}`, this.server.issuer));
   }
 
   /** Posts a form of `page` (its CSRF token) to `path`. */

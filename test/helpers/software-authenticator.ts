@@ -58,6 +58,11 @@ export class SoftwareAuthenticator {
     this.credentialId = randomBytes(credentialIdBytes);
   }
 
+  /** The public key as a server stores it (COSE), to seed a credential without a registration ceremony. */
+  publicKeyCose(): Buffer {
+    return coseEs256Key(this.keys.publicKey);
+  }
+
   private authData(rpId: string, flags: number, signCount: number, attested = false): Buffer {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(signCount);

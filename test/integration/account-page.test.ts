@@ -371,7 +371,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     expect(sent.status).toBe(200);
     expect(sent.text).toContain(`We sent a link to <strong>${taken.email}</strong>`);
     const mails = await mailsTo(server, taken.email);
-    expect(mails.map((mail) => mail.subject)).toContain("This address already has a 127.0.0.1 account");
+    expect(mails.map((mail) => mail.subject)).toContain("This address already has an account at 127.0.0.1");
     expect(mails.every((mail) => mail.link === null || !mail.link.includes("/account/email/confirm"))).toBe(true);
   });
 

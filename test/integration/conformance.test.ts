@@ -211,7 +211,7 @@ describe("OpenID conformance behaviours", () => {
       const confirm = await browser.get(`${server.issuer}/session/end?${new URLSearchParams({ post_logout_redirect_uri: RP_LOGOUT_CALLBACK })}`);
       expect(confirm.status).toBe(200);
       expect(confirm.location).toBeNull();
-      expect(confirm.text).toContain("Do you want to sign out");
+      expect(confirm.text).toContain("Sign out of <strong>");
       expect(confirm.text).not.toContain(RP_LOGOUT_CALLBACK);
       const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1] as string;
       const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
@@ -227,7 +227,7 @@ describe("OpenID conformance behaviours", () => {
       const { browser } = await signedInWithIdToken();
       const confirm = await browser.get(`${server.issuer}/session/end?${new URLSearchParams(params)}`);
       expect(confirm.status).toBe(200);
-      expect(confirm.text).toContain("Do you want to sign out");
+      expect(confirm.text).toContain("Sign out of <strong>");
       const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)?.[1] as string;
       const done = await browser.postForm(`${server.issuer}/session/end/confirm`, { xsrf, logout: "yes" });
       const page = await browser.follow(done.location as string, server.issuer, done);

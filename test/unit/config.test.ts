@@ -148,7 +148,7 @@ describe("loadConfig", () => {
     expect(config.mail).toEqual({
       smtpUrl: "smtps://idp:pw@mail.example.com:465",
       outboxDir: expect.stringMatching(/\/data\/outbox$/),
-      from: "id.example.com <no-reply@id.example.com>",
+      from: '"id.example.com" <no-reply@id.example.com>',
     });
     expect(config.secretKey?.length).toBe(32);
   });
@@ -185,5 +185,44 @@ describe("CUSTOM_SCOPES", () => {
     expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow(ConfigError);
     expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow(message);
     expect(() => loadConfig({ CUSTOM_SCOPES: value })).toThrow("CUSTOM_SCOPES:");
+  });
+});
+
+describe("branding", () => {
+  const dir = mkdtempSync(join(tmpdir(), "idp-brand-"));
+  writeFileSync(join(dir, "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  writeFileSync(join(dir, "extra.css"), "h1 { letter-spacing: 0.01em; }");
+  writeFileSync(join(dir, "big.png"), Buffer.alloc(300 * 1024));
+
+  it("defaults the site name to the passkeys' RP name, and takes the environment over config/", () => {
+    expect(loadConfig({ WEBAUTHN_RP_NAME: "Example" }).branding).toEqual({ siteName: "Example", logo: null, accentColor: null, extraCss: null });
+    const branded = loadConfig({
+      DATA_DIR: dir,
+      BRAND_NAME: " Acme ID ",
+      BRAND_LOGO: "logo.png",
+      BRAND_ACCENT_COLOR: "#0a7d33",
+      BRAND_CSS: "extra.css",
+    }).branding;
+    expect(branded).toEqual({
+      siteName: "Acme ID",
+      logo: { file: join(dir, "logo.png"), type: "image/png" },
+      accentColor: "#0a7d33",
+      extraCss: join(dir, "extra.css"),
+    });
+    expect(loadConfig({ BRAND_LOGO: "https://cdn.example.com/logo.svg" }).branding.logo).toEqual({ url: "https://cdn.example.com/logo.svg" });
+  });
+
+  it.each([
+    [{ BRAND_NAME: "x".repeat(61) }, "BRAND_NAME (branding.siteName) must be 1 to 60 characters"],
+    [{ BRAND_NAME: "a\nb" }, "BRAND_NAME (branding.siteName) must be 1 to 60 characters"],
+    [{ BRAND_LOGO: "http://cdn.example.com/logo.png" }, "BRAND_LOGO (branding.logo) must be an https URL"],
+    [{ BRAND_LOGO: "logo.bmp" }, "must be a .png, .jpg, .gif, .webp or .svg file"],
+    [{ BRAND_LOGO: "missing.png" }, "BRAND_LOGO (branding.logo) names a file that cannot be read"],
+    [{ BRAND_LOGO: "big.png" }, "BRAND_LOGO (branding.logo) is larger than 256 KiB"],
+    [{ BRAND_ACCENT_COLOR: "red; } body { display: none" }, "BRAND_ACCENT_COLOR (branding.accentColor) must be a colour like #2454d6"],
+    [{ BRAND_CSS: "nope.css" }, "BRAND_CSS (branding.extraCss) names a file that cannot be read"],
+  ])("refuses %j, naming the setting", (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(message);
   });
 });

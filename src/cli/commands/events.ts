@@ -2,31 +2,34 @@ import type { Services } from "../../services.js";
 import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
-export const EVENTS_USAGE = `events list [--user ID_OR_EMAIL] [--type PREFIX] [--since ISO_TIME] [--limit N] [--json]
+export const EVENTS_USAGE = `events list [--user ID_OR_EMAIL] [--type PREFIX] [--since ISO_TIME] [--limit N] [--offset N] [--json]
                                 (security events, newest first; --type mfa. or sign_in, for example)
-events audit [--actor ACTOR] [--action PREFIX] [--target ID] [--since ISO_TIME] [--limit N] [--json]
-                                (operators' changes through the admin API and the CLI, with before/after)`;
+events audit [--actor ACTOR] [--action PREFIX] [--target ID] [--since ISO_TIME] [--limit N] [--offset N] [--json]
+                                (operators' changes through the console, the admin API and the CLI, with before/after)
+events overview [--json]        (people, apps, the last 24 hours' sign-ins, passkey adoption, lock-outs, refused token reuse)`;
 
 const MAX_LIMIT = 1000;
 
-function limitAndSince(values: { limit?: string; since?: string }) {
+function limitAndSince(values: { limit?: string; offset?: string; since?: string }) {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
     throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT} (got "${String(values.limit).slice(0, 40)}")`);
+  const offset = values.offset === undefined ? 0 : Number(values.offset);
+  if (!/^\d{1,7}$/.test(values.offset ?? "0")) throw new UsageError(`--offset must be a whole number (got "${String(values.offset).slice(0, 40)}")`);
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since must be a time such as 2026-11-23T10:00:00Z (got "${values.since}")`);
-  return { limit, since };
+  return { limit, offset, since };
 }
 
-const common = { since: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } } as const;
+const common = { since: { type: "string" }, limit: { type: "string" }, offset: { type: "string" }, json: { type: "boolean" } } as const;
 
-export async function eventsCommand(args: string[], io: CommandIo, { events, audit, userAdmin }: Services): Promise<number> {
+export async function eventsCommand(args: string[], io: CommandIo, { events, audit, userAdmin, overview }: Services): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "list") {
     const { values } = parseOptions(rest, { ...common, user: { type: "string" }, type: { type: "string" } });
-    const { limit, since } = limitAndSince(values);
+    const { limit, offset, since } = limitAndSince(values);
     const userId = values.user ? (await userAdmin.show(values.user)).id : undefined;
-    const rows = await events.query({ userId, typePrefix: values.type, since, limit });
+    const rows = await events.query({ userId, typePrefix: values.type, since, limit, offset });
     const list = rows.map((row) => ({
       at: row.createdAt.toISOString(),
       type: row.type,
@@ -49,13 +52,29 @@ export async function eventsCommand(args: string[], io: CommandIo, { events, aud
   }
   if (sub === "audit") {
     const { values } = parseOptions(rest, { ...common, actor: { type: "string" }, action: { type: "string" }, target: { type: "string" } });
-    const { limit, since } = limitAndSince(values);
-    const list = await audit.query({ actor: values.actor, actionPrefix: values.action, targetId: values.target, since, limit });
+    const { limit, offset, since } = limitAndSince(values);
+    const list = await audit.query({ actor: values.actor, actionPrefix: values.action, targetId: values.target, since, limit, offset });
     const human =
       list.length === 0
         ? "No matching audit records."
         : list.map((e) => `${e.at}  ${e.action.padEnd(22)} ${e.target_type} ${e.target_id ?? "-"}  by ${e.actor}  ${e.ip ?? "-"}`).join("\n");
     printResult(io, values.json ?? false, list, human);
+    return 0;
+  }
+  if (sub === "overview") {
+    const { values } = parseOptions(rest, { json: { type: "boolean" } });
+    const o = await overview();
+    const share = (n: number | null) => (n === null ? "-" : `${n} %`);
+    const human = [
+      `people:                 ${o.users} (${o.activeUsers} active)`,
+      `apps:                   ${o.apps}`,
+      `with a passkey:         ${share(o.passkeyShareOfUsers)} of active people`,
+      `sign-ins (24 h):        ${o.signIns.map((row) => `${row.method} ${row.success} ok / ${row.failure} failed`).join("; ") || "none"}`,
+      `by passkey (24 h):      ${share(o.passkeyShareOfSignIns)}`,
+      `lock-outs (24 h):       ${o.lockOuts}`,
+      `refused reuse (24 h):   ${o.refreshTokenReuse} refresh tokens, ${o.codeReuse} codes`,
+    ].join("\n");
+    printResult(io, values.json ?? false, o, human);
     return 0;
   }
   throw new UsageError(sub ? `unknown command "events ${sub}"` : "events needs a command");

@@ -6,9 +6,17 @@ import { type CommandIo, UsageError } from "../io.js";
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
-users list [--json]
+users list [--search TEXT] [--limit N] [--offset N] [--json]   (TEXT: part of the email or name, any case)
 users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)
-users update ID_OR_EMAIL [--name NAME] [--username USERNAME] [--role user|operator] [--json]   ("" clears a name or username)`;
+users update ID_OR_EMAIL [--name NAME] [--username USERNAME] [--role user|operator] [--json]   ("" clears a name or username;
+                                 operators may use the console at /admin; the last enabled operator keeps the role)`;
+
+/** A whole number option, or the default when absent. */
+function countOption(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
+  return Number(value);
+}
 
 /** First line of what was piped in; the password itself may contain spaces. */
 function passwordFromStdin(stdin: string | null): string {
@@ -59,14 +67,24 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       return 0;
     }
     case "list": {
-      const { values } = parseOptions(rest, { json: { type: "boolean" } });
-      const list = await users.list();
-      printResult(
-        io,
-        values.json ?? false,
-        list,
-        list.length === 0 ? "No users yet." : list.map((u) => `${u.id}  ${u.email}${u.disabled ? "  (disabled)" : ""}`).join("\n"),
-      );
+      const { values } = parseOptions(rest, {
+        search: { type: "string" },
+        limit: { type: "string" },
+        offset: { type: "string" },
+        json: { type: "boolean" },
+      });
+      const paged = values.search !== undefined || values.limit !== undefined || values.offset !== undefined;
+      const list = paged
+        ? (
+            await userAdmin.search({
+              search: values.search,
+              limit: countOption(values.limit, "--limit", 50),
+              offset: countOption(values.offset, "--offset", 0),
+            })
+          ).users
+        : await users.list();
+      const line = (u: (typeof list)[number]) => `${u.id}  ${u.email}${u.role === "operator" ? "  (operator)" : ""}${u.disabled ? "  (disabled)" : ""}`;
+      printResult(io, values.json ?? false, list, list.length === 0 ? (paged ? "No matching users." : "No users yet.") : list.map(line).join("\n"));
       return 0;
     }
     case "show": {

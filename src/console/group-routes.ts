@@ -1,0 +1,128 @@
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import { AppError, badRequest } from "../errors.js";
+import type { Operator } from "./console-access.js";
+import { formOf } from "./form.js";
+import type { ConsoleDependencies, ConsolePages } from "./routes.js";
+
+// A group's id or name (the person's page links by name).
+const GROUP_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+// The group service's refusals as the console words them (its messages name the CLI's flags).
+const GROUP_PROBLEMS: Record<string, string> = {
+  "groups.in_use": "This group restricts apps: take it out of their allowed groups first (on each app's page).",
+  "groups.name_taken": "A group with that name exists already.",
+  "groups.invalid_name": 'A group name is 1 to 64 of a-z, 0-9, ".", "_" and "-", starting and ending with a letter or digit.',
+};
+
+/** Groups: create, rename, delete; add and remove members; which apps each group may use. */
+export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: ConsolePages): void {
+  const { access, groups } = deps;
+  const admin = (operator: Operator) => deps.administration(operator.actor);
+
+  function groupIdOf(ctx: Context): string {
+    const id = ctx.params.id as string;
+    if (!GROUP_ID.test(id)) throw badRequest("console.invalid_field", "There is no such group.", { field: "id" });
+    return id;
+  }
+
+  /** Runs a change; a refusal the console words is shown on `page` (409/400), anything else goes to the error page. */
+  async function orProblem(change: () => Promise<unknown>, page: (problem: string, status: number) => Promise<void>) {
+    try {
+      await change();
+      return true;
+    } catch (error) {
+      const problem = error instanceof AppError ? GROUP_PROBLEMS[error.code] : undefined;
+      if (!problem || !(error instanceof AppError)) throw error;
+      await page(problem, error.status);
+      return false;
+    }
+  }
+
+  async function showGroup(ctx: Context, operator: Operator, id: string, problem?: string, status = 200) {
+    const group = await groups.show(id);
+    pages.render(ctx, operator, "group", { title: `Group ${group.name}`, section: "groups", group, problem }, status);
+  }
+
+  async function showList(ctx: Context, operator: Operator, problem?: string, status = 200) {
+    pages.render(ctx, operator, "groups", { title: "Groups", section: "groups", groups: await groups.list(), problem }, status);
+  }
+
+  router.get("/groups", async (ctx) => {
+    const operator = await access.operator(ctx);
+    if (operator) await showList(ctx, operator);
+  });
+
+  router.post("/groups", async (ctx) => {
+    const operator = await access.recentlyVerified(ctx, "/admin/groups");
+    if (!operator) return;
+    const name = formOf(ctx.request.body).text("name", "Name", 64);
+    if (
+      await orProblem(
+        () => admin(operator).groups.create(name),
+        (problem, status) => showList(ctx, operator, problem, status),
+      )
+    )
+      pages.done(ctx, "/admin/groups", "group_created");
+  });
+
+  router.get("/groups/:id", async (ctx) => {
+    const operator = await access.operator(ctx);
+    if (operator) await showGroup(ctx, operator, groupIdOf(ctx));
+  });
+
+  router.post("/groups/:id/rename", async (ctx) => {
+    const id = groupIdOf(ctx);
+    const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
+    if (!operator) return;
+    const name = formOf(ctx.request.body).text("name", "Name", 64);
+    if (
+      await orProblem(
+        () => admin(operator).groups.rename(id, name),
+        (problem, status) => showGroup(ctx, operator, id, problem, status),
+      )
+    )
+      pages.done(ctx, `/admin/groups/${id}`, "group_renamed");
+  });
+
+  router.post("/groups/:id/members", async (ctx) => {
+    const id = groupIdOf(ctx);
+    const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
+    if (!operator) return;
+    const email = formOf(ctx.request.body).text("email", "Email", 254);
+    if (email === "") throw badRequest("console.invalid_field", "Email is required.", { field: "email" });
+    await admin(operator).groups.addMember(id, email);
+    pages.done(ctx, `/admin/groups/${id}`, "group_member_added");
+  });
+
+  router.post("/groups/:id/members/:userId/remove", async (ctx) => {
+    const id = groupIdOf(ctx);
+    const userId = ctx.params.userId as string;
+    if (!USER_ID.test(userId)) throw badRequest("console.invalid_field", "There is no such person.", { field: "userId" });
+    const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
+    if (!operator) return;
+    await admin(operator).groups.removeMember(id, userId);
+    pages.done(ctx, `/admin/groups/${id}`, "group_member_removed");
+  });
+
+  router.get("/groups/:id/delete", async (ctx) => {
+    const operator = await access.operator(ctx);
+    if (!operator) return;
+    const group = await groups.show(groupIdOf(ctx));
+    pages.render(ctx, operator, "group-delete", { title: `Delete group ${group.name}?`, section: "groups", group });
+  });
+
+  router.post("/groups/:id/delete", async (ctx) => {
+    const id = groupIdOf(ctx);
+    const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}/delete`);
+    if (!operator) return;
+    if (
+      await orProblem(
+        () => admin(operator).groups.delete(id),
+        (problem, status) => showGroup(ctx, operator, id, problem, status),
+      )
+    )
+      pages.done(ctx, "/admin/groups", "group_deleted");
+  });
+}
