@@ -194,6 +194,21 @@ describe.each(DATABASE_KINDS)("sign-in step machine (%s)", (kind) => {
   const stageRow = (uid: string) => server.database.prisma.signInStep.findUnique({ where: { id: uid } });
   const credentialsOf = (userId: string) => server.database.prisma.credential.count({ where: { userId } });
 
+  it("keeps a sign-in's app set-up after a wrong code: the same secret again, and the right code then moves on (issue #15)", async () => {
+    const at = await stageSetups.enrolment();
+    const secretOf = (page: PageResponse) => page.text.match(/<code id="totp-secret">([A-Z2-7]+)<\/code>/)?.[1];
+    const enrol = await postForm(at.browser, at.page, "/enrol/totp");
+    const secret = secretOf(enrol) as string;
+    const wrong = await postForm(at.browser, enrol, "/enrol/totp/confirm", { code: "000000" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain("That code did not match.");
+    expect(secretOf(wrong)).toBe(secret);
+    expect((await stageRow(at.uid))?.stage).toBe("enrolment");
+    const done = await postForm(at.browser, wrong, "/enrol/totp/confirm", { code: await generate({ secret }) });
+    expect(done.text).toContain("Your authenticator app is set up");
+    expect((await stageRow(at.uid))?.stage).toBe("enrolled");
+  });
+
   for (const stage of ["login", "second_factor", "passkey_offer", "enrolment", "enrolled", "reverify", "access", "consent"] as const) {
     it(`refuses every POST meant for another stage while in ${stage}, changing nothing (§26)`, async () => {
       const at = await stageSetups[stage]();
