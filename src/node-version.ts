@@ -3,35 +3,37 @@
 // after nothing but oidc-provider's "Unsupported runtime" warning.
 
 /**
- * The oldest Node.js the server and the CLI run on, as package.json's `engines` says (a test holds
- * them equal): oidc-provider 9 wants the 22 LTS line, Prisma 7 wants 22.12 or later on it.
+ * The Node.js releases the server and the CLI run on, as package.json's `engines` says (a test
+ * holds them equal). argon2 0.45's prebuilt addon declares Node-API 10, which Node has from 22.14.0
+ * on the 22 line; Node 22.13 and 20 crash loading it. Prisma 7 supports `^22.12 || >=24`, and
+ * oidc-provider 9 LTS lines only, so 23 is left out.
  */
-export const MINIMUM_NODE_VERSION = "22.12.0";
+export const SUPPORTED_NODE_RANGE = "^22.14.0 || >=24";
+const OLDEST_22 = [22, 14, 0];
+const FIRST_AFTER_22 = 24;
 
-/** The exit code of a Node.js too old, the one configuration errors use (EX_CONFIG). */
+/** The exit code of a Node.js not supported, the one configuration errors use (EX_CONFIG). */
 export const UNSUPPORTED_NODE_EXIT_CODE = 78;
 
-const parts = (version: string) => version.split(".").map((part) => Number.parseInt(part, 10));
-
-/** Whether `running` (`process.versions.node`, e.g. "20.20.2") is at least `minimum`. */
-export function isSupportedNode(running: string, minimum = MINIMUM_NODE_VERSION): boolean {
-  const [have, want] = [parts(running), parts(minimum)];
-  for (let index = 0; index < want.length; index += 1) {
-    const difference = (have[index] ?? 0) - (want[index] ?? 0);
-    if (Number.isNaN(difference)) return false;
-    if (difference !== 0) return difference > 0;
-  }
-  return true;
+/** Whether `running` (`process.versions.node`, e.g. "20.20.2") is in SUPPORTED_NODE_RANGE. */
+export function isSupportedNode(running: string): boolean {
+  const parts = running.split(".").map((part) => Number.parseInt(part, 10));
+  if (parts.length < 3 || parts.some(Number.isNaN)) return false;
+  const [major = 0, minor = 0, patch = 0] = parts;
+  if (major >= FIRST_AFTER_22) return true;
+  if (major !== 22) return false;
+  const [, oldestMinor = 0, oldestPatch = 0] = OLDEST_22;
+  return minor > oldestMinor || (minor === oldestMinor && patch >= oldestPatch);
 }
 
-export function unsupportedNodeMessage(running: string, minimum = MINIMUM_NODE_VERSION): string {
+export function unsupportedNodeMessage(running: string): string {
   return (
-    `Node.js ${running} is not supported: passkey-idp needs Node.js ${minimum} or later (24 LTS recommended). ` +
+    `Node.js ${running} is not supported: passkey-idp needs Node.js 22.14 or later on the 22 line, or 24 or later (24 LTS recommended). ` +
     "`npm start` and `npm run idp` run on the Node 24 that `npm install` puts in node_modules/.bin (node_modules/.bin/node)."
   );
 }
 
-/** Exits with a message naming both versions when the running Node.js is too old. */
+/** Exits with a message naming the running version and the supported ones when it is not supported. */
 export function exitUnlessSupportedNode(running = process.versions.node): void {
   if (isSupportedNode(running)) return;
   process.stderr.write(`${unsupportedNodeMessage(running)}\n`);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isSupportedNode, MINIMUM_NODE_VERSION, UNSUPPORTED_NODE_EXIT_CODE } from "../../src/node-version.js";
+import { isSupportedNode, SUPPORTED_NODE_RANGE, UNSUPPORTED_NODE_EXIT_CODE } from "../../src/node-version.js";
 import { runEntry, runRecordingModules } from "../helpers/cli-process.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -19,21 +19,21 @@ const systemNodeTooOld = systemNodeVersion !== null && !isSupportedNode(systemNo
 const UNUSABLE = { ISSUER: "not a url", DATA_DIR: join(tmpdir(), "idp-node-version-never-created", "data") };
 
 describe("the Node.js version guard", () => {
-  it("compares versions part by part", () => {
-    for (const version of ["20.20.2", "22.11.9", "21.99.0", "8.0.0", "not a version"]) expect(isSupportedNode(version), version).toBe(false);
-    for (const version of ["22.12.0", "22.12.1", "22.13.0", "23.0.0", "24.21.0", "100.0.0"]) expect(isSupportedNode(version), version).toBe(true);
+  it("takes 22.14 or later on the 22 line, and 24 or later", () => {
+    for (const version of ["20.20.2", "22.13.1", "22.12.0", "22.9.30", "23.6.0", "21.99.0", "8.0.0", "24", "not a version"])
+      expect(isSupportedNode(version), version).toBe(false);
+    for (const version of ["22.14.0", "22.14.1", "22.21.0", "24.0.0", "24.21.0", "25.2.1", "100.0.0"]) expect(isSupportedNode(version), version).toBe(true);
   });
 
-  it("holds the minimum package.json's engines names", () => {
+  it("holds the range package.json's engines names", () => {
     const { engines } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } };
-    expect(MINIMUM_NODE_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(`>=${MINIMUM_NODE_VERSION}`.replace(/\.0$/, "")).toBe(engines.node);
+    expect(engines.node).toBe(SUPPORTED_NODE_RANGE);
   });
 
   it.each(ENTRIES)("stops $entry on an older Node before anything but the guard loads", async ({ entry, args, guard }) => {
     const result = await runRecordingModules(entry, args, { ...UNUSABLE, PRETEND_NODE_VERSION: "20.20.2" }, ["./test/helpers/pretend-node-version.ts"]);
     expect(result.code).toBe(UNSUPPORTED_NODE_EXIT_CODE);
-    expect(result.stderr).toContain(`Node.js 20.20.2 is not supported: passkey-idp needs Node.js ${MINIMUM_NODE_VERSION} or later`);
+    expect(result.stderr).toContain("Node.js 20.20.2 is not supported: passkey-idp needs Node.js 22.14 or later on the 22 line, or 24 or later");
     expect(result.stdout).toBe("");
     expect(result.dependencies).toEqual([]);
     expect(result.sources.sort()).toEqual(guard);
