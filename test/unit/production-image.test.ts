@@ -32,10 +32,10 @@ describe("the Docker image", () => {
   let installed: string[];
 
   beforeAll(async () => {
-    // The image's own install command, planned (not run) from package.json and the lockfile alone.
+    // The image's own install command, planned (not run) from package.json and the lockfile alone: no network.
     directory = mkdtempSync(join(tmpdir(), "idp-image-modules-"));
     for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, file), join(directory, file));
-    const { stdout } = await run("npm", [...(PRODUCTION_INSTALL ?? []).slice(1), "--dry-run"], { cwd: directory, env: npmEnv() });
+    const { stdout } = await run("npm", [...(PRODUCTION_INSTALL ?? []).slice(1), "--dry-run", "--offline"], { cwd: directory, env: npmEnv() });
     installed = [...stdout.matchAll(/^add (\S+) /gm)].map((match) => match[1] as string);
   });
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
