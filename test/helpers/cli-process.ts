@@ -13,11 +13,24 @@ export interface ProcessResult {
   stderr: string;
 }
 
+export interface EntryOptions {
+  stdin?: string;
+  /** Modules loaded with `--import` after tsx. */
+  preload?: string[];
+  /** The Node.js binary; node_modules/.bin/node (Node 24) unless told. */
+  node?: string;
+}
+
 /** Runs an entry point (`src/cli/main.ts`, `src/main.ts`) as `npm run idp` does: one Node process with tsx. */
-export function runEntry(entry: string, args: string[], env: Record<string, string>, stdin?: string, preload: string[] = []): Promise<ProcessResult> {
+export function runEntry(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  { stdin, preload = [], node = NODE }: EntryOptions = {},
+): Promise<ProcessResult> {
   return new Promise((done) => {
     const imports = ["tsx", ...preload].flatMap((module) => ["--import", module]);
-    const child = spawn(NODE, [...imports, entry, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "silent", ...env } });
+    const child = spawn(node, [...imports, entry, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "silent", ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -50,17 +63,19 @@ export function runCliThroughShell(shellArgs: string, env: Record<string, string
 export const operatorCli =
   (env: Record<string, string>) =>
   (args: string[], stdin?: string): Promise<ProcessResult> =>
-    runEntry("src/cli/main.ts", args, env, stdin);
+    runEntry("src/cli/main.ts", args, env, { stdin });
 
-/** Runs the CLI and says which of the application's own modules and dependencies it loaded. */
-export async function runCliRecordingModules(
+/** Runs an entry point and says which of the application's own modules and dependencies it loaded. */
+export async function runRecordingModules(
+  entry: string,
   args: string[],
   env: Record<string, string>,
+  preload: string[] = [],
 ): Promise<ProcessResult & { sources: string[]; dependencies: string[] }> {
-  const directory = mkdtempSync(join(tmpdir(), "idp-cli-modules-"));
+  const directory = mkdtempSync(join(tmpdir(), "idp-modules-"));
   const file = join(directory, "modules.txt");
   try {
-    const result = await runEntry("src/cli/main.ts", args, { ...env, RECORD_MODULES_TO: file }, undefined, ["./test/helpers/record-modules.ts"]);
+    const result = await runEntry(entry, args, { ...env, RECORD_MODULES_TO: file }, { preload: [...preload, "./test/helpers/record-modules.ts"] });
     const urls = readFileSync(file, "utf8").split("\n");
     const sourceRoot = `file://${ROOT}/src/`;
     const sources = [...new Set(urls.filter((url) => url.startsWith(sourceRoot)).map((url) => url.slice(sourceRoot.length)))];
@@ -70,3 +85,6 @@ export async function runCliRecordingModules(
     rmSync(directory, { recursive: true, force: true });
   }
 }
+
+/** Runs the CLI and says which of the application's own modules and dependencies it loaded. */
+export const runCliRecordingModules = (args: string[], env: Record<string, string>) => runRecordingModules("src/cli/main.ts", args, env);
