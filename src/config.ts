@@ -422,6 +422,24 @@ const MAX_CSS_BYTES = 64 * 1024;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+const SIGNATURES: Record<string, (bytes: Buffer) => boolean> = {
+  "image/png": (bytes) => bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  "image/jpeg": (bytes) => bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff,
+  "image/gif": (bytes) => bytes.subarray(0, 4).toString("latin1") === "GIF8",
+  "image/webp": (bytes) => bytes.subarray(0, 4).toString("latin1") === "RIFF" && bytes.subarray(8, 12).toString("latin1") === "WEBP",
+  "image/svg+xml": (bytes) => /^(\ufeff)?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg[\s>]/i.test(bytes.toString("utf8")),
+};
+
+/**
+ * The file must be what its name says: a mistyped path (/etc/passwd, a key file) would otherwise
+ * be served to anyone at /static/brand-logo or /static/brand.css.
+ */
+function assertBrandFileContent(setting: string, path: string, type: string): void {
+  const bytes = readFileSync(path);
+  const ok = type === "text/css" ? bytes.indexOf(0) === -1 && Buffer.from(bytes.toString("utf8")).equals(bytes) : SIGNATURES[type]?.(bytes) === true;
+  if (!ok) throw new ConfigError(`${setting} is not a ${type === "text/css" ? "CSS (UTF-8 text)" : type} file: ${path}`);
+}
+
 /** A file the operator named: absolute, or relative to DATA_DIR; it must exist and be small. */
 function brandFile(setting: string, value: string, dataDir: string, maxBytes: number): string {
   const path = resolve(dataDir, value);
@@ -460,14 +478,19 @@ function parseBranding(env: Env, defaults: Defaults["branding"], dataDir: string
     const type = LOGO_TYPES[extname(rawLogo).toLowerCase()];
     if (!type)
       throw new ConfigError(`BRAND_LOGO (branding.logo) must be a .png, .jpg, .gif, .webp or .svg file, or an https URL (got "${rawLogo.slice(0, 80)}")`);
-    logo = { file: brandFile("BRAND_LOGO (branding.logo)", rawLogo, dataDir, MAX_LOGO_BYTES), type };
+    const file = brandFile("BRAND_LOGO (branding.logo)", rawLogo, dataDir, MAX_LOGO_BYTES);
+    assertBrandFileContent("BRAND_LOGO (branding.logo)", file, type);
+    logo = { file, type };
   }
   const accentColor = env.BRAND_ACCENT_COLOR || defaults.accentColor;
   if (accentColor && !/^#[0-9a-fA-F]{6}$/.test(accentColor)) {
     throw new ConfigError(`BRAND_ACCENT_COLOR (branding.accentColor) must be a colour like #2454d6 (got "${accentColor.slice(0, 40)}")`);
   }
   const rawCss = env.BRAND_CSS || defaults.extraCss;
+  if (rawCss && extname(rawCss).toLowerCase() !== ".css")
+    throw new ConfigError(`BRAND_CSS (branding.extraCss) must be a .css file (got "${rawCss.slice(0, 80)}")`);
   const extraCss = rawCss ? brandFile("BRAND_CSS (branding.extraCss)", rawCss, dataDir, MAX_CSS_BYTES) : null;
+  if (extraCss) assertBrandFileContent("BRAND_CSS (branding.extraCss)", extraCss, "text/css");
   return Object.freeze({ siteName, logo, accentColor: accentColor || null, extraCss });
 }
 

@@ -1,6 +1,7 @@
 import type Router from "@koa/router";
 import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
+import { hasBidiControl } from "../http/input-text.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
 import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
 import { isStorableCredentialId } from "../webauthn/credential-id.js";
@@ -12,7 +13,7 @@ const MAX_NAME = 64;
 function passkeyName(value: string): string {
   const name = value.trim();
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
-  if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name))
+  if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name) || hasBidiControl(name))
     throw badRequest("passkey.invalid_name", `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
   return name;
 }

@@ -85,11 +85,19 @@ export async function serveOperatorSocket(
       const request = parseRequest(Buffer.concat(chunks));
       if (typeof request === "string") return refuse(`malformed operator request: ${request}`);
       logger.info({ command: request.argv.slice(0, 2).join(" ") }, "operator command");
-      const exit = await run(request.argv, {
-        stdout: (text) => send({ stdout: text }),
-        stderr: (text) => send({ stderr: text }),
-        stdin: request.stdin,
-      });
+      let exit: number;
+      try {
+        exit = await run(request.argv, {
+          stdout: (text) => send({ stdout: text }),
+          stderr: (text) => send({ stderr: text }),
+          stdin: request.stdin,
+        });
+      } catch (error) {
+        // A command that fails where it should not must cost the operator one answer, never the server.
+        logger.error({ err: error }, "operator command failed");
+        send({ stderr: "Internal error: the command failed; the server's log has the details.\n" });
+        exit = 70;
+      }
       socket.end(line({ exit }));
     });
     socket.on("error", () => socket.destroy());

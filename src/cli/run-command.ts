@@ -41,7 +41,8 @@ const USAGE_OF: Record<string, string> = {
 
 /** The usage to print after a usage error in `group` (all of it for an unknown group). */
 export const usageFor = (group: string | undefined) => {
-  const own = group ? USAGE_OF[group] : undefined;
+  // Own keys only: "toString" or "constructor" typed as a command must not find Object's.
+  const own = group && Object.hasOwn(USAGE_OF, group) ? USAGE_OF[group] : undefined;
   return own ? `Usage: npm run idp -- ${own.replace(/\n/g, "\n       ")}\n\n(npm run idp -- help lists every command.)` : USAGE;
 };
 

@@ -340,7 +340,8 @@ export function createClientRegistry(
     async delete(id: string): Promise<void> {
       await requireClient(id);
       await queries.deleteArtifactsOfClient(id);
-      await queries.deleteClientById(id);
+      // Of several deletes at once, one deletes the row: the others answer not found (one audit record).
+      if (!(await queries.deleteClientById(id))) throw notFound("clients.not_found", `no client with id "${id}"`);
       await announce(id);
       await options.onDeleted?.(id);
     },

@@ -1,5 +1,6 @@
 import { ACR, isAcr } from "../auth/assurance.js";
 import { assertThat, badRequest } from "../errors.js";
+import { hasBidiControl } from "../http/input-text.js";
 import { ADMIN_SCOPE } from "../oidc/scopes.js";
 import { assertValidBackchannelUri } from "./backchannel-uri.js";
 import type { ClientInput } from "./client-registry.js";
@@ -39,6 +40,7 @@ export function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg |
 export function assertName(name: string | undefined): string {
   const trimmed = name?.trim() ?? "";
   assertThat(trimmed.length > 0 && trimmed.length <= 100, settingError("clients.invalid_name", "--name", "must be 1 to 100 characters"));
+  assertThat(!hasBidiControl(trimmed), settingError("clients.invalid_name", "--name", "cannot contain text-direction characters"));
   return trimmed;
 }
 

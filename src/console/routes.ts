@@ -73,7 +73,7 @@ export function consoleRoutes(deps: ConsoleDependencies): Router {
 
   const pages: ConsolePages = {
     render(ctx, operator, template, data, status = 200) {
-      const notice = typeof ctx.query.notice === "string" ? NOTICES[ctx.query.notice] : undefined;
+      const notice = typeof ctx.query.notice === "string" ? (Object.hasOwn(NOTICES, ctx.query.notice) ? NOTICES[ctx.query.notice] : undefined) : undefined;
       views.render(ctx, `console/${template}`, { wide: true, operator, notice, ...data }, status);
     },
     done(ctx, path, notice) {

@@ -92,12 +92,15 @@ export function createGroupService(deps: { queries: GroupQueries; findUser(idOrE
       const group = toGroupView(await find(nameOrId));
       const inUse = (apps: string) => conflict("groups.in_use", `group "${group.name}" restricts ${apps}: take it out of their --allowed-groups first`);
       if (group.apps.length > 0) throw inUse(group.apps.map((app) => `"${app.client_name}" (${app.client_id})`).join(", "));
+      let deleted: number;
       try {
-        await queries.deleteGroup(group.id);
+        deleted = await queries.deleteGroup(group.id);
       } catch (error) {
         if (isForeignKeyViolation(error)) throw inUse("an app");
         throw error;
       }
+      // Of several deletes at once, one deletes the row: the others answer not found (one audit record).
+      if (deleted === 0) throw notFound("groups.not_found", "the group was deleted meanwhile");
       return group;
     },
 

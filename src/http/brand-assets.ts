@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Branding } from "../config.js";
+import type { GeneratedFile } from "./static-assets.js";
 
 /** What a page shows of the operator's brand: its name, and its logo's address. */
 export interface BrandOnPage {
@@ -23,7 +24,11 @@ export function brandAssets(branding: Branding) {
     branding.accentColor ? `:root {\n  --accent: ${branding.accentColor};\n}\n` : "",
     branding.extraCss ? readFileSync(branding.extraCss, "utf8") : "",
   ].join("\n");
-  const files: Record<string, { body: Buffer; type: string }> = { "brand.css": { body: Buffer.from(css), type: "text/css; charset=utf-8" } };
-  if (branding.logo && "file" in branding.logo) files["brand-logo"] = { body: readFileSync(branding.logo.file), type: branding.logo.type };
+  const files: Record<string, GeneratedFile> = { "brand.css": { body: Buffer.from(css), type: "text/css; charset=utf-8" } };
+  if (branding.logo && "file" in branding.logo) {
+    // An SVG opened on its own is a document of this origin: its scripts must not run (an <img> never runs them).
+    const headers = { "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox" };
+    files["brand-logo"] = { body: readFileSync(branding.logo.file), type: branding.logo.type, headers };
+  }
   return { onPage, files };
 }

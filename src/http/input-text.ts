@@ -21,6 +21,13 @@ export function strictUtf8(bytes: Uint8Array): string | null {
   }
 }
 
+// Direction overrides and isolates (U+202A–202E, U+2066–2069) and marks: in a name they reverse
+// what follows on the page an operator reads ("TOOR" shown as "ROOT").
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/** Whether a display name holds a character that reorders the text around it. */
+export const hasBidiControl = (text: string) => BIDI_CONTROL.test(text);
+
 /** A string: no NUL, no unpaired surrogate. */
 export function textProblem(text: string): string | null {
   if (text.includes("\0")) return "contains a NUL character";

@@ -8,4 +8,4 @@ const LABELS: Readonly<Record<string, string>> = {
 };
 
 /** A scope the operator configured without a label shows as itself. */
-export const scopeLabel = (scope: string) => LABELS[scope] ?? scope;
+export const scopeLabel = (scope: string) => (Object.hasOwn(LABELS, scope) ? (LABELS[scope] as string) : scope);

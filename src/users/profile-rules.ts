@@ -1,4 +1,5 @@
 import { badRequest } from "../errors.js";
+import { hasBidiControl } from "../http/input-text.js";
 
 export const ROLES = ["user", "operator"] as const;
 export type Role = (typeof ROLES)[number];
@@ -33,7 +34,8 @@ export function normaliseName(raw: string): string | null {
   const value = raw.trim();
   if (value === "") return null;
   if (value.length > NAME_MAX) throw badRequest("users.invalid_name", `a name is at most ${NAME_MAX} characters`);
-  if (CONTROL.test(value) || LONE_SURROGATE.test(value)) throw badRequest("users.invalid_name", "a name cannot contain control characters");
+  if (CONTROL.test(value) || LONE_SURROGATE.test(value) || hasBidiControl(value))
+    throw badRequest("users.invalid_name", "a name cannot contain control or text-direction characters");
   return value;
 }
 

@@ -2,6 +2,7 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type PasswordHasher } from ".
 import type { UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
 import { normaliseEmail, normaliseEmailOrNull } from "./email.js";
+import { normaliseName } from "./profile-rules.js";
 
 export interface UserView {
   id: string;
@@ -49,7 +50,7 @@ export function createUserService(queries: UserQueries, passwords: PasswordHashe
         email,
         // Operators vouch for the address of users they create.
         emailVerified: true,
-        name: input.name?.trim() || null,
+        name: input.name === undefined ? null : normaliseName(input.name),
         passwordHash: input.password !== undefined ? await passwords.hash(input.password) : null,
       });
       return toUserView(row);

@@ -70,3 +70,20 @@ describe("a brand logo on another site", () => {
     expect((await fetch(`${server.issuer}/static/brand-logo`)).status).toBe(404);
   });
 });
+
+describe("an SVG brand logo", () => {
+  let server: TestServer;
+  const dir = mkdtempSync(join(tmpdir(), "idp-brand-svg-"));
+  beforeAll(async () => {
+    writeFileSync(join(dir, "logo.svg"), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>');
+    server = await startTestServer("pglite", {}, { env: { BRAND_LOGO: join(dir, "logo.svg") } });
+  });
+  afterAll(() => server?.stop());
+
+  it("is served sandboxed: opened on its own, its scripts cannot run on this origin", async () => {
+    const logo = await fetch(`${server.issuer}/static/brand-logo`);
+    expect(logo.headers.get("content-type")).toBe("image/svg+xml");
+    expect(logo.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    expect(logo.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});

@@ -59,8 +59,12 @@ describe("CLI messages", () => {
     expect((await run("groups", "list", "--verbose")).stderr).toContain("Error: unknown flag --verbose");
     const missing = await run("groups", "show", "nobody");
     expect(missing).toMatchObject({ code: 1, stderr: 'Error: no group named "nobody"\n' });
-    // An unknown command group still lists everything.
+    // An unknown command group still lists everything, also when it is a name every JavaScript object has.
     expect((await run("nonsense")).stderr).toContain("clients create");
+    for (const word of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const answer = await run(word);
+      expect(answer, word).toMatchObject({ code: 2, stderr: expect.stringContaining(`Error: unknown command "${word}"`) });
+    }
   });
 });
 

@@ -78,6 +78,10 @@ describe.each(DATABASE_KINDS)("operators' console (%s)", (kind) => {
     // The built-in client is no stored app: not listed, not editable, not deletable.
     expect(page.text).not.toContain("idp-console");
     expect((await browser.get(url("/admin/apps/idp-console"))).status).toBe(404);
+    // A notice is one of the console's own texts, chosen by key: a name every JavaScript object has shows none.
+    for (const notice of ["constructor", "toString", "__proto__"]) {
+      expect((await browser.get(url(`/admin/apps?notice=${notice}`))).text, notice).not.toContain('role="status"');
+    }
 
     // The operator's account page lists no built-in client among the connected apps.
     const account = await new ConsolePage(server, operator, browser).open("/account");

@@ -142,6 +142,30 @@ describe.each(DATABASE_KINDS)("groups, per-app access and custom claims (%s)", (
     }
   });
 
+  it("deletes an app or a group once when 20 requests delete it at once: one success, one audit record", async () => {
+    const rp = await registerRelyingParty(server);
+    const appAnswers = await Promise.all(Array.from({ length: 20 }, () => api("DELETE", `/clients/${rp.clientId}`)));
+    expect(appAnswers.filter((answer) => answer.status === 204)).toHaveLength(1);
+    expect(appAnswers.filter((answer) => answer.status === 404)).toHaveLength(19);
+    expect(await server.services.audit.query({ targetId: rp.clientId, actionPrefix: "client.deleted", limit: 100 })).toHaveLength(1);
+
+    const group = await newGroup();
+    const groupAnswers = await Promise.all(Array.from({ length: 20 }, () => api("DELETE", `/groups/${group.id}`)));
+    expect(groupAnswers.filter((answer) => answer.status === 204)).toHaveLength(1);
+    expect(groupAnswers.filter((answer) => answer.status === 404)).toHaveLength(19);
+    expect(await server.services.audit.query({ targetId: group.id, actionPrefix: "group.deleted", limit: 100 })).toHaveLength(1);
+  });
+
+  it("refuses text-direction characters in people's and apps' names (they would reorder what an operator reads)", async () => {
+    const user = await newUser();
+    const rp = await registerRelyingParty(server);
+    for (const name of ["TOOR\u202e", "a\u2066b", "x\u200fy"]) {
+      expect((await api("PATCH", `/users/${user.id}`, { name })).status).toBe(400);
+      expect((await api("PATCH", `/clients/${rp.clientId}`, { client_name: name })).status).toBe(400);
+    }
+    expect((await api("PATCH", `/users/${user.id}`, { name: "עִבְרִית Ünïcödé" })).status).toBe(200);
+  });
+
   it("adds a member once when 50 requests add them at once (one audit record)", async () => {
     const group = await newGroup();
     const user = await newUser();

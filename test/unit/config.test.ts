@@ -190,7 +190,11 @@ describe("CUSTOM_SCOPES", () => {
 
 describe("branding", () => {
   const dir = mkdtempSync(join(tmpdir(), "idp-brand-"));
-  writeFileSync(join(dir, "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  writeFileSync(join(dir, "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+  writeFileSync(join(dir, "text.png"), "root:x:0:0:root:/root:/bin/bash\n");
+  writeFileSync(join(dir, "logo.svg"), '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+  writeFileSync(join(dir, "not.svg"), "#!/bin/sh\necho secret\n");
+  writeFileSync(join(dir, "binary.css"), Buffer.from([0x62, 0x00, 0xff]));
   writeFileSync(join(dir, "extra.css"), "h1 { letter-spacing: 0.01em; }");
   writeFileSync(join(dir, "big.png"), Buffer.alloc(300 * 1024));
 
@@ -210,6 +214,7 @@ describe("branding", () => {
       extraCss: join(dir, "extra.css"),
     });
     expect(loadConfig({ BRAND_LOGO: "https://cdn.example.com/logo.svg" }).branding.logo).toEqual({ url: "https://cdn.example.com/logo.svg" });
+    expect(loadConfig({ DATA_DIR: dir, BRAND_LOGO: "logo.svg" }).branding.logo).toEqual({ file: join(dir, "logo.svg"), type: "image/svg+xml" });
   });
 
   it.each([
@@ -221,6 +226,10 @@ describe("branding", () => {
     [{ BRAND_LOGO: "big.png" }, "BRAND_LOGO (branding.logo) is larger than 256 KiB"],
     [{ BRAND_ACCENT_COLOR: "red; } body { display: none" }, "BRAND_ACCENT_COLOR (branding.accentColor) must be a colour like #2454d6"],
     [{ BRAND_CSS: "nope.css" }, "BRAND_CSS (branding.extraCss) names a file that cannot be read"],
+    [{ BRAND_CSS: "/etc/passwd" }, "BRAND_CSS (branding.extraCss) must be a .css file"],
+    [{ BRAND_CSS: "binary.css" }, "BRAND_CSS (branding.extraCss) is not a CSS (UTF-8 text) file"],
+    [{ BRAND_LOGO: "text.png" }, "BRAND_LOGO (branding.logo) is not a image/png file"],
+    [{ BRAND_LOGO: "not.svg" }, "BRAND_LOGO (branding.logo) is not a image/svg+xml file"],
   ])("refuses %j, naming the setting", (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(message);

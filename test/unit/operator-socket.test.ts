@@ -70,6 +70,24 @@ describe("operator socket: timeouts, unreachable servers and hostile requests", 
     await expect(refused).rejects.toThrow("ECONNREFUSED");
   });
 
+  it("answers a command that throws with exit 70 and keeps serving (a failing command must not take the server down)", async () => {
+    const server = await serveOperatorSocket(
+      path,
+      async (argv) => {
+        if (argv[0] === "boom") throw new TypeError("own.replace is not a function");
+        return 0;
+      },
+      createLogger("silent"),
+    );
+    try {
+      expect(await forwardToServer(path, { argv: ["boom"], stdin: null }, io)).toBe(70);
+      expect(output).toEqual([["stderr", "Internal error: the command failed; the server's log has the details.\n"]]);
+      expect(await forwardToServer(path, { argv: ["fine"], stdin: null }, io)).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("answers a request over 1 MB with a usage error the CLI prints, running nothing", async () => {
     const server = await serve();
     try {
