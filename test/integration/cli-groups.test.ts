@@ -1,13 +1,23 @@
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { operatorCli } from "../helpers/cli-process.js";
-import { seededDataDir } from "../helpers/test-database.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../../src/cli/run-command.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Issue #14: the CLI covers groups, per-app access and custom claims like the admin API (one administration path).
-describe("operator CLI: groups, allowed groups and custom claims", { timeout: 180_000 }, () => {
-  const dataDir = seededDataDir("idp-cli-");
-  const cli = operatorCli({ DATA_DIR: dataDir, DATABASE_URL: "", CUSTOM_SCOPES: "nextcloud=quota,nc_roles" });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// The commands run in this process against a server's services (the CLI's own process, socket and
+// exit codes are tested in cli-direct, cli-forwarded and cli-server).
+describe("operator CLI: groups, allowed groups and custom claims", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer("pglite", {}, { env: { CUSTOM_SCOPES: "nextcloud=quota,nc_roles" } });
+  });
+  afterAll(() => server?.stop());
+
+  async function cli(argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCommand(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), stdin: null }, server.services);
+    return { code, stdout, stderr };
+  }
 
   it("creates a group, adds a member, restricts an app to it, refuses deleting it meanwhile, and files claims", async () => {
     expect((await cli(["users", "create", "--email", "grace@example.com", "--no-password"])).code).toBe(0);
