@@ -4,6 +4,7 @@ import type { Context, Middleware } from "koa";
 import type Provider from "oidc-provider";
 import type { Actor, AuditLog } from "../audit/audit-log.js";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import { toSecurityEventView } from "../audit/security-event-log.js";
 import type { ClientInput, ClientView } from "../clients/client-registry.js";
 import type { AdminApiThrottle } from "../db/rate-limits.js";
 import { AppError, badRequest } from "../errors.js";
@@ -295,17 +296,7 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
     const user = text("user");
     const userId = user ? (await deps.userAdmin.show(user)).id : undefined;
     const rows = await deps.events.query({ userId, typePrefix: text("type"), ...page });
-    ctx.body = {
-      events: rows.map((row) => ({
-        at: row.createdAt.toISOString(),
-        type: row.type,
-        outcome: row.outcome,
-        user_id: row.userId,
-        ip: row.ip,
-        user_agent: row.userAgent,
-        details: row.details,
-      })),
-    };
+    ctx.body = { events: rows.map(toSecurityEventView) };
   });
   router.get("/overview", async (ctx) => {
     ctx.body = await deps.overview();

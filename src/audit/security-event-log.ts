@@ -1,4 +1,4 @@
-import type { SecurityEventInput, SecurityEventQueries } from "../db/security-events.js";
+import type { SecurityEventInput, SecurityEventQueries, SecurityEventRow } from "../db/security-events.js";
 import type { Logger } from "../logger.js";
 import { type Metrics, signInMethodOf } from "../observability/metrics.js";
 
@@ -6,6 +6,17 @@ import { type Metrics, signInMethodOf } from "../observability/metrics.js";
  * Security events go to the database (the user's activity list, operators' queries) and to the
  * log as one JSON line each (for log shippers). Callers pass no secrets: details are ids and counts.
  */
+/** A security event as the CLI and the admin API show it. */
+export const toSecurityEventView = (row: SecurityEventRow) => ({
+  at: row.createdAt.toISOString(),
+  type: row.type,
+  outcome: row.outcome,
+  user_id: row.userId,
+  ip: row.ip,
+  user_agent: row.userAgent,
+  details: row.details,
+});
+
 export function createSecurityEventLog(queries: SecurityEventQueries, logger: Logger, metrics: Metrics) {
   function count(event: SecurityEventInput) {
     metrics.securityEvents.inc({ type: event.type, outcome: event.outcome });

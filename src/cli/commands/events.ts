@@ -30,15 +30,9 @@ export async function eventsCommand(args: string[], io: CommandIo, { events, aud
     const { limit, offset, since } = limitAndSince(values);
     const userId = values.user ? (await userAdmin.show(values.user)).id : undefined;
     const rows = await events.query({ userId, typePrefix: values.type, since, limit, offset });
-    const list = rows.map((row) => ({
-      at: row.createdAt.toISOString(),
-      type: row.type,
-      outcome: row.outcome,
-      user_id: row.userId,
-      ip: row.ip,
-      user_agent: row.userAgent,
-      details: row.details,
-    }));
+    // Loaded here, not at the top: `--help` imports this module for its usage and must load nothing of the application.
+    const { toSecurityEventView } = await import("../../audit/security-event-log.js");
+    const list = rows.map(toSecurityEventView);
     const human =
       list.length === 0
         ? "No matching events."
