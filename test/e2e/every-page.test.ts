@@ -52,16 +52,17 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
     return url.toString();
   }
 
-  it.each(WIDTHS)("at %i px: no page scrolls sideways and axe-core reports nothing, light and dark", async (width) => {
-    const context = await browser.newContext({ viewport: { width, height: 800 } });
+  // One walk through the pages, each checked at every width (the viewport resized in place, as a
+  // rotated phone or a resized window would): a walk per width took three times as long.
+  it("no page scrolls sideways at 320, 390 or 1280 px, and axe-core reports nothing, light and dark", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(10_000);
     await hideAutofillSupport(context);
     const page = await context.newPage();
     await page.route(`${RP_CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "relying party" }));
     const problems: string[] = [];
-    const visited: string[] = [];
 
-    /** Once `heading` is the page's h1 (and `ready`, when given, is visible): the overflow and axe-core, light and dark. */
+    /** Once `heading` is the page's h1 and `ready` (when given) is on it: the overflow and axe-core at each width, light and dark. */
     async function check(name: string, heading: string | RegExp, ready?: string) {
       try {
         await page.locator("h1", { hasText: heading }).waitFor();
@@ -69,22 +70,25 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
       } catch (error) {
         throw new Error(`not on "${name}" but ${page.url()}: ${(await page.locator("body").innerText()).slice(0, 500)}`, { cause: error });
       }
-      visited.push(name);
       // Injected through the DevTools protocol: the page's CSP (nonce scripts only) stays on.
       await page.evaluate(axe.source);
-      for (const colorScheme of SCHEMES) {
-        await page.emulateMedia({ colorScheme });
-        const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-        if (scrollWidth > innerWidth) problems.push(`${name} (${colorScheme}): ${scrollWidth}px wide`);
-        const violations: Violation[] = await page.evaluate(async () => {
-          const results = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ["violations"] });
-          return results.violations.map((v) => ({
-            id: v.id,
-            impact: v.impact,
-            nodes: v.nodes.map((node) => `${node.target.join(" ")}: ${node.failureSummary}`),
-          }));
-        });
-        for (const v of violations) problems.push(`${name} (${colorScheme}): ${v.id} [${v.impact}] ${v.nodes.join(" | ")}`);
+      for (const width of WIDTHS) {
+        await page.setViewportSize({ width, height: 800 });
+        for (const colorScheme of SCHEMES) {
+          await page.emulateMedia({ colorScheme });
+          const where = `${name} at ${width} px (${colorScheme})`;
+          const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+          if (scrollWidth > innerWidth) problems.push(`${where}: ${scrollWidth}px wide`);
+          const violations: Violation[] = await page.evaluate(async () => {
+            const results = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ["violations"] });
+            return results.violations.map((v) => ({
+              id: v.id,
+              impact: v.impact,
+              nodes: v.nodes.map((node) => `${node.target.join(" ")}: ${node.failureSummary}`),
+            }));
+          });
+          for (const v of violations) problems.push(`${where}: ${v.id} [${v.impact}] ${v.nodes.join(" | ")}`);
+        }
       }
       await page.emulateMedia({ colorScheme: null });
     }
@@ -107,7 +111,7 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
     /** The code of the authenticator-app set-up on the page. */
     const appCode = async () => generate({ secret: (await page.locator("#totp-secret").textContent()) ?? "" });
 
-    const who = (role: string) => `${role}-${width}@example.com`;
+    const who = (role: string) => `${role}@example.com`;
     const plain = { email: who("plain"), id: await createUser(server, who("plain")) };
     const withCode = { email: who("totp"), id: await createUser(server, who("totp")) };
     const codeAt = await enrolTotp(server, withCode);
@@ -273,16 +277,16 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
     await check("console apps", /./, "#apps");
     await click("link", "New app");
     await check("console new app", /./, "#redirect_uris");
-    await page.fill("#name", `Shop ${width}`);
+    await page.fill("#name", "Shop");
     await page.fill("#redirect_uris", "HTTPS://Shop.example.com/cb");
     await click("button", "Create the app");
     await check("console new app, a problem", /./, "#canonical");
     await page.fill("#redirect_uris", "https://shop.example.com/cb");
     await click("button", "Create the app");
     await check("console app secret", /./, "#client-secret");
-    await click("link", `Back to Shop ${width}`);
+    await click("link", "Back to Shop");
     await check("console app", /./, "#settings-title");
-    await click("link", `Delete Shop ${width}…`);
+    await click("link", "Delete Shop…");
     await check("console delete an app", /./, "form[action$='/delete']");
     await click("link", "People");
     await check("console people", /./, "#people");
@@ -307,7 +311,6 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
     await page.goto(`${server.issuer}/no/such/page`);
     await check("missing page", /./, "[role=alert]");
 
-    expect(visited.length).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await context.close();
   });
