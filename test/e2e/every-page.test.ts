@@ -325,5 +325,6 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
 
     expect(problems).toEqual([]);
     await context.close();
-  });
+    // ≈ 45 s alone, beyond the default minute next to another suite on two cores.
+  }, 180_000);
 });
