@@ -48,8 +48,8 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
   });
 
   /** The /auth URL of an app other than `rp` (openid-client only builds the query). */
-  async function authorizationUrl(app: RelyingParty, extra: Record<string, string> = {}) {
-    const url = (await authorizationRequest(rp, extra)).url;
+  async function authorizationUrl(app: RelyingParty) {
+    const url = (await authorizationRequest(rp)).url;
     url.searchParams.set("client_id", app.clientId);
     return url.toString();
   }
