@@ -3,7 +3,7 @@ import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { hasBidiControl } from "../http/input-text.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
-import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
+import { providerBeside } from "../webauthn/authenticator-names.js";
 import { isStorableCredentialId } from "../webauthn/credential-id.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
@@ -77,7 +77,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     }
     // Any other passkey: only from the confirmation page naming it (a mis-click on the list removes nothing).
     if (confirmed !== "remove" && confirmed !== "last-passkey") {
-      const authenticator = authenticatorNameOf(passkey.aaguid);
+      const authenticator = providerBeside(passkey);
       views.render(ctx, "account/passkey-remove", { title: `Remove “${passkey.name}”?`, passkey, authenticator });
       return;
     }

@@ -3,6 +3,7 @@ import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
+import { authenticatorNameOf } from "./authenticator-names.js";
 import { MAX_CREDENTIAL_ID_BYTES } from "./credential-id.js";
 import { credentialIdTooLong, parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
 
@@ -214,7 +215,8 @@ export function createPasskeyService(deps: {
           backupEligible: !deviceBound,
           backedUp: info.credentialBackedUp,
           aaguid: info.aaguid,
-          name,
+          // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
+          name: authenticatorNameOf(info.aaguid) ?? name,
         },
         amr: [deviceBound ? "hwk" : "swk", "user"],
       };

