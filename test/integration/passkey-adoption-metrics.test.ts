@@ -32,7 +32,7 @@ describe("passkey adoption in /metrics", () => {
       data: {
         id: "cred-1",
         userId: withPasskey as string,
-        publicKey: new SoftwareAuthenticator().publicKeyCose(),
+        publicKey: new Uint8Array(new SoftwareAuthenticator().publicKeyCose()),
         deviceType: "multiDevice",
         backupEligible: true,
         backedUp: true,
