@@ -90,11 +90,19 @@ describe("the README's shell blocks run as written", { timeout: 120_000 }, () =>
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it("says of every shell block whether it runs, and why not", () => {
+    const fences = [...README.matchAll(/^(.*)\n```sh\n/gm)].map((m) => m[1]);
+    expect(fences.length).toBeGreaterThan(10);
+    expect(fences.filter((line) => !/^<!-- readme-test: ([a-z-]+|not run: [^>]+) -->$/.test(line as string))).toEqual([]);
+  });
+
   it("marks the blocks the test runs", () => {
     expect(blocks("quick-start")).toHaveLength(3);
     expect(blocks("example-consent")).toHaveLength(1);
     expect(blocks("admin-api")).toHaveLength(1);
     expect(blocks("docker-run")).toHaveLength(1);
+    expect(blocks("console")).toHaveLength(1);
+    expect(blocks("connect-an-application")).toHaveLength(3);
   });
 
   let myAppId: string;
@@ -154,6 +162,21 @@ describe("the README's shell blocks run as written", { timeout: 120_000 }, () =>
     expect(clients.map((client) => client.client_name)).toEqual(["My app", "Operations"]);
     expect(clients.find((client) => client.client_id === myAppId)?.first_party).toBe(true);
     expect(clients.filter((client) => "client_secret" in client)).toEqual([]);
+  });
+
+  it("operators' console: makes the quick start's user an operator", async () => {
+    const run = await runBash(blocks("console").join("\n"), env);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Updated user you@example\.com: .*, role operator\.$/m);
+  });
+
+  it("connect an application: registers Grafana (groups first), Nextcloud and the wiki", async () => {
+    const run = await runBash(blocks("connect-an-application").join("\n"), env);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/^client_secret: [\w-]{43}$/gm)).toHaveLength(3);
+    expect(run.stdout).toContain("allowed:       members of grafana-admins, grafana-editors, grafana-viewers");
   });
 
   it("docker run: its settings start the server in production mode, and each required one is required", async () => {
