@@ -116,6 +116,7 @@ describe("the README's shell blocks run as written", { timeout: 120_000 }, () =>
     expect(password).toBeDefined();
     let signIn: Promise<void> | undefined;
     let callback: URL | undefined;
+    let signInError: Error | undefined;
     const run = await runBash(script, env, {
       onOutput: (stdout, answer) => {
         const url = stdout.match(/^(http:\/\/localhost:\d+\/auth\?\S+)$/m)?.[1];
@@ -125,11 +126,15 @@ describe("the README's shell blocks run as written", { timeout: 120_000 }, () =>
             callback = received;
             answer(received.searchParams.get("code") as string);
           },
-          (error: Error) => answer(`sign-in failed: ${error.message}`),
+          (error: Error) => {
+            signInError = error;
+            answer("");
+          },
         );
       },
     });
     await signIn;
+    if (signInError) throw signInError;
     expect(complaints(run)).toBe("");
     expect(run.code).toBe(0);
 
