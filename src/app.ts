@@ -24,6 +24,7 @@ import { healthRoutes } from "./http/health.js";
 import { refuseHostileInput } from "./http/hostile-input.js";
 import { refuseOtherHosts } from "./http/issuer-origin.js";
 import { loadShedding } from "./http/load-shedding.js";
+import { relatedOriginsDocument } from "./http/related-origins.js";
 import { requestContext } from "./http/request-context.js";
 import { refuseUnreadableTarget } from "./http/request-target.js";
 import { securityHeaders } from "./http/security-headers.js";
@@ -278,6 +279,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     }).routes(),
   );
 
+  app.use(relatedOriginsDocument(config.webauthn.relatedOrigins));
   app.use(authorizationPost({ path: "/auth", bodyLimit: config.requestBodyLimit }));
 
   // Everything else is oidc-provider's (discovery, /auth, /token, /me, /session/end, …).

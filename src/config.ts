@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { extname, join, resolve } from "node:path";
 import proxyAddr from "proxy-addr";
+import { getDomain, getDomainWithoutSuffix } from "tldts";
 import { z } from "zod";
 import { PROJECT_ROOT } from "./paths.js";
 
@@ -153,7 +154,8 @@ export interface Config extends Omit<Defaults, "branding"> {
   readonly proxyHops: number;
   /** The addresses/CIDRs of the trusted proxies (empty when counted by `proxyHops`). */
   readonly trustedProxies: readonly string[];
-  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
+  /** `relatedOrigins`: the origins not on the RP ID, published at /.well-known/webauthn (Related Origin Requests). */
+  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[]; readonly relatedOrigins: readonly string[] };
   readonly mail: MailConfig;
   /** Bearer token for GET /metrics; null: no metrics endpoint. */
   readonly metricsToken: string | null;
@@ -272,6 +274,8 @@ function parseSecretKey(value: string | undefined, production: boolean): Buffer 
  * WebAuthn: the RP ID must be the issuer's host or a parent domain of it, and every expected
  * origin must be on the RP ID (WebAuthn L3 §5.1.4.1), https except http://localhost in development.
  */
+const MAX_RELATED_LABELS = 5;
+
 function parseWebauthn(env: Env, issuer: string, production: boolean) {
   const issuerHost = new URL(issuer).hostname;
   const rpId = env.WEBAUTHN_RP_ID || issuerHost;
@@ -291,11 +295,26 @@ function parseWebauthn(env: Env, issuer: string, production: boolean) {
     }
     const secure = url.protocol === "https:" || (!production && url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
     if (!secure || url.origin !== origin) throw new ConfigError(`WEBAUTHN_ORIGINS entries must be https origins without a path (got "${origin}")`);
-    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
-      throw new ConfigError(`WEBAUTHN_ORIGINS entry "${origin}" is not on WEBAUTHN_RP_ID "${rpId}"`);
+    const onRpId = url.hostname === rpId || url.hostname.endsWith(`.${rpId}`);
+    if (!onRpId && (url.protocol !== "https:" || !getDomain(url.hostname))) {
+      throw new ConfigError(
+        `WEBAUTHN_ORIGINS entry "${origin}" is neither on WEBAUTHN_RP_ID "${rpId}" nor an https origin on a registrable domain (a related origin)`,
+      );
     }
   }
-  return Object.freeze({ rpId, rpName: env.WEBAUTHN_RP_NAME || rpId, origins: Object.freeze(origins) });
+  // WebAuthn L3 §5.11 (Related Origin Requests): browsers accept at most five distinct labels
+  // (the registrable domain without its public suffix) among the origins /.well-known/webauthn lists.
+  const related = origins.filter((origin) => {
+    const host = new URL(origin).hostname;
+    return host !== rpId && !host.endsWith(`.${rpId}`);
+  });
+  const labels = new Set(related.map((origin) => getDomainWithoutSuffix(new URL(origin).hostname)));
+  if (labels.size > MAX_RELATED_LABELS) {
+    throw new ConfigError(
+      `WEBAUTHN_ORIGINS lists related origins on ${labels.size} different domain labels (${[...labels].join(", ")}); browsers accept at most ${MAX_RELATED_LABELS}`,
+    );
+  }
+  return Object.freeze({ rpId, rpName: env.WEBAUTHN_RP_NAME || rpId, origins: Object.freeze(origins), relatedOrigins: Object.freeze(related) });
 }
 
 function parseMail(env: Env, dataDir: string, issuer: string, siteName: string, production: boolean): MailConfig {

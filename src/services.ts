@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { accountClientMetadata } from "./account/account-client.js";
 import { createEmailChange } from "./account/email-change.js";
 import { createAdministration } from "./admin/administration.js";
-import { createOverview } from "./admin/overview.js";
+import { createOverview, passkeyAdoption } from "./admin/overview.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
@@ -75,6 +75,8 @@ export function createServices(database: Database, config: Config, keys: Derived
   invalidations.onAvailability((available) => payloadCache.setEnabled(available));
   const invalidate: Invalidator = invalidations.publish;
   const metrics = createMetrics(database);
+  const consoleStats = createConsoleStatQueries(db);
+  metrics.watchAdoption(passkeyAdoption(consoleStats));
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
   const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
   const secondFactorQueries = createSecondFactorQueries(db);
@@ -200,7 +202,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.branding.siteName, issuer: config.issuer }),
     userAdmin,
     audit,
-    overview: createOverview(createConsoleStatQueries(db)),
+    overview: createOverview(consoleStats),
     groupQueries,
     groups,
     customClaims,

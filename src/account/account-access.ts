@@ -37,14 +37,18 @@ export function createAccountAccess(deps: { signIn: AccountSignIn; users: UserQu
       return session;
     },
 
-    /** The session when its verification is recent and strong enough; else a redirect to verify again (then null). */
-    async recentlyVerified(ctx: Context): Promise<AccountSession | null> {
+    /**
+     * The session when its verification is recent and strong enough (at least `atLeast`, when
+     * given); else a redirect to verify again (then null).
+     */
+    async recentlyVerified(ctx: Context, atLeast?: string): Promise<AccountSession | null> {
       const session = await current(ctx);
       if (!session) {
         signIn.start(ctx, "/account");
         return null;
       }
-      const required = await requiredLevel(session.userId);
+      const level = await requiredLevel(session.userId);
+      const required = atLeast && rankOf(atLeast) > rankOf(level) ? atLeast : level;
       if (isFresh(session, required)) return session;
       signIn.start(ctx, "/account", { acr: required, maxAge: deps.reverifySeconds });
       return null;

@@ -7,7 +7,7 @@ import type { UserQueries } from "../db/users.js";
 import { deviceOf } from "../http/user-agent.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
-import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
+import { providerBeside } from "../webauthn/authenticator-names.js";
 import type { AccountSession } from "./account-sign-in.js";
 import { describeEvent } from "./activity-labels.js";
 
@@ -48,7 +48,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
     return (await deps.credentials.listCredentialsOfUser(userId)).map((credential) => ({
       id: credential.id,
       name: credential.name,
-      authenticator: authenticatorNameOf(credential.aaguid),
+      authenticator: providerBeside(credential),
       createdAt: credential.createdAt,
       lastUsedAt: credential.lastUsedAt,
       synced: credential.backupEligible,

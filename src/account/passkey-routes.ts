@@ -3,8 +3,9 @@ import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { hasBidiControl } from "../http/input-text.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
-import { authenticatorNameOf } from "../webauthn/authenticator-names.js";
+import { providerBeside } from "../webauthn/authenticator-names.js";
 import { isStorableCredentialId } from "../webauthn/credential-id.js";
+import { PASSKEY_HINTS, type PasskeyHint } from "../webauthn/passkey-service.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
 const MAX_NAME = 64;
@@ -33,7 +34,10 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     const session = await access.recentlyVerifiedOrRefuse(ctx);
     const user = await deps.users.findUserById(session.userId);
     if (!user) throw badRequest("account.gone", "This account no longer exists.");
-    ctx.body = await passkeys.registrationOptions(challengeKey(session.sessionUid), user);
+    const hint = (ctx.request.body as { hint?: unknown } | undefined)?.hint;
+    if (hint !== undefined && !(PASSKEY_HINTS as readonly unknown[]).includes(hint))
+      throw badRequest("passkey.invalid_hint", `hint must be one of ${PASSKEY_HINTS.join(", ")}`);
+    ctx.body = await passkeys.registrationOptions(challengeKey(session.sessionUid), user, hint as PasskeyHint | undefined);
   });
 
   router.post("/passkey/register/verify", async (ctx) => {
@@ -77,7 +81,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     }
     // Any other passkey: only from the confirmation page naming it (a mis-click on the list removes nothing).
     if (confirmed !== "remove" && confirmed !== "last-passkey") {
-      const authenticator = authenticatorNameOf(passkey.aaguid);
+      const authenticator = providerBeside(passkey);
       views.render(ctx, "account/passkey-remove", { title: `Remove “${passkey.name}”?`, passkey, authenticator });
       return;
     }

@@ -21,6 +21,7 @@ import { safeReturnPath } from "./account-sign-in.js";
 import type { EmailChange } from "./email-change.js";
 import { emailRoutes } from "./email-routes.js";
 import { passkeyRoutes } from "./passkey-routes.js";
+import { passwordRoutes } from "./password-routes.js";
 import { securityRoutes } from "./security-routes.js";
 import { sessionRoutes } from "./session-routes.js";
 
@@ -95,5 +96,6 @@ export function accountRoutes(deps: AccountDependencies): Router {
   passkeyRoutes(router, deps, pages);
   sessionRoutes(router, deps, pages);
   emailRoutes(router, deps, pages);
+  passwordRoutes(router, deps, pages);
   return router;
 }

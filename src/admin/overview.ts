@@ -1,5 +1,5 @@
 import type { ConsoleStatQueries } from "../db/console-stats.js";
-import { signInMethodOf } from "../observability/metrics.js";
+import { type Adoption, signInMethodOf } from "../observability/metrics.js";
 
 const DAY_MS = 86_400_000;
 
@@ -59,3 +59,21 @@ export function createOverview(stats: ConsoleStatQueries) {
 }
 
 export type Overview = ReturnType<typeof createOverview>;
+
+const WEEK_MS = 7 * DAY_MS;
+const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
+
+/** Passkey adoption for /metrics: active people with a passkey, and the last week's sign-ins made with one alone. */
+export function passkeyAdoption(stats: ConsoleStatQueries) {
+  return async (now = new Date()): Promise<Adoption> => {
+    const [accounts, events] = await Promise.all([stats.countAccounts(), stats.countSignInEvents(new Date(now.getTime() - WEEK_MS))]);
+    let successful = 0;
+    let byPasskey = 0;
+    for (const event of events) {
+      if (event.type !== "sign_in" || event.outcome !== "success") continue;
+      successful += event.count;
+      if (signInMethodOf(event.detail.split(" ")) === "passkey") byPasskey += event.count;
+    }
+    return { usersWithPasskey: ratio(accounts.activeWithPasskey, accounts.activeUsers), signInsByPasskey: ratio(byPasskey, successful) };
+  };
+}

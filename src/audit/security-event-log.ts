@@ -37,6 +37,7 @@ export function createSecurityEventLog(queries: SecurityEventQueries, logger: Lo
     listForUser: (userId: string, limit = 50) => queries.listSecurityEventsOfUser(userId, limit),
     signInOriginsOf: (userId: string, limit: number) => queries.listSignInOriginsOfUser(userId, limit),
     query: queries.querySecurityEvents,
+    countByType: queries.countSecurityEventsByType,
     /** Retention: the sweeper removes events older than `retention.securityEventDays`. */
     deleteOlderThan: queries.deleteSecurityEventsBefore,
   };

@@ -37,6 +37,13 @@ export function createSecurityEventQueries(db: Db) {
         skip: filter.offset ?? 0,
         take: filter.limit,
       }),
+    /** How many events of each type starting with `typePrefix` since `since`. */
+    countSecurityEventsByType: async (typePrefix: string, since: Date): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        (await db.securityEvent.groupBy({ by: ["type"], where: { type: { startsWith: typePrefix }, createdAt: { gte: since } }, _count: { _all: true } })).map(
+          (row) => [row.type, row._count._all],
+        ),
+      ),
     deleteSecurityEventsBefore: async (cutoff: Date) => (await db.securityEvent.deleteMany({ where: { createdAt: { lt: cutoff } } })).count,
     listSecurityEventsOfUser: (userId: string, limit: number) => db.securityEvent.findMany({ where: { userId }, orderBy: { createdAt: "desc" }, take: limit }),
     /** Where the account's latest successful sign-ins came from (what a new one is compared with). */

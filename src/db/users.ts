@@ -43,6 +43,21 @@ export function createUserQueries(db: Db) {
     findUsersByIds: (ids: string[]) => db.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true } }),
     /** @throws Prisma P2002 when the username is taken */
     updateProfile: (id: string, data: { name?: string | null; username?: string | null; role?: string }) => db.user.update({ where: { id }, data }),
+    /**
+     * Removes the password of an account that keeps two passkeys, or a passkey and an authenticator
+     * app, under the user row's lock that passkey removals take too (neither can leave it no way in).
+     */
+    removePassword: (id: string): Promise<"removed" | "no_password" | "not_enough"> =>
+      db.$transaction(async (tx) => {
+        const [locked] = await tx.$queryRaw<{ has_password: boolean }[]>`
+          SELECT "password_hash" IS NOT NULL AS has_password FROM "user" WHERE "id" = ${id} FOR UPDATE`;
+        if (!locked?.has_password) return "no_password";
+        const passkeys = await tx.credential.count({ where: { userId: id } });
+        const totp = (await tx.totpFactor.count({ where: { userId: id, confirmedAt: { not: null } } })) > 0;
+        if (passkeys < 2 && !(passkeys === 1 && totp)) return "not_enough";
+        await tx.user.update({ where: { id }, data: { passwordHash: null } });
+        return "removed";
+      }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),

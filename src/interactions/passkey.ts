@@ -21,7 +21,7 @@ const SNOOZE_MS = 30 * 24 * 3600 * 1000;
 export function passkeyRoutes(
   router: Router,
   admit: Admit,
-  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange">,
+  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events">,
   machine: StepMachine,
 ): void {
   const { passkeys } = deps;
@@ -52,12 +52,14 @@ export function passkeyRoutes(
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
     await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
+    await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId });
     await machine.handOver(ctx, withVerified(step, []), true);
   });
 
   router.post("/passkey/skip", admit("passkey_offer"), async (ctx) => {
     const step = stepOf(ctx);
     await deps.userQueries.snoozePasskeyPrompt(step.userId, new Date(Date.now() + SNOOZE_MS));
+    await deps.events.record({ type: "passkey_offer.skipped", outcome: "success", userId: step.userId });
     await machine.finish(ctx, "passkey_offer", withVerified(step, []), false);
   });
 }

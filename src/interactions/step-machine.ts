@@ -197,6 +197,8 @@ export function createStepMachine(deps: StepMachineDependencies) {
         case "finish": {
           const snoozed = user.passkeyPromptSnoozedUntil !== null && user.passkeyPromptSnoozedUntil > new Date();
           if (!next.offerPasskey || snoozed) return finish(ctx, from, signIn, json, user);
+          // The passkey funnel (events funnel): offers shown, then created or skipped.
+          await deps.events.record({ type: "passkey_offer.shown", outcome: "success", userId: user.id });
           return this.goTo(ctx, from, "passkey_offer", signIn, json);
         }
         case "second_factor":

@@ -9,6 +9,14 @@ import { constantTimeEqual } from "../crypto/hash.js";
  * checked (password hashes, second-factor codes: what a throttle must bound), load shedding:
  * requests refused and the requests running and waiting now, and the SQL statements sent.
  */
+/** Shares from 0 to 1; null when there is nothing to divide by (no active person, no sign-in). */
+export interface Adoption {
+  usersWithPasskey: number | null;
+  signInsByPasskey: number | null;
+}
+
+const ADOPTION_CACHE_MS = 60_000;
+
 export function createMetrics(database: { statements: { readonly count: number } }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "idp_" });
@@ -24,6 +32,34 @@ export function createMetrics(database: { statements: { readonly count: number }
         this.set(read());
       },
     });
+  // Passkey adoption (issue #16): read from the database at a scrape, at most once a minute; the
+  // same figure in every worker, so a cluster reports one worker's, not their sum.
+  let adoption: (() => Promise<Adoption>) | null = null;
+  let adoptionRead: { at: number; figures: Promise<Adoption> } | null = null;
+  const adoptionNow = () => {
+    if (!adoption) return null;
+    if (!adoptionRead || Date.now() - adoptionRead.at > ADOPTION_CACHE_MS) adoptionRead = { at: Date.now(), figures: adoption() };
+    return adoptionRead.figures;
+  };
+  for (const [name, help, pick] of [
+    ["idp_passkey_users_ratio", "Share of active people with at least one passkey (0 to 1)", (figures: Adoption) => figures.usersWithPasskey],
+    [
+      "idp_passkey_sign_ins_ratio",
+      "Share of the last 7 days' successful sign-ins made with a passkey alone (0 to 1)",
+      (figures: Adoption) => figures.signInsByPasskey,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      aggregator: "first",
+      async collect() {
+        const figures = await adoptionNow()?.catch(() => null);
+        if (figures && pick(figures) !== null) this.set(pick(figures) as number);
+      },
+    });
+  }
   gauge("idp_requests_in_flight", "Requests running now (load.maxInFlight bounds them)", () => load.inFlight);
   gauge("idp_requests_queued", "Requests waiting for a slot now (load.maxQueued bounds them)", () => load.queued);
   let statementsCounted = 0;
@@ -53,6 +89,11 @@ export function createMetrics(database: { statements: { readonly count: number }
       "Requests load shedding did not run, by reason (full, queue_timeout: answered 503; client_gone: its client left while it waited)",
       ["reason"],
     ),
+    /** Where the passkey adoption gauges read their figures. */
+    watchAdoption(source: () => Promise<Adoption>) {
+      adoption = source;
+      adoptionRead = null;
+    },
     /** The load-shedding middleware's counts, read at each scrape. */
     watchLoad(source: LoadSource) {
       load = source;

@@ -3,6 +3,7 @@ import type { SecurityEventLog } from "../audit/security-event-log.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
+import { authenticatorNameOf } from "./authenticator-names.js";
 import { MAX_CREDENTIAL_ID_BYTES } from "./credential-id.js";
 import { credentialIdTooLong, parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
 
@@ -58,6 +59,14 @@ const unknownCredential = () => badRequest("passkey.unknown_credential", "This p
  * attempt, successful or not) and expire within 5 minutes. User verification is always required.
  * @throws AppError passkey.* (400), passkey.already_registered (409)
  */
+/**
+ * WebAuthn L3 hints: which dialog the browser shows first ("Add a security key", "on this device",
+ * "use a phone"); the user can still pick another authenticator there.
+ */
+export const PASSKEY_HINTS = ["security-key", "client-device", "hybrid"] as const;
+export type PasskeyHint = (typeof PASSKEY_HINTS)[number];
+const AUTHENTICATOR_TYPE_OF = { "security-key": "securityKey", "client-device": "localDevice", hybrid: "remoteDevice" } as const;
+
 export function createPasskeyService(deps: {
   credentials: CredentialQueries;
   state: InteractionStateQueries;
@@ -157,7 +166,7 @@ export function createPasskeyService(deps: {
      * Options to create a passkey for an account (which may not exist yet, during sign-up); its
      * existing credentials are excluded. `challengeKey` is "<purpose>:<interaction or link>".
      */
-    async registrationOptions(challengeKey: string, account: PasskeyAccount) {
+    async registrationOptions(challengeKey: string, account: PasskeyAccount, hint?: PasskeyHint) {
       const existing = await credentials.listCredentialsOfUser(account.id);
       const { generateRegistrationOptions } = await simpleWebAuthn();
       const options = await generateRegistrationOptions({
@@ -171,6 +180,7 @@ export function createPasskeyService(deps: {
         authenticatorSelection: { residentKey: "required", userVerification: "required" },
         supportedAlgorithmIDs: ALGORITHMS,
         timeout: CHALLENGE_TTL_MS,
+        ...(hint ? { preferredAuthenticatorType: AUTHENTICATOR_TYPE_OF[hint] } : {}),
       });
       await state.putChallenge(challengeKey, options.challenge, account.id, expiresAt());
       return options;
@@ -214,7 +224,8 @@ export function createPasskeyService(deps: {
           backupEligible: !deviceBound,
           backedUp: info.credentialBackedUp,
           aaguid: info.aaguid,
-          name,
+          // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
+          name: authenticatorNameOf(info.aaguid) ?? name,
         },
         amr: [deviceBound ? "hwk" : "swk", "user"],
       };

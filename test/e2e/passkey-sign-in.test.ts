@@ -83,6 +83,40 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
     expect(used.lastUsedAt).not.toBeNull();
   });
 
+  it("tells the password manager when its passkey is no longer registered here (Signal API, where the browser has it)", async () => {
+    // Chromium may lack the Signal API: a stand-in records the calls the page makes.
+    await context.addInitScript(() => {
+      const calls: unknown[] = [];
+      Object.assign(window, { signalCalls: calls });
+      Object.defineProperty(PublicKeyCredential, "signalUnknownCredential", {
+        configurable: true,
+        value: (options: unknown) => {
+          calls.push(options);
+          return Promise.resolve();
+        },
+      });
+    });
+    const email = "signal@example.com";
+    const id = await createUser(server, email);
+    const first = await authorizationRequest(rp);
+    await page.goto(first.url.toString());
+    await page.fill("#email", email);
+    await page.fill("#password", PASSWORD);
+    await page.locator('form[action$="/login"] button[type="submit"]').click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await approveAndRedeem(first);
+    const [stored] = await server.database.prisma.credential.findMany({ where: { userId: id } });
+    // An operator (or the account page elsewhere) removed it here; the authenticator still has it.
+    await server.database.prisma.credential.deleteMany({ where: { userId: id } });
+
+    await context.clearCookies();
+    await hideAutofillSupport(context);
+    await page.goto((await authorizationRequest(rp)).url.toString());
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await expect.poll(() => page.locator("#passkey-error").textContent()).toContain("This passkey is not registered here");
+    expect(await page.evaluate(() => (window as unknown as { signalCalls: unknown[] }).signalCalls)).toEqual([{ rpId: "localhost", credentialId: stored?.id }]);
+  });
+
   async function signUp(email: string) {
     const start = await authorizationRequest(rp);
     await page.goto(start.url.toString());

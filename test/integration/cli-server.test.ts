@@ -34,11 +34,11 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("must use https");
 
-      // Forwarding needs the configuration, the lock and a socket: not the database or the services.
+      // Forwarding needs the configuration (tldts: WEBAUTHN_ORIGINS are checked as every setting is), the lock and a socket: not the database or the services.
       const forwarded = await runCliRecordingModules(["clients", "list", "--json"], env);
       expect(forwarded.code).toBe(0);
       expect(JSON.parse(forwarded.stdout)).toHaveLength(1);
-      expect(forwarded.dependencies.sort()).toEqual(["proper-lockfile", "proxy-addr", "zod"]);
+      expect(forwarded.dependencies.sort()).toEqual(["proper-lockfile", "proxy-addr", "tldts", "zod"]);
       expect(forwarded.sources.filter((path) => !path.startsWith("cli/")).sort()).toEqual([
         "config.ts",
         "db/data-dir-lock.ts",

@@ -40,7 +40,14 @@ describe("loadConfig", () => {
     [{ SECRET_KEY_FILE: "/does/not/exist" }, "SECRET_KEY_FILE could not be read"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_RP_ID: "other.example" }, "WEBAUTHN_RP_ID must be the ISSUER's host or a parent domain"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_RP_ID: "ample.com" }, "WEBAUTHN_RP_ID must be the ISSUER's host or a parent domain"],
-    [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://evil.example" }, "is not on WEBAUTHN_RP_ID"],
+    [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://192.0.2.7" }, "is neither on WEBAUTHN_RP_ID"],
+    [
+      {
+        ISSUER: "https://id.example.com",
+        WEBAUTHN_ORIGINS: "https://a.one.com,https://two.com,https://three.co.uk,https://four.net,https://five.org,https://six.io",
+      },
+      "related origins on 6 different domain labels (one, two, three, four, five, six); browsers accept at most 5",
+    ],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "http://id.example.com" }, "must be https origins"],
     [{ ISSUER: "https://id.example.com", WEBAUTHN_ORIGINS: "https://id.example.com/path" }, "must be https origins"],
     [{ NODE_ENV: "production", ISSUER: "https://id.example.com", SECRET_KEY: SECRET }, "SMTP_URL (or SMTP_URL_FILE) is required"],
@@ -126,7 +133,7 @@ describe("loadConfig", () => {
   });
 
   it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {
-    expect(loadConfig({}).webauthn).toEqual({ rpId: "localhost", rpName: "localhost", origins: ["http://localhost:3000"] });
+    expect(loadConfig({}).webauthn).toEqual({ rpId: "localhost", rpName: "localhost", origins: ["http://localhost:3000"], relatedOrigins: [] });
     const config = loadConfig({
       ISSUER: "https://id.example.com",
       WEBAUTHN_RP_ID: "example.com",
@@ -233,5 +240,19 @@ describe("branding", () => {
   ])("refuses %j, naming the setting", (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, ...env })).toThrow(message);
+  });
+});
+
+describe("related origins (WebAuthn L3 §5.11)", () => {
+  it("accepts origins on other registrable domains, up to five labels, and lists them apart", () => {
+    const webauthn = loadConfig({
+      ISSUER: "https://id.example.com",
+      WEBAUTHN_RP_ID: "example.com",
+      WEBAUTHN_ORIGINS: "https://id.example.com,https://shop.example.co.uk,https://example.de,https://login.other.net",
+    }).webauthn;
+    expect(webauthn.origins).toHaveLength(4);
+    // example.co.uk and example.de share the label "example": two labels in all.
+    expect(webauthn.relatedOrigins).toEqual(["https://shop.example.co.uk", "https://example.de", "https://login.other.net"]);
+    expect(loadConfig({ ISSUER: "https://id.example.com" }).webauthn.relatedOrigins).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ describe("devices from user agents (bowser)", () => {
   });
 
   it("names well-known passkey providers by AAGUID, and nothing else", () => {
-    expect(authenticatorNameOf("FBFC3007-154E-4ECC-8C0B-6E020557D7BD")).toBe("iCloud Keychain");
+    expect(authenticatorNameOf("FBFC3007-154E-4ECC-8C0B-6E020557D7BD")).toBe("Apple Passwords");
     expect(authenticatorNameOf("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")).toBe("Google Password Manager");
     expect(authenticatorNameOf("00000000-0000-0000-0000-000000000000")).toBeNull();
   });

@@ -20,15 +20,28 @@
       body: JSON.stringify({ ...body, ...(root.dataset.token ? { token: root.dataset.token } : {}) }),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(data.error_description || "The passkey could not be used. Try again."), { fromServer: true });
+    if (!response.ok)
+      throw Object.assign(new Error(data.error_description || "The passkey could not be used. Try again."), { fromServer: true, code: data.error });
     return data;
   };
 
   const remembered = () => document.getElementById("remember")?.checked === true;
 
-  const finish = async (action, response) => {
-    const { redirectTo } = await post(`/passkey/${action}/verify`, { ...response, remember: remembered() });
-    window.location.assign(redirectTo);
+  // WebAuthn L3 Signal API, where the browser has it: a passkey the server does not know (deleted
+  // here) is dropped from the password manager, so it stops offering it.
+  const signalUnknown = (error, response, options) => {
+    if (error?.code !== "passkey.unknown_credential" || typeof window.PublicKeyCredential?.signalUnknownCredential !== "function") return;
+    window.PublicKeyCredential.signalUnknownCredential({ rpId: options.rpId, credentialId: response.id }).catch(() => {});
+  };
+
+  const finish = async (action, response, options) => {
+    try {
+      const { redirectTo } = await post(`/passkey/${action}/verify`, { ...response, remember: remembered() });
+      window.location.assign(redirectTo);
+    } catch (error) {
+      signalUnknown(error, response, options);
+      throw error;
+    }
   };
 
   const friendly = (error) => {
@@ -45,7 +58,7 @@
     if (!autofillField || !(await browserSupportsWebAuthnAutofill())) return;
     try {
       const optionsJSON = await post("/passkey/authenticate/options");
-      await finish("authenticate", await startAuthentication({ optionsJSON, useBrowserAutofill: true }));
+      await finish("authenticate", await startAuthentication({ optionsJSON, useBrowserAutofill: true }), optionsJSON);
     } catch (error) {
       // Only what the server said about a passkey the user picked: the browser refusing or ending the
       // waiting autofill request (a button ceremony aborts it) is nothing the user did.
@@ -66,10 +79,11 @@
       button.disabled = true;
       errorBox.hidden = true;
       try {
-        const optionsJSON = await post(`/passkey/${action}/options`);
+        // WebAuthn L3 hints: the dialog the button names comes first ("Add a security key" …).
+        const optionsJSON = await post(`/passkey/${action}/options`, button.dataset.passkeyHint ? { hint: button.dataset.passkeyHint } : undefined);
         const creates = action === "register" || button.dataset.passkeyCeremony === "create";
         const response = creates ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON });
-        await finish(action, response);
+        await finish(action, response, optionsJSON);
       } catch (error) {
         showError(friendly(error));
         startAutofill();

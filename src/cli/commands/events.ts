@@ -6,7 +6,11 @@ export const EVENTS_USAGE = `events list [--user ID_OR_EMAIL] [--type PREFIX] [-
                                 (security events, newest first; --type mfa. or sign_in, for example)
 events audit [--actor ACTOR] [--action PREFIX] [--target ID] [--since ISO_TIME] [--limit N] [--offset N] [--json]
                                 (operators' changes through the console, the admin API and the CLI, with before/after)
-events overview [--json]        (people, apps, the last 24 hours' sign-ins, passkey adoption, lock-outs, refused token reuse)`;
+events overview [--json]        (people, apps, the last 24 hours' sign-ins, passkey adoption, lock-outs, refused token reuse)
+events funnel [--since ISO_TIME] [--json]   (the passkey offer after a password sign-in: shown, created, "Not now"; default the last 7 days)`;
+
+const WEEK_MS = 7 * 86_400_000;
+const shareOf = (part: number, whole: number) => (whole === 0 ? "–" : `${Math.round((part / whole) * 100)} %`);
 
 const MAX_LIMIT = 1000;
 
@@ -53,6 +57,27 @@ export async function eventsCommand(args: string[], io: CommandIo, { events, aud
         ? "No matching audit records."
         : list.map((e) => `${e.at}  ${e.action.padEnd(22)} ${e.target_type} ${e.target_id ?? "-"}  by ${e.actor}  ${e.ip ?? "-"}`).join("\n");
     printResult(io, values.json ?? false, list, human);
+    return 0;
+  }
+  if (sub === "funnel") {
+    const { values } = parseOptions(rest, { since: { type: "string" }, json: { type: "boolean" } });
+    const since = values.since === undefined ? new Date(Date.now() - WEEK_MS) : new Date(values.since);
+    if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be a time such as 2026-11-23T10:00:00Z (got "${values.since}")`);
+    const counts = await events.countByType("passkey_offer.", since);
+    const funnel = {
+      since: since.toISOString(),
+      shown: counts["passkey_offer.shown"] ?? 0,
+      created: counts["passkey_offer.created"] ?? 0,
+      skipped: counts["passkey_offer.skipped"] ?? 0,
+    };
+    const human = [
+      `Passkey offers since ${funnel.since}:`,
+      `  shown    ${funnel.shown}`,
+      `  created  ${funnel.created} (${shareOf(funnel.created, funnel.shown)})`,
+      `  not now  ${funnel.skipped} (${shareOf(funnel.skipped, funnel.shown)})`,
+      `  left     ${Math.max(0, funnel.shown - funnel.created - funnel.skipped)} (closed the page or went back)`,
+    ].join("\n");
+    printResult(io, values.json ?? false, funnel, human);
     return 0;
   }
   if (sub === "overview") {
