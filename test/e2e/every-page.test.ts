@@ -270,6 +270,9 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
     await click("link", "Back to your account");
     await click("button", "Create new backup codes");
     await check("backup codes", /./, "[data-backup-codes]");
+    await click("link", "Done");
+    await click("button", "Remove my password…");
+    await check("remove the password", /./, "input[name=confirm][value=remove]");
 
     // The operators' console, signed in with a passkey.
     await context.clearCookies();
