@@ -52,14 +52,14 @@ export function passkeyRoutes(
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
     await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
-    await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId });
+    await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
     await machine.handOver(ctx, withVerified(step, []), true);
   });
 
   router.post("/passkey/skip", admit("passkey_offer"), async (ctx) => {
     const step = stepOf(ctx);
     await deps.userQueries.snoozePasskeyPrompt(step.userId, new Date(Date.now() + SNOOZE_MS));
-    await deps.events.record({ type: "passkey_offer.skipped", outcome: "success", userId: step.userId });
+    await deps.events.record({ type: "passkey_offer.skipped", outcome: "success", userId: step.userId, ...requestOrigin(ctx) });
     await machine.finish(ctx, "passkey_offer", withVerified(step, []), false);
   });
 }

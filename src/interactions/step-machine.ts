@@ -4,6 +4,7 @@ import { acrForMethods } from "../auth/assurance.js";
 import type { SignInStepQueries, StepProgress, StepRow, StepStage } from "../db/sign-in-steps.js";
 import type { UserRow } from "../db/users.js";
 import { AppError, badRequest } from "../errors.js";
+import { requestOrigin } from "../http/request-origin.js";
 import type { Views } from "../http/views.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { finishInteraction, type InteractionDetails, loadInteraction, saveInteractionResult } from "./interaction.js";
@@ -198,7 +199,7 @@ export function createStepMachine(deps: StepMachineDependencies) {
           const snoozed = user.passkeyPromptSnoozedUntil !== null && user.passkeyPromptSnoozedUntil > new Date();
           if (!next.offerPasskey || snoozed) return finish(ctx, from, signIn, json, user);
           // The passkey funnel (events funnel): offers shown, then created or skipped.
-          await deps.events.record({ type: "passkey_offer.shown", outcome: "success", userId: user.id });
+          await deps.events.record({ type: "passkey_offer.shown", outcome: "success", userId: user.id, ...requestOrigin(ctx) });
           return this.goTo(ctx, from, "passkey_offer", signIn, json);
         }
         case "second_factor":

@@ -3,8 +3,9 @@ import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const TEST_ROOT = resolve(import.meta.dirname, "..");
-// The one timer allowed: the deadline of a wait for a spawned server's start-up line.
-const ALLOWED = new Set(["helpers/server-process.ts"]);
+// The timers allowed: deadlines of waits on spawned processes (a server's start-up line, a README
+// block's prompt), which end a test that would otherwise hang; neither waits for time to pass.
+const ALLOWED = new Set(["helpers/server-process.ts", "integration/readme-blocks.test.ts"]);
 // Waiting for time to pass instead of moving the clock (movable-clock.ts) or waiting for an event.
 const WAITS = /\b(setTimeout|setInterval|sleep|waitForTimeout)\s*\(/;
 
