@@ -226,6 +226,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
         reverifySeconds: config.account.reverifySeconds,
       }),
       overview: accountOverview,
+      rpId: config.webauthn.rpId,
       users: services.userQueries,
       credentials: services.credentials,
       passkeys: services.passkeys,

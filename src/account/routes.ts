@@ -44,6 +44,8 @@ export interface AccountDependencies {
   emailChange: EmailChange;
   views: Views;
   issuer: string;
+  /** The passkeys' RP ID, for the page's WebAuthn Signal API calls. */
+  rpId: string;
   secureCookies: boolean;
   bodyLimit: string;
 }
@@ -68,7 +70,15 @@ export function accountRoutes(deps: AccountDependencies): Router {
   const pages: AccountPages = {
     async show(ctx, session, notice, offerSignOut = false) {
       const overview = await deps.overview(session);
-      views.render(ctx, "account/index", { title: "Your account", wide: true, ...overview, notice, offerSignOut });
+      // WebAuthn L3 Signal API (passkey.js-free, account-signals.js): the password manager learns
+      // which of its passkeys this account still accepts, and the account's current email.
+      const signals = {
+        rpId: deps.rpId,
+        userId: Buffer.from(session.userId, "utf8").toString("base64url"),
+        credentialIds: overview.passkeys.map((passkey) => passkey.id).join(" "),
+        name: overview.email,
+      };
+      views.render(ctx, "account/index", { title: "Your account", wide: true, ...overview, notice, offerSignOut, signals });
     },
     async changed(ctx, session, type, change, details) {
       const origin = requestOrigin(ctx);

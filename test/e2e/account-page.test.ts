@@ -122,6 +122,32 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(0);
   });
 
+  it("tells the password manager which passkeys the account accepts and its current email (Signal API, issue #16)", async () => {
+    // Chromium may lack the Signal API: stand-ins record what the page asks for.
+    await context.addInitScript(() => {
+      const calls: [string, unknown][] = [];
+      Object.assign(window, { signalCalls: calls });
+      for (const name of ["signalAllAcceptedCredentials", "signalCurrentUserDetails"]) {
+        Object.defineProperty(PublicKeyCredential, name, {
+          configurable: true,
+          value: (options: unknown) => {
+            calls.push([name, options]);
+            return Promise.resolve();
+          },
+        });
+      }
+    });
+    // No passkey yet: the password manager hears that none of its passkeys for this account is accepted.
+    const user = await newUser();
+    await openAccount(page, user.email);
+    const userId = Buffer.from(user.id, "utf8").toString("base64url");
+    await expect.poll(() => page.evaluate(() => (window as unknown as { signalCalls: unknown[] }).signalCalls.length)).toBe(2);
+    expect(await page.evaluate(() => (window as unknown as { signalCalls: unknown[] }).signalCalls)).toEqual([
+      ["signalAllAcceptedCredentials", { rpId: "localhost", userId, allAcceptedCredentialIds: [] }],
+      ["signalCurrentUserDetails", { rpId: "localhost", userId, name: user.email, displayName: user.email }],
+    ]);
+  });
+
   it("says a passkey added twice is already registered, in plain words (issue #15)", async () => {
     const user = await newUser();
     await openAccount(page, user.email);

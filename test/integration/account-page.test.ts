@@ -274,8 +274,11 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     onePassword.aaguid = Buffer.from("bada5566a7aa401fbd9645619a55120d", "hex");
     const { page } = await addPasskey(account, await account.open(), onePassword);
     await addPasskey(account, page);
-    const names = (await server.database.prisma.credential.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } })).map((row) => row.name);
-    expect(names).toEqual(["1Password", "Chrome on Linux"]);
+    const rows = await server.database.prisma.credential.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((row) => row.name)).toEqual(["1Password", "Chrome on Linux"]);
+    // What the page's Signal API script tells the password manager: these two, and no other.
+    const signals = (await account.browser.get(`${server.issuer}/account`)).text.match(/data-credential-ids="([^"]*)"/)?.[1];
+    expect(signals?.split(" ").sort()).toEqual(rows.map((row) => row.id).sort());
     // The provider is not said twice beside a passkey named after it.
     expect((await account.browser.get(`${server.issuer}/account`)).text).not.toContain("(1Password)");
   });
