@@ -69,6 +69,9 @@ describe.skipIf(!chromiumAvailable)("every page in Chromium", () => {
       try {
         await page.locator("h1", { hasText: heading }).waitFor();
         if (ready) await page.locator(ready).first().waitFor({ state: "attached" });
+        // The heading can be there before the stylesheets apply (a loaded machine): measured then, a
+        // table is its unstyled width. "load" waits for them.
+        await page.waitForLoadState("load");
       } catch (error) {
         throw new Error(`not on "${name}" but ${page.url()}: ${(await page.locator("body").innerText()).slice(0, 500)}`, { cause: error });
       }
