@@ -56,32 +56,11 @@ export interface ClientInput {
   tosUri?: string | null;
 }
 
-export interface ClientChanges {
-  name?: string;
-  redirectUris?: string[];
-  postLogoutRedirectUris?: string[];
-  firstParty?: boolean;
-  /** null clears it. */
-  minimumAcr?: string | null;
-  /** null clears it. */
-  backchannelLogoutUri?: string | null;
-  /** null or empty: back to the default scopes. */
-  scopes?: string[] | null;
-  /** null: back to the server's lifetime. */
-  accessTokenSeconds?: number | null;
-  refreshTokenSeconds?: number | null;
-  /** null: back to "opaque". */
-  accessTokenFormat?: string | null;
-  /** null: back to the server's. */
-  idTokenAlg?: string | null;
-  /** null or empty: everyone may use it again. */
-  allowedGroups?: string[] | null;
-  /** null or "" clears it. */
-  clientUri?: string | null;
-  logoUri?: string | null;
-  policyUri?: string | null;
-  tosUri?: string | null;
-}
+/**
+ * What `update` may change: the fields of `ClientInput` but the client's type, each optional
+ * (absent stays as it is); a null, "default", "none" or "" clears a setting as at creation.
+ */
+export type ClientChanges = Partial<Omit<ClientInput, "public" | "clientCredentials">>;
 
 /** What operators see of a client; the secret appears only when it was just created. */
 export interface ClientView {

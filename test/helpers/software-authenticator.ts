@@ -119,3 +119,27 @@ export class SoftwareAuthenticator {
     };
   }
 }
+
+/**
+ * Stores a synced passkey for `userId` without a registration ceremony (for tests about what the
+ * account has, not about how it got it); its key is a software authenticator's.
+ */
+export function seedPasskey(
+  prisma: { credential: { create(args: { data: Record<string, unknown> }): Promise<{ id: string }> } },
+  userId: string,
+  id = `seeded-${randomBytes(8).toString("hex")}`,
+) {
+  return prisma.credential.create({
+    data: {
+      id,
+      userId,
+      publicKey: new Uint8Array(new SoftwareAuthenticator().publicKeyCose()),
+      deviceType: "multiDevice",
+      backupEligible: true,
+      backedUp: true,
+      aaguid: "00000000-0000-0000-0000-000000000000",
+      name: "Phone",
+      transports: [],
+    },
+  });
+}

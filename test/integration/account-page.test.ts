@@ -5,7 +5,7 @@ import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "..
 import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
-import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { SoftwareAuthenticator, seedPasskey } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { enrolTotp } from "../helpers/totp.js";
@@ -124,6 +124,11 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
         `<details class="passkey-edit">\\s*<summary>Edit<span class="visually-hidden"> “${one.name}”</span></summary>\\s*<form method="post" action="/account/passkeys/${one.id}/rename"`,
       ),
     );
+    // A name that would reorder what is shown around it (U+202E) is refused, and the old one kept.
+    const nameBefore = (await server.services.credentials.findCredentialById(one.id))?.name;
+    const spoofed = await account.post(page, `/account/passkeys/${one.id}/rename`, { name: "TOOR\u202e" });
+    expect(spoofed.status).toBe(400);
+    expect((await server.services.credentials.findCredentialById(one.id))?.name).toBe(nameBefore);
     // Not the last one: a page naming it first, and nothing removed until it is confirmed.
     const asked = await account.post(page, `/account/passkeys/${two.id}/remove`);
     expect(asked.status).toBe(200);
@@ -225,19 +230,7 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
   it("asks a session verified with a password and a code for a passkey before removing the password", async () => {
     const user = await newUser();
     const codeAt = await enrolTotp(server, user);
-    await server.database.prisma.credential.create({
-      data: {
-        id: `cred-${user.id}`,
-        userId: user.id,
-        publicKey: new Uint8Array(new SoftwareAuthenticator().publicKeyCose()),
-        deviceType: "multiDevice",
-        backupEligible: true,
-        backedUp: true,
-        aaguid: "00000000-0000-0000-0000-000000000000",
-        name: "Phone",
-        transports: [],
-      },
-    });
+    await seedPasskey(server.database.prisma, user.id);
     // Signed in just now with the password and an authenticator code: fresh, at mfa, not at passkey.
     const account = new AccountPage(server, user.email, browserAs(CHROME_LINUX), () => codeAt(Date.now()));
     const page = await account.open();

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { createUser } from "../helpers/relying-party.js";
-import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { seedPasskey } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const TOKEN = "metrics-token-for-tests-0123456789abcdef";
@@ -28,19 +28,7 @@ describe("passkey adoption in /metrics", () => {
   it("gives the share of active people with a passkey and of the week's sign-ins made with one", async () => {
     const [withPasskey, without, disabled] = await Promise.all(["a@example.com", "b@example.com", "c@example.com"].map((email) => createUser(server, email)));
     await server.services.userAdmin.disable(disabled as string);
-    await server.database.prisma.credential.create({
-      data: {
-        id: "cred-1",
-        userId: withPasskey as string,
-        publicKey: new Uint8Array(new SoftwareAuthenticator().publicKeyCose()),
-        deviceType: "multiDevice",
-        backupEligible: true,
-        backedUp: true,
-        aaguid: "00000000-0000-0000-0000-000000000000",
-        name: "Phone",
-        transports: [],
-      },
-    });
+    await seedPasskey(server.database.prisma, withPasskey as string);
     const signIn = (userId: string, amr: string) => server.services.events.record({ type: "sign_in", outcome: "success", userId, details: { amr } });
     await signIn(withPasskey as string, "hwk user");
     await signIn(without as string, "pwd");
