@@ -31,6 +31,8 @@ import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
 import { requireTls } from "./http/tls-required.js";
 import { createViews, type Views } from "./http/views.js";
+import { loadCatalogs } from "./i18n/catalogs.js";
+import { createPageTexts } from "./i18n/page-text.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
 import { metricsRoute } from "./observability/metrics.js";
@@ -56,7 +58,8 @@ const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
   const brand = brandAssets(config.branding);
-  const views: Views = createViews(VIEWS_DIR, { cache: config.production, brand: brand.onPage });
+  const texts = createPageTexts(loadCatalogs(), { offered: config.languages.offered, fallback: config.languages.default });
+  const views: Views = createViews(VIEWS_DIR, { cache: config.production, brand: brand.onPage, texts });
   const adapter = createPrismaAdapterFactory({
     queries: services.oidcPayloads,
     hot: services.hotPayloads,

@@ -4,6 +4,7 @@ import { extname, join, resolve } from "node:path";
 import proxyAddr from "proxy-addr";
 import { getDomain, getDomainWithoutSuffix } from "tldts";
 import { z } from "zod";
+import { CATALOG_LANGUAGES, type Language } from "./i18n/languages.js";
 import { PROJECT_ROOT } from "./paths.js";
 
 const defaultsSchema = z.object({
@@ -90,6 +91,11 @@ const defaultsSchema = z.object({
     /** A CSS file (absolute, or relative to DATA_DIR) served after the built-in styles. */
     extraCss: z.string().nullable(),
   }),
+  /** The languages pages and mails are offered in (ui_locales_supported) and the one used when none is asked for. */
+  languages: z.object({
+    offered: z.array(z.enum(CATALOG_LANGUAGES)).min(1),
+    default: z.enum(CATALOG_LANGUAGES),
+  }),
   retention: z.object({
     /** Security events (the users' activity lists, `events list`) older than this are deleted. */
     securityEventDays: z.number().int().min(30),
@@ -132,8 +138,9 @@ export interface Branding {
   readonly extraCss: string | null;
 }
 
-export interface Config extends Omit<Defaults, "branding"> {
+export interface Config extends Omit<Defaults, "branding" | "languages"> {
   readonly branding: Branding;
+  readonly languages: { readonly offered: readonly Language[]; readonly default: Language };
   /** CUSTOM_SCOPES: the operator's scopes and the custom claims each releases (also in claimsByScope). */
   readonly customScopes: Readonly<Record<string, string[]>>;
   readonly production: boolean;
@@ -474,6 +481,22 @@ function brandFile(setting: string, value: string, dataDir: string, maxBytes: nu
   return path;
 }
 
+/** LANGUAGES (comma-separated) and DEFAULT_LANGUAGE override `languages.offered` and `languages.default`. */
+function parseLanguages(env: Env, defaults: Defaults["languages"]): Config["languages"] {
+  const known = CATALOG_LANGUAGES.join(", ");
+  const offered = env.LANGUAGES ? env.LANGUAGES.split(",").map((language) => language.trim().toLowerCase()) : defaults.offered;
+  for (const language of offered) {
+    if (!(CATALOG_LANGUAGES as readonly string[]).includes(language)) {
+      throw new ConfigError(`LANGUAGES (languages.offered) lists "${language.slice(0, 20)}", which has no catalog (known: ${known})`);
+    }
+  }
+  const fallback = (env.DEFAULT_LANGUAGE || defaults.default).trim().toLowerCase();
+  if (!offered.includes(fallback)) {
+    throw new ConfigError(`DEFAULT_LANGUAGE (languages.default) must be one of the offered languages ${offered.join(", ")} (got "${fallback.slice(0, 20)}")`);
+  }
+  return Object.freeze({ offered: Object.freeze([...new Set(offered)] as Language[]), default: fallback as Language });
+}
+
 function parseBranding(env: Env, defaults: Defaults["branding"], dataDir: string, rpName: string): Branding {
   const siteName = (env.BRAND_NAME || defaults.siteName || rpName).trim();
   if (siteName.length === 0 || siteName.length > 60 || CONTROL.test(siteName)) {
@@ -580,6 +603,7 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
     webauthn,
     mail: parseMail(env, dataDir, issuer, branding.siteName, production),
     branding,
+    languages: parseLanguages(env, defaults.languages),
     metricsToken: parseMetricsToken(readSecret(env, "METRICS_TOKEN")),
     resourceServers: Object.freeze(parseResourceServers(env.RESOURCE_SERVERS, production)),
     workers: parseWorkers(env.WORKERS, databaseUrl === null),

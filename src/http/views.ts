@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Eta } from "eta";
 import type { Context } from "koa";
+import type { PageText, PageTexts } from "../i18n/page-text.js";
 import type { BrandOnPage } from "./brand-assets.js";
 
 export interface RenderOptions {
@@ -13,6 +14,8 @@ export interface Views {
   render(ctx: Context, template: string, data?: Record<string, unknown>, status?: number, options?: RenderOptions): void;
   /** Renders to a string (for oidc-provider's own page hooks). */
   renderToString(ctx: Context, template: string, data?: Record<string, unknown>, options?: RenderOptions): string;
+  /** The language this request's pages speak (ui_locales, Accept-Language, the default). */
+  textOf(ctx: Context): PageText;
 }
 
 // Only what URL#origin yields for http(s): a value that could end the directive never reaches the header.
@@ -24,8 +27,8 @@ function imageSources(origins: readonly string[] = []): string {
   return ["'self'", "data:", ...allowed].join(" ");
 }
 
-export function createViews(viewsDir: string, options: { cache: boolean; brand: BrandOnPage }): Views {
-  const { brand } = options;
+export function createViews(viewsDir: string, options: { cache: boolean; brand: BrandOnPage; texts: PageTexts }): Views {
+  const { brand, texts } = options;
   const eta = new Eta({ views: viewsDir, autoEscape: true, cache: options.cache, autoTrim: false });
 
   function renderToString(ctx: Context, template: string, data: Record<string, unknown> = {}, options: RenderOptions = {}): string {
@@ -35,11 +38,22 @@ export function createViews(viewsDir: string, options: { cache: boolean; brand: 
       "Content-Security-Policy",
       `default-src 'none'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'self'; img-src ${imageSources([...(options.imageOrigins ?? []), ...(brand.logoOrigin ? [brand.logoOrigin] : [])])}; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
     );
-    return eta.render(template, { title: "Sign in", ...data, brand, nonce, csrfToken: ctx.state.csrfToken });
+    const text = texts.ofRequest(ctx);
+    return eta.render(template, {
+      title: text.t("common:signIn"),
+      ...data,
+      brand,
+      nonce,
+      csrfToken: ctx.state.csrfToken,
+      lang: text.language,
+      t: text.t,
+      time: text.timeElement,
+    });
   }
 
   return {
     renderToString,
+    textOf: texts.ofRequest,
     render(ctx, template, data, status = 200, options = {}) {
       const html = renderToString(ctx, template, data, options);
       ctx.status = status;

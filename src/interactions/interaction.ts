@@ -1,3 +1,4 @@
+import { uiLocalesOf } from "../i18n/languages.js";
 import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import { errors } from "oidc-provider";
@@ -17,6 +18,8 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
     details.uid === ctx.params.uid,
     badRequest("interaction.mismatch", "This sign-in page belongs to another sign-in. Go back to the app and start again."),
   );
+  // Every page of this sign-in speaks the language the app asked for (OIDC Core §3.1.2.1 ui_locales).
+  ctx.state.uiLocales = uiLocalesOf(details.params.ui_locales);
   return details;
 }
 

@@ -20,11 +20,12 @@ export function loginStep(
   async function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
     const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)));
+    const { t } = views.textOf(ctx);
     views.render(
       ctx,
       "interactions/login",
       {
-        title: app ? `Sign in to ${app.name}` : "Sign in",
+        title: app ? t("common:signInTo", { app: app.name }) : t("common:signIn"),
         logo: app?.logo,
         uid: details.uid,
         email: extra.email ?? loginHint,
@@ -51,7 +52,7 @@ export function loginStep(
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         await deps.events.record({ type: "sign_in.locked_out", outcome: "refused", ...requestOrigin(ctx) });
-        await show(ctx, details, { email, error: error.message }, error.status);
+        await show(ctx, details, { email, error: views.textOf(ctx).errorMessage(error) }, error.status);
         return;
       }
       // One message for unknown email and wrong password: no account enumeration.
@@ -59,7 +60,7 @@ export function loginStep(
       if (!accountId) {
         // Not tied to an account: the record must not tell which addresses exist.
         await deps.events.record({ type: "sign_in", outcome: "failure", ...requestOrigin(ctx), details: { amr: "pwd" } });
-        await show(ctx, details, { email, error: "That email and password do not match an account." }, 400);
+        await show(ctx, details, { email, error: views.textOf(ctx).t("sign-in:login.wrongPassword") }, 400);
         return;
       }
       await signInThrottle.succeeded(attempt);

@@ -120,6 +120,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     jwks: { keys: deps.jwks as NonNullable<Configuration["jwks"]>["keys"] },
     cookies: { names: cookieNames(config.secureCookies), long: cookieOptions, short: cookieOptions, keys: deps.cookieKeys },
     claims,
+    // Pages and mails in these languages, chosen by ui_locales (then Accept-Language).
+    discovery: { claim_types_supported: ["normal"], ui_locales_supported: [...config.languages.offered] },
     scopes: supportedScopes(config.claimsByScope),
     acrValues: [...ACR_VALUES],
     responseTypes: ["code"],

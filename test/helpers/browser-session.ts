@@ -17,6 +17,8 @@ export class BrowserSession {
   userAgent: string | undefined;
   /** Sent as X-Forwarded-For on every request when set (for a server with TRUST_PROXY=true). */
   forwardedFor: string | undefined;
+  /** Sent as Accept-Language on every request when set (node's fetch sends "*" otherwise). */
+  acceptLanguage: string | undefined;
 
   /** `jar`: another browser's cookies, e.g. to play a thief who copied them. */
   constructor(readonly jar = new CookieJar()) {}
@@ -28,6 +30,7 @@ export class BrowserSession {
     if (!headers.has("accept")) headers.set("accept", "text/html");
     if (this.userAgent) headers.set("user-agent", this.userAgent);
     if (this.forwardedFor) headers.set("x-forwarded-for", this.forwardedFor);
+    if (this.acceptLanguage) headers.set("accept-language", this.acceptLanguage);
     const response = await fetch(url, { ...init, headers, redirect: "manual" });
     for (const setCookie of response.headers.getSetCookie()) await this.jar.setCookie(setCookie, url);
     const location = response.headers.get("location");

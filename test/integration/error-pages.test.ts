@@ -25,7 +25,7 @@ describe("error and end pages", () => {
     expect(unknown.status).toBe(400);
     expect(unknown.text).toContain('<h1 id="page-title">This app is not known here</h1>');
     expect(unknown.text).toContain("tell the app&#39;s owner");
-    expect(unknown.text).toMatch(/<details class="muted">\s*<summary>Details for the app's developers<\/summary>\s*<p><code>invalid_client<\/code>/);
+    expect(unknown.text).toMatch(/<details class="muted">\s*<summary>Details for the app&#39;s developers<\/summary>\s*<p><code>invalid_client<\/code>/);
 
     const rp = await registerRelyingParty(server);
     const mismatch = await authorize({ client_id: rp.clientId, redirect_uri: `${RP_CALLBACK}/extra` });

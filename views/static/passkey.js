@@ -21,7 +21,7 @@
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok)
-      throw Object.assign(new Error(data.error_description || "The passkey could not be used. Try again."), { fromServer: true, code: data.error });
+      throw Object.assign(new Error(data.error_description || root.dataset.msgFailed), { fromServer: true, code: data.error });
     return data;
   };
 
@@ -46,8 +46,8 @@
 
   const friendly = (error) => {
     // The browser refused because excludeCredentials named this authenticator (@simplewebauthn/browser's code for InvalidStateError).
-    if (error?.code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED") return "This passkey or security key is already registered to your account.";
-    if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) return "The passkey prompt was closed — try again.";
+    if (error?.code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED") return root.dataset.msgAlreadyRegistered;
+    if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) return root.dataset.msgClosed;
     return error.message;
   };
 
