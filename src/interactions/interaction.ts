@@ -1,8 +1,8 @@
-import { uiLocalesOf } from "../i18n/languages.js";
 import type { Context } from "koa";
 import type Provider from "oidc-provider";
 import { errors } from "oidc-provider";
 import { assertThat, badRequest } from "../errors.js";
+import { uiLocalesOf } from "../i18n/languages.js";
 
 export type InteractionDetails = Awaited<ReturnType<Provider["interactionDetails"]>>;
 

@@ -20,8 +20,7 @@
       body: JSON.stringify({ ...body, ...(root.dataset.token ? { token: root.dataset.token } : {}) }),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok)
-      throw Object.assign(new Error(data.error_description || root.dataset.msgFailed), { fromServer: true, code: data.error });
+    if (!response.ok) throw Object.assign(new Error(data.error_description || root.dataset.msgFailed), { fromServer: true, code: data.error });
     return data;
   };
 
