@@ -2,9 +2,10 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import type { StepRow } from "../db/sign-in-steps.js";
-import { badRequest } from "../errors.js";
+import { assertThat, badRequest } from "../errors.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import type { NewPasskey } from "../webauthn/passkey-service.js";
 import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
 import { freshSignIn } from "./sign-in.js";
@@ -12,6 +13,21 @@ import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
 /** How long "Not now" keeps the passkey offer away. */
 const SNOOZE_MS = 30 * 24 * 3600 * 1000;
+
+/** How long after the password sign-in its password manager may create a passkey without a dialog. */
+export const AUTOMATIC_PASSKEY_WINDOW_MS = 60 * 1000;
+
+const automaticWindowClosed = () =>
+  badRequest("passkey.automatic_window_closed", "A passkey can be created automatically only right after signing in with a password.");
+
+/**
+ * An automatic passkey (conditional create, no user presence) is accepted only inside the sign-in
+ * whose password was verified in this interaction, within a minute of it: a session alone, a
+ * stale page or another interaction's options cannot make one without the user's knowledge.
+ */
+function assertAutomaticAllowed(step: StepRow, now: Date): void {
+  assertThat(step.freshAmr.includes("pwd") && now.getTime() - step.stageEnteredAt.getTime() <= AUTOMATIC_PASSKEY_WINDOW_MS, automaticWindowClosed);
+}
 
 /**
  * The JSON side of the passkey ceremonies (views/static/passkey.js drives them): usernameless
@@ -45,15 +61,42 @@ export function passkeyRoutes(
     ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user);
   });
 
-  router.post("/passkey/register/verify", admit("passkey_offer"), async (ctx) => {
+  async function saveOffered(ctx: Context, passkey: NewPasskey, automatic: boolean) {
     const step = stepOf(ctx);
     const origin = requestOrigin(ctx);
-    const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
     await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
-    await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
+    await deps.events.record({
+      type: "passkey_offer.created",
+      outcome: "success",
+      userId: step.userId,
+      ...origin,
+      ...(automatic ? { details: { automatic: true } } : {}),
+    });
     await machine.handOver(ctx, withVerified(step, []), true);
+  }
+
+  router.post("/passkey/register/verify", admit("passkey_offer"), async (ctx) => {
+    const { userId } = stepOf(ctx);
+    const name = defaultPasskeyName(requestOrigin(ctx).userAgent);
+    await saveOffered(ctx, await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, userId, ctx.request.body, name), false);
+  });
+
+  // WebAuthn L3 conditional create (views/static/passkey.js, where getClientCapabilities() has conditionalCreate).
+  router.post("/passkey/register/automatic/options", admit("passkey_offer"), async (ctx) => {
+    const step = stepOf(ctx);
+    assertAutomaticAllowed(step, new Date());
+    const user = await deps.users.findById(step.userId);
+    if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
+    ctx.body = await passkeys.conditionalRegistrationOptions(`registration:${uidOf(ctx)}`, user);
+  });
+
+  router.post("/passkey/register/automatic/verify", admit("passkey_offer"), async (ctx) => {
+    const step = stepOf(ctx);
+    assertAutomaticAllowed(step, new Date());
+    const name = defaultPasskeyName(requestOrigin(ctx).userAgent);
+    await saveOffered(ctx, await passkeys.verifyConditionalRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, name), true);
   });
 
   router.post("/passkey/skip", admit("passkey_offer"), async (ctx) => {

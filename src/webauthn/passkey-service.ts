@@ -65,6 +65,8 @@ const unknownCredential = () => badRequest("passkey.unknown_credential", "This p
  */
 export const PASSKEY_HINTS = ["security-key", "client-device", "hybrid"] as const;
 export type PasskeyHint = (typeof PASSKEY_HINTS)[number];
+// The key prefix of challenges issued for a conditional create.
+const CONDITIONAL = "conditional-";
 const AUTHENTICATOR_TYPE_OF = { "security-key": "securityKey", "client-device": "localDevice", hybrid: "remoteDevice" } as const;
 
 export function createPasskeyService(deps: {
@@ -82,6 +84,77 @@ export function createPasskeyService(deps: {
     const challenge = await state.takeChallenge(id);
     if (!challenge || challenge.expiresAt <= now()) throw expired();
     return challenge;
+  }
+
+  async function issueRegistrationOptions(
+    challengeKey: string,
+    account: PasskeyAccount,
+    { hint, conditional = false }: { hint?: PasskeyHint; conditional?: boolean },
+  ) {
+    const existing = await credentials.listCredentialsOfUser(account.id);
+    const { generateRegistrationOptions } = await simpleWebAuthn();
+    const options = await generateRegistrationOptions({
+      rpName: config.rpName,
+      rpID: config.rpId,
+      userID: new Uint8Array(Buffer.from(account.id, "utf8")),
+      userName: account.email,
+      userDisplayName: account.name ?? account.email,
+      attestationType: "none",
+      excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as never })),
+      // A password manager creating a passkey on its own asks for no verification: "preferred".
+      authenticatorSelection: { residentKey: "required", userVerification: conditional ? "preferred" : "required" },
+      supportedAlgorithmIDs: ALGORITHMS,
+      timeout: CHALLENGE_TTL_MS,
+      ...(hint ? { preferredAuthenticatorType: AUTHENTICATOR_TYPE_OF[hint] } : {}),
+    });
+    await state.putChallenge(challengeKey, options.challenge, account.id, expiresAt());
+    return options;
+  }
+
+  async function verifyNewCredential(challengeKey: string, userId: string, body: unknown, name: string, conditional: boolean): Promise<NewPasskey> {
+    const challenge = await takeChallenge(challengeKey);
+    assertThat(challenge.userId === userId, expired);
+    const response = parseRegistrationResponse(body);
+    const { verifyRegistrationResponse } = await simpleWebAuthn();
+    let verification: VerifiedRegistrationResponse;
+    try {
+      verification = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge.challenge,
+        expectedOrigin: [...config.origins],
+        expectedRPID: config.rpId,
+        // Presence (and verification) may be absent only from a conditional create the server asked for.
+        requireUserPresence: !conditional,
+        requireUserVerification: !conditional,
+        supportedAlgorithmIDs: ALGORITHMS,
+      });
+    } catch {
+      throw failed();
+    }
+    assertThat(verification.verified === true, failed);
+    const info = verification.registrationInfo;
+    // What is stored is the id in the authenticator data, not the one the client sent beside it.
+    assertThat(Buffer.from(info.credential.id, "base64url").length <= MAX_CREDENTIAL_ID_BYTES, credentialIdTooLong);
+    const existing = await credentials.findCredentialById(info.credential.id);
+    // Whether an id is registered is no secret (see verifyAuthentication); whose it is, beyond "yours", is not said.
+    assertThat(!existing, existing?.userId === userId ? alreadyYours : alreadyRegistered);
+    const deviceBound = info.credentialDeviceType !== "multiDevice";
+    return {
+      credential: {
+        id: info.credential.id,
+        userId,
+        publicKey: Buffer.from(info.credential.publicKey),
+        counter: BigInt(info.credential.counter),
+        transports: info.credential.transports ?? [],
+        deviceType: info.credentialDeviceType,
+        backupEligible: !deviceBound,
+        backedUp: info.credentialBackedUp,
+        aaguid: info.aaguid,
+        // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
+        name: authenticatorNameOf(info.aaguid) ?? name,
+      },
+      amr: [deviceBound ? "hwk" : "swk", "user"],
+    };
   }
 
   return {
@@ -166,71 +239,22 @@ export function createPasskeyService(deps: {
      * Options to create a passkey for an account (which may not exist yet, during sign-up); its
      * existing credentials are excluded. `challengeKey` is "<purpose>:<interaction or link>".
      */
-    async registrationOptions(challengeKey: string, account: PasskeyAccount, hint?: PasskeyHint) {
-      const existing = await credentials.listCredentialsOfUser(account.id);
-      const { generateRegistrationOptions } = await simpleWebAuthn();
-      const options = await generateRegistrationOptions({
-        rpName: config.rpName,
-        rpID: config.rpId,
-        userID: new Uint8Array(Buffer.from(account.id, "utf8")),
-        userName: account.email,
-        userDisplayName: account.name ?? account.email,
-        attestationType: "none",
-        excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as never })),
-        authenticatorSelection: { residentKey: "required", userVerification: "required" },
-        supportedAlgorithmIDs: ALGORITHMS,
-        timeout: CHALLENGE_TTL_MS,
-        ...(hint ? { preferredAuthenticatorType: AUTHENTICATOR_TYPE_OF[hint] } : {}),
-      });
-      await state.putChallenge(challengeKey, options.challenge, account.id, expiresAt());
-      return options;
-    },
+    registrationOptions: (challengeKey: string, account: PasskeyAccount, hint?: PasskeyHint) => issueRegistrationOptions(challengeKey, account, { hint }),
+
+    /**
+     * Options for an automatic passkey (WebAuthn L3 conditional create: the password manager the user
+     * just signed in with creates it without a dialog, hence without user presence). Stored apart
+     * from every other challenge: only `verifyConditionalRegistration` takes them.
+     */
+    conditionalRegistrationOptions: (challengeKey: string, account: PasskeyAccount) =>
+      issueRegistrationOptions(`${CONDITIONAL}${challengeKey}`, account, { conditional: true }),
 
     /** Verifies a new credential for the account the challenge was made for; the caller stores it. */
-    async verifyRegistration(challengeKey: string, userId: string, body: unknown, name: string): Promise<NewPasskey> {
-      const challenge = await takeChallenge(challengeKey);
-      assertThat(challenge.userId === userId, expired);
-      const response = parseRegistrationResponse(body);
-      const { verifyRegistrationResponse } = await simpleWebAuthn();
-      let verification: VerifiedRegistrationResponse;
-      try {
-        verification = await verifyRegistrationResponse({
-          response,
-          expectedChallenge: challenge.challenge,
-          expectedOrigin: [...config.origins],
-          expectedRPID: config.rpId,
-          requireUserVerification: true,
-          supportedAlgorithmIDs: ALGORITHMS,
-        });
-      } catch {
-        throw failed();
-      }
-      assertThat(verification.verified === true, failed);
-      const info = verification.registrationInfo;
-      // What is stored is the id in the authenticator data, not the one the client sent beside it.
-      assertThat(Buffer.from(info.credential.id, "base64url").length <= MAX_CREDENTIAL_ID_BYTES, credentialIdTooLong);
-      const existing = await credentials.findCredentialById(info.credential.id);
-      // Whether an id is registered is no secret (see verifyAuthentication); whose it is, beyond "yours", is not said.
-      assertThat(!existing, existing?.userId === userId ? alreadyYours : alreadyRegistered);
-      const deviceBound = info.credentialDeviceType !== "multiDevice";
-      return {
-        credential: {
-          id: info.credential.id,
-          userId,
-          publicKey: Buffer.from(info.credential.publicKey),
-          counter: BigInt(info.credential.counter),
-          transports: info.credential.transports ?? [],
-          deviceType: info.credentialDeviceType,
-          backupEligible: !deviceBound,
-          backedUp: info.credentialBackedUp,
-          aaguid: info.aaguid,
-          // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
-          name: authenticatorNameOf(info.aaguid) ?? name,
-        },
-        amr: [deviceBound ? "hwk" : "swk", "user"],
-      };
-    },
+    verifyRegistration: (challengeKey: string, userId: string, body: unknown, name: string) => verifyNewCredential(challengeKey, userId, body, name, false),
 
+    /** The answer to `conditionalRegistrationOptions`: user presence may be absent, nothing else is relaxed. */
+    verifyConditionalRegistration: (challengeKey: string, userId: string, body: unknown, name: string) =>
+      verifyNewCredential(`${CONDITIONAL}${challengeKey}`, userId, body, name, true),
     /**
      * Stores a verified credential for an existing account, by default on its own; `insert` stores it
      * together with what it changes (one transaction) and answers what that returns.

@@ -83,6 +83,42 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
     expect(used.lastUsedAt).not.toBeNull();
   });
 
+  it("creates a passkey without a dialog right after a password sign-in where the browser can (conditional create)", async () => {
+    // Chromium's virtual authenticator has no password manager to create one silently: a stand-in
+    // reports the capability and answers a conditional create with the virtual authenticator.
+    const modes: string[] = [];
+    await context.exposeFunction("recordCreateMode", (mode: string) => modes.push(mode));
+    await context.addInitScript(() => {
+      const record = (window as unknown as { recordCreateMode: (mode: string) => void }).recordCreateMode;
+      Object.defineProperty(PublicKeyCredential, "getClientCapabilities", {
+        configurable: true,
+        value: () => Promise.resolve({ conditionalCreate: true, conditionalGet: true }),
+      });
+      const create = navigator.credentials.create.bind(navigator.credentials);
+      navigator.credentials.create = (options?: CredentialCreationOptions & { mediation?: string }) => {
+        record(options?.mediation ?? "modal");
+        const { mediation: _conditional, ...rest } = options ?? {};
+        return create(rest);
+      };
+    });
+    const email = "automatic@example.com";
+    const id = await createUser(server, email);
+    const start = await authorizationRequest(rp);
+    await page.goto(start.url.toString());
+    await page.fill("#email", email);
+    await page.fill("#password", PASSWORD);
+    await page.locator('form[action$="/login"] button[type="submit"]').click();
+    // No click on "Create a passkey": the page goes on to consent by itself.
+    const tokens = await approveAndRedeem(start);
+    expect(tokens.claims()).toMatchObject({ sub: id, amr: ["pwd"] });
+    expect(modes).toEqual(["conditional"]);
+    expect(await server.database.prisma.credential.count({ where: { userId: id } })).toBe(1);
+    const events = await server.services.events.listForUser(id, 10);
+    expect(events.find((event) => event.type === "passkey_offer.created")?.details).toEqual({ automatic: true });
+    const [added] = await mailsTo(server, email);
+    expect(added?.subject).toContain("Security change");
+  });
+
   it("tells the password manager when its passkey is no longer registered here (Signal API, where the browser has it)", async () => {
     // Chromium may lack the Signal API: a stand-in records the calls the page makes.
     await context.addInitScript(() => {

@@ -91,5 +91,23 @@
       }
     });
   }
+  // Automatic passkey upgrade (WebAuthn L3 conditional create) right after a password sign-in: the
+  // password manager that filled the password creates a passkey without a dialog. Where the browser
+  // lacks it, or the manager declines, the offer's button stays; pressing it aborts this request.
+  const startAutomaticPasskey = async () => {
+    if (root.dataset.automatic === undefined || typeof window.PublicKeyCredential?.getClientCapabilities !== "function") return;
+    try {
+      const capabilities = await window.PublicKeyCredential.getClientCapabilities();
+      if (capabilities?.conditionalCreate !== true) return;
+      const optionsJSON = await post("/passkey/register/automatic/options");
+      const response = await startRegistration({ optionsJSON, useAutoRegister: true });
+      const { redirectTo } = await post("/passkey/register/automatic/verify", response);
+      window.location.assign(redirectTo);
+    } catch {
+      // Nothing the user did: the offer on the page is still there.
+    }
+  };
+
   startAutofill();
+  startAutomaticPasskey();
 })();
