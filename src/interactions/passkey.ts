@@ -67,13 +67,8 @@ export function passkeyRoutes(
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
     await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
-    await deps.events.record({
-      type: "passkey_offer.created",
-      outcome: "success",
-      userId: step.userId,
-      ...origin,
-      ...(automatic ? { details: { automatic: true } } : {}),
-    });
+    // The funnel (events funnel) tells the password manager's passkeys from the button's.
+    await deps.events.record({ type: automatic ? "passkey_offer.automatic" : "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
     await machine.handOver(ctx, withVerified(step, []), true);
   }
 

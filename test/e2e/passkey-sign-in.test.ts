@@ -114,7 +114,7 @@ describe.skipIf(!chromiumAvailable)("passkeys in Chromium", () => {
     expect(modes).toEqual(["conditional"]);
     expect(await server.database.prisma.credential.count({ where: { userId: id } })).toBe(1);
     const events = await server.services.events.listForUser(id, 10);
-    expect(events.find((event) => event.type === "passkey_offer.created")?.details).toEqual({ automatic: true });
+    expect(events.map((event) => event.type)).toContain("passkey_offer.automatic");
     const [added] = await mailsTo(server, email);
     expect(added?.subject).toContain("Security change");
   });

@@ -57,7 +57,7 @@ describe.each(DATABASE_KINDS)("automatic passkey upgrade (%s)", (kind) => {
     expect(await passkeysOf(offer.userId)).toBe(1);
     expect((await mailsTo(server, offer.email)).map((mail) => mail.subject)).toEqual([expect.stringContaining("Security change")]);
     const events = await server.services.events.listForUser(offer.userId, 10);
-    expect(events.find((event) => event.type === "passkey_offer.created")?.details).toEqual({ automatic: true });
+    expect(events.map((event) => event.type)).toContain("passkey_offer.automatic");
   });
 
   it("refuses a registration without user presence for options not issued as conditional", async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../src/cli/run-command.js";
 import { BrowserSession, csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
-import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Issue #16: the passkey offer after a password sign-in as a funnel (shown → created → "Not now").
@@ -30,7 +30,7 @@ describe("the passkey offer funnel", () => {
     let stdout = "";
     const code = await runCommand(["events", "funnel", "--json"], { stdout: (text) => (stdout += text), stderr: () => {}, stdin: null }, server.services);
     expect(code).toBe(0);
-    return JSON.parse(stdout) as { shown: number; created: number; skipped: number };
+    return JSON.parse(stdout) as { shown: number; created: number; automatic: number; skipped: number };
   }
 
   it("counts offers shown, passkeys created from them and skipped ones", async () => {
@@ -49,7 +49,21 @@ describe("the passkey offer funnel", () => {
     );
     expect(verify.status, verify.text).toBe(200);
 
+    // The password manager's own (conditional create, no user presence): created, and counted apart.
+    const automatic = await atOffer("automatic@example.com");
+    const autoUid = automatic.offer.text.match(/\/interaction\/([^/"?]+)/)?.[1] as string;
+    const autoCsrf = csrfTokenOf(automatic.offer.text);
+    const autoOptions = JSON.parse(
+      (await automatic.browser.postJson(`${server.issuer}/interaction/${autoUid}/passkey/register/automatic/options`, autoCsrf, {})).text,
+    );
+    const silent = await automatic.browser.postJson(
+      `${server.issuer}/interaction/${autoUid}/passkey/register/automatic/verify`,
+      autoCsrf,
+      new SoftwareAuthenticator().registration({ challenge: autoOptions.challenge, origin: server.issuer, rpId: "127.0.0.1" }, FLAGS.BE | FLAGS.BS),
+    );
+    expect(silent.status, silent.text).toBe(200);
+
     await atOffer("leaves@example.com");
-    expect(await funnel()).toMatchObject({ shown: 3, created: 1, skipped: 1 });
+    expect(await funnel()).toMatchObject({ shown: 4, created: 2, automatic: 1, skipped: 1 });
   });
 });

@@ -7,7 +7,7 @@ export const EVENTS_USAGE = `events list [--user ID_OR_EMAIL] [--type PREFIX] [-
 events audit [--actor ACTOR] [--action PREFIX] [--target ID] [--since ISO_TIME] [--limit N] [--offset N] [--json]
                                 (operators' changes through the console, the admin API and the CLI, with before/after)
 events overview [--json]        (people, apps, the last 24 hours' sign-ins, passkey adoption, lock-outs, refused token reuse)
-events funnel [--since ISO_TIME] [--json]   (the passkey offer after a password sign-in: shown, created, "Not now"; default the last 7 days)`;
+events funnel [--since ISO_TIME] [--json]   (the passkey offer after a password sign-in: shown, created (automatically or with the button), "Not now"; default the last 7 days)`;
 
 const WEEK_MS = 7 * 86_400_000;
 const shareOf = (part: number, whole: number) => (whole === 0 ? "–" : `${Math.round((part / whole) * 100)} %`);
@@ -67,13 +67,14 @@ export async function eventsCommand(args: string[], io: CommandIo, { events, aud
     const funnel = {
       since: since.toISOString(),
       shown: counts["passkey_offer.shown"] ?? 0,
-      created: counts["passkey_offer.created"] ?? 0,
+      created: (counts["passkey_offer.created"] ?? 0) + (counts["passkey_offer.automatic"] ?? 0),
+      automatic: counts["passkey_offer.automatic"] ?? 0,
       skipped: counts["passkey_offer.skipped"] ?? 0,
     };
     const human = [
       `Passkey offers since ${funnel.since}:`,
       `  shown    ${funnel.shown}`,
-      `  created  ${funnel.created} (${shareOf(funnel.created, funnel.shown)})`,
+      `  created  ${funnel.created} (${shareOf(funnel.created, funnel.shown)}; ${funnel.automatic} by the password manager without a dialog)`,
       `  not now  ${funnel.skipped} (${shareOf(funnel.skipped, funnel.shown)})`,
       `  left     ${Math.max(0, funnel.shown - funnel.created - funnel.skipped)} (closed the page or went back)`,
     ].join("\n");
