@@ -243,6 +243,8 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       signOutEverywhere: services.signOutEverywhere,
       signOutSession: services.signOutSession,
       emailChange: services.emailChange,
+      setPassword: services.users.setPassword,
+      passwordsOptional: config.signUp.passwords === "optional",
       ...pages,
     }).routes(),
   );

@@ -47,6 +47,8 @@ const defaultsSchema = z.object({
   signUp: z.object({
     /** open: anyone may sign up; invite: only through an operator's invitation; off: operators create accounts. */
     mode: z.enum(["open", "invite", "off"]),
+    /** optional: an account may add a password on its account page, as a fallback; never: new accounts stay passwordless. */
+    passwords: z.enum(["optional", "never"]),
     // Issue #3: verification links expire within 30 minutes.
     linkSeconds: z.number().int().min(60).max(1800),
     invitationSeconds: z

@@ -1,5 +1,8 @@
 import type Router from "@koa/router";
+import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
+import { PASSWORD_MIN_LENGTH } from "../crypto/password.js";
+import { AppError, forbidden } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import type { AccountDependencies, AccountPages } from "./routes.js";
 
@@ -11,6 +14,43 @@ import type { AccountDependencies, AccountPages } from "./routes.js";
  */
 export function passwordRoutes(router: Router, deps: AccountDependencies, pages: AccountPages): void {
   const { access, views } = deps;
+
+  const showSetForm = (ctx: Context, user: { email: string; replacing: boolean }, error?: string) =>
+    views.render(
+      ctx,
+      "account/password-set",
+      { title: user.replacing ? "Change your password" : "Add a password", ...user, minLength: PASSWORD_MIN_LENGTH, error },
+      error ? 400 : 200,
+    );
+
+  /**
+   * "Add a password" (signUp.passwords "optional": a fallback where passkeys do not work) and
+   * "Change your password", after the recent verification every change needs: a session cookie
+   * alone cannot give an account a password its owner does not know.
+   */
+  router.post("/password/set", async (ctx) => {
+    const session = await access.recentlyVerified(ctx);
+    if (!session) return;
+    const account = await deps.users.findUserById(session.userId);
+    const user = { email: account?.email ?? "", replacing: Boolean(account?.passwordHash) };
+    const { replacing } = user;
+    if (!replacing && !deps.passwordsOptional) {
+      throw forbidden("account.passwords_off", "Accounts here sign in with passkeys only: a password cannot be added.");
+    }
+    const body = ctx.request.body as Record<string, unknown> | undefined;
+    if (body?.password === undefined) return showSetForm(ctx, user);
+    const password = bodyField(body, "password");
+    if (password !== bodyField(body, "confirm_password")) return showSetForm(ctx, user, "The two passwords do not match.");
+    try {
+      await deps.setPassword(session.userId, password);
+    } catch (error) {
+      if (error instanceof AppError && error.code.startsWith("users.password_")) return showSetForm(ctx, user, views.textOf(ctx).errorMessage(error));
+      throw error;
+    }
+    await pages.changed(ctx, session, replacing ? "password.changed" : "password.added", replacing ? "Your password was changed" : "A password was added");
+    // Whoever knew the old password may hold a session: signing out the others comes first.
+    await pages.show(ctx, session, replacing ? "Your password is changed." : "Your password is added: you can sign in with it too.", true);
+  });
 
   router.post("/password/remove", async (ctx) => {
     const session = await access.recentlyVerified(ctx, ACR.passkey);

@@ -42,6 +42,10 @@ export interface AccountDependencies {
   signOutEverywhere: SignOutEverywhere;
   signOutSession: SignOutSession;
   emailChange: EmailChange;
+  /** Hashes and stores a new password (UserService.setPassword). */
+  setPassword: (userId: string, password: string) => Promise<void>;
+  /** signUp.passwords "optional": an account without a password may add one. */
+  passwordsOptional: boolean;
   views: Views;
   issuer: string;
   /** The passkeys' RP ID, for the page's WebAuthn Signal API calls. */
@@ -78,7 +82,15 @@ export function accountRoutes(deps: AccountDependencies): Router {
         credentialIds: overview.passkeys.map((passkey) => passkey.id).join(" "),
         name: overview.email,
       };
-      views.render(ctx, "account/index", { title: "Your account", wide: true, ...overview, notice, offerSignOut, signals });
+      views.render(ctx, "account/index", {
+        title: "Your account",
+        wide: true,
+        ...overview,
+        notice,
+        offerSignOut,
+        signals,
+        passwordsOptional: deps.passwordsOptional,
+      });
     },
     async changed(ctx, session, type, change, details) {
       const origin = requestOrigin(ctx);

@@ -58,6 +58,7 @@ export function createUserQueries(db: Db) {
         await tx.user.update({ where: { id }, data: { passwordHash: null } });
         return "removed";
       }),
+    setPasswordHash: (id: string, passwordHash: string) => db.user.update({ where: { id }, data: { passwordHash } }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),

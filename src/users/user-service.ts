@@ -56,6 +56,12 @@ export function createUserService(queries: UserQueries, passwords: PasswordHashe
       return toUserView(row);
     },
 
+    /** A new password for the account (its first, or instead of the old one). @throws AppError users.password_* */
+    async setPassword(id: string, password: string): Promise<void> {
+      assertPasswordPolicy(password);
+      await queries.setPasswordHash(id, await passwords.hash(password));
+    },
+
     async list(): Promise<UserView[]> {
       return (await queries.listUsers()).map(toUserView);
     },
