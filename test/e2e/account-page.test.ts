@@ -11,6 +11,7 @@ import {
   type VirtualAuthenticator,
 } from "../helpers/chromium.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty } from "../helpers/relying-party.js";
+import { seedPasskey } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -120,6 +121,38 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
     await page.getByRole("button", { name: /Remove it anyway/ }).click();
     await expect.poll(() => passkeyItems().count()).toBe(0);
     expect(await server.services.credentials.listCredentialsOfUser(user.id)).toHaveLength(0);
+  });
+
+  it("removes the password after a passkey verification; signing in with it then fails like a wrong password (issue #16)", async () => {
+    const user = await newUser();
+    await openAccount(page, user.email);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await page.waitForURL(`${server.issuer}/account#passkeys`);
+    // A second passkey, on a device this browser does not have.
+    await seedPasskey(server.database.prisma, user.id);
+    await page.reload();
+
+    await page.getByRole("button", { name: "Remove my password…" }).click();
+    // Signed in with the password: removing it needs the passkey, now.
+    await page.getByRole("button", { name: "Use your passkey or security key" }).click();
+    await page.waitForURL(`${server.issuer}/account`);
+    await page.getByRole("button", { name: "Remove my password…" }).click();
+    await page.getByRole("button", { name: "Remove my password", exact: true }).click();
+    await expect.poll(() => page.locator("[role=status]").textContent()).toContain("Your password is removed");
+
+    await context.clearCookies();
+    const alerts: string[] = [];
+    for (const password of [PASSWORD, "not the password at all"]) {
+      await page.goto((await authorizationRequest(rp)).url.toString());
+      await page.fill("#email", user.email);
+      await page.fill("#password", password);
+      await page.locator('form[action$="/login"] button[type="submit"]').click();
+      await page.waitForLoadState("load");
+      alerts.push((await page.locator("p.error[role=alert]").first().textContent()) ?? "");
+    }
+    expect(alerts[0]).toBe("That email and password do not match an account.");
+    expect(alerts[1]).toBe(alerts[0]);
   });
 
   it("tells the password manager which passkeys the account accepts and its current email (Signal API, issue #16)", async () => {
