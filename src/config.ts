@@ -7,7 +7,7 @@ import { getDomain, getDomainWithoutSuffix } from "tldts";
 import { z } from "zod";
 import { CATALOG_LANGUAGES, type Language } from "./i18n/languages.js";
 import { PROJECT_ROOT } from "./paths.js";
-import { type MetadataRoots, POLICY_SCOPES, type PasskeyPolicy } from "./webauthn/passkey-policy.js";
+import { type MetadataRoots, type PasskeyPolicy, POLICY_SCOPES } from "./webauthn/passkey-policy.js";
 
 const defaultsSchema = z.object({
   ttl: z.object({
@@ -499,7 +499,11 @@ const MAX_POLICY_FILE_BYTES = 1024 * 1024;
 const AAGUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-const listOf = (value: string | undefined) => (value ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+const listOf = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 
 /** A certificate as PEM, or null when it is not one. */
 function certificatePem(der: Buffer): string | null {
@@ -568,20 +572,31 @@ function parsePasskeyPolicy(env: Env, defaults: Defaults["policy"]["passkeys"], 
   const aaguids = (env.PASSKEY_AAGUIDS ? listOf(env.PASSKEY_AAGUIDS) : defaults.aaguids).map((aaguid) => aaguid.toLowerCase());
   for (const aaguid of aaguids) {
     if (!AAGUID.test(aaguid))
-      throw new ConfigError(`PASSKEY_AAGUIDS (policy.passkeys.aaguids) lists "${aaguid.slice(0, 40)}", which is not an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8`);
+      throw new ConfigError(
+        `PASSKEY_AAGUIDS (policy.passkeys.aaguids) lists "${aaguid.slice(0, 40)}", which is not an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8`,
+      );
   }
   const rootFiles = env.PASSKEY_ROOTS ? listOf(env.PASSKEY_ROOTS) : defaults.roots;
   const statementFiles = env.PASSKEY_METADATA_STATEMENTS ? listOf(env.PASSKEY_METADATA_STATEMENTS) : defaults.metadataStatements;
   const roots = rootFiles.flatMap((file) => readRootCertificates("PASSKEY_ROOTS (policy.passkeys.roots)", file, dataDir));
-  const statements = statementFiles.flatMap((file) => readMetadataStatements("PASSKEY_METADATA_STATEMENTS (policy.passkeys.metadataStatements)", file, dataDir));
+  const statements = statementFiles.flatMap((file) =>
+    readMetadataStatements("PASSKEY_METADATA_STATEMENTS (policy.passkeys.metadataStatements)", file, dataDir),
+  );
   // Without anchors no attestation could verify: every covered registration would be refused.
   if (attestation === "direct" && roots.length === 0 && statements.length === 0)
     throw new ConfigError(
       "PASSKEY_ATTESTATION (policy.passkeys.attestation) is direct but neither PASSKEY_ROOTS (policy.passkeys.roots) nor PASSKEY_METADATA_STATEMENTS (policy.passkeys.metadataStatements) names a file to verify attestations with",
     );
+  const makers = roots.map((pem) => {
+    const subject = new X509Certificate(pem).subject;
+    return /^O=(.+)$/m.exec(subject)?.[1] ?? /^CN=(.+)$/m.exec(subject)?.[1] ?? "";
+  });
+  const allowed = statements.filter((statement) => aaguids.length === 0 || aaguids.includes(statement.aaguid));
+  const approved = [...new Set([...allowed.map((statement) => statement.description), ...makers].filter(Boolean))].join(", ");
   return Object.freeze({
     attestation,
     appliesTo: appliesTo as PasskeyPolicy["appliesTo"],
+    approved,
     roots: Object.freeze(roots),
     statements: Object.freeze(statements),
     aaguids: Object.freeze([...new Set(aaguids)]),

@@ -5,6 +5,7 @@ import type { StepRow } from "../db/sign-in-steps.js";
 import { badRequest } from "../errors.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import { ceremonyAppOf } from "./ceremony-app.js";
 import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
 import { freshSignIn } from "./sign-in.js";
@@ -21,7 +22,10 @@ const SNOOZE_MS = 30 * 24 * 3600 * 1000;
 export function passkeyRoutes(
   router: Router,
   admit: Admit,
-  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events">,
+  deps: Pick<
+    InteractionDependencies,
+    "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events" | "provider" | "globalMinimumAcr"
+  >,
   machine: StepMachine,
 ): void {
   const { passkeys } = deps;
@@ -33,7 +37,7 @@ export function passkeyRoutes(
   });
 
   router.post("/passkey/authenticate/verify", admit("login", "reverify"), async (ctx) => {
-    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${uidOf(ctx)}`, ctx.request.body);
+    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${uidOf(ctx)}`, ctx.request.body, await ceremonyAppOf(deps, ctx));
     const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
     await machine.advance(ctx, interactionOf(ctx).stage, freshSignIn(userId, amr, ACR.passkey, remember), { json: true });
@@ -42,13 +46,14 @@ export function passkeyRoutes(
   router.post("/passkey/register/options", admit("passkey_offer"), async (ctx) => {
     const user = await deps.users.findById(stepOf(ctx).userId);
     if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
-    ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user);
+    ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user, undefined, await ceremonyAppOf(deps, ctx));
   });
 
   router.post("/passkey/register/verify", admit("passkey_offer"), async (ctx) => {
     const step = stepOf(ctx);
     const origin = requestOrigin(ctx);
-    const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
+    const name = defaultPasskeyName(origin.userAgent);
+    const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, name, await ceremonyAppOf(deps, ctx));
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
     await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });

@@ -23,9 +23,18 @@ export interface PasskeyPolicy {
   readonly statements: readonly MetadataRoots[];
   /** Lower-case AAGUIDs allowed; empty: any whose attestation verifies. */
   readonly aaguids: readonly string[];
+  /** How refusals name what is approved: the statements' descriptions and the roots' organisations. */
+  readonly approved: string;
 }
 
-export const NO_PASSKEY_POLICY: PasskeyPolicy = Object.freeze({ attestation: "none", appliesTo: "everyone", roots: [], statements: [], aaguids: [] });
+export const NO_PASSKEY_POLICY: PasskeyPolicy = Object.freeze({
+  attestation: "none",
+  appliesTo: "everyone",
+  roots: [],
+  statements: [],
+  aaguids: [],
+  approved: "",
+});
 
 /** Who a ceremony is for, which decides whether the policy covers it. */
 export interface CeremonyScope {
@@ -53,26 +62,23 @@ export function coversSignIn(policy: PasskeyPolicy, scope: CeremonyScope): boole
   return policy.appliesTo === "operators" ? scope.operator && scope.console : scope.passkeyApp;
 }
 
-const approvedList = (policy: PasskeyPolicy) =>
-  policy.statements.length > 0 ? policy.statements.map((statement) => statement.description).join(", ") : "keys certified by the site's trusted makers";
-
 const attestationRequired = (policy: PasskeyPolicy) =>
   badRequest(
     "passkey_policy.attestation_required",
-    `This site accepts only security keys from its approved list (${approvedList(policy)}), and this passkey did not say which model it is. Use an approved security key.`,
-    { approved: approvedList(policy) },
+    `This site accepts only approved security keys (${policy.approved}), and this passkey does not show which model it is. Use one of the approved security keys.`,
+    { approved: policy.approved },
   );
 const untrustedAttestation = (policy: PasskeyPolicy) =>
   badRequest(
     "passkey_policy.untrusted_attestation",
-    `This site accepts only security keys from its approved list (${approvedList(policy)}), and this key's certificate is not from an approved maker. Use an approved security key.`,
-    { approved: approvedList(policy) },
+    `This site accepts only approved security keys (${policy.approved}), and this key's maker certificate is not one the site trusts. Use one of the approved security keys.`,
+    { approved: policy.approved },
   );
 const aaguidNotAllowed = (policy: PasskeyPolicy) =>
   badRequest(
     "passkey_policy.aaguid_not_allowed",
-    `This site accepts only security keys from its approved list (${approvedList(policy)}), and this model is not on it. Use an approved security key.`,
-    { approved: approvedList(policy) },
+    `This site accepts only approved security keys (${policy.approved}), and this model is not on its list. Use one of the approved security keys.`,
+    { approved: policy.approved },
   );
 export const signInNeedsApprovedKey = () =>
   forbidden(
