@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountPage } from "../helpers/account-page.js";
 import { makeAttestationLeaf, makeTestRoot, metadataStatement, type TestRoot } from "../helpers/attestation-certificates.js";
-import type { PageResponse } from "../helpers/browser-session.js";
+import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { ConsolePage, seedPerson } from "../helpers/console-page.js";
-import { createUser } from "../helpers/relying-party.js";
+import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, registerRelyingParty } from "../helpers/relying-party.js";
 import { type Attestation, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -29,6 +29,7 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
   let unknownRoot: TestRoot;
   let everyone: TestServer;
   let operators: TestServer;
+  let passkeyApps: TestServer;
   let counter = 0;
 
   beforeAll(async () => {
@@ -37,7 +38,7 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
     const dir = mkdtempSync(join(tmpdir(), "idp-policy-files-"));
     writeFileSync(join(dir, "roots.pem"), root.pem);
     writeFileSync(join(dir, "acme-key.json"), JSON.stringify(metadataStatement(APPROVED_MODEL, "Acme Key 5", root)));
-    [everyone, operators] = await Promise.all([
+    [everyone, operators, passkeyApps] = await Promise.all([
       startTestServer(
         kind,
         {},
@@ -51,9 +52,10 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
         },
       ),
       startTestServer(kind, {}, { env: { PASSKEY_ATTESTATION: "direct", PASSKEY_ROOTS: join(dir, "roots.pem"), PASSKEY_POLICY_APPLIES_TO: "operators" } }),
+      startTestServer(kind, {}, { env: { PASSKEY_ATTESTATION: "direct", PASSKEY_ROOTS: join(dir, "roots.pem"), PASSKEY_POLICY_APPLIES_TO: "passkey-apps" } }),
     ]);
   });
-  afterAll(() => Promise.all([everyone?.stop(), operators?.stop()]));
+  afterAll(() => Promise.all([everyone?.stop(), operators?.stop(), passkeyApps?.stop()]));
 
   /** Signs in on the account page and starts adding a passkey, as the page's script does; answers the options and a verify. */
   async function startRegistration(server: TestServer, email: string) {
@@ -219,6 +221,65 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
       const account = new AccountPage(operators, operator.email);
       account.passkey = { authenticator: operator.authenticator as SoftwareAuthenticator, userId: operator.id };
       expect(new URL((await account.open()).url).pathname).toBe("/account");
+    });
+  });
+
+  describe("applied to apps whose minimum is a passkey", () => {
+    async function passwordStep(server: TestServer, browser: BrowserSession, start: AuthorizationStart, email: string) {
+      const page = await browser.follow(start.url.toString(), server.issuer);
+      const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+      return browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD }));
+    }
+
+    /** The usernameless passkey sign-in on the app's sign-in page, as passkey.js does it; answers the verify. */
+    async function passkeySignIn(server: TestServer, start: AuthorizationStart, authenticator: SoftwareAuthenticator, userId: string) {
+      const browser = new BrowserSession();
+      const page = await browser.follow(start.url.toString(), server.issuer);
+      const base = page.text.match(/data-base="([^"]+)"/)?.[1] as string;
+      const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+      const options = JSON.parse((await browser.postJson(`${server.issuer}${base}/passkey/authenticate/options`, csrf, {})).text);
+      const assertion = authenticator.assertion({ challenge: options.challenge, origin: server.issuer, rpId: "127.0.0.1" }, userId);
+      return browser.postJson(`${server.issuer}${base}/passkey/authenticate/verify`, csrf, assertion);
+    }
+
+    it("asks the passkey set up during a sign-in to such an app for attestation, refuses one without, takes an attested one", async () => {
+      const strict = await registerRelyingParty(passkeyApps, { firstParty: true });
+      await passkeyApps.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
+      const user = await newUser(passkeyApps);
+      const browser = new BrowserSession();
+      const enrolPage = await passwordStep(passkeyApps, browser, await authorizationRequest(strict), user.email);
+      expect(enrolPage.text).toContain('data-passkey-action="enrol"');
+      const uid = enrolPage.url.match(/\/interaction\/([^/]+)/)?.[1] as string;
+      const post = (path: string, body: unknown) => browser.postJson(`${passkeyApps.issuer}/interaction/${uid}${path}`, csrfTokenOf(enrolPage.text), body);
+      const register = async (authenticator: SoftwareAuthenticator, attestation?: Attestation) => {
+        const options = JSON.parse((await post("/passkey/enrol/options", {})).text) as { challenge: string; attestation: string };
+        expect(options.attestation).toBe("direct");
+        return post(
+          "/passkey/enrol/verify",
+          authenticator.registration({ challenge: options.challenge, origin: passkeyApps.issuer, rpId: "127.0.0.1" }, undefined, attestation),
+        );
+      };
+      await expectRefused(passkeyApps, user.id, await register(new SoftwareAuthenticator()), "passkey_policy.attestation_required", "Acme Keys");
+      const key = await securityKey(root, APPROVED_MODEL);
+      const created = await register(key.authenticator, key.attestation);
+      expect(created.status, created.text).toBe(200);
+      expect(JSON.parse(created.text).redirectTo).toBeTruthy();
+      expect(await credentialsOf(passkeyApps, user.id)).toMatchObject([{ attested: true }]);
+    });
+
+    it("refuses a passkey without attestation at such an app's sign-in, and takes it at any other app's", async () => {
+      const strict = await registerRelyingParty(passkeyApps, { firstParty: true });
+      await passkeyApps.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
+      const relaxed = await registerRelyingParty(passkeyApps);
+      const person = await seedPerson(passkeyApps, `policy-app-${kind}-${++counter}@example.com`);
+      const authenticator = person.authenticator as SoftwareAuthenticator;
+
+      const refused = await passkeySignIn(passkeyApps, await authorizationRequest(strict), authenticator, person.id);
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.text)).toMatchObject({ error: "passkey_policy.approved_key_required" });
+      const accepted = await passkeySignIn(passkeyApps, await authorizationRequest(relaxed), authenticator, person.id);
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(JSON.parse(accepted.text).redirectTo).toBeTruthy();
     });
   });
 });
