@@ -190,6 +190,14 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
       expect(await credentialsOf(operators, user.id)).toMatchObject([{ attested: false, attestationFormat: "none" }]);
     });
 
+    it("marks an ordinary user's security key whose attestation passes anyway, so it counts should they become an operator", async () => {
+      const user = await newUser(operators);
+      const { verify } = await startRegistration(operators, user.email);
+      const key = await securityKey(root, APPROVED_MODEL);
+      expect((await verify(key.authenticator, key.attestation)).status).toBe(200);
+      expect(await credentialsOf(operators, user.id)).toMatchObject([{ attested: true, attestationFormat: "packed" }]);
+    });
+
     it("refuses an operator's passkey without attestation, and accepts their attested security key", async () => {
       const operator = await seedPerson(operators, `policy-operator-${kind}-${++counter}@example.com`, { role: "operator", passkey: false });
       const first = await startRegistration(operators, operator.email);
