@@ -96,14 +96,20 @@ export interface AttestationFacts {
  * The policy's checks on an attestation SimpleWebAuthn has verified (its signature and format rules):
  * it must carry a certificate chain (not "none" nor self attestation) reaching an operator root or
  * the roots of the metadata statement for its AAGUID, and the AAGUID must be allowed. SimpleWebAuthn's
- * own MetadataService/SettingsService are process-wide and would apply to every registration (those
- * outside the policy's scope too); these checks apply to the registrations the policy covers only.
+ * own MetadataService/SettingsService are process-wide and would refuse registrations outside the
+ * policy's scope too (and bind every server in the process to one policy); the caller decides here
+ * what a failure means.
  * @throws AppError passkey_policy.attestation_required | untrusted_attestation | aaguid_not_allowed (400)
  */
 export async function assertAttestationAllowed(policy: PasskeyPolicy, facts: AttestationFacts): Promise<void> {
   if (facts.fmt === "none") throw attestationRequired(policy);
   const { convertCertBufferToPEM, decodeAttestationObject, validateCertificatePath } = await webAuthnHelpers();
-  const x5c = decodeAttestationObject(facts.attestationObject).get("attStmt").get("x5c");
+  let x5c: Uint8Array<ArrayBuffer>[] | undefined;
+  try {
+    x5c = decodeAttestationObject(facts.attestationObject).get("attStmt").get("x5c");
+  } catch {
+    throw untrustedAttestation(policy);
+  }
   // Self attestation is signed by the credential's own key: it proves nothing about the maker.
   if (!x5c || x5c.length === 0) throw attestationRequired(policy);
   const aaguid = facts.aaguid.toLowerCase();
