@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { extname, join, resolve } from "node:path";
@@ -6,6 +7,7 @@ import { getDomain, getDomainWithoutSuffix } from "tldts";
 import { z } from "zod";
 import { CATALOG_LANGUAGES, type Language } from "./i18n/languages.js";
 import { PROJECT_ROOT } from "./paths.js";
+import { type MetadataRoots, type PasskeyPolicy, POLICY_SCOPES } from "./webauthn/passkey-policy.js";
 
 const defaultsSchema = z.object({
   ttl: z.object({
@@ -75,6 +77,17 @@ const defaultsSchema = z.object({
   policy: z.object({
     /** The lowest level every sign-in must reach, for every client (null: none); users without it enrol one. */
     minimumAcr: z.enum(["urn:idp:acr:mfa", "urn:idp:acr:passkey"]).nullable(),
+    /** Issue #16: which passkeys may be registered (attestation), and for whom; see README "Passkey policy". */
+    passkeys: z.object({
+      attestation: z.enum(["none", "direct"]),
+      /** PEM files (absolute, or relative to DATA_DIR) of the roots attestations may chain to. */
+      roots: z.array(z.string()),
+      /** FIDO metadata statement JSON files (absolute, or relative to DATA_DIR), read at start-up. */
+      metadataStatements: z.array(z.string()),
+      /** AAGUIDs allowed (empty: any whose attestation verifies). */
+      aaguids: z.array(z.string()),
+      appliesTo: z.enum(POLICY_SCOPES),
+    }),
   }),
   risk: z.object({
     /** Score (0–100) from which a silent re-authentication must pass a second factor again. */
@@ -140,7 +153,8 @@ export interface Branding {
   readonly extraCss: string | null;
 }
 
-export interface Config extends Omit<Defaults, "branding" | "languages"> {
+export interface Config extends Omit<Defaults, "branding" | "languages" | "policy"> {
+  readonly policy: { readonly minimumAcr: Defaults["policy"]["minimumAcr"]; readonly passkeys: PasskeyPolicy };
   readonly branding: Branding;
   readonly languages: { readonly offered: readonly Language[]; readonly default: Language };
   /** CUSTOM_SCOPES: the operator's scopes and the custom claims each releases (also in claimsByScope). */
@@ -483,6 +497,114 @@ function brandFile(setting: string, value: string, dataDir: string, maxBytes: nu
   return path;
 }
 
+const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+const AAGUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+const listOf = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+/** A certificate as PEM, or null when it is not one. */
+function certificatePem(der: Buffer): string | null {
+  try {
+    return new X509Certificate(der).toString();
+  } catch {
+    return null;
+  }
+}
+
+function readPolicyFile(setting: string, value: string, dataDir: string): string {
+  return readFileSync(brandFile(setting, value, dataDir, MAX_POLICY_FILE_BYTES), "utf8");
+}
+
+/** Every certificate of a PEM file; a file without one, or with one that does not parse, fails. */
+function readRootCertificates(setting: string, value: string, dataDir: string): string[] {
+  const path = resolve(dataDir, value);
+  const blocks = readPolicyFile(setting, value, dataDir).match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new ConfigError(`${setting} names a file with no PEM certificate (-----BEGIN CERTIFICATE-----): ${path}`);
+  return blocks.map((block) => {
+    const pem = certificatePem(Buffer.from(block.replace(/-----[A-Z ]+-----|\s/g, ""), "base64"));
+    if (!pem) throw new ConfigError(`${setting} names a file with a certificate that does not parse: ${path}`);
+    return pem;
+  });
+}
+
+/** A FIDO metadata statement (or a JSON array of them): its aaguid, description and attestationRootCertificates (base64 DER). */
+function readMetadataStatements(setting: string, value: string, dataDir: string): MetadataRoots[] {
+  const path = resolve(dataDir, value);
+  const fail = (why: string) => new ConfigError(`${setting}: ${path} ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readPolicyFile(setting, value, dataDir));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw fail("is not JSON");
+  }
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((statement: unknown) => {
+    const { aaguid, description, attestationRootCertificates } = (statement ?? {}) as Record<string, unknown>;
+    if (typeof aaguid !== "string" || !AAGUID.test(aaguid.toLowerCase()))
+      throw fail("is not a FIDO2 metadata statement: it has no aaguid (U2F statements, keyed by certificate key identifiers, are not supported)");
+    if (typeof description !== "string" || description.trim() === "") throw fail(`has no description for aaguid ${aaguid}`);
+    if (!Array.isArray(attestationRootCertificates) || attestationRootCertificates.length === 0)
+      throw fail(`lists no attestationRootCertificates for aaguid ${aaguid}`);
+    const roots = attestationRootCertificates.map((der) => {
+      const pem = typeof der === "string" ? certificatePem(Buffer.from(der, "base64")) : null;
+      if (!pem) throw fail(`has an attestationRootCertificates entry that is not a base64 DER certificate (aaguid ${aaguid})`);
+      return pem;
+    });
+    return Object.freeze({ aaguid: aaguid.toLowerCase(), description: description.trim(), roots: Object.freeze(roots) });
+  });
+}
+
+/**
+ * `policy.passkeys`; PASSKEY_ATTESTATION, PASSKEY_ROOTS, PASSKEY_METADATA_STATEMENTS, PASSKEY_AAGUIDS
+ * (comma-separated) and PASSKEY_POLICY_APPLIES_TO override it. Every file is read and parsed here,
+ * once: nothing is downloaded at run time.
+ */
+function parsePasskeyPolicy(env: Env, defaults: Defaults["policy"]["passkeys"], dataDir: string): PasskeyPolicy {
+  const attestation = env.PASSKEY_ATTESTATION || defaults.attestation;
+  if (attestation !== "none" && attestation !== "direct")
+    throw new ConfigError(`PASSKEY_ATTESTATION (policy.passkeys.attestation) must be none or direct (got "${attestation.slice(0, 20)}")`);
+  const appliesTo = env.PASSKEY_POLICY_APPLIES_TO || defaults.appliesTo;
+  if (!(POLICY_SCOPES as readonly string[]).includes(appliesTo))
+    throw new ConfigError(`PASSKEY_POLICY_APPLIES_TO (policy.passkeys.appliesTo) must be one of ${POLICY_SCOPES.join(", ")} (got "${appliesTo.slice(0, 20)}")`);
+  const aaguids = (env.PASSKEY_AAGUIDS ? listOf(env.PASSKEY_AAGUIDS) : defaults.aaguids).map((aaguid) => aaguid.toLowerCase());
+  for (const aaguid of aaguids) {
+    if (!AAGUID.test(aaguid))
+      throw new ConfigError(
+        `PASSKEY_AAGUIDS (policy.passkeys.aaguids) lists "${aaguid.slice(0, 40)}", which is not an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8`,
+      );
+  }
+  const rootFiles = env.PASSKEY_ROOTS ? listOf(env.PASSKEY_ROOTS) : defaults.roots;
+  const statementFiles = env.PASSKEY_METADATA_STATEMENTS ? listOf(env.PASSKEY_METADATA_STATEMENTS) : defaults.metadataStatements;
+  const roots = rootFiles.flatMap((file) => readRootCertificates("PASSKEY_ROOTS (policy.passkeys.roots)", file, dataDir));
+  const statements = statementFiles.flatMap((file) =>
+    readMetadataStatements("PASSKEY_METADATA_STATEMENTS (policy.passkeys.metadataStatements)", file, dataDir),
+  );
+  // Without anchors no attestation could verify: every covered registration would be refused.
+  if (attestation === "direct" && roots.length === 0 && statements.length === 0)
+    throw new ConfigError(
+      "PASSKEY_ATTESTATION (policy.passkeys.attestation) is direct but neither PASSKEY_ROOTS (policy.passkeys.roots) nor PASSKEY_METADATA_STATEMENTS (policy.passkeys.metadataStatements) names a file to verify attestations with",
+    );
+  const makers = roots.map((pem) => {
+    const subject = new X509Certificate(pem).subject;
+    return /^O=(.+)$/m.exec(subject)?.[1] ?? /^CN=(.+)$/m.exec(subject)?.[1] ?? "";
+  });
+  const allowed = statements.filter((statement) => aaguids.length === 0 || aaguids.includes(statement.aaguid));
+  const approved = [...new Set([...allowed.map((statement) => statement.description), ...makers].filter(Boolean))].join(", ");
+  return Object.freeze({
+    attestation,
+    appliesTo: appliesTo as PasskeyPolicy["appliesTo"],
+    approved,
+    roots: Object.freeze(roots),
+    statements: Object.freeze(statements),
+    aaguids: Object.freeze([...new Set(aaguids)]),
+  });
+}
+
 /** LANGUAGES (comma-separated) and DEFAULT_LANGUAGE override `languages.offered` and `languages.default`. */
 function parseLanguages(env: Env, defaults: Defaults["languages"]): Config["languages"] {
   const known = CATALOG_LANGUAGES.join(", ");
@@ -588,9 +710,11 @@ export function loadConfig(env: Env = process.env, defaults: Defaults = loadDefa
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   const customScopes = parseCustomScopes(env.CUSTOM_SCOPES, defaults.claimsByScope);
   const branding = parseBranding(env, defaults.branding, dataDir, webauthn.rpName);
+  const policy = Object.freeze({ minimumAcr: defaults.policy.minimumAcr, passkeys: parsePasskeyPolicy(env, defaults.policy.passkeys, dataDir) });
   const config: Config = Object.freeze({
     ...defaults,
     claimsByScope: { ...defaults.claimsByScope, ...customScopes },
+    policy,
     customScopes,
     production,
     port,

@@ -78,7 +78,14 @@ export function createServices(database: Database, config: Config, keys: Derived
   const consoleStats = createConsoleStatQueries(db);
   metrics.watchAdoption(passkeyAdoption(consoleStats));
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
-  const passkeys = createPasskeyService({ credentials, state: interactionState, config: config.webauthn, events });
+  const passkeys = createPasskeyService({
+    credentials,
+    state: interactionState,
+    config: config.webauthn,
+    events,
+    policy: config.policy.passkeys,
+    isOperator: async (userId) => (await userQueries.findUserById(userId))?.role === "operator",
+  });
   const secondFactorQueries = createSecondFactorQueries(db);
   const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.branding.siteName });
   const backupCodes = createBackupCodeService({ queries: secondFactorQueries, hashKey: keys.hashKey });

@@ -6,6 +6,7 @@ import { badRequest } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import { ceremonyAppOf } from "./ceremony-app.js";
 import { requirementOf } from "./requirement.js";
 import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
@@ -89,13 +90,14 @@ export function enrolmentStep(
       });
 
       router.post("/passkey/enrol/options", admit("enrolment"), async (ctx) => {
-        ctx.body = await passkeys.registrationOptions(`enrol:${uidOf(ctx)}`, await userOf(stepOf(ctx)));
+        ctx.body = await passkeys.registrationOptions(`enrol:${uidOf(ctx)}`, await userOf(stepOf(ctx)), undefined, await ceremonyAppOf(deps, ctx));
       });
 
       router.post("/passkey/enrol/verify", admit("enrolment"), async (ctx) => {
         const step = stepOf(ctx);
         const origin = requestOrigin(ctx);
-        const passkey = await passkeys.verifyRegistration(`enrol:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
+        const name = defaultPasskeyName(origin.userAgent);
+        const passkey = await passkeys.verifyRegistration(`enrol:${uidOf(ctx)}`, step.userId, ctx.request.body, name, await ceremonyAppOf(deps, ctx));
         // The passkey is stored only together with leaving the step that allowed it.
         const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "enrolment", credential, new Date()));
         if (!taken) throw machine.wrongStep();

@@ -6,6 +6,7 @@ import { assertThat, badRequest } from "../errors.js";
 import { requestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
 import type { NewPasskey } from "../webauthn/passkey-service.js";
+import { ceremonyAppOf } from "./ceremony-app.js";
 import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
 import { freshSignIn } from "./sign-in.js";
@@ -37,7 +38,10 @@ function assertAutomaticAllowed(step: StepRow, now: Date): void {
 export function passkeyRoutes(
   router: Router,
   admit: Admit,
-  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events">,
+  deps: Pick<
+    InteractionDependencies,
+    "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events" | "provider" | "globalMinimumAcr"
+  >,
   machine: StepMachine,
 ): void {
   const { passkeys } = deps;
@@ -49,7 +53,7 @@ export function passkeyRoutes(
   });
 
   router.post("/passkey/authenticate/verify", admit("login", "reverify"), async (ctx) => {
-    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${uidOf(ctx)}`, ctx.request.body);
+    const { userId, amr } = await passkeys.verifyAuthentication(`authentication:${uidOf(ctx)}`, ctx.request.body, await ceremonyAppOf(deps, ctx));
     const remember = (ctx.request.body as { remember?: unknown }).remember === true;
     // A passkey with user verification is phishing-resistant MFA on its own.
     await machine.advance(ctx, interactionOf(ctx).stage, freshSignIn(userId, amr, ACR.passkey, remember), { json: true });
@@ -58,7 +62,7 @@ export function passkeyRoutes(
   router.post("/passkey/register/options", admit("passkey_offer"), async (ctx) => {
     const user = await deps.users.findById(stepOf(ctx).userId);
     if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
-    ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user);
+    ctx.body = await passkeys.registrationOptions(`registration:${uidOf(ctx)}`, user, undefined, await ceremonyAppOf(deps, ctx));
   });
 
   async function saveOffered(ctx: Context, passkey: NewPasskey, automatic: boolean) {
@@ -75,7 +79,11 @@ export function passkeyRoutes(
   router.post("/passkey/register/verify", admit("passkey_offer"), async (ctx) => {
     const { userId } = stepOf(ctx);
     const name = defaultPasskeyName(requestOrigin(ctx).userAgent);
-    await saveOffered(ctx, await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, userId, ctx.request.body, name), false);
+    await saveOffered(
+      ctx,
+      await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, userId, ctx.request.body, name, await ceremonyAppOf(deps, ctx)),
+      false,
+    );
   });
 
   // WebAuthn L3 conditional create (views/static/passkey.js, where getClientCapabilities() has conditionalCreate).
@@ -84,14 +92,18 @@ export function passkeyRoutes(
     assertAutomaticAllowed(step, new Date());
     const user = await deps.users.findById(step.userId);
     if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
-    ctx.body = await passkeys.conditionalRegistrationOptions(`registration:${uidOf(ctx)}`, user);
+    ctx.body = await passkeys.conditionalRegistrationOptions(`registration:${uidOf(ctx)}`, user, await ceremonyAppOf(deps, ctx));
   });
 
   router.post("/passkey/register/automatic/verify", admit("passkey_offer"), async (ctx) => {
     const step = stepOf(ctx);
     assertAutomaticAllowed(step, new Date());
     const name = defaultPasskeyName(requestOrigin(ctx).userAgent);
-    await saveOffered(ctx, await passkeys.verifyConditionalRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, name), true);
+    await saveOffered(
+      ctx,
+      await passkeys.verifyConditionalRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, name, await ceremonyAppOf(deps, ctx)),
+      true,
+    );
   });
 
   router.post("/passkey/skip", admit("passkey_offer"), async (ctx) => {

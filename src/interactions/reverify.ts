@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { ACR } from "../auth/assurance.js";
 import type { StepRow } from "../db/sign-in-steps.js";
+import { ceremonyAppOf } from "./ceremony-app.js";
 import type { InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
 import { freshSignIn } from "./sign-in.js";
@@ -23,7 +24,7 @@ export const needsFreshCheck = (details: InteractionDetails) =>
  * Entered for `max_age`/`prompt=login`, and before setting up a factor on a step-up. "Use another
  * account" shows the whole sign-in page instead.
  */
-export function reverifyStep(deps: Pick<InteractionDependencies, "passkeys">, machine: StepMachine) {
+export function reverifyStep(deps: Pick<InteractionDependencies, "passkeys" | "provider" | "globalMinimumAcr">, machine: StepMachine) {
   const { passkeys } = deps;
   const stepOf = (ctx: Context) => interactionOf(ctx).step as StepRow;
 
@@ -35,7 +36,11 @@ export function reverifyStep(deps: Pick<InteractionDependencies, "passkeys">, ma
 
       router.post("/passkey/reverify/verify", admit("reverify"), async (ctx) => {
         // The challenge names the step's user: only their own passkey is accepted.
-        const { userId, amr } = await passkeys.verifyAuthentication(`reverify:${interactionOf(ctx).details.uid}`, ctx.request.body);
+        const { userId, amr } = await passkeys.verifyAuthentication(
+          `reverify:${interactionOf(ctx).details.uid}`,
+          ctx.request.body,
+          await ceremonyAppOf(deps, ctx),
+        );
         await machine.advance(ctx, "reverify", freshSignIn(userId, amr, ACR.passkey, stepOf(ctx).remember), { json: true });
       });
     },

@@ -5,6 +5,7 @@ import type { StepProgress, StepRow } from "../db/sign-in-steps.js";
 import { AppError } from "../errors.js";
 import { bodyField } from "../http/body-field.js";
 import { requestOrigin } from "../http/request-origin.js";
+import { ceremonyAppOf } from "./ceremony-app.js";
 import type { InteractionDependencies } from "./routes.js";
 import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
@@ -19,7 +20,7 @@ export function withVerified(step: StepRow, added: string[]): StepProgress {
  * when the session is below what the authorization needs, and before setting up a new factor.
  * The page offers what the step machine decided; the server accepts nothing else.
  */
-export function secondFactorStep(deps: Pick<InteractionDependencies, "secondFactors" | "passkeys">, machine: StepMachine) {
+export function secondFactorStep(deps: Pick<InteractionDependencies, "secondFactors" | "passkeys" | "provider" | "globalMinimumAcr">, machine: StepMachine) {
   const { secondFactors, passkeys } = deps;
   const stepOf = (ctx: Context) => interactionOf(ctx).step as StepRow;
 
@@ -46,7 +47,11 @@ export function secondFactorStep(deps: Pick<InteractionDependencies, "secondFact
       router.post("/passkey/second-factor/verify", admit("second_factor"), async (ctx) => {
         const step = stepOf(ctx);
         // The challenge names the step's user: only their own passkey is accepted.
-        const { amr } = await passkeys.verifyAuthentication(`second-factor:${interactionOf(ctx).details.uid}`, ctx.request.body);
+        const { amr } = await passkeys.verifyAuthentication(
+          `second-factor:${interactionOf(ctx).details.uid}`,
+          ctx.request.body,
+          await ceremonyAppOf(deps, ctx),
+        );
         await machine.advance(ctx, "second_factor", withVerified(step, amr), { json: true });
       });
     },

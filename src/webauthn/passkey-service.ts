@@ -5,6 +5,16 @@ import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
 import { authenticatorNameOf } from "./authenticator-names.js";
 import { MAX_CREDENTIAL_ID_BYTES } from "./credential-id.js";
+import {
+  assertAttestationAllowed,
+  type CeremonyScope,
+  coversRegistration,
+  coversSignIn,
+  NO_APP,
+  NO_PASSKEY_POLICY,
+  type PasskeyPolicy,
+  signInNeedsApprovedKey,
+} from "./passkey-policy.js";
 import { credentialIdTooLong, parseAuthenticationResponse, parseRegistrationResponse } from "./response-shape.js";
 
 // Loaded at the first ceremony: with its ASN.1 stack it is the largest library the services load,
@@ -69,16 +79,29 @@ export type PasskeyHint = (typeof PASSKEY_HINTS)[number];
 const CONDITIONAL = "conditional-";
 const AUTHENTICATOR_TYPE_OF = { "security-key": "securityKey", "client-device": "localDevice", hybrid: "remoteDevice" } as const;
 
+/** The app a ceremony happens for: none on the account page, sign-up and recovery. */
+export type CeremonyApp = Omit<CeremonyScope, "operator">;
+
 export function createPasskeyService(deps: {
   credentials: CredentialQueries;
   state: InteractionStateQueries;
   config: PasskeyConfig;
   events: SecurityEventLog;
+  /** The operator's attestation policy (issue #16); none by default. */
+  policy?: PasskeyPolicy;
+  /** Whether an account has the operator role (the policy may apply to operators only). */
+  isOperator?: (userId: string) => Promise<boolean>;
   now?: () => Date;
 }) {
   const { credentials, state, config } = deps;
+  const policy = deps.policy ?? NO_PASSKEY_POLICY;
   const now = deps.now ?? (() => new Date());
   const expiresAt = () => new Date(now().getTime() + CHALLENGE_TTL_MS);
+  const scopeOf = async (userId: string, app: CeremonyApp): Promise<CeremonyScope> => ({
+    ...app,
+    // Looked up only when the answer matters.
+    operator: policy.attestation === "direct" && policy.appliesTo === "operators" ? ((await deps.isOperator?.(userId)) ?? false) : false,
+  });
 
   async function takeChallenge(id: string) {
     const challenge = await state.takeChallenge(id);
@@ -86,12 +109,39 @@ export function createPasskeyService(deps: {
     return challenge;
   }
 
+  /**
+   * Whether the attestation passes the policy. A covered registration that fails is refused (and
+   * recorded); one outside the policy's scope is only marked, so that the passkey counts should the
+   * policy cover its owner later (an account made operator).
+   */
+  async function checkAttestation(userId: string, info: VerifiedRegistrationResponse["registrationInfo"] & object, app: CeremonyApp): Promise<boolean> {
+    if (policy.attestation === "none") return false;
+    const covered = coversRegistration(policy, await scopeOf(userId, app));
+    try {
+      await assertAttestationAllowed(policy, info);
+      return true;
+    } catch (error) {
+      if (!covered) return false;
+      const rule = (error as { code?: string }).code?.replace("passkey_policy.", "") ?? "unknown";
+      await deps.events.record({
+        type: "passkey_policy.refused",
+        outcome: "refused",
+        userId,
+        details: { ceremony: "registration", rule, aaguid: info.aaguid, format: info.fmt },
+      });
+      throw error;
+    }
+  }
+
   async function issueRegistrationOptions(
     challengeKey: string,
     account: PasskeyAccount,
+    app: CeremonyApp,
     { hint, conditional = false }: { hint?: PasskeyHint; conditional?: boolean },
   ) {
     const existing = await credentials.listCredentialsOfUser(account.id);
+    // Asked for only where the policy needs it: browsers may warn that the site wants to know the key's model.
+    const attestationType = coversRegistration(policy, await scopeOf(account.id, app)) ? "direct" : "none";
     const { generateRegistrationOptions } = await simpleWebAuthn();
     const options = await generateRegistrationOptions({
       rpName: config.rpName,
@@ -99,7 +149,7 @@ export function createPasskeyService(deps: {
       userID: new Uint8Array(Buffer.from(account.id, "utf8")),
       userName: account.email,
       userDisplayName: account.name ?? account.email,
-      attestationType: "none",
+      attestationType,
       excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as never })),
       // A password manager creating a passkey on its own asks for no verification: "preferred".
       authenticatorSelection: { residentKey: "required", userVerification: conditional ? "preferred" : "required" },
@@ -111,7 +161,14 @@ export function createPasskeyService(deps: {
     return options;
   }
 
-  async function verifyNewCredential(challengeKey: string, userId: string, body: unknown, name: string, conditional: boolean): Promise<NewPasskey> {
+  async function verifyNewCredential(
+    challengeKey: string,
+    userId: string,
+    body: unknown,
+    name: string,
+    app: CeremonyApp,
+    conditional: boolean,
+  ): Promise<NewPasskey> {
     const challenge = await takeChallenge(challengeKey);
     assertThat(challenge.userId === userId, expired);
     const response = parseRegistrationResponse(body);
@@ -138,6 +195,7 @@ export function createPasskeyService(deps: {
     const existing = await credentials.findCredentialById(info.credential.id);
     // Whether an id is registered is no secret (see verifyAuthentication); whose it is, beyond "yours", is not said.
     assertThat(!existing, existing?.userId === userId ? alreadyYours : alreadyRegistered);
+    const attested = await checkAttestation(userId, info, app);
     const deviceBound = info.credentialDeviceType !== "multiDevice";
     return {
       credential: {
@@ -150,6 +208,8 @@ export function createPasskeyService(deps: {
         backupEligible: !deviceBound,
         backedUp: info.credentialBackedUp,
         aaguid: info.aaguid,
+        attested,
+        attestationFormat: info.fmt,
         // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
         name: authenticatorNameOf(info.aaguid) ?? name,
       },
@@ -176,7 +236,12 @@ export function createPasskeyService(deps: {
       return options;
     },
 
-    async verifyAuthentication(challengeKey: string, body: unknown): Promise<PasskeySignIn> {
+    /**
+     * `app`: the sign-in's app; when the policy covers it, only a passkey registered under the policy
+     * is accepted (after its assertion verified, so the answer says nothing about others' passkeys).
+     * @throws AppError passkey_policy.approved_key_required (403) besides the passkey.* ones
+     */
+    async verifyAuthentication(challengeKey: string, body: unknown, app: CeremonyApp = NO_APP): Promise<PasskeySignIn> {
       const challenge = await takeChallenge(challengeKey);
       const response = parseAuthenticationResponse(body);
       const credential = await credentials.findCredentialById(response.id);
@@ -231,6 +296,15 @@ export function createPasskeyService(deps: {
       const info = verification.authenticationInfo;
       // The backup-eligible flag is fixed at creation; a change means another authenticator.
       assertThat((info.credentialDeviceType === "multiDevice") === credential.backupEligible, failed);
+      if (!credential.attested && coversSignIn(policy, await scopeOf(credential.userId, app))) {
+        await deps.events.record({
+          type: "passkey_policy.refused",
+          outcome: "refused",
+          userId: credential.userId,
+          details: { ceremony: "sign_in", rule: "approved_key_required", credentialId: credential.id },
+        });
+        throw signInNeedsApprovedKey();
+      }
       await credentials.recordCredentialUse(credential.id, info.newCounter, info.credentialBackedUp, now());
       return { userId: credential.userId, amr: [info.credentialDeviceType === "multiDevice" ? "swk" : "hwk", "user"] };
     },
@@ -239,22 +313,29 @@ export function createPasskeyService(deps: {
      * Options to create a passkey for an account (which may not exist yet, during sign-up); its
      * existing credentials are excluded. `challengeKey` is "<purpose>:<interaction or link>".
      */
-    registrationOptions: (challengeKey: string, account: PasskeyAccount, hint?: PasskeyHint) => issueRegistrationOptions(challengeKey, account, { hint }),
+    registrationOptions: (challengeKey: string, account: PasskeyAccount, hint?: PasskeyHint, app: CeremonyApp = NO_APP) =>
+      issueRegistrationOptions(challengeKey, account, app, { hint }),
 
     /**
      * Options for an automatic passkey (WebAuthn L3 conditional create: the password manager the user
      * just signed in with creates it without a dialog, hence without user presence). Stored apart
      * from every other challenge: only `verifyConditionalRegistration` takes them.
      */
-    conditionalRegistrationOptions: (challengeKey: string, account: PasskeyAccount) =>
-      issueRegistrationOptions(`${CONDITIONAL}${challengeKey}`, account, { conditional: true }),
+    conditionalRegistrationOptions: (challengeKey: string, account: PasskeyAccount, app: CeremonyApp = NO_APP) =>
+      issueRegistrationOptions(`${CONDITIONAL}${challengeKey}`, account, app, { conditional: true }),
 
-    /** Verifies a new credential for the account the challenge was made for; the caller stores it. */
-    verifyRegistration: (challengeKey: string, userId: string, body: unknown, name: string) => verifyNewCredential(challengeKey, userId, body, name, false),
+    /**
+     * Verifies a new credential for the account the challenge was made for; the caller stores it.
+     * Where the policy covers the registration (`app`: the sign-in it is made in) its attestation must pass it.
+     * @throws AppError passkey_policy.* (400) besides the passkey.* ones
+     */
+    verifyRegistration: (challengeKey: string, userId: string, body: unknown, name: string, app: CeremonyApp = NO_APP) =>
+      verifyNewCredential(challengeKey, userId, body, name, app, false),
 
-    /** The answer to `conditionalRegistrationOptions`: user presence may be absent, nothing else is relaxed. */
-    verifyConditionalRegistration: (challengeKey: string, userId: string, body: unknown, name: string) =>
-      verifyNewCredential(`${CONDITIONAL}${challengeKey}`, userId, body, name, true),
+    /** The answer to `conditionalRegistrationOptions`: user presence may be absent, nothing else is relaxed (the policy included). */
+    verifyConditionalRegistration: (challengeKey: string, userId: string, body: unknown, name: string, app: CeremonyApp = NO_APP) =>
+      verifyNewCredential(`${CONDITIONAL}${challengeKey}`, userId, body, name, app, true),
+
     /**
      * Stores a verified credential for an existing account, by default on its own; `insert` stores it
      * together with what it changes (one transaction) and answers what that returns.

@@ -29,6 +29,13 @@ export interface Ceremony {
   rpId: string;
 }
 
+/**
+ * The attestation statement a registration carries: `none`; `packed` self attestation (signed with
+ * the credential's own key); or `packed` full attestation, signed with the key of `x5c[0]` (DER
+ * certificates, leaf first) — WebAuthn L3 §8.2.
+ */
+export type Attestation = { fmt: "none" } | { fmt: "packed"; self: true } | { fmt: "packed"; x5c: Buffer[]; signingKey: KeyObject };
+
 export interface AssertionOverrides {
   type?: string;
   origin?: string;
@@ -77,14 +84,26 @@ export class SoftwareAuthenticator {
     return Buffer.concat(parts);
   }
 
-  /** A `none` attestation, as navigator.credentials.create() returns it through @simplewebauthn/browser. */
-  registration(ceremony: Ceremony, flags = this.defaultFlags) {
+  /** A registration as navigator.credentials.create() returns it through @simplewebauthn/browser; `none` attestation unless asked. */
+  registration(ceremony: Ceremony, flags = this.defaultFlags, attestation: Attestation = { fmt: "none" }) {
     const clientDataJSON = Buffer.from(JSON.stringify({ type: "webauthn.create", challenge: ceremony.challenge, origin: ceremony.origin, crossOrigin: false }));
+    const authData = this.authData(ceremony.rpId, flags, this.signCount, true);
+    const attStmt = new Map<string, unknown>();
+    if (attestation.fmt === "packed") {
+      const signingKey = "x5c" in attestation ? attestation.signingKey : this.keys.privateKey;
+      attStmt.set("alg", -7);
+      attStmt.set("sig", new Uint8Array(sign("sha256", Buffer.concat([authData, sha256(clientDataJSON)]), signingKey)));
+      if ("x5c" in attestation)
+        attStmt.set(
+          "x5c",
+          attestation.x5c.map((der) => new Uint8Array(der)),
+        );
+    }
     const attestationObject = isoCBOR.encode(
       new Map<string, unknown>([
-        ["fmt", "none"],
-        ["attStmt", new Map()],
-        ["authData", this.authData(ceremony.rpId, flags, this.signCount, true)],
+        ["fmt", attestation.fmt],
+        ["attStmt", attStmt],
+        ["authData", authData],
       ]) as never,
     );
     const id = b64url(this.credentialId);
