@@ -36,9 +36,9 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
       const client = await provider.Client.find(String(details.params.client_id));
       if (clientSetting(client, "idp_first_party") === true) return approve(ctx, details);
       const missing = details.prompt.details as MissingGrant;
-      const app = appOnPage(client);
-      const clientName = app?.name ?? String(details.params.client_id);
       const { t } = views.textOf(ctx);
+      const app = appOnPage(client, t);
+      const clientName = app?.name ?? String(details.params.client_id);
       const scopeLabel = scopeLabelsIn(t);
       views.render(
         ctx,

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { authorizationRequest, createUser, PASSWORD, type RelyingParty, RP_CALLBACK, registerRelyingParty, signIn } from "../helpers/relying-party.js";
@@ -160,5 +161,35 @@ describe("the sign-in journey in German and French", () => {
     const done = await browser.follow(signedOut.location as string, server.issuer, signedOut);
     expect(done.text).toContain("<title>Déconnecté</title>");
     expect(readable(done.text)).toContain("Vous êtes déconnecté. Vous pouvez fermer cette fenêtre.");
+  });
+});
+
+describe("the busy page in German", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("pglite", { load: { maxInFlight: 1, maxQueued: 0 } });
+  });
+  afterAll(() => server?.stop());
+
+  it("says how long to wait, in the browser's language", async () => {
+    // A form whose body is only half sent holds the one slot until it is finished.
+    const held = request(new URL("/nowhere", server.issuer), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "content-length": 10 },
+    });
+    const heldAnswer = new Promise<void>((resolve) => held.once("response", (response) => response.resume().once("end", resolve)));
+    held.write("a=1");
+    let busy: Response | undefined;
+    for (let attempt = 0; attempt < 50 && busy?.status !== 503; attempt += 1) {
+      busy = await fetch(`${server.issuer}/nowhere`, { headers: { accept: "text/html", "accept-language": "de" } });
+    }
+    held.end("&b=234567");
+    await heldAnswer;
+    expect(busy?.status).toBe(503);
+    const html = await (busy as Response).text();
+    expect(html).toContain('<html lang="de">');
+    expect(html).toContain("<title>Gerade ausgelastet</title>");
+    expect(html).toMatch(/Bitte versuchen Sie es in \d+ Sekunden? erneut\./);
   });
 });
