@@ -122,6 +122,18 @@ describe("the sign-in journey in German and French", () => {
     });
   });
 
+  it("refused requests: a form without its CSRF token, a body too large", async () => {
+    const { browser, page } = await germanSignIn();
+    // Refused before the interaction (and its ui_locales) is read: the browser's language.
+    browser.acceptLanguage = "de";
+    const noToken = await browser.postForm(new URL(formActionOf(page.text, "/login"), server.issuer).toString(), { email: "a@example.com" });
+    expect(noToken.status).toBe(403);
+    expect(noToken.text).toContain("Dieses Formular ist abgelaufen. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.");
+    const tooLarge = await browser.postForm(`${page.url}/login`, { _csrf: csrfTokenOf(page.text), email: "x".repeat(200_000) });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.text).toContain("Der Inhalt der Anfrage ist zu groß.");
+  });
+
   it("an OAuth error page (unknown app) in the browser's French", async () => {
     const browser = new BrowserSession();
     browser.acceptLanguage = "fr-FR,fr;q=0.9";
