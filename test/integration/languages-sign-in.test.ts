@@ -201,7 +201,7 @@ describe("the busy page in German", () => {
     expect(busy?.status).toBe(503);
     const html = await (busy as Response).text();
     expect(html).toContain('<html lang="de">');
-    expect(html).toContain("<title>Gerade ausgelastet</title>");
+    expect(html).toContain("<title>Derzeit ausgelastet</title>");
     expect(html).toMatch(/Bitte versuchen Sie es in \d+ Sekunden? erneut\./);
   });
 });
