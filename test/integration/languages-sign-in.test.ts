@@ -87,6 +87,15 @@ describe("the sign-in journey in German and French", () => {
     expect(done.location?.startsWith(RP_CALLBACK)).toBe(true);
   });
 
+  it("“Confirm it's you” when the app asks for a fresh sign-in", async () => {
+    const user = await newUser();
+    const { browser } = await signIn(server, rp, new BrowserSession(), {}, user.email);
+    const page = await browser.follow((await authorizationRequest(rp, { prompt: "login", ui_locales: "de" })).url.toString(), server.issuer);
+    expect(page.text).toContain('<html lang="de">');
+    expect(page.text).toContain(`Die App bittet Sie zu bestätigen, dass Sie es sind, <strong>${user.email}</strong>.`);
+    expect(page.text).toContain("Anderes Konto verwenden");
+  });
+
   it("the sign-up form and its “check your email” page", async () => {
     const { browser, page } = await germanSignIn();
     const path = page.text.match(/href="(\/interaction\/[^"]+\/signup)"/)?.[1];
