@@ -15,7 +15,7 @@ function passkeyName(value: string): string {
   const name = value.trim();
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
   if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name) || hasBidiControl(name))
-    throw badRequest("passkey.invalid_name", `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
+    throw badRequest("passkey.invalid_name", `Give the passkey a name of 1 to ${MAX_NAME} characters.`, { max: MAX_NAME });
   return name;
 }
 

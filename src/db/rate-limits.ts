@@ -13,7 +13,8 @@ export interface ThrottleSettings {
 
 function tooMany(code: string, what: string, msBeforeNext: number): AppError {
   const minutes = Math.max(1, Math.ceil(msBeforeNext / 60_000));
-  return new AppError(code, `${what} Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, 429);
+  // `count`: the catalogs pick the plural form by it (errors:<code>_one / _other).
+  return new AppError(code, `${what} Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, 429, { fields: { count: minutes } });
 }
 
 const tableOptions = (db: Db) => ({ storeClient: db, tableName: "rateLimit", clearExpiredByTimeout: false });

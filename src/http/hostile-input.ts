@@ -5,7 +5,9 @@ import { AppError } from "../errors.js";
 import { jsonProblem, percentEncodedProblem, requestTargetProblem, strictUtf8 } from "./input-text.js";
 
 const refused = (where: string, problem: string) => new AppError("invalid_request", `The request's ${where} ${problem}.`, 400);
-const tooLarge = () => new AppError("invalid_request", "The request body is too large.", 413);
+// `context`: pages word these two as errors:invalid_request_too_large / _compressed (i18next context); the
+// others name a part of the request and its problem, said for developers, in English.
+const tooLarge = () => new AppError("invalid_request", "The request body is too large.", 413, { fields: { context: "too_large" } });
 
 /** "64kb" / "1mb" (the config's form) in bytes. */
 export function limitInBytes(limit: string): number {
@@ -62,7 +64,8 @@ export function refuseHostileInput(options: { bodyLimit: string }): Middleware {
     const kind = hasBody(ctx) ? ctx.is("urlencoded", "json", "+json") : false;
     if (kind) {
       const encoding = ctx.get("Content-Encoding");
-      if (encoding && encoding !== "identity") throw new AppError("invalid_request", "Request bodies must not be compressed.", 415);
+      if (encoding && encoding !== "identity")
+        throw new AppError("invalid_request", "Request bodies must not be compressed.", 415, { fields: { context: "compressed" } });
       const body = await readBody(ctx.req, limit);
       const text = strictUtf8(body);
       if (text === null) throw refused("body", "is not UTF-8");

@@ -41,7 +41,7 @@ export function refuseOtherHosts(issuer: string): Middleware {
     // still here when a trusted proxy sent it (client-address.ts), and a proxy chain may list several.
     const claimed = ctx.get("X-Forwarded-Host").split(",")[0]?.trim() || ctx.get("Host");
     if (normalHost(claimed, protocol) !== issuerHost || targetHost !== issuerHost) {
-      throw new AppError("misdirected_request", `This server answers only for ${issuer}.`, 421);
+      throw new AppError("misdirected_request", `This server answers only for ${issuer}.`, 421, { fields: { issuer } });
     }
     await next();
   };

@@ -32,7 +32,7 @@ export function loadShedding(options: LoadSheddingOptions, deps: { views: Views;
       ctx.body = { error: "temporarily_unavailable", error_description: DESCRIPTION };
       return;
     }
-    deps.views.render(ctx, "errors/busy", { title: "Busy right now", retryAfterSeconds: options.retryAfterSeconds }, 503);
+    deps.views.render(ctx, "errors/busy", { title: deps.views.textOf(ctx).t("sign-in:busy.title"), retryAfterSeconds: options.retryAfterSeconds }, 503);
   }
 
   return async (ctx, next) => {

@@ -10,18 +10,16 @@ export function pageForUnknownPaths(views: Views): Middleware {
     await next();
     if (ctx.status !== 404 || ctx.body !== undefined) return;
     const context = ctx as unknown as Context;
+    const { t } = views.textOf(context);
+    const message = t("errors:not_found");
     if (!context.accepts("html") || context.get("Accept").includes("application/json")) {
-      ctx.body = { error: "not_found", error_description: "There is nothing at this address." };
+      ctx.body = { error: "not_found", error_description: message };
       ctx.status = 404;
       return;
     }
     ctx.type = "html";
     // Setting a body makes koa answer 200 unless the status is set again after it.
-    ctx.body = views.renderToString(context, "errors/error", {
-      title: "Page not found",
-      message: "There is nothing at this address.",
-      next: "Check the address, or go back to the app you came from and sign in from there.",
-    });
+    ctx.body = views.renderToString(context, "errors/error", { title: t("sign-in:notFound.title"), message, next: t("sign-in:notFound.next") });
     ctx.status = 404;
   };
 }

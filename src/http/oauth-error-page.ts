@@ -1,3 +1,5 @@
+import type { TFunction } from "i18next";
+
 /** What an error page says: a plain title and message, what to do next, and the OAuth error for developers. */
 export type ErrorPage = {
   title: string;
@@ -7,38 +9,28 @@ export type ErrorPage = {
   details?: string;
 };
 
-const BACK = "Go back to the app and start signing in again.";
-const TELL_OWNER = "If it keeps happening, tell the app's owner: the link it sends people to sign in is not set up right.";
+/** Which of the explanations in `sign-in:oauthError` an error gets. */
+function explanationOf(out: { error?: string; error_description?: string }): { key: string; next: string } {
+  const description = out.error_description ?? "";
+  if (out.error === "invalid_client" || /client is invalid|client not found/i.test(description)) return { key: "unknownApp", next: "tellOwner" };
+  if (out.error === "invalid_redirect_uri" || /redirect_uri/i.test(description)) return { key: "badRedirect", next: "tellOwner" };
+  if (out.error === "server_error") return { key: "serverError", next: "serverError.next" };
+  if (out.error === "session_ended" || (out.error === "invalid_request" && /interaction|session/i.test(description))) return { key: "ended", next: "back" };
+  return { key: "other", next: "back" };
+}
 
 /**
  * oidc-provider's errors at the authorization and logout endpoints (when there is no app to send
- * them to), said for the person in front of the page; the raw error stays in a details line.
+ * them to), said for the person in front of the page in their language (`t`); the raw error stays
+ * in a details line, in English, for the app's developers.
  */
-export function explainOAuthError(out: { error?: string; error_description?: string }): ErrorPage {
-  const developer = { error: out.error, details: out.error_description };
-  const description = out.error_description ?? "";
-  if (out.error === "invalid_client" || /client is invalid|client not found/i.test(description))
-    return {
-      title: "This app is not known here",
-      message: "The app that sent you here is not registered with this sign-in service.",
-      next: TELL_OWNER,
-      ...developer,
-    };
-  if (out.error === "invalid_redirect_uri" || /redirect_uri/i.test(description))
-    return {
-      title: "This sign-in link is not set up right",
-      message: "The app asked to send you back to an address it has not registered, so signing in stopped here to keep your account safe.",
-      next: TELL_OWNER,
-      ...developer,
-    };
-  if (out.error === "server_error")
-    return {
-      title: "Something went wrong on our side",
-      message: "Signing in could not continue because of a problem here.",
-      next: "Wait a moment, then go back to the app and try again.",
-      ...developer,
-    };
-  if (out.error === "session_ended" || (out.error === "invalid_request" && /interaction|session/i.test(description)))
-    return { title: "This step already ended", message: "It was completed or ended in another window, or it took too long.", next: BACK, ...developer };
-  return { title: "Signing in could not continue", message: "The sign-in link was not valid or has expired.", next: BACK, ...developer };
+export function explainOAuthError(out: { error?: string; error_description?: string }, t: TFunction): ErrorPage {
+  const { key, next } = explanationOf(out);
+  return {
+    title: t(`sign-in:oauthError.${key}.title`),
+    message: t(`sign-in:oauthError.${key}.message`),
+    next: t(`sign-in:oauthError.${next}`),
+    error: out.error,
+    details: out.error_description,
+  };
 }

@@ -16,8 +16,10 @@ const proxyNotHttps =
  */
 export function requireTls(options: { trustProxy: boolean }): Middleware {
   const message = options.trustProxy ? proxyNotHttps : withoutProxy;
+  // `context`: pages word the second case as errors:http.tls_required_without_proxy (i18next context).
+  const fields: Record<string, string> = options.trustProxy ? {} : { context: "without_proxy" };
   return async (ctx, next) => {
-    if (!ctx.secure) throw new AppError("http.tls_required", message, 421);
+    if (!ctx.secure) throw new AppError("http.tls_required", message, 421, { fields });
     await next();
   };
 }

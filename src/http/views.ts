@@ -47,6 +47,8 @@ export function createViews(viewsDir: string, options: { cache: boolean; brand: 
       csrfToken: ctx.state.csrfToken,
       lang: text.language,
       t: text.t,
+      // `<%~ it.html.t(...) %>` for a text with markup of its own: the values in it are escaped instead.
+      html: { t: (key: string, values: Record<string, unknown> = {}) => text.t(key, { ...values, interpolation: { escapeValue: true } }) },
       time: text.timeElement,
     });
   }

@@ -1,3 +1,4 @@
+import type { TFunction } from "i18next";
 import type { Client } from "oidc-provider";
 import { ACCOUNT_CLIENT_ID } from "../account/account-client.js";
 import { clientSetting } from "../oidc/client-setting.js";
@@ -32,21 +33,20 @@ function webUrl(value: unknown): URL | null {
   }
 }
 
-function logoOf(client: Client, name: string): { logo: AppOnPage["logo"]; imageOrigins: string[] } {
-  const alt = `${name} logo`;
+function logoOf(client: Client, alt: string): { logo: AppOnPage["logo"]; imageOrigins: string[] } {
   const inline = clientSetting(client, "idp_logo_data_uri");
   if (typeof inline === "string" && INLINE_LOGO.test(inline)) return { logo: { src: inline, alt }, imageOrigins: [] };
   const url = webUrl(client.logoUri);
   return url ? { logo: { src: url.href, alt }, imageOrigins: [url.origin] } : { logo: null, imageOrigins: [] };
 }
 
-/** What the page shows of the app asking; null for the IdP's own account pages (they keep their wording). */
-export function appOnPage(client: Client | undefined): AppOnPage | null {
+/** What the page shows of the app asking, in the language of `t`; null for the IdP's own account pages (they keep their wording). */
+export function appOnPage(client: Client | undefined, t: TFunction): AppOnPage | null {
   if (!client || client.clientId === ACCOUNT_CLIENT_ID) return null;
   const name = client.clientName ?? client.clientId;
   return {
     name,
-    ...logoOf(client, name),
+    ...logoOf(client, t("sign-in:app.logoAlt", { app: name })),
     homePage: webUrl(client.clientUri)?.href ?? null,
     privacyPolicy: webUrl(client.policyUri)?.href ?? null,
     terms: webUrl(client.tosUri)?.href ?? null,

@@ -1,7 +1,7 @@
 import type { Context } from "koa";
 import { badRequest } from "../errors.js";
 import { clientSetting } from "../oidc/client-setting.js";
-import { scopeLabel } from "../oidc/scope-labels.js";
+import { scopeLabelsIn } from "../oidc/scope-labels.js";
 import { appOnPage } from "./app-on-page.js";
 import { finishInteraction, type InteractionDetails } from "./interaction.js";
 import type { InteractionDependencies } from "./routes.js";
@@ -36,14 +36,16 @@ export function consentStep({ provider, views }: Pick<InteractionDependencies, "
       const client = await provider.Client.find(String(details.params.client_id));
       if (clientSetting(client, "idp_first_party") === true) return approve(ctx, details);
       const missing = details.prompt.details as MissingGrant;
-      const app = appOnPage(client);
+      const { t } = views.textOf(ctx);
+      const app = appOnPage(client, t);
       const clientName = app?.name ?? String(details.params.client_id);
+      const scopeLabel = scopeLabelsIn(t);
       views.render(
         ctx,
         "interactions/consent",
         {
-          title: "Allow access",
-          heading: `Sign in to ${clientName}`,
+          title: t("sign-in:titles.allowAccess"),
+          heading: t("common:signInTo", { app: clientName }),
           logo: app?.logo,
           app,
           uid: details.uid,

@@ -12,7 +12,6 @@ import type { InteractionDependencies } from "./routes.js";
 import { withVerified } from "./second-factor.js";
 import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
-const WRONG_CODE = "That code did not match. Check that your device's clock is right, then enter the code the app shows now.";
 const accountGone = () => badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
 
 /**
@@ -47,7 +46,7 @@ export function enrolmentStep(
   return {
     routes(router: Router, admit: Admit) {
       const enrolPage = (ctx: Context) => ({
-        title: "Set up an authenticator app",
+        title: views.textOf(ctx).t("sign-in:titles.setUpAuthenticatorApp"),
         confirmAction: `/interaction/${uidOf(ctx)}/enrol/totp/confirm`,
         cancelHref: `/interaction/${uidOf(ctx)}`,
       });
@@ -77,12 +76,13 @@ export function enrolmentStep(
         if (!confirmed) {
           // A wrong code keeps the set-up (the same secret) until it expires; then starting again replaces it.
           const pending = await totp.pendingEnrolment(await userOf(step));
-          if (pending) return views.render(ctx, "account/totp-enrol", { ...enrolPage(ctx), ...pending, error: WRONG_CODE }, 400);
-          return machine.show(ctx, step, { error: "This set-up expired. Start it again, and remove the earlier entry from your app." });
+          if (pending)
+            return views.render(ctx, "account/totp-enrol", { ...enrolPage(ctx), ...pending, error: views.textOf(ctx).t("sign-in:enrol.wrongCode") }, 400);
+          return machine.show(ctx, step, { error: views.textOf(ctx).t("sign-in:enrol.expired") });
         }
         await deps.notifySecurityChange({ userId: step.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: requestOrigin(ctx) });
         const codes = (await backupCodes.remaining(step.userId)) === 0 ? await backupCodes.regenerate(step.userId) : null;
-        views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid: uidOf(ctx), codes });
+        views.render(ctx, "interactions/enrol-done", { title: views.textOf(ctx).t("sign-in:titles.authenticatorAppSetUp"), uid: uidOf(ctx), codes });
       });
 
       router.post("/enrol/continue", admit("enrolled"), async (ctx) => {

@@ -25,7 +25,9 @@ export async function loadInteraction(ctx: Context, provider: Provider): Promise
 
 export type InteractionResult = Parameters<Provider["interactionResult"]>[2];
 
-const ended = () => badRequest("interaction.expired", "This sign-in page has expired or was already used. Go back to the app and start again.");
+// `context`: pages word it as errors:interaction.expired_used (i18next context).
+const ended = () =>
+  badRequest("interaction.expired", "This sign-in page has expired or was already used. Go back to the app and start again.", { context: "used" });
 
 /**
  * Stores the interaction's result and returns where the browser resumes: what

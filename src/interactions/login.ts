@@ -19,8 +19,8 @@ export function loginStep(
 
   async function show(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
     const loginHint = typeof details.params.login_hint === "string" ? details.params.login_hint : "";
-    const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)));
     const { t } = views.textOf(ctx);
+    const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)), t);
     views.render(
       ctx,
       "interactions/login",

@@ -11,7 +11,7 @@ export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "reco
     deps.views.render(
       ctx,
       "interactions/recover",
-      { title: "Recover your account", uid: details.uid, email: "", minutes: deps.recoveryLinkMinutes, ...data },
+      { title: deps.views.textOf(ctx).t("sign-in:titles.recover"), uid: details.uid, email: "", minutes: deps.recoveryLinkMinutes, ...data },
       status,
     );
 
@@ -25,7 +25,7 @@ export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "reco
         render(ctx, details, { sent: true, email });
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        render(ctx, details, { email: typed, error: error.message }, error.status);
+        render(ctx, details, { email: typed, error: deps.views.textOf(ctx).errorMessage(error) }, error.status);
       }
     },
   };

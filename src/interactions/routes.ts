@@ -67,13 +67,21 @@ const isStepUp = (details: InteractionDetails) =>
 
 /** "You don't have access to <app>": the only way on is back to the app, with access_denied. */
 async function showNoAccess(ctx: Context, details: InteractionDetails, deps: Pick<InteractionDependencies, "provider" | "userQueries" | "views">) {
-  const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)));
+  const { t } = deps.views.textOf(ctx);
+  const app = appOnPage(await deps.provider.Client.find(String(details.params.client_id)), t);
   const user = details.session?.accountId ? await deps.userQueries.findUserById(details.session.accountId) : null;
   const clientName = app?.name ?? String(details.params.client_id);
   deps.views.render(
     ctx,
     "interactions/no-access",
-    { title: "No access", heading: `No access to ${clientName}`, logo: app?.logo, uid: details.uid, clientName, email: user?.email ?? "" },
+    {
+      title: t("sign-in:titles.noAccess"),
+      heading: t("sign-in:titles.noAccessTo", { app: clientName }),
+      logo: app?.logo,
+      uid: details.uid,
+      clientName,
+      email: user?.email ?? "",
+    },
     403,
     { imageOrigins: app?.imageOrigins },
   );

@@ -20,8 +20,11 @@ export function withVerified(step: StepRow, added: string[]): StepProgress {
  * when the session is below what the authorization needs, and before setting up a new factor.
  * The page offers what the step machine decided; the server accepts nothing else.
  */
-export function secondFactorStep(deps: Pick<InteractionDependencies, "secondFactors" | "passkeys" | "provider" | "globalMinimumAcr">, machine: StepMachine) {
-  const { secondFactors, passkeys } = deps;
+export function secondFactorStep(
+  deps: Pick<InteractionDependencies, "secondFactors" | "passkeys" | "provider" | "globalMinimumAcr" | "views">,
+  machine: StepMachine,
+) {
+  const { secondFactors, passkeys, views } = deps;
   const stepOf = (ctx: Context) => interactionOf(ctx).step as StepRow;
 
   return {
@@ -35,7 +38,7 @@ export function secondFactorStep(deps: Pick<InteractionDependencies, "secondFact
           added = (await secondFactors.verifyCode(step.userId, bodyField(ctx.request.body, "code"), requestOrigin(ctx))).amr;
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
-          return machine.show(ctx, step, { error: error.message, status: error.status });
+          return machine.show(ctx, step, { error: views.textOf(ctx).errorMessage(error), status: error.status });
         }
         await machine.advance(ctx, "second_factor", withVerified(step, added));
       });

@@ -16,7 +16,12 @@ export function signUpStep(
   const { views, signUp } = deps;
 
   function showForm(ctx: Context, details: InteractionDetails, extra: { email?: string; error?: string } = {}, status = 200) {
-    views.render(ctx, "interactions/sign-up", { title: "Create an account", uid: details.uid, email: extra.email ?? "", error: extra.error }, status);
+    views.render(
+      ctx,
+      "interactions/sign-up",
+      { title: views.textOf(ctx).t("sign-up:titles.createAccount"), uid: details.uid, email: extra.email ?? "", error: extra.error },
+      status,
+    );
   }
 
   function assertSignUpOffered(details: InteractionDetails) {
@@ -39,10 +44,15 @@ export function signUpStep(
         email = await signUp.requestLink(raw, ctx.ip, details.uid);
       } catch (error) {
         if (!(error instanceof AppError) || error.status === 404) throw error;
-        showForm(ctx, details, { email: raw, error: error.message }, error.status);
+        showForm(ctx, details, { email: raw, error: views.textOf(ctx).errorMessage(error) }, error.status);
         return;
       }
-      views.render(ctx, "interactions/sign-up-sent", { title: "Check your email", uid: details.uid, email, minutes: deps.signUpLinkMinutes });
+      views.render(ctx, "interactions/sign-up-sent", {
+        title: views.textOf(ctx).t("sign-up:titles.checkEmail"),
+        uid: details.uid,
+        email,
+        minutes: deps.signUpLinkMinutes,
+      });
     },
 
     /**
@@ -63,7 +73,7 @@ export function signUpStep(
       const pending = details?.uid === uid && secret ? await deps.signInSteps.take(signUpContinuationKey(uid, secret), "sign_up", new Date()) : null;
       const user = pending && (await deps.users.findById(pending.userId));
       if (!details || !pending || !user) {
-        views.render(ctx, "signup/done", { title: "Your account is ready" });
+        views.render(ctx, "signup/done", { title: views.textOf(ctx).t("sign-up:titles.ready") });
         return;
       }
       ctx.status = 303;

@@ -118,29 +118,37 @@ export function createStepMachine(deps: StepMachineDependencies) {
     const user = await deps.users.findById(step.userId);
     if (!user) throw badRequest("interaction.expired", "This sign-in page has expired. Go back to the app and start again.");
     const uid = details.uid;
+    const { t } = views.textOf(ctx);
     const status = options.status ?? (options.error ? 400 : 200);
     switch (step.stage as StepStage) {
       case "second_factor": {
         const factors = await factorsOf(user);
         const next = await decide(details, user, step);
         const offer = next.kind === "second_factor" ? next : { passkey: factors.passkeys > 0, codes: factors.totp || factors.backupCodes > 0 };
-        return views.render(ctx, "interactions/second-factor", { title: "Confirm it's you", uid, ...offer, error: options.error }, status);
+        return views.render(ctx, "interactions/second-factor", { title: t("sign-in:titles.confirmItsYou"), uid, ...offer, error: options.error }, status);
       }
       case "enrolment": {
         const next = await decide(details, user, step);
         const totp = next.kind === "enrolment" ? next.totp : false;
-        return views.render(ctx, "interactions/enrol", { title: "Set up a second factor", uid, totp, error: options.error }, status);
+        return views.render(ctx, "interactions/enrol", { title: t("sign-in:titles.setUpSecondFactor"), uid, totp, error: options.error }, status);
       }
       case "enrolled":
-        return views.render(ctx, "interactions/enrol-done", { title: "Authenticator app set up", uid, codes: null });
+        return views.render(ctx, "interactions/enrol-done", { title: t("sign-in:titles.authenticatorAppSetUp"), uid, codes: null });
       case "passkey_offer":
-        return views.render(ctx, "interactions/passkey-prompt", { title: "Create a passkey", uid, error: options.error }, status);
+        return views.render(ctx, "interactions/passkey-prompt", { title: t("sign-in:titles.createPasskey"), uid, error: options.error }, status);
       case "reverify": {
         const factors = await factorsOf(user);
         return views.render(
           ctx,
           "interactions/reverify",
-          { title: "Confirm it's you", uid, email: user.email, passkey: factors.passkeys > 0, password: factors.password, remember: step.remember },
+          {
+            title: t("sign-in:titles.confirmItsYou"),
+            uid,
+            email: user.email,
+            passkey: factors.passkeys > 0,
+            password: factors.password,
+            remember: step.remember,
+          },
           status,
         );
       }

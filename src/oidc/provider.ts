@@ -175,10 +175,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
-          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", { title: "Sign out", form, siteName: config.branding.siteName });
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/confirm", {
+            title: views.textOf(ctx as unknown as Context).t("logout:titles.signOut"),
+            form,
+            siteName: config.branding.siteName,
+          });
         },
         postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
-          ctx.body = views.renderToString(ctx as unknown as Context, "logout/done", { title: "Signed out" });
+          ctx.body = views.renderToString(ctx as unknown as Context, "logout/done", {
+            title: views.textOf(ctx as unknown as Context).t("logout:titles.signedOut"),
+          });
         },
       },
     },
@@ -227,7 +233,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.logger.error({ err: error }, "provider error");
       ctx.type = "html";
-      ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", explainOAuthError(out));
+      ctx.body = views.renderToString(ctx as unknown as Context, "errors/error", explainOAuthError(out, views.textOf(ctx as unknown as Context).t));
     },
   };
 

@@ -30,7 +30,7 @@ export function signUpLinkRoutes(deps: {
   router.get("/verify", async (ctx: Context) => {
     const token = ctx.query.token;
     const email = await signUp.emailOfLink(token);
-    views.render(ctx, "signup/create-passkey", { title: "Create your passkey", email, token });
+    views.render(ctx, "signup/create-passkey", { title: views.textOf(ctx).t("sign-up:titles.createPasskey"), email, token });
   });
 
   router.post("/passkey/register/options", async (ctx: Context) => {
@@ -62,7 +62,7 @@ export function signUpLinkRoutes(deps: {
     ctx.body = { redirectTo: `/interaction/${result.interactionUid}/signup/continue` };
   });
 
-  router.get("/done", (ctx: Context) => views.render(ctx, "signup/done", { title: "Your account is ready" }));
+  router.get("/done", (ctx: Context) => views.render(ctx, "signup/done", { title: views.textOf(ctx).t("sign-up:titles.ready") }));
 
   return router;
 }

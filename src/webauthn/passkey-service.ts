@@ -54,7 +54,8 @@ export interface NewPasskey {
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === "P2002";
 const alreadyRegistered = () => conflict("passkey.already_registered", "This passkey is already registered to an account.");
 // The same words the page's script uses when the browser itself refuses (excludeCredentials).
-const alreadyYours = () => conflict("passkey.already_registered", "This passkey or security key is already registered to your account.");
+// `context`: pages word it as errors:passkey.already_registered_yours (i18next context).
+const alreadyYours = () => conflict("passkey.already_registered", "This passkey or security key is already registered to your account.", { context: "yours" });
 const userHandleOf = (userId: string) => Buffer.from(userId, "utf8").toString("base64url");
 const expired = () => badRequest("passkey.challenge_expired", "This passkey prompt has expired. Try again.");
 // One code for every check an assertion can fail (origin, RP ID, flags, signature, counter, whose

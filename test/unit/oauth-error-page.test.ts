@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { explainOAuthError } from "../../src/http/oauth-error-page.js";
+import { loadCatalogs } from "../../src/i18n/catalogs.js";
 
 describe("error pages people can act on", () => {
+  const catalogs = loadCatalogs();
+
   it.each([
     [{ error: "invalid_client", error_description: "client is invalid" }, "This app is not known here", "tell the app's owner"],
     [
@@ -20,11 +23,18 @@ describe("error pages people can act on", () => {
   ] as [{ error: string; error_description?: string }, string, string][])(
     "%j: a plain title, what to do next, the OAuth error only as details",
     (out, title, next) => {
-      const page = explainOAuthError(out);
+      const page = explainOAuthError(out, catalogs.translator("en"));
       expect(page.title).toBe(title);
       expect(page.next).toContain(next);
       expect(`${page.title} ${page.message} ${page.next}`).not.toMatch(/redirect_uri|client is invalid|_/);
       expect(page).toMatchObject({ error: out.error, details: out.error_description });
     },
   );
+
+  it("says it in the reader's language, the OAuth error staying as it is", () => {
+    const page = explainOAuthError({ error: "invalid_client", error_description: "client is invalid" }, catalogs.translator("fr"));
+    expect(page.title).toBe("Cette application n'est pas connue ici");
+    expect(page.next).toContain("prévenez le responsable de l'application");
+    expect(page).toMatchObject({ error: "invalid_client", details: "client is invalid" });
+  });
 });

@@ -47,7 +47,8 @@
     // The browser refused because excludeCredentials named this authenticator (@simplewebauthn/browser's code for InvalidStateError).
     if (error?.code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED") return root.dataset.msgAlreadyRegistered;
     if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) return root.dataset.msgClosed;
-    return error.message;
+    // Only the server's answers are worded in the page's language; the browser's own messages are not.
+    return error?.fromServer ? error.message : root.dataset.msgFailed;
   };
 
   // Autofill (conditional mediation): the browser lists saved passkeys under the email field and
