@@ -6,6 +6,9 @@ import { createOverview, passkeyAdoption } from "./admin/overview.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
+import { loadCatalogs } from "./i18n/catalogs.js";
+import { createPageTexts } from "./i18n/page-text.js";
+import { createUserLanguage } from "./users/user-language.js";
 import { createRelyingPartyLogout } from "./auth/relying-party-logout.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSessionsEndedFollowUp, createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
@@ -93,7 +96,11 @@ export function createServices(database: Database, config: Config, keys: Derived
     codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),
   });
   const tasks = createBackgroundTasks(logger);
-  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.branding.siteName });
+  // Pages and mails share one set of catalogs; mails sent outside a request speak the user's language.
+  const texts = createPageTexts(loadCatalogs(), { offered: config.languages.offered, fallback: config.languages.default });
+  const userLanguage = createUserLanguage({ users: userQueries, fallback: config.languages.default });
+  const mailText = { users: userQueries, mailer, tasks, texts, userLanguage, siteName: config.branding.siteName };
+  const notifySecurityChange = createSecurityNotifier({ ...mailText, events });
   const oidcPayloads = createOidcPayloadQueries(db);
   const hotPayloads = createHotPayloadQueries(database.hot, invalidationOrigin);
   const sessionDevices = createSessionDeviceQueries(db);
@@ -126,6 +133,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     mailer,
     mailThrottle,
     tasks,
+    texts,
     config,
     logger,
   });
@@ -142,6 +150,8 @@ export function createServices(database: Database, config: Config, keys: Derived
     mailer,
     mailThrottle,
     tasks,
+    texts,
+    userLanguage,
     config,
   });
   const users = createUserService(userQueries, passwords, { passwordChecked: () => metrics.passwordChecks.inc() });
@@ -191,6 +201,7 @@ export function createServices(database: Database, config: Config, keys: Derived
       mailer,
       mailThrottle,
       tasks,
+      texts,
       events,
       issuer: config.issuer,
       siteName: config.branding.siteName,
@@ -199,7 +210,9 @@ export function createServices(database: Database, config: Config, keys: Derived
     signOutSession: createSignOutSession(signOutDependencies),
     relyingPartyLogout,
     notifySecurityChange,
-    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.branding.siteName, issuer: config.issuer }),
+    noticeNewDevice: createNewDeviceNotice({ ...mailText, issuer: config.issuer }),
+    texts,
+    userLanguage,
     userAdmin,
     audit,
     overview: createOverview(consoleStats),

@@ -15,16 +15,17 @@ export function passwordRoutes(router: Router, deps: AccountDependencies, pages:
   router.post("/password/remove", async (ctx) => {
     const session = await access.recentlyVerified(ctx, ACR.passkey);
     if (!session) return;
+    const { t } = views.textOf(ctx);
     if (bodyField(ctx.request.body, "confirm") !== "remove") {
-      views.render(ctx, "account/password-remove", { title: "Remove your password?" });
+      views.render(ctx, "account/password-remove", { title: t("account:title.removePassword") });
       return;
     }
     const outcome = await deps.users.removePassword(session.userId);
     if (outcome === "not_enough") {
-      await pages.show(ctx, session, "Add a second passkey, or set up an authenticator app, before removing your password.");
+      await pages.show(ctx, session, t("account:notices.passwordNotEnough"));
       return;
     }
-    if (outcome === "removed") await pages.changed(ctx, session, "password.removed", "The password was removed");
-    await pages.show(ctx, session, "Your password is removed: you sign in with your passkeys.", true);
+    if (outcome === "removed") await pages.changed(ctx, session, "password.removed", "passwordRemoved");
+    await pages.show(ctx, session, t("account:notices.passwordRemoved"), true);
   });
 }

@@ -12,6 +12,7 @@ import type { Views } from "../http/views.js";
 import type { BackupCodeService } from "../mfa/backup-codes.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import type { TotpService } from "../mfa/totp.js";
+import type { UserLanguage } from "../users/user-language.js";
 import type { Invalidator } from "../oidc/payload-invalidation.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import type { AccountAccess } from "./account-access.js";
@@ -42,6 +43,7 @@ export interface AccountDependencies {
   signOutEverywhere: SignOutEverywhere;
   signOutSession: SignOutSession;
   emailChange: EmailChange;
+  userLanguage: Pick<UserLanguage, "remember">;
   views: Views;
   issuer: string;
   /** The passkeys' RP ID, for the page's WebAuthn Signal API calls. */
@@ -54,8 +56,18 @@ export interface AccountDependencies {
 export interface AccountPages {
   /** The account page; after a change, `offerSignOut` puts "Sign out everywhere else" first (issue #4). */
   show(ctx: Context, session: AccountSession, notice?: string, offerSignOut?: boolean): Promise<void>;
-  /** Records a change as a security event, mailing the owner when `change` (the mail's sentence) is given. */
-  changed(ctx: Context, session: AccountSession, type: string, change: string | null, details?: Record<string, string | number>): Promise<void>;
+  /**
+   * Records a change as a security event, mailing the owner (in the page's language) when `change`
+   * (a key of `mail:changes`, with `changeValues`) is given.
+   */
+  changed(
+    ctx: Context,
+    session: AccountSession,
+    type: string,
+    change: string | null,
+    details?: Record<string, string | number>,
+    changeValues?: Record<string, string>,
+  ): Promise<void>;
 }
 
 /**
@@ -69,7 +81,9 @@ export function accountRoutes(deps: AccountDependencies): Router {
 
   const pages: AccountPages = {
     async show(ctx, session, notice, offerSignOut = false) {
-      const overview = await deps.overview(session);
+      const { t, language } = views.textOf(ctx);
+      const overview = await deps.overview(session, t);
+      await deps.userLanguage.remember({ id: session.userId, language: overview.language }, language);
       // WebAuthn L3 Signal API (passkey.js-free, account-signals.js): the password manager learns
       // which of its passkeys this account still accepts, and the account's current email.
       const signals = {
@@ -78,11 +92,12 @@ export function accountRoutes(deps: AccountDependencies): Router {
         credentialIds: overview.passkeys.map((passkey) => passkey.id).join(" "),
         name: overview.email,
       };
-      views.render(ctx, "account/index", { title: "Your account", wide: true, ...overview, notice, offerSignOut, signals });
+      views.render(ctx, "account/index", { title: t("account:title.account"), wide: true, ...overview, notice, offerSignOut, signals });
     },
-    async changed(ctx, session, type, change, details) {
+    async changed(ctx, session, type, change, details, changeValues) {
       const origin = requestOrigin(ctx);
-      if (change) await deps.notify({ userId: session.userId, type, change, origin, details });
+      const { language } = views.textOf(ctx);
+      if (change) await deps.notify({ userId: session.userId, type, change, changeValues, language, origin, details });
       else await deps.events.record({ type, outcome: "success", userId: session.userId, ...origin, details });
     },
   };

@@ -1,4 +1,5 @@
 import type { Actor, AuditLog } from "../audit/audit-log.js";
+import type { Language } from "../i18n/languages.js";
 import { logoSummary } from "../clients/app-presentation.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
 import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
@@ -138,8 +139,9 @@ export function createAdministration(deps: {
         await audit.record(by, { action: "user.created", targetType: "user", targetId: created.id, after: created });
         return created;
       },
-      async invite(email: string) {
-        const invitation = await deps.signUp.invite(email);
+      /** `language`: the mail's; the configured default without one. */
+      async invite(email: string, language?: Language) {
+        const invitation = await deps.signUp.invite(email, language);
         await audit.record(by, { action: "user.invited", targetType: "user", targetId: null, after: { email: invitation.email } });
         return invitation;
       },

@@ -51,7 +51,7 @@ export function passkeyRoutes(
     const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
-    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
+    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "passkeyAdded", origin });
     await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
     await machine.handOver(ctx, withVerified(step, []), true);
   });

@@ -28,6 +28,7 @@ import { needsFreshCheck, reverifyStep } from "./reverify.js";
 import { secondFactorStep } from "./second-factor.js";
 import { currentSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
+import type { UserLanguage } from "../users/user-language.js";
 import { type Admit, createStepMachine, inStage, interactionOf } from "./step-machine.js";
 
 export interface InteractionDependencies {
@@ -45,6 +46,7 @@ export interface InteractionDependencies {
   events: SecurityEventLog;
   risk: RiskAssessor;
   noticeNewDevice: NewDeviceNotice;
+  userLanguage: UserLanguage;
   totp: TotpService;
   backupCodes: BackupCodeService;
   /** The operator's minimum level for every sign-in (config policy.minimumAcr). */
