@@ -6,9 +6,6 @@ import { createOverview, passkeyAdoption } from "./admin/overview.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createSecurityEventLog } from "./audit/security-event-log.js";
 import { createNewDeviceNotice, createSecurityNotifier } from "./audit/security-notifier.js";
-import { loadCatalogs } from "./i18n/catalogs.js";
-import { createPageTexts } from "./i18n/page-text.js";
-import { createUserLanguage } from "./users/user-language.js";
 import { createRelyingPartyLogout } from "./auth/relying-party-logout.js";
 import { createRiskAssessor } from "./auth/risk-assessor.js";
 import { createSessionsEndedFollowUp, createSignOutEverywhere, createSignOutSession } from "./auth/sign-out-everywhere.js";
@@ -45,6 +42,8 @@ import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import { createCustomClaimService } from "./groups/custom-claim-service.js";
 import { createGroupService } from "./groups/group-service.js";
+import { loadCatalogs } from "./i18n/catalogs.js";
+import { createPageTexts } from "./i18n/page-text.js";
 import type { Logger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
 import { createBackupCodeService } from "./mfa/backup-codes.js";
@@ -58,6 +57,7 @@ import { createSigningKeyService, retiredKeyGraceSeconds } from "./oidc/signing-
 import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
 import { createUserAdmin } from "./users/user-admin.js";
+import { createUserLanguage } from "./users/user-language.js";
 import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 

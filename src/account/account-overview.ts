@@ -1,10 +1,10 @@
+import type { TFunction } from "i18next";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import { isBuiltInClient } from "../auth/built-in-clients.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { UserQueries } from "../db/users.js";
-import type { TFunction } from "i18next";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { scopeLabel } from "../oidc/scope-labels.js";
 import { providerBeside } from "../webauthn/authenticator-names.js";
@@ -124,7 +124,17 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
       activityOf(session.userId, t),
       deps.pendingEmail(session.userId),
     ]);
-    return { email: user?.email ?? "", language: user?.language ?? null, hasPassword: Boolean(user?.passwordHash), passkeys, factors, sessions, apps, activity, pendingEmail };
+    return {
+      email: user?.email ?? "",
+      language: user?.language ?? null,
+      hasPassword: Boolean(user?.passwordHash),
+      passkeys,
+      factors,
+      sessions,
+      apps,
+      activity,
+      pendingEmail,
+    };
   };
 }
 

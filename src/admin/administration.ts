@@ -1,9 +1,9 @@
 import type { Actor, AuditLog } from "../audit/audit-log.js";
-import type { Language } from "../i18n/languages.js";
 import { logoSummary } from "../clients/app-presentation.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
 import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
 import type { GroupService } from "../groups/group-service.js";
+import type { Language } from "../i18n/languages.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { ProfileChanges, UserAdmin } from "../users/user-admin.js";

@@ -15,6 +15,7 @@ import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import type { TotpService } from "../mfa/totp.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
+import type { UserLanguage } from "../users/user-language.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { appOnPage } from "./app-on-page.js";
@@ -28,7 +29,6 @@ import { needsFreshCheck, reverifyStep } from "./reverify.js";
 import { secondFactorStep } from "./second-factor.js";
 import { currentSignIn } from "./sign-in.js";
 import { signUpStep } from "./sign-up.js";
-import type { UserLanguage } from "../users/user-language.js";
 import { type Admit, createStepMachine, inStage, interactionOf } from "./step-machine.js";
 
 export interface InteractionDependencies {

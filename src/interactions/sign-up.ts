@@ -10,7 +10,18 @@ import { signInResult } from "./sign-in.js";
 export function signUpStep(
   deps: Pick<
     InteractionDependencies,
-    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice" | "deviceCookie" | "users" | "userLanguage"
+    | "provider"
+    | "views"
+    | "signUp"
+    | "signUpLinkMinutes"
+    | "secureCookies"
+    | "signInSteps"
+    | "events"
+    | "risk"
+    | "noticeNewDevice"
+    | "deviceCookie"
+    | "users"
+    | "userLanguage"
   >,
 ) {
   const { views, signUp } = deps;

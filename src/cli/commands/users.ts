@@ -1,8 +1,8 @@
+import { CATALOG_LANGUAGES, isCatalogLanguage, type Language } from "../../i18n/languages.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
 import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
-import { CATALOG_LANGUAGES, isCatalogLanguage, type Language } from "../../i18n/languages.js";
 
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
 users invite --email EMAIL [--language en|de|fr] [--json]   (mails a link to create the account with a passkey, in that language)
