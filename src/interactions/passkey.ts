@@ -21,7 +21,7 @@ const SNOOZE_MS = 30 * 24 * 3600 * 1000;
 export function passkeyRoutes(
   router: Router,
   admit: Admit,
-  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events">,
+  deps: Pick<InteractionDependencies, "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events" | "views">,
   machine: StepMachine,
 ): void {
   const { passkeys } = deps;
@@ -51,7 +51,7 @@ export function passkeyRoutes(
     const passkey = await passkeys.verifyRegistration(`registration:${uidOf(ctx)}`, step.userId, ctx.request.body, defaultPasskeyName(origin.userAgent));
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
-    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "passkeyAdded", origin });
+    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "passkeyAdded", language: deps.views.textOf(ctx).language, origin });
     await deps.events.record({ type: "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
     await machine.handOver(ctx, withVerified(step, []), true);
   });
