@@ -78,7 +78,7 @@ describe("the account page, recovery and mails in the reader's language", () => 
     const [link] = await mailsTo(server, newEmail);
     expect(link?.subject).toBe("Bestätigen Sie Ihre neue E-Mail-Adresse für 127.0.0.1");
     expect(link?.text).toMatch(
-      /^Guten Tag,\n\nJemand, hoffentlich Sie, möchte diese Adresse für sein Konto bei 127\.0\.0\.1 verwenden\.\nÖffnen Sie zur Bestätigung innerhalb von \d+ (Minuten|Stunden) diesen Link:/,
+      /^Guten Tag,\n\nJemand, hoffentlich Sie, möchte diese Adresse für ein Konto bei 127\.0\.0\.1 verwenden\.\nÖffnen Sie zur Bestätigung innerhalb von \d+ (Minuten|Stunden) diesen Link:/,
     );
     const waiting = await account.browser.get(`${server.issuer}/account`);
     const pending = waiting.text.match(/er funktioniert bis <time datetime="([^"]+)" data-local-time>([^<]+)<\/time>/);
