@@ -31,8 +31,6 @@ import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
 import { requireTls } from "./http/tls-required.js";
 import { createViews, type Views } from "./http/views.js";
-import { loadCatalogs } from "./i18n/catalogs.js";
-import { createPageTexts } from "./i18n/page-text.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
 import { metricsRoute } from "./observability/metrics.js";
@@ -58,7 +56,7 @@ const SIMPLEWEBAUTHN_BROWSER_BUNDLE = join(dirname(dirname(createRequire(import.
 /** Builds the HTTP application: the provider plus the app's own routes, middleware top to bottom. */
 export async function buildApp(config: Config, services: Services, keys: DerivedKeys, logger: Logger, jwks: JWK[]): Promise<Application> {
   const brand = brandAssets(config.branding);
-  const texts = createPageTexts(loadCatalogs(), { offered: config.languages.offered, fallback: config.languages.default });
+  const { texts } = services;
   const views: Views = createViews(VIEWS_DIR, { cache: config.production, brand: brand.onPage, texts });
   const adapter = createPrismaAdapterFactory({
     queries: services.oidcPayloads,
@@ -186,6 +184,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       events: services.events,
       risk: services.risk,
       noticeNewDevice: services.noticeNewDevice,
+      userLanguage: services.userLanguage,
       totp: services.totp,
       backupCodes: services.backupCodes,
       globalMinimumAcr: config.policy.minimumAcr,
@@ -218,6 +217,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     clients: services.clients,
     events: services.events,
     pendingEmail: services.emailChange.pending,
+    defaultT: services.texts.inLanguage(config.languages.default).t,
   });
   app.use(
     accountRoutes({
@@ -245,6 +245,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       emailChange: services.emailChange,
       setPassword: services.users.setPassword,
       passwordsOptional: config.signUp.passwords === "optional",
+      userLanguage: services.userLanguage,
       ...pages,
     }).routes(),
   );

@@ -42,6 +42,8 @@ import { createSigningKeyQueries } from "./db/signing-keys.js";
 import { createUserQueries } from "./db/users.js";
 import { createCustomClaimService } from "./groups/custom-claim-service.js";
 import { createGroupService } from "./groups/group-service.js";
+import { loadCatalogs } from "./i18n/catalogs.js";
+import { createPageTexts } from "./i18n/page-text.js";
 import type { Logger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
 import { createBackupCodeService } from "./mfa/backup-codes.js";
@@ -55,6 +57,7 @@ import { createSigningKeyService, retiredKeyGraceSeconds } from "./oidc/signing-
 import { createRecoveryService } from "./recovery/recovery-service.js";
 import { createSignUpService } from "./signup/sign-up-service.js";
 import { createUserAdmin } from "./users/user-admin.js";
+import { createUserLanguage } from "./users/user-language.js";
 import { createUserService } from "./users/user-service.js";
 import { createPasskeyService } from "./webauthn/passkey-service.js";
 
@@ -100,7 +103,11 @@ export function createServices(database: Database, config: Config, keys: Derived
     codeChecked: (kind) => metrics.secondFactorChecks.inc({ kind }),
   });
   const tasks = createBackgroundTasks(logger);
-  const notifySecurityChange = createSecurityNotifier({ events, users: userQueries, mailer, tasks, siteName: config.branding.siteName });
+  // Pages and mails share one set of catalogs; mails sent outside a request speak the user's language.
+  const texts = createPageTexts(loadCatalogs(), { offered: config.languages.offered, fallback: config.languages.default });
+  const userLanguage = createUserLanguage({ users: userQueries, fallback: config.languages.default });
+  const mailText = { users: userQueries, mailer, tasks, texts, userLanguage, siteName: config.branding.siteName };
+  const notifySecurityChange = createSecurityNotifier({ ...mailText, events });
   const oidcPayloads = createOidcPayloadQueries(db);
   const hotPayloads = createHotPayloadQueries(database.hot, invalidationOrigin);
   const sessionDevices = createSessionDeviceQueries(db);
@@ -133,6 +140,7 @@ export function createServices(database: Database, config: Config, keys: Derived
     mailer,
     mailThrottle,
     tasks,
+    texts,
     config,
     logger,
   });
@@ -149,6 +157,8 @@ export function createServices(database: Database, config: Config, keys: Derived
     mailer,
     mailThrottle,
     tasks,
+    texts,
+    userLanguage,
     config,
   });
   const users = createUserService(userQueries, passwords, { passwordChecked: () => metrics.passwordChecks.inc() });
@@ -198,6 +208,7 @@ export function createServices(database: Database, config: Config, keys: Derived
       mailer,
       mailThrottle,
       tasks,
+      texts,
       events,
       issuer: config.issuer,
       siteName: config.branding.siteName,
@@ -206,7 +217,9 @@ export function createServices(database: Database, config: Config, keys: Derived
     signOutSession: createSignOutSession(signOutDependencies),
     relyingPartyLogout,
     notifySecurityChange,
-    noticeNewDevice: createNewDeviceNotice({ users: userQueries, mailer, tasks, siteName: config.branding.siteName, issuer: config.issuer }),
+    noticeNewDevice: createNewDeviceNotice({ ...mailText, issuer: config.issuer }),
+    texts,
+    userLanguage,
     userAdmin,
     audit,
     overview: createOverview(consoleStats),

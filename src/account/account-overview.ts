@@ -1,15 +1,16 @@
+import type { TFunction } from "i18next";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
 import { isBuiltInClient } from "../auth/built-in-clients.js";
 import type { CredentialQueries } from "../db/credentials.js";
 import type { OidcPayloadQueries } from "../db/oidc-payloads.js";
 import type { SessionDeviceQueries } from "../db/session-devices.js";
 import type { UserQueries } from "../db/users.js";
-import { deviceOf } from "../http/user-agent.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
-import { scopeLabel } from "../oidc/scope-labels.js";
+import { scopeLabelsIn } from "../oidc/scope-labels.js";
 import { providerBeside } from "../webauthn/authenticator-names.js";
 import type { AccountSession } from "./account-sign-in.js";
 import { describeEvent } from "./activity-labels.js";
+import { deviceNameOf } from "./device-name.js";
 
 const ACTIVITY_ENTRIES = 25;
 
@@ -26,6 +27,8 @@ export interface AccountOverviewDependencies {
   clients: ClientNames;
   events: SecurityEventLog;
   pendingEmail: (userId: string) => Promise<{ email: string; expiresAt: Date } | null>;
+  /** The default language's texts, for a caller that gives none. */
+  defaultT: TFunction;
 }
 
 interface SessionPayload {
@@ -56,7 +59,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
     }));
   }
 
-  async function sessionsOf(session: AccountSession) {
+  async function sessionsOf(session: AccountSession, t: TFunction) {
     const [rows, devices] = await Promise.all([
       deps.oidcPayloads.listOfAccount("Session", session.userId, new Date()),
       deps.sessionDevices.listSessionDevicesOfUser(session.userId),
@@ -70,7 +73,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
         return {
           uid,
           current: uid === session.sessionUid,
-          device: deviceOf(device?.lastUserAgent),
+          device: { name: deviceNameOf(t, device?.lastUserAgent) },
           ip: device?.lastIp ?? null,
           createdAt: device?.createdAt ?? row.createdAt,
           lastActiveAt: device?.lastSeenAt ?? fromEpoch(payload.loginTs) ?? row.createdAt,
@@ -80,7 +83,7 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
   }
 
   /** One entry per application (a client may hold a grant per session): scopes joined, first and latest dates. */
-  async function appsOf(userId: string) {
+  async function appsOf(userId: string, t: TFunction) {
     const apps = new Map<string, { clientId: string; name: string; scopes: Set<string>; firstGrantedAt: Date; lastGrantedAt: Date }>();
     for (const row of await deps.oidcPayloads.listOfAccount("Grant", userId, new Date())) {
       const grant = row.payload as GrantPayload;
@@ -97,30 +100,41 @@ export function createAccountOverview(deps: AccountOverviewDependencies) {
       if (at < app.firstGrantedAt) app.firstGrantedAt = at;
       if (at > app.lastGrantedAt) app.lastGrantedAt = at;
     }
-    return [...apps.values()].map((app) => ({ ...app, scopes: [...app.scopes].sort().map(scopeLabel) })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...apps.values()].map((app) => ({ ...app, scopes: [...app.scopes].sort().map(scopeLabelsIn(t)) })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async function activityOf(userId: string) {
+  async function activityOf(userId: string, t: TFunction) {
     return (await deps.events.listForUser(userId, ACTIVITY_ENTRIES)).map((event) => ({
-      what: describeEvent(event.type, event.outcome),
+      what: describeEvent(t, event.type, event.outcome),
       outcome: event.outcome,
       at: event.createdAt,
-      device: event.userAgent ? deviceOf(event.userAgent).name : null,
+      device: event.userAgent ? deviceNameOf(t, event.userAgent) : null,
       ip: event.ip,
     }));
   }
 
-  return async (session: AccountSession) => {
+  /** `t`: the page's language, for device names and activity labels. */
+  return async (session: AccountSession, t: TFunction = deps.defaultT) => {
     const [user, passkeys, factors, sessions, apps, activity, pendingEmail] = await Promise.all([
       deps.users.findUserById(session.userId),
       passkeysOf(session.userId),
       deps.secondFactors.factorsOf(session.userId),
-      sessionsOf(session),
-      appsOf(session.userId),
-      activityOf(session.userId),
+      sessionsOf(session, t),
+      appsOf(session.userId, t),
+      activityOf(session.userId, t),
       deps.pendingEmail(session.userId),
     ]);
-    return { email: user?.email ?? "", hasPassword: Boolean(user?.passwordHash), passkeys, factors, sessions, apps, activity, pendingEmail };
+    return {
+      email: user?.email ?? "",
+      language: user?.language ?? null,
+      hasPassword: Boolean(user?.passwordHash),
+      passkeys,
+      factors,
+      sessions,
+      apps,
+      activity,
+      pendingEmail,
+    };
   };
 }
 

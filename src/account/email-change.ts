@@ -7,10 +7,12 @@ import type { MailThrottle } from "../db/rate-limits.js";
 import type { UserQueries } from "../db/users.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
 import type { RequestOrigin } from "../http/request-origin.js";
-import { deviceOf } from "../http/user-agent.js";
+import type { Language } from "../i18n/languages.js";
+import type { PageTexts } from "../i18n/page-text.js";
 import type { Mailer } from "../mail/mailer.js";
 import { emailChangedMail, emailChangeLinkMail, emailInUseMail } from "../mail/messages.js";
 import { normaliseEmail } from "../users/email.js";
+import { deviceNameOf } from "./device-name.js";
 
 const linkUnusable = () =>
   badRequest("email_change.link_unusable", "This link has expired or was already used. Start the change again from your account page.");
@@ -27,6 +29,7 @@ export function createEmailChange(deps: {
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
+  texts: Pick<PageTexts, "inLanguage">;
   events: SecurityEventLog;
   issuer: string;
   siteName: string;
@@ -39,23 +42,25 @@ export function createEmailChange(deps: {
     /**
      * Mails a confirmation link to the new address, or "it already has an account" when it does:
      * the page says the same either way, and the lookup runs after the answer (no enumeration).
+     * The mails speak `language`, the account page's.
      * @returns the normalised address, for "check your email"
      */
-    async request(userId: string, rawEmail: string, origin: RequestOrigin): Promise<string> {
+    async request(userId: string, rawEmail: string, origin: RequestOrigin, language: Language): Promise<string> {
       const email = normaliseEmail(rawEmail);
       const user = await deps.users.findUserById(userId);
       assertThat(user && user.email !== email, () => badRequest("email_change.same_address", "That is already your email address."));
       await deps.mailThrottle.consume("email_change", email, origin.ip);
       await deps.events.record({ type: "email.change_requested", outcome: "success", userId, ...origin });
+      const text = deps.texts.inLanguage(language);
       deps.tasks.run("email-change mail", async () => {
         if (await deps.users.findUserByEmail(email)) {
-          await deps.mailer.send({ to: email, ...emailInUseMail(deps.siteName) });
+          await deps.mailer.send({ to: email, ...emailInUseMail(text, deps.siteName) });
           return;
         }
         const { token, tokenHash } = newLinkToken();
         await deps.changes.replaceChangeLink({ tokenHash, userId, email, expiresAt: new Date(now().getTime() + deps.linkSeconds * 1000) });
         const link = `${deps.issuer}/account/email/confirm?token=${token}`;
-        await deps.mailer.send({ to: email, ...emailChangeLinkMail(deps.siteName, link, deps.linkSeconds) });
+        await deps.mailer.send({ to: email, ...emailChangeLinkMail(text, deps.siteName, link, deps.linkSeconds) });
       });
       return email;
     },
@@ -79,8 +84,8 @@ export function createEmailChange(deps: {
       return link.email;
     },
 
-    /** Moves the account to the link's address, then tells the old one. */
-    async confirm(token: unknown, origin: RequestOrigin): Promise<string> {
+    /** Moves the account to the link's address, then tells the old one (in `language`, the confirming page's). */
+    async confirm(token: unknown, origin: RequestOrigin, language: Language): Promise<string> {
       const tokenHash = linkTokenHash(token);
       assertThat(tokenHash, linkUnusable);
       const outcome = await deps.changes.applyChange(tokenHash, now());
@@ -88,7 +93,8 @@ export function createEmailChange(deps: {
       if ("unusable" in outcome) throw linkUnusable();
       const { userId, oldEmail, newEmail } = outcome.applied;
       await deps.events.record({ type: "email.changed", outcome: "success", userId, ...origin });
-      const mail = emailChangedMail(deps.siteName, newEmail, { at: now(), device: deviceOf(origin.userAgent).name, ip: origin.ip });
+      const text = deps.texts.inLanguage(language);
+      const mail = emailChangedMail(text, deps.siteName, newEmail, { at: now(), device: deviceNameOf(text.t, origin.userAgent), ip: origin.ip });
       deps.tasks.run("email-changed notice", () => deps.mailer.send({ to: oldEmail, ...mail }));
       return newEmail;
     },

@@ -27,7 +27,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
 
   router.post("/passkeys/add", async (ctx) => {
     const session = await access.recentlyVerified(ctx);
-    if (session) views.render(ctx, "account/passkey-add", { title: "Add a passkey" });
+    if (session) views.render(ctx, "account/passkey-add", { title: views.textOf(ctx).t("account:title.addPasskey") });
   });
 
   router.post("/passkey/register/options", async (ctx) => {
@@ -44,7 +44,7 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     const session = await access.recentlyVerifiedOrRefuse(ctx);
     const name = defaultPasskeyName(ctx.get("User-Agent"));
     await passkeys.savePasskey(await passkeys.verifyRegistration(challengeKey(session.sessionUid), session.userId, ctx.request.body, name));
-    await pages.changed(ctx, session, "passkey.added", "A passkey was added");
+    await pages.changed(ctx, session, "passkey.added", "passkeyAdded");
     ctx.body = { redirectTo: "/account#passkeys" };
   });
 
@@ -54,12 +54,13 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     const id = ctx.params.id ?? "";
     const name = passkeyName(bodyField(ctx.request.body, "name"));
     const renamed = isStorableCredentialId(id) ? (await deps.credentials.renameCredential(session.userId, id, name)).count : 0;
+    const { t } = views.textOf(ctx);
     if (renamed === 0) {
-      await pages.show(ctx, session, "That passkey is no longer registered.");
+      await pages.show(ctx, session, t("account:notices.passkeyGone"));
       return;
     }
     await pages.changed(ctx, session, "passkey.renamed", null);
-    await pages.show(ctx, session, `The passkey is now called “${name}”.`);
+    await pages.show(ctx, session, t("account:notices.passkeyRenamed", { name }));
   });
 
   router.post("/passkeys/:id/remove", async (ctx) => {
@@ -68,33 +69,34 @@ export function passkeyRoutes(router: Router, deps: AccountDependencies, pages: 
     const id = ctx.params.id ?? "";
     const owned = await deps.credentials.listCredentialsOfUser(session.userId);
     const passkey = owned.find((credential) => credential.id === id);
+    const { t } = views.textOf(ctx);
     if (!passkey) {
-      await pages.show(ctx, session, "That passkey is no longer registered.");
+      await pages.show(ctx, session, t("account:notices.passkeyGone"));
       return;
     }
     const user = await deps.users.findUserById(session.userId);
     const confirmed = bodyField(ctx.request.body, "confirm");
     // The last passkey of an account with a password: only after a warning the user confirmed.
     if (owned.length === 1 && user?.passwordHash && confirmed !== "last-passkey") {
-      views.render(ctx, "account/passkey-remove-last", { title: "Remove your last passkey?", passkey });
+      views.render(ctx, "account/passkey-remove-last", { title: t("account:title.removeLastPasskey"), passkey });
       return;
     }
     // Any other passkey: only from the confirmation page naming it (a mis-click on the list removes nothing).
     if (confirmed !== "remove" && confirmed !== "last-passkey") {
       const authenticator = providerBeside(passkey);
-      views.render(ctx, "account/passkey-remove", { title: `Remove “${passkey.name}”?`, passkey, authenticator });
+      views.render(ctx, "account/passkey-remove", { title: t("account:title.removePasskey", { name: passkey.name }), passkey, authenticator });
       return;
     }
     const outcome = await deps.credentials.removeCredential(session.userId, id);
     if (outcome === "last_way_in") {
-      views.render(ctx, "account/passkey-last-way-in", { title: "Add another way to sign in first", passkey }, 409);
+      views.render(ctx, "account/passkey-last-way-in", { title: t("account:title.lastWayIn"), passkey }, 409);
       return;
     }
     if (outcome === "not_found") {
-      await pages.show(ctx, session, "That passkey is no longer registered.");
+      await pages.show(ctx, session, t("account:notices.passkeyGone"));
       return;
     }
-    await pages.changed(ctx, session, "passkey.removed", `The passkey “${passkey.name}” was removed`);
-    await pages.show(ctx, session, `The passkey “${passkey.name}” was removed.`, true);
+    await pages.changed(ctx, session, "passkey.removed", "passkeyRemoved", undefined, { name: passkey.name });
+    await pages.show(ctx, session, t("account:notices.passkeyRemoved", { name: passkey.name }), true);
   });
 }

@@ -19,7 +19,12 @@ export function passwordRoutes(router: Router, deps: AccountDependencies, pages:
     views.render(
       ctx,
       "account/password-set",
-      { title: user.replacing ? "Change your password" : "Add a password", ...user, minLength: PASSWORD_MIN_LENGTH, error },
+      {
+        title: views.textOf(ctx).t(user.replacing ? "account:title.changePassword" : "account:title.addPassword"),
+        ...user,
+        minLength: PASSWORD_MIN_LENGTH,
+        error,
+      },
       error ? 400 : 200,
     );
 
@@ -40,31 +45,32 @@ export function passwordRoutes(router: Router, deps: AccountDependencies, pages:
     const body = ctx.request.body as Record<string, unknown> | undefined;
     if (body?.password === undefined) return showSetForm(ctx, user);
     const password = bodyField(body, "password");
-    if (password !== bodyField(body, "confirm_password")) return showSetForm(ctx, user, "The two passwords do not match.");
+    if (password !== bodyField(body, "confirm_password")) return showSetForm(ctx, user, views.textOf(ctx).t("account:passwordSet.mismatch"));
     try {
       await deps.setPassword(session.userId, password);
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith("users.password_")) return showSetForm(ctx, user, views.textOf(ctx).errorMessage(error));
       throw error;
     }
-    await pages.changed(ctx, session, replacing ? "password.changed" : "password.added", replacing ? "Your password was changed" : "A password was added");
+    await pages.changed(ctx, session, replacing ? "password.changed" : "password.added", replacing ? "passwordChanged" : "passwordAdded");
     // Whoever knew the old password may hold a session: signing out the others comes first.
-    await pages.show(ctx, session, replacing ? "Your password is changed." : "Your password is added: you can sign in with it too.", true);
+    await pages.show(ctx, session, views.textOf(ctx).t(replacing ? "account:notices.passwordChanged" : "account:notices.passwordAdded"), true);
   });
 
   router.post("/password/remove", async (ctx) => {
     const session = await access.recentlyVerified(ctx, ACR.passkey);
     if (!session) return;
+    const { t } = views.textOf(ctx);
     if (bodyField(ctx.request.body, "confirm") !== "remove") {
-      views.render(ctx, "account/password-remove", { title: "Remove your password?" });
+      views.render(ctx, "account/password-remove", { title: t("account:title.removePassword") });
       return;
     }
     const outcome = await deps.users.removePassword(session.userId);
     if (outcome === "not_enough") {
-      await pages.show(ctx, session, "Add a second passkey, or set up an authenticator app, before removing your password.");
+      await pages.show(ctx, session, t("account:notices.passwordNotEnough"));
       return;
     }
-    if (outcome === "removed") await pages.changed(ctx, session, "password.removed", "The password was removed");
-    await pages.show(ctx, session, "Your password is removed: you sign in with your passkeys.", true);
+    if (outcome === "removed") await pages.changed(ctx, session, "password.removed", "passwordRemoved");
+    await pages.show(ctx, session, t("account:notices.passwordRemoved"), true);
   });
 }

@@ -13,6 +13,7 @@ import type { BackupCodeService } from "../mfa/backup-codes.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import type { TotpService } from "../mfa/totp.js";
 import type { Invalidator } from "../oidc/payload-invalidation.js";
+import type { UserLanguage } from "../users/user-language.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import type { AccountAccess } from "./account-access.js";
 import type { AccountOverview } from "./account-overview.js";
@@ -46,6 +47,7 @@ export interface AccountDependencies {
   setPassword: (userId: string, password: string) => Promise<void>;
   /** signUp.passwords "optional": an account without a password may add one. */
   passwordsOptional: boolean;
+  userLanguage: Pick<UserLanguage, "remember">;
   views: Views;
   issuer: string;
   /** The passkeys' RP ID, for the page's WebAuthn Signal API calls. */
@@ -58,8 +60,18 @@ export interface AccountDependencies {
 export interface AccountPages {
   /** The account page; after a change, `offerSignOut` puts "Sign out everywhere else" first (issue #4). */
   show(ctx: Context, session: AccountSession, notice?: string, offerSignOut?: boolean): Promise<void>;
-  /** Records a change as a security event, mailing the owner when `change` (the mail's sentence) is given. */
-  changed(ctx: Context, session: AccountSession, type: string, change: string | null, details?: Record<string, string | number>): Promise<void>;
+  /**
+   * Records a change as a security event, mailing the owner (in the page's language) when `change`
+   * (a key of `mail:changes`, with `changeValues`) is given.
+   */
+  changed(
+    ctx: Context,
+    session: AccountSession,
+    type: string,
+    change: string | null,
+    details?: Record<string, string | number>,
+    changeValues?: Record<string, string>,
+  ): Promise<void>;
 }
 
 /**
@@ -73,7 +85,9 @@ export function accountRoutes(deps: AccountDependencies): Router {
 
   const pages: AccountPages = {
     async show(ctx, session, notice, offerSignOut = false) {
-      const overview = await deps.overview(session);
+      const { t, language } = views.textOf(ctx);
+      const overview = await deps.overview(session, t);
+      await deps.userLanguage.remember({ id: session.userId, language: overview.language }, language);
       // WebAuthn L3 Signal API (passkey.js-free, account-signals.js): the password manager learns
       // which of its passkeys this account still accepts, and the account's current email.
       const signals = {
@@ -83,7 +97,7 @@ export function accountRoutes(deps: AccountDependencies): Router {
         name: overview.email,
       };
       views.render(ctx, "account/index", {
-        title: "Your account",
+        title: t("account:title.account"),
         wide: true,
         ...overview,
         notice,
@@ -92,9 +106,10 @@ export function accountRoutes(deps: AccountDependencies): Router {
         passwordsOptional: deps.passwordsOptional,
       });
     },
-    async changed(ctx, session, type, change, details) {
+    async changed(ctx, session, type, change, details, changeValues) {
       const origin = requestOrigin(ctx);
-      if (change) await deps.notify({ userId: session.userId, type, change, origin, details });
+      const { language } = views.textOf(ctx);
+      if (change) await deps.notify({ userId: session.userId, type, change, changeValues, language, origin, details });
       else await deps.events.record({ type, outcome: "success", userId: session.userId, ...origin, details });
     },
   };

@@ -14,8 +14,8 @@ export function sessionRoutes(router: Router, deps: AccountDependencies, pages: 
     const session = await access.recentlyVerified(ctx);
     if (!session) return;
     await deps.signOutEverywhere(session.userId, session.sessionUid);
-    await pages.changed(ctx, session, "session.signed_out_others", "Every other session was signed out");
-    await pages.show(ctx, session, "Every other session is signed out. This one stays signed in.");
+    await pages.changed(ctx, session, "session.signed_out_others", "othersSignedOut");
+    await pages.show(ctx, session, deps.views.textOf(ctx).t("account:notices.othersSignedOut"));
   });
 
   router.post("/sessions/:uid/sign-out", async (ctx) => {
@@ -24,8 +24,9 @@ export function sessionRoutes(router: Router, deps: AccountDependencies, pages: 
     const uid = ctx.params.uid ?? "";
     // Only the user's own sessions match; someone else's uid signs nothing out.
     const ended = SESSION_UID.test(uid) && (await deps.signOutSession(session.userId, uid));
+    const { t } = deps.views.textOf(ctx);
     if (!ended) {
-      await pages.show(ctx, session, "That session had already ended.");
+      await pages.show(ctx, session, t("account:notices.sessionEnded"));
       return;
     }
     await pages.changed(ctx, session, "session.signed_out", null, { current: uid === session.sessionUid ? 1 : 0 });
@@ -34,10 +35,10 @@ export function sessionRoutes(router: Router, deps: AccountDependencies, pages: 
       ctx.redirect("/account/signed-out");
       return;
     }
-    await pages.show(ctx, session, "That device is signed out, and the apps it signed in to lost their access.");
+    await pages.show(ctx, session, t("account:notices.deviceSignedOut"));
   });
 
-  router.get("/signed-out", (ctx) => deps.views.render(ctx, "account/signed-out", { title: "Signed out" }));
+  router.get("/signed-out", (ctx) => deps.views.render(ctx, "account/signed-out", { title: deps.views.textOf(ctx).t("account:title.signedOut") }));
 
   router.post("/apps/:clientId/revoke", async (ctx) => {
     const session = await access.recentlyVerified(ctx);
@@ -47,11 +48,12 @@ export function sessionRoutes(router: Router, deps: AccountDependencies, pages: 
       CLIENT_ID.test(clientId) && !isBuiltInClient(clientId) ? await deps.oidcPayloads.revokeGrantsOfAccountClient(session.userId, clientId) : [];
     // Other processes drop cached tokens of those grants at once.
     for (const grantId of grantIds) await deps.invalidate({ grantId });
+    const { t } = deps.views.textOf(ctx);
     if (grantIds.length === 0) {
-      await pages.show(ctx, session, "That app had no access to revoke.");
+      await pages.show(ctx, session, t("account:notices.noAccessToRevoke"));
       return;
     }
     await pages.changed(ctx, session, "app.access_revoked", null, { clientId });
-    await pages.show(ctx, session, "Access for that app is revoked. It has to ask you again before it can sign you in.");
+    await pages.show(ctx, session, t("account:notices.accessRevoked"));
   });
 }

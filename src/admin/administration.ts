@@ -3,6 +3,7 @@ import { logoSummary } from "../clients/app-presentation.js";
 import type { ClientChanges, ClientInput, ClientView } from "../clients/client-registry.js";
 import type { ClaimTarget, CustomClaimService } from "../groups/custom-claim-service.js";
 import type { GroupService } from "../groups/group-service.js";
+import type { Language } from "../i18n/languages.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
 import type { ProfileChanges, UserAdmin } from "../users/user-admin.js";
@@ -138,8 +139,9 @@ export function createAdministration(deps: {
         await audit.record(by, { action: "user.created", targetType: "user", targetId: created.id, after: created });
         return created;
       },
-      async invite(email: string) {
-        const invitation = await deps.signUp.invite(email);
+      /** `language`: the mail's; the configured default without one. */
+      async invite(email: string, language?: Language) {
+        const invitation = await deps.signUp.invite(email, language);
         await audit.record(by, { action: "user.invited", targetType: "user", targetId: null, after: { email: invitation.email } });
         return invitation;
       },

@@ -86,6 +86,9 @@ export function createUserQueries(db: Db) {
         // Queued behind each other, a burst of removals waits longer than Prisma's 2 s default for its turn.
         { maxWait: 15_000, timeout: 15_000 },
       ),
+    /** Stores the language the user now uses; a no-op (no write) when it is already the stored one. */
+    setLanguage: (id: string, language: string) =>
+      db.user.updateMany({ where: { id, OR: [{ language: null }, { language: { not: language } }] }, data: { language } }),
     snoozePasskeyPrompt: (id: string, until: Date) => db.user.update({ where: { id }, data: { passkeyPromptSnoozedUntil: until } }),
   };
 }

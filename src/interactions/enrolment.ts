@@ -80,7 +80,13 @@ export function enrolmentStep(
             return views.render(ctx, "account/totp-enrol", { ...enrolPage(ctx), ...pending, error: views.textOf(ctx).t("sign-in:enrol.wrongCode") }, 400);
           return machine.show(ctx, step, { error: views.textOf(ctx).t("sign-in:enrol.expired") });
         }
-        await deps.notifySecurityChange({ userId: step.userId, type: "mfa.totp_added", change: "An authenticator app was set up", origin: requestOrigin(ctx) });
+        await deps.notifySecurityChange({
+          userId: step.userId,
+          type: "mfa.totp_added",
+          change: "totpAdded",
+          language: views.textOf(ctx).language,
+          origin: requestOrigin(ctx),
+        });
         const codes = (await backupCodes.remaining(step.userId)) === 0 ? await backupCodes.regenerate(step.userId) : null;
         views.render(ctx, "interactions/enrol-done", { title: views.textOf(ctx).t("sign-in:titles.authenticatorAppSetUp"), uid: uidOf(ctx), codes });
       });
@@ -101,7 +107,7 @@ export function enrolmentStep(
         // The passkey is stored only together with leaving the step that allowed it.
         const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "enrolment", credential, new Date()));
         if (!taken) throw machine.wrongStep();
-        await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
+        await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "passkeyAdded", language: views.textOf(ctx).language, origin });
         // Creating it needed user verification on the authenticator: it counts as a passkey check.
         await machine.handOver(ctx, withVerified(step, passkey.amr), true);
       });

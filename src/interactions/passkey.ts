@@ -40,7 +40,7 @@ export function passkeyRoutes(
   admit: Admit,
   deps: Pick<
     InteractionDependencies,
-    "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events" | "provider" | "globalMinimumAcr"
+    "users" | "userQueries" | "passkeys" | "signInSteps" | "notifySecurityChange" | "events" | "provider" | "globalMinimumAcr" | "views"
   >,
   machine: StepMachine,
 ): void {
@@ -70,7 +70,7 @@ export function passkeyRoutes(
     const origin = requestOrigin(ctx);
     const taken = await passkeys.savePasskey(passkey, (credential) => deps.signInSteps.takeWithCredential(uidOf(ctx), "passkey_offer", credential, new Date()));
     if (!taken) throw machine.wrongStep();
-    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "A passkey was added", origin });
+    await deps.notifySecurityChange({ userId: step.userId, type: "passkey.added", change: "passkeyAdded", language: deps.views.textOf(ctx).language, origin });
     // The funnel (events funnel) tells the password manager's passkeys from the button's.
     await deps.events.record({ type: automatic ? "passkey_offer.automatic" : "passkey_offer.created", outcome: "success", userId: step.userId, ...origin });
     await machine.handOver(ctx, withVerified(step, []), true);

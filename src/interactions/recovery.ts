@@ -21,7 +21,7 @@ export function recoveryStep(deps: Pick<InteractionDependencies, "views" | "reco
     async submit(ctx: Context, details: InteractionDetails) {
       const typed = bodyField(ctx.request.body, "email");
       try {
-        const email = await deps.recovery.requestLink(typed, requestOrigin(ctx), deps.deviceCookie.knownFor(ctx, typed));
+        const email = await deps.recovery.requestLink(typed, requestOrigin(ctx), deps.deviceCookie.knownFor(ctx, typed), deps.views.textOf(ctx).language);
         render(ctx, details, { sent: true, email });
       } catch (error) {
         if (!(error instanceof AppError)) throw error;

@@ -15,6 +15,7 @@ import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import type { TotpService } from "../mfa/totp.js";
 import type { RecoveryService } from "../recovery/recovery-service.js";
 import type { SignUpService } from "../signup/sign-up-service.js";
+import type { UserLanguage } from "../users/user-language.js";
 import type { UserService } from "../users/user-service.js";
 import type { PasskeyService } from "../webauthn/passkey-service.js";
 import { appOnPage } from "./app-on-page.js";
@@ -45,6 +46,7 @@ export interface InteractionDependencies {
   events: SecurityEventLog;
   risk: RiskAssessor;
   noticeNewDevice: NewDeviceNotice;
+  userLanguage: UserLanguage;
   totp: TotpService;
   backupCodes: BackupCodeService;
   /** The operator's minimum level for every sign-in (config policy.minimumAcr). */

@@ -7,6 +7,8 @@ import type { DeviceCookie } from "../auth/device-cookie.js";
 import type { RiskAssessor } from "../auth/risk-assessor.js";
 import type { StepProgress } from "../db/sign-in-steps.js";
 import { requestOrigin } from "../http/request-origin.js";
+import type { Views } from "../http/views.js";
+import type { UserLanguage } from "../users/user-language.js";
 import { type InteractionDetails, saveInteractionResult } from "./interaction.js";
 
 export interface SignInCompletion {
@@ -15,6 +17,8 @@ export interface SignInCompletion {
   events: SecurityEventLog;
   risk: RiskAssessor;
   noticeNewDevice: NewDeviceNotice;
+  views: Pick<Views, "textOf">;
+  userLanguage: Pick<UserLanguage, "remember">;
 }
 
 const DEVICE_PROOFS = new Set(["pwd", "hwk", "swk"]);
@@ -38,11 +42,14 @@ export async function signInResult(
   deps: SignInCompletion,
   details: InteractionDetails,
   signIn: StepProgress,
-  user: { email: string },
+  user: { email: string; language?: string | null },
 ): Promise<string> {
   const request = { userId: signIn.userId, ...requestOrigin(ctx) };
+  // Mails sent outside this user's requests (a sign-in elsewhere, an operator's recovery) speak the language of this one.
+  const { language } = deps.views.textOf(ctx);
+  await deps.userLanguage.remember({ id: signIn.userId, language: user.language }, language);
   const { newDevice } = await deps.risk.signIn({ ...request, email: user.email });
-  if (newDevice) await deps.noticeNewDevice(signIn.userId, request);
+  if (newDevice) await deps.noticeNewDevice(signIn.userId, request, language);
   await deps.events.record({ type: "sign_in", outcome: "success", ...request, details: { acr: signIn.acr, amr: signIn.amr.join(" ") } });
   // Nothing verified afresh (a step-up that continued at the session's level): auth_time stays as it was.
   const ts = signIn.freshAmr.length === 0 && signIn.authTime !== null ? signIn.authTime : undefined;

@@ -10,7 +10,18 @@ import { signInResult } from "./sign-in.js";
 export function signUpStep(
   deps: Pick<
     InteractionDependencies,
-    "provider" | "views" | "signUp" | "signUpLinkMinutes" | "secureCookies" | "signInSteps" | "events" | "risk" | "noticeNewDevice" | "deviceCookie" | "users"
+    | "provider"
+    | "views"
+    | "signUp"
+    | "signUpLinkMinutes"
+    | "secureCookies"
+    | "signInSteps"
+    | "events"
+    | "risk"
+    | "noticeNewDevice"
+    | "deviceCookie"
+    | "users"
+    | "userLanguage"
   >,
 ) {
   const { views, signUp } = deps;
@@ -41,7 +52,7 @@ export function signUpStep(
       const raw = bodyField(ctx.request.body, "email");
       let email: string;
       try {
-        email = await signUp.requestLink(raw, ctx.ip, details.uid);
+        email = await signUp.requestLink(raw, ctx.ip, details.uid, views.textOf(ctx).language);
       } catch (error) {
         if (!(error instanceof AppError) || error.status === 404) throw error;
         showForm(ctx, details, { email: raw, error: views.textOf(ctx).errorMessage(error) }, error.status);

@@ -1,179 +1,183 @@
-/** The text of every mail the IdP sends. Plain text: nothing to render, nothing to track. */
+import type { PageText } from "../i18n/page-text.js";
+
+/**
+ * The text of every mail the IdP sends, in the reader's language (`locales/<language>/mail.json`).
+ * Plain text: nothing to render, nothing to track.
+ */
+export type MailText = Pick<PageText, "t" | "dateTime">;
+
+/** Where a change came from, as a security mail shows it. */
+export interface MailOrigin {
+  at: Date;
+  device: string;
+  ip: string;
+}
 
 const minutes = (seconds: number) => Math.round(seconds / 60);
 
-function expiryText(seconds: number): string {
-  if (seconds < 2 * 3600) return `${minutes(seconds)} minutes`;
-  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} hours`;
-  return `${Math.round(seconds / 86400)} days`;
+function expiryText(text: MailText, seconds: number): string {
+  if (seconds < 2 * 3600) return text.t("mail:expiry.minutes", { count: minutes(seconds) });
+  if (seconds < 2 * 86400) return text.t("mail:expiry.hours", { count: Math.round(seconds / 3600) });
+  return text.t("mail:expiry.days", { count: Math.round(seconds / 86400) });
 }
 
-export function signUpLinkMail(site: string, link: string, validSeconds: number) {
+const lines = (...paragraphs: string[]) => paragraphs.join("\n");
+
+function originLines(text: MailText, origin: MailOrigin): string {
+  return lines(
+    text.t("mail:origin.when", { when: text.dateTime(origin.at) }),
+    text.t("mail:origin.device", { device: origin.device }),
+    text.t("mail:origin.ip", { ip: origin.ip }),
+  );
+}
+
+export function signUpLinkMail(text: MailText, site: string, link: string, validSeconds: number) {
   return {
     kind: "sign_up_link",
-    subject: `Confirm your email to create your account at ${site}`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:signUpLink.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `Someone, hopefully you, asked to create an account at ${site} with this email address.`,
-      `To continue, open this link within ${expiryText(validSeconds)} and create a passkey:`,
+      text.t("mail:signUpLink.asked", { site }),
+      text.t("mail:signUpLink.open", { expiry: expiryText(text, validSeconds) }),
       "",
       link,
       "",
-      "The link works once. If you did not ask for this, ignore this mail: no account is created.",
-    ].join("\n"),
+      text.t("mail:signUpLink.ignore"),
+    ),
   };
 }
 
 /** Sent instead of a sign-up link when the address already has an account (the page says the same either way). */
-export function accountExistsMail(site: string) {
+export function accountExistsMail(text: MailText, site: string) {
   return {
     kind: "sign_up_account_exists",
-    subject: `You already have an account at ${site}`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:accountExists.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `Someone, hopefully you, asked to create an account at ${site} with this email address, but it already has one.`,
-      "Go back to the app and sign in with your passkey or password instead.",
+      text.t("mail:accountExists.asked", { site }),
+      text.t("mail:accountExists.signIn"),
       "",
-      "If you did not ask for this, ignore this mail: nothing has changed.",
-    ].join("\n"),
+      text.t("mail:accountExists.ignore"),
+    ),
   };
 }
 
-export function invitationMail(site: string, link: string, validSeconds: number) {
+export function invitationMail(text: MailText, site: string, link: string, validSeconds: number) {
   return {
     kind: "invitation",
-    subject: `You are invited to create an account at ${site}`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:invitation.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `An administrator invited you to create an account at ${site} with this email address.`,
-      `Open this link within ${expiryText(validSeconds)} and create a passkey to sign in with:`,
+      text.t("mail:invitation.invited", { site }),
+      text.t("mail:invitation.open", { expiry: expiryText(text, validSeconds) }),
       "",
       link,
       "",
-      "The link works once. If you did not expect this, ignore this mail.",
-    ].join("\n"),
+      text.t("mail:invitation.ignore"),
+    ),
   };
 }
 
-/** Sent on every change to how the account signs in, so an intruder's change does not go unnoticed. */
-export function securityChangeMail(site: string, change: string, origin: { at: Date; device: string; ip: string }) {
+/**
+ * Sent on every change to how the account signs in, so an intruder's change does not go unnoticed.
+ * `change`: a key of `mail:changes` ("passkeyAdded"), with `values` for its placeholders.
+ */
+export function securityChangeMail(text: MailText, site: string, change: { key: string; values?: Record<string, string> }, origin: MailOrigin) {
   return {
     kind: "security_change",
-    subject: `Security change on your ${site} account`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:securityChange.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `${change} on your ${site} account.`,
+      text.t("mail:securityChange.happened", { change: text.t(`mail:changes.${change.key}`, { ...change.values }), site }),
       "",
-      `When:   ${origin.at.toUTCString()}`,
-      `Device: ${origin.device}`,
-      `IP:     ${origin.ip}`,
+      originLines(text, origin),
       "",
-      "If this was you, there is nothing to do. If not, sign in, review your security settings and",
-      'sign out your other sessions, or use "Lost your passkey?" on the sign-in page.',
-    ].join("\n"),
+      text.t("mail:securityChange.ifNotYou"),
+    ),
   };
 }
 
-export function recoveryLinkMail(site: string, link: string, validSeconds: number, waitUntil: Date | null, byOperator: boolean) {
-  const wait = waitUntil
-    ? [
-        `Because the account has no second factor, the link starts working only at ${waitUntil.toUTCString()},`,
-        `and then works for ${expiryText(validSeconds)}.`,
-        'If you did not ask for this, open the link now and choose "Cancel this recovery".',
-        "",
-      ]
-    : [];
+export function recoveryLinkMail(text: MailText, site: string, link: string, validSeconds: number, waitUntil: Date | null, byOperator: boolean) {
+  const expiry = expiryText(text, validSeconds);
+  const wait = waitUntil ? [text.t("mail:recoveryLink.waits", { from: text.dateTime(waitUntil), expiry }), text.t("mail:recoveryLink.cancelIfNotYou"), ""] : [];
   return {
     kind: "recovery_link",
-    subject: `Recover your ${site} account`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:recoveryLink.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      byOperator
-        ? `An administrator started a recovery of your ${site} account, so you can add a new passkey.`
-        : `Someone, hopefully you, asked to recover your ${site} account (a lost passkey).`,
-      `Open this link${waitUntil ? "" : ` within ${expiryText(validSeconds)}`} to add a new passkey:`,
+      byOperator ? text.t("mail:recoveryLink.byOperator", { site }) : text.t("mail:recoveryLink.asked", { site }),
+      waitUntil ? text.t("mail:recoveryLink.open") : text.t("mail:recoveryLink.openWithin", { expiry }),
       "",
       link,
       "",
       ...wait,
-      "The link works once. It does not remove anything from your account; using it signs out every",
-      "device. If you did not ask for this, ignore this mail and nothing changes.",
-    ].join("\n"),
+      text.t("mail:recoveryLink.worksOnce"),
+    ),
   };
 }
 
 /** A sign-in from a browser the account has not used before (issue #5). */
-export function newDeviceMail(site: string, origin: { at: Date; device: string; ip: string }, sessionsLink: string) {
+export function newDeviceMail(text: MailText, site: string, origin: MailOrigin, sessionsLink: string) {
   return {
     kind: "new_device",
-    subject: `New sign-in to your ${site} account`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:newDevice.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `Your ${site} account was just used to sign in from a browser it had not been used with before.`,
+      text.t("mail:newDevice.used", { site }),
       "",
-      `When:   ${origin.at.toUTCString()}`,
-      `Device: ${origin.device}`,
-      `IP:     ${origin.ip}`,
+      originLines(text, origin),
       "",
-      "If this was you, there is nothing to do. If not, review your account and sign out the other",
-      `sessions: ${sessionsLink}`,
-    ].join("\n"),
+      text.t("mail:newDevice.ifNotYou", { link: sessionsLink }),
+    ),
   };
 }
 
 /** To the new address of an email change: proves the user reads it. */
-export function emailChangeLinkMail(site: string, link: string, validSeconds: number) {
+export function emailChangeLinkMail(text: MailText, site: string, link: string, validSeconds: number) {
   return {
     kind: "email_change_link",
-    subject: `Confirm your new email address for ${site}`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:emailChangeLink.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `Someone, hopefully you, asked to use this address for their ${site} account.`,
-      `To confirm, open this link within ${expiryText(validSeconds)}:`,
+      text.t("mail:emailChangeLink.asked", { site }),
+      text.t("mail:emailChangeLink.open", { expiry: expiryText(text, validSeconds) }),
       "",
       link,
       "",
-      "The link works once. If you did not ask for this, ignore this mail: nothing changes.",
-    ].join("\n"),
+      text.t("mail:emailChangeLink.ignore"),
+    ),
   };
 }
 
 /** Sent instead of a change link when the address already has an account (the page says the same either way). */
-export function emailInUseMail(site: string) {
+export function emailInUseMail(text: MailText, site: string) {
   return {
     kind: "email_change_in_use",
-    subject: `This address already has an account at ${site}`,
-    text: [
-      "Hello,",
-      "",
-      `Someone asked to move an account at ${site} to this address, but it already belongs to an account.`,
-      "Nothing was changed. If that was you, sign in with this address instead.",
-    ].join("\n"),
+    subject: text.t("mail:emailInUse.subject", { site }),
+    text: lines(text.t("mail:hello"), "", text.t("mail:emailInUse.asked", { site }), text.t("mail:emailInUse.nothingChanged")),
   };
 }
 
 /** To the old address after an email change, so a takeover does not go unnoticed. */
-export function emailChangedMail(site: string, newEmail: string, origin: { at: Date; device: string; ip: string }) {
+export function emailChangedMail(text: MailText, site: string, newEmail: string, origin: MailOrigin) {
   return {
     kind: "email_changed",
-    subject: `The email address of your ${site} account was changed`,
-    text: [
-      "Hello,",
+    subject: text.t("mail:emailChanged.subject", { site }),
+    text: lines(
+      text.t("mail:hello"),
       "",
-      `Your ${site} account now uses ${newEmail}. Mail about it no longer comes here.`,
+      text.t("mail:emailChanged.nowUses", { site, email: newEmail }),
       "",
-      `When:   ${origin.at.toUTCString()}`,
-      `Device: ${origin.device}`,
-      `IP:     ${origin.ip}`,
+      originLines(text, origin),
       "",
-      "If this was not you, contact your administrator at once: they can recover the account.",
-    ].join("\n"),
+      text.t("mail:emailChanged.ifNotYou"),
+    ),
   };
 }

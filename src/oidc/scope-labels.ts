@@ -1,5 +1,4 @@
 import type { TFunction } from "i18next";
-import { readCatalogs } from "../i18n/catalogs.js";
 
 /** The scopes with a label in `locales/<language>/scopes.json`. */
 const LABELLED = new Set(["openid", "email", "profile", "groups", "offline_access"]);
@@ -17,12 +16,4 @@ export function scopeLabelsIn(t: TFunction): (scope: string) => string {
     const key = scopeLabelKey(scope);
     return key ? t(key) : scope;
   };
-}
-
-let english: Readonly<Record<string, string>> | undefined;
-
-/** @deprecated English only, for callers without a request's language yet: use `scopeLabelsIn(t)`. */
-export function scopeLabel(scope: string): string {
-  english ??= readCatalogs("en").scopes as Record<string, string>;
-  return scopeLabelKey(scope) ? (english[scope] as string) : scope;
 }

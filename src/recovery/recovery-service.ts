@@ -13,14 +13,20 @@ import type { UserQueries, UserRow } from "../db/users.js";
 import { assertThat, badRequest, notFound } from "../errors.js";
 import type { RequestOrigin } from "../http/request-origin.js";
 import { defaultPasskeyName } from "../http/user-agent.js";
+import type { Language } from "../i18n/languages.js";
+import type { PageTexts } from "../i18n/page-text.js";
 import type { Mailer } from "../mail/mailer.js";
 import { recoveryLinkMail } from "../mail/messages.js";
 import type { SecondFactorService } from "../mfa/second-factor-service.js";
 import { normaliseEmail } from "../users/email.js";
+import type { UserLanguage } from "../users/user-language.js";
 import { assertPasswordPolicy } from "../users/user-service.js";
 import { isUniqueViolation, type PasskeyService } from "../webauthn/passkey-service.js";
 
 const unusable = () => badRequest("recovery.link_unusable", "This recovery link has expired or was already used. Ask for a new one on the sign-in page.");
+
+// `from` as ISO 8601: each page and mail shows it in its reader's language and time zone.
+const waiting = (from: Date) => badRequest("recovery.waiting", `This recovery link starts working at ${from.toUTCString()}.`, { from: from.toISOString() });
 
 /** What a recovery link allows right now. */
 export interface RecoveryState {
@@ -56,6 +62,8 @@ export function createRecoveryService(deps: {
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
+  texts: Pick<PageTexts, "inLanguage">;
+  userLanguage: Pick<UserLanguage, "of">;
   config: Pick<Config, "issuer" | "recovery" | "webauthn" | "branding">;
   now?: () => Date;
 }) {
@@ -68,7 +76,8 @@ export function createRecoveryService(deps: {
     return factors.totp || factors.backupCodes > 0;
   }
 
-  async function issue(user: UserRow, byOperator: boolean) {
+  /** `language`: the page's that asked for it; an operator's recovery speaks the user's. */
+  async function issue(user: UserRow, byOperator: boolean, language: Language) {
     const { token, tokenHash } = newLinkToken();
     const delay = !(await codeFactorOf(user.id)) ? config.recovery.delaySeconds : 0;
     const start = now().getTime();
@@ -84,7 +93,8 @@ export function createRecoveryService(deps: {
       notBefore: waitUntil,
     });
     const link = `${config.issuer}/recover/verify?token=${token}`;
-    await deps.mailer.send({ to: user.email, ...recoveryLinkMail(site, link, config.recovery.linkSeconds, waitUntil, byOperator) });
+    const text = deps.texts.inLanguage(language);
+    await deps.mailer.send({ to: user.email, ...recoveryLinkMail(text, site, link, config.recovery.linkSeconds, waitUntil, byOperator) });
     return { expiresAt, waitUntil };
   }
 
@@ -108,18 +118,18 @@ export function createRecoveryService(deps: {
   }
 
   function assertReady(current: RecoveryState) {
-    if (current.waitUntil) throw badRequest("recovery.waiting", `This recovery link starts working at ${current.waitUntil.toUTCString()}.`);
+    if (current.waitUntil) throw waiting(current.waitUntil);
     if (current.factorRequired && !current.factorPassed)
       throw badRequest("recovery.factor_required", "First enter a code from your authenticator app or a backup code.");
   }
 
-  async function finish(current: RecoveryState, origin: RequestOrigin, what: "passkey" | "password", ended: EndedSession[]) {
+  async function finish(current: RecoveryState, origin: RequestOrigin, language: Language, what: "passkey" | "password", ended: EndedSession[]) {
     await deps.sessionsEnded(current.user.id, ended);
-    const change = what === "passkey" ? "Your account was recovered: a new passkey was added" : "Your account was recovered: a password was set";
     await deps.notify({
       userId: current.user.id,
       type: "recovery.completed",
-      change: `${change} and every device was signed out`,
+      change: what === "passkey" ? "recoveredWithPasskey" : "recoveredWithPassword",
+      language,
       origin,
       details: { added: what },
     });
@@ -127,26 +137,29 @@ export function createRecoveryService(deps: {
 
   return {
     /** Always the same answer; a link is mailed only when the account exists (after the answer, so timing says nothing either). */
-    /** `knownDevice`: this browser's device id when it signed in to the account before (its own mail allowance). */
-    async requestLink(rawEmail: string, origin: RequestOrigin, knownDevice: string | null = null): Promise<string> {
+    /**
+     * `knownDevice`: this browser's device id when it signed in to the account before (its own mail allowance).
+     * `language`: the page's, which the mail speaks.
+     */
+    async requestLink(rawEmail: string, origin: RequestOrigin, knownDevice: string | null, language: Language): Promise<string> {
       const email = normaliseEmail(rawEmail);
       await deps.mailThrottle.consume("recovery", email, origin.ip, knownDevice);
       deps.tasks.run("recovery mail", async () => {
         const user = await users.findUserByEmail(email);
         if (!user || user.disabledAt) return;
-        await issue(user, false);
+        await issue(user, false, language);
         await events.record({ type: "recovery.requested", outcome: "success", userId: user.id, ...origin });
       });
       return email;
     },
 
-    /** For support: the CLI's `users recover`. Logged and mailed to the user like any recovery. */
+    /** For support: the CLI's `users recover`. Logged and mailed to the user, in their language, like any recovery. */
     async issueByOperator(rawEmail: string) {
       const email = normaliseEmail(rawEmail);
       const user = await users.findUserByEmail(email);
       assertThat(user, () => notFound("users.not_found", `no user with email ${email}`));
       assertThat(!user.disabledAt, () => badRequest("users.disabled", `user ${email} is disabled; enable it first`));
-      const issued = await issue(user, true);
+      const issued = await issue(user, true, deps.userLanguage.of(user));
       await events.record({ type: "recovery.issued_by_operator", outcome: "success", userId: user.id });
       return { email, ...issued };
     },
@@ -155,7 +168,7 @@ export function createRecoveryService(deps: {
 
     async verifyFactor(token: unknown, code: string, origin: RequestOrigin): Promise<void> {
       const current = await state(token);
-      if (current.waitUntil) throw badRequest("recovery.waiting", `This recovery link starts working at ${current.waitUntil.toUTCString()}.`);
+      if (current.waitUntil) throw waiting(current.waitUntil);
       await deps.secondFactors.verifyCode(current.user.id, code, origin);
       await links.markFactorVerified(current.link.tokenHash, now());
     },
@@ -166,7 +179,7 @@ export function createRecoveryService(deps: {
       return deps.passkeys.registrationOptions(`recovery:${current.link.tokenHash}`, current.user);
     },
 
-    async completeWithPasskey(token: unknown, response: unknown, origin: RequestOrigin): Promise<void> {
+    async completeWithPasskey(token: unknown, response: unknown, origin: RequestOrigin, language: Language): Promise<void> {
       const current = await state(token);
       assertReady(current);
       const passkey = await deps.passkeys.verifyRegistration(
@@ -189,10 +202,10 @@ export function createRecoveryService(deps: {
         throw error;
       }
       assertThat(ended, unusable);
-      await finish(current, origin, "passkey", ended);
+      await finish(current, origin, language, "passkey", ended);
     },
 
-    async completeWithPassword(token: unknown, password: string, origin: RequestOrigin): Promise<void> {
+    async completeWithPassword(token: unknown, password: string, origin: RequestOrigin, language: Language): Promise<void> {
       const current = await state(token);
       assertReady(current);
       assertThat(current.passwordAllowed, () => badRequest("recovery.passkey_only", "This account has a passkey: add a new passkey instead of a password."));
@@ -206,14 +219,14 @@ export function createRecoveryService(deps: {
         passwordHash,
       });
       assertThat(ended, unusable);
-      await finish(current, origin, "password", ended);
+      await finish(current, origin, language, "password", ended);
     },
 
     /** "Not you?": anyone holding the link may stop it. */
-    async cancel(token: unknown, origin: RequestOrigin): Promise<void> {
+    async cancel(token: unknown, origin: RequestOrigin, language: Language): Promise<void> {
       const current = await state(token);
       await links.cancelLink(current.link.tokenHash, now());
-      await deps.notify({ userId: current.user.id, type: "recovery.cancelled", change: "A recovery of your account was cancelled (nothing changed)", origin });
+      await deps.notify({ userId: current.user.id, type: "recovery.cancelled", change: "recoveryCancelled", language, origin });
     },
   };
 }

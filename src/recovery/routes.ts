@@ -21,10 +21,10 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
       ctx,
       "recovery/recover",
       {
-        title: "Recover your account",
+        title: views.textOf(ctx).t("recovery:title.recover"),
         token,
         email: current.user.email,
-        waitUntil: current.waitUntil?.toUTCString() ?? null,
+        waitUntil: current.waitUntil,
         askFactor: current.factorRequired && !current.factorPassed,
         passwordAllowed: current.passwordAllowed,
         error,
@@ -40,10 +40,17 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
       return true;
     } catch (error) {
       if (!(error instanceof AppError) || error.code === "recovery.link_unusable") throw error;
-      await page(ctx, token, error.message, error.status);
+      const text = views.textOf(ctx);
+      // A date in the error's fields (ISO 8601) reads in the page's language.
+      const fields = { ...error.fields };
+      if (typeof fields.from === "string") fields.from = text.dateTime(new Date(fields.from));
+      await page(ctx, token, text.errorMessage({ code: error.code, message: error.message, fields }), error.status);
       return false;
     }
   }
+
+  const done = (ctx: Context, method: "passkey" | "password") =>
+    views.render(ctx, "recovery/done", { title: views.textOf(ctx).t("recovery:title.done"), method });
 
   router.get("/verify", async (ctx) => page(ctx, typeof ctx.query.token === "string" ? ctx.query.token : ""));
 
@@ -58,23 +65,22 @@ export function recoveryLinkRoutes(deps: { recovery: RecoveryService; views: Vie
 
   router.post("/passkey/register/verify", async (ctx) => {
     const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
-    await recovery.completeWithPasskey(token, response, requestOrigin(ctx));
+    await recovery.completeWithPasskey(token, response, requestOrigin(ctx), views.textOf(ctx).language);
     ctx.body = { redirectTo: "/recover/done" };
   });
 
   router.post("/password", async (ctx) => {
     const token = bodyField(ctx.request.body, "token");
-    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, bodyField(ctx.request.body, "password"), requestOrigin(ctx)))) {
-      views.render(ctx, "recovery/done", { title: "Account recovered", method: "password" });
-    }
+    const password = bodyField(ctx.request.body, "password");
+    if (await orPage(ctx, token, () => recovery.completeWithPassword(token, password, requestOrigin(ctx), views.textOf(ctx).language))) done(ctx, "password");
   });
 
   router.post("/cancel", async (ctx) => {
-    await recovery.cancel(bodyField(ctx.request.body, "token"), requestOrigin(ctx));
-    views.render(ctx, "recovery/cancelled", { title: "Recovery cancelled" });
+    await recovery.cancel(bodyField(ctx.request.body, "token"), requestOrigin(ctx), views.textOf(ctx).language);
+    views.render(ctx, "recovery/cancelled", { title: views.textOf(ctx).t("recovery:title.cancelled") });
   });
 
-  router.get("/done", (ctx) => views.render(ctx, "recovery/done", { title: "Account recovered", method: "passkey" }));
+  router.get("/done", (ctx) => done(ctx, "passkey"));
 
   return router;
 }

@@ -39,7 +39,7 @@ export function signUpLinkRoutes(deps: {
 
   router.post("/passkey/register/verify", async (ctx: Context) => {
     const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const result = await signUp.complete(token, response, defaultPasskeyName(ctx.get("User-Agent")));
+    const result = await signUp.complete(token, response, defaultPasskeyName(ctx.get("User-Agent")), deps.views.textOf(ctx).language);
     if (!result.interactionUid) {
       ctx.body = { redirectTo: "/signup/done" };
       return;

@@ -7,6 +7,8 @@ import type { MailThrottle } from "../db/rate-limits.js";
 import type { SignUpQueries } from "../db/sign-ups.js";
 import type { UserQueries } from "../db/users.js";
 import { assertThat, badRequest, conflict, notFound } from "../errors.js";
+import type { Language } from "../i18n/languages.js";
+import type { PageTexts } from "../i18n/page-text.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import { accountExistsMail, invitationMail, signUpLinkMail } from "../mail/messages.js";
@@ -37,7 +39,8 @@ export function createSignUpService(deps: {
   mailer: Mailer;
   mailThrottle: MailThrottle;
   tasks: BackgroundTasks;
-  config: Pick<Config, "issuer" | "signUp" | "webauthn" | "branding">;
+  texts: Pick<PageTexts, "inLanguage">;
+  config: Pick<Config, "issuer" | "signUp" | "webauthn" | "branding" | "languages">;
   logger: Logger;
   now?: () => Date;
 }) {
@@ -68,28 +71,30 @@ export function createSignUpService(deps: {
      * Mails a sign-up link, or a "you already have an account" notice to an address that has one.
      * The caller learns nothing either way (no enumeration): the lookup and the mail happen after
      * the answer, so even the timing is the same.
+     * `language`: the sign-up page's, which the mail speaks too.
      * @returns the normalised address, to show on the "check your email" page
      */
-    async requestLink(rawEmail: string, ip: string, interactionUid: string): Promise<string> {
+    async requestLink(rawEmail: string, ip: string, interactionUid: string, language: Language): Promise<string> {
       assertThat(config.signUp.mode === "open", () => notFound("sign_up.closed", "Creating an account here is by invitation only."));
       const email = normaliseEmail(rawEmail);
       await deps.mailThrottle.consume("sign_up", email, ip);
       deps.tasks.run("sign-up mail", async () => {
+        const text = deps.texts.inLanguage(language);
         const message = (await users.findUserByEmail(email))
-          ? accountExistsMail(site)
-          : signUpLinkMail(site, (await issueLink("sign_up", email, interactionUid, config.signUp.linkSeconds)).link, config.signUp.linkSeconds);
+          ? accountExistsMail(text, site)
+          : signUpLinkMail(text, site, (await issueLink("sign_up", email, interactionUid, config.signUp.linkSeconds)).link, config.signUp.linkSeconds);
         await mailer.send({ to: email, ...message });
       });
       return email;
     },
 
-    /** An operator's invitation (CLI): mailed at once; an existing account is an error here. */
-    async invite(rawEmail: string): Promise<{ email: string; expiresAt: Date }> {
+    /** An operator's invitation (CLI): mailed at once, in `language` (else the default); an existing account is an error here. */
+    async invite(rawEmail: string, language: Language = config.languages.default): Promise<{ email: string; expiresAt: Date }> {
       assertThat(config.signUp.mode !== "off", () => badRequest("sign_up.off", "sign-up is off (config signUp.mode); create the account with `users create`"));
       const email = normaliseEmail(rawEmail);
       assertThat(!(await users.findUserByEmail(email)), conflict("users.email_taken", `a user with email ${email} already exists`));
       const { link, expiresAt } = await issueLink("invitation", email, null, config.signUp.invitationSeconds);
-      await mailer.send({ to: email, ...invitationMail(site, link, config.signUp.invitationSeconds) });
+      await mailer.send({ to: email, ...invitationMail(deps.texts.inLanguage(language), site, link, config.signUp.invitationSeconds) });
       logger.info({ event: "sign_up.invited" }, "invitation sent");
       return { email, expiresAt };
     },
@@ -104,8 +109,11 @@ export function createSignUpService(deps: {
       return deps.passkeys.registrationOptions(`sign-up:${link.tokenHash}`, { id: link.userId, email: link.email, name: null });
     },
 
-    /** Verifies the new passkey, then uses the link and creates the account with it in one transaction. */
-    async complete(token: unknown, response: unknown, deviceName: string): Promise<SignUpResult> {
+    /**
+     * Verifies the new passkey, then uses the link and creates the account with it in one transaction.
+     * `language`: the page's, stored as the account's (mails outside its requests speak it).
+     */
+    async complete(token: unknown, response: unknown, deviceName: string, language: Language): Promise<SignUpResult> {
       const link = await usableLink(token);
       const passkey = await deps.passkeys.verifyRegistration(`sign-up:${link.tokenHash}`, link.userId, response, deviceName);
       let created: boolean;
@@ -113,7 +121,7 @@ export function createSignUpService(deps: {
         created = await deps.signUps.createAccountFromLink({
           tokenHash: link.tokenHash,
           now: now(),
-          user: { id: link.userId, email: link.email },
+          user: { id: link.userId, email: link.email, language },
           credential: passkey.credential,
         });
       } catch (error) {

@@ -8,7 +8,7 @@ const EMAIL_SHAPE = /^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+\.[^\
 /** Trimmed and lower-cased, so one address cannot be registered twice in different case. */
 export function normaliseEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL_SHAPE.test(email)) throw badRequest("users.invalid_email", `"${raw}" is not an email address`);
+  if (email.length > 254 || !EMAIL_SHAPE.test(email)) throw badRequest("users.invalid_email", `"${raw}" is not an email address`, { value: raw });
   return email;
 }
 

@@ -32,8 +32,14 @@ export function toUserView(row: UserRow): UserView {
 
 export function assertPasswordPolicy(password: string): void {
   // OWASP ASVS 5.0 V6.2: length is the rule; no composition rules.
-  assertThat(password.length >= PASSWORD_MIN_LENGTH, badRequest("users.password_too_short", `the password must be at least ${PASSWORD_MIN_LENGTH} characters`));
-  assertThat(password.length <= PASSWORD_MAX_LENGTH, badRequest("users.password_too_long", `the password must be at most ${PASSWORD_MAX_LENGTH} characters`));
+  assertThat(
+    password.length >= PASSWORD_MIN_LENGTH,
+    badRequest("users.password_too_short", `the password must be at least ${PASSWORD_MIN_LENGTH} characters`, { min: PASSWORD_MIN_LENGTH }),
+  );
+  assertThat(
+    password.length <= PASSWORD_MAX_LENGTH,
+    badRequest("users.password_too_long", `the password must be at most ${PASSWORD_MAX_LENGTH} characters`, { max: PASSWORD_MAX_LENGTH }),
+  );
 }
 
 /**

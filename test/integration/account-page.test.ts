@@ -71,12 +71,15 @@ describe.each(DATABASE_KINDS)("account page (%s)", (kind) => {
     expect(page.headers.get("cache-control")).toBe("no-store");
     // Passkeys: name from the browser, dates, sync state.
     expect(page.text).toContain('<strong class="passkey-name">Chrome on Linux</strong>');
-    expect(page.text).toMatch(/Added \d{4}-\d\d-\d\d \d\d:\d\d UTC · last used never · on this device only/);
+    // Dates as <time datetime> (local-time.js shows them in the reader's time zone), UTC without script.
+    expect(page.text).toMatch(
+      /Added <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z" data-local-time>[^<]+ UTC<\/time> · last used never · on this device only/,
+    );
     // Sessions: this browser (first, marked) and the other one, parsed, with IP and dates.
     const sessions = page.text.slice(page.text.indexOf('id="sessions"'), page.text.indexOf('id="apps"'));
     expect(sessions).toMatch(/<strong>Chrome on Linux<\/strong> <span class="badge">this device<\/span>/);
     expect(sessions).toContain("<strong>Firefox on Windows</strong>");
-    expect(sessions).toMatch(/IP [0-9a-f.:]+ · signed in \d{4}-.* · last active \d{4}-/);
+    expect(sessions).toMatch(/IP [0-9a-f.:]+ · signed in <time datetime="\d{4}-.* · last active <time datetime="\d{4}-/);
     expect(sessions).toContain("Sign out everywhere else");
     // Connected apps: the relying party with what it may see; never the account pages themselves.
     const apps = page.text.slice(page.text.indexOf('id="apps"'), page.text.indexOf('id="email"'));

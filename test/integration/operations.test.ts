@@ -77,7 +77,7 @@ describe("health, logs and secrets", () => {
   });
 
   it("never logs a mailed link's token, a TOTP secret or a backup code", async () => {
-    await server.services.signUp.requestLink("newcomer@example.com", "127.0.0.1", "some-interaction");
+    await server.services.signUp.requestLink("newcomer@example.com", "127.0.0.1", "some-interaction", "en");
     await server.services.recovery.issueByOperator("alice@example.com");
     const links = (await readOutbox(server)).map((mail) => mail.link).filter((link): link is string => link !== null);
     const linkPaths = links.map((link) => new URL(link).pathname);

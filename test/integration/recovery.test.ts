@@ -268,11 +268,11 @@ describe.each(DATABASE_KINDS)("§19 recovery by mail alone waits, with the defau
     expect(Math.round((worksFrom.getTime() - row.createdAt.getTime()) / 3600_000)).toBe(24);
     expect(row.expiresAt.getTime() - worksFrom.getTime()).toBe(server.config.recovery.linkSeconds * 1000);
     const mail = (await mailsTo(server, user.email)).at(-1);
-    expect(mail?.text).toContain(`the link starts working only at ${worksFrom.toUTCString()}`);
+    expect(mail?.text).toContain(`the link starts working only at ${server.services.texts.inLanguage("en").dateTime(worksFrom)},`);
 
     const page = await browser.get(link);
     expect(page.status).toBe(200);
-    expect(page.text).toContain(`this link starts working at ${worksFrom.toUTCString()}`);
+    expect(page.text).toContain(`this link starts working at <time datetime="${worksFrom.toISOString()}" data-local-time>`);
     expect(page.text).not.toContain("Create a new passkey");
     expect(page.text).not.toContain('action="/recover/password"');
     expect(page.text).toContain("Cancel this recovery");

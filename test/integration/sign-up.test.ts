@@ -280,7 +280,7 @@ describe.each(DATABASE_KINDS)("sign-up by email link and passkey (%s)", (kind) =
         .createAccountFromLink({
           tokenHash: link.tokenHash,
           now: new Date(),
-          user: { id: link.userId, email },
+          user: { id: link.userId, email, language: "en" },
           credential: {
             id: credentialId,
             userId: link.userId,

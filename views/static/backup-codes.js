@@ -5,7 +5,9 @@
   const root = document.querySelector("[data-backup-codes]");
   if (!root) return;
   const codes = [...root.querySelectorAll(".codes code")].map((code) => code.textContent.trim());
-  const text = `Backup codes for ${location.host}. Each works once.\n\n${codes.join("\n")}\n`;
+  // The page's language, from the template's data-msg-* attributes.
+  const messages = root.dataset;
+  const text = `${messages.msgFileHeading.replace("{{host}}", location.host)}\n\n${codes.join("\n")}\n`;
   const status = root.querySelector("[data-codes-status]");
   const say = (message) => {
     status.textContent = message;
@@ -17,8 +19,8 @@
     copy.hidden = false;
     copy.addEventListener("click", () => {
       navigator.clipboard.writeText(text).then(
-        () => say("The codes are copied. Paste them somewhere safe."),
-        () => say("Copying did not work here: select the codes and copy them, or download them."),
+        () => say(messages.msgCopied),
+        () => say(messages.msgCopyFailed),
       );
     });
   }

@@ -1,10 +1,11 @@
+import { CATALOG_LANGUAGES, isCatalogLanguage, type Language } from "../../i18n/languages.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
 import { parseOptions, printResult } from "../args.js";
 import { type CommandIo, UsageError } from "../io.js";
 
 export const USERS_USAGE = `users create --email EMAIL [--name NAME] [--no-password] [--json]   (password read from stdin)
-users invite --email EMAIL [--json]   (mails a link to create the account with a passkey)
+users invite --email EMAIL [--language en|de|fr] [--json]   (mails a link to create the account with a passkey, in that language)
 users recover EMAIL [--json]          (mails a recovery link, for support cases; logged)
 users list [--search TEXT] [--limit N] [--offset N] [--json]   (TEXT: part of the email or name, any case)
 users show|disable|enable|delete ID_OR_EMAIL [--json]   (disable and delete sign the user out everywhere)
@@ -16,6 +17,13 @@ function countOption(value: string | undefined, flag: string, fallback: number):
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
   return Number(value);
+}
+
+/** `--language`: one the IdP has catalogs for, or undefined (the configured default). */
+function languageOption(value: string | undefined): Language | undefined {
+  if (value === undefined) return undefined;
+  if (!isCatalogLanguage(value)) throw new UsageError(`--language must be one of ${CATALOG_LANGUAGES.join(", ")} (got "${value.slice(0, 20)}")`);
+  return value;
 }
 
 /** First line of what was piped in; the password itself may contain spaces. */
@@ -47,9 +55,9 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
       return 0;
     }
     case "invite": {
-      const { values } = parseOptions(rest, { email: { type: "string" }, json: { type: "boolean" } });
+      const { values } = parseOptions(rest, { email: { type: "string" }, language: { type: "string" }, json: { type: "boolean" } });
       if (!values.email) throw new UsageError("--email is required");
-      const invitation = await admin.users.invite(values.email);
+      const invitation = await admin.users.invite(values.email, languageOption(values.language));
       const view = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
       printResult(io, values.json ?? false, view, `Invitation mailed to ${view.email}; the link works until ${view.expires_at}.`);
       return 0;

@@ -1,0 +1,20 @@
+import type { UserQueries } from "../db/users.js";
+import { isCatalogLanguage, type Language } from "../i18n/languages.js";
+
+/**
+ * The language mails to a user speak when no request of theirs is being served (an operator's
+ * recovery, a sign-in elsewhere): the one they last used, else the operator's default.
+ */
+export function createUserLanguage(deps: { users: Pick<UserQueries, "setLanguage">; fallback: Language }) {
+  return {
+    of: (user: { language?: string | null } | null | undefined): Language =>
+      user?.language && isCatalogLanguage(user.language) ? user.language : deps.fallback,
+
+    /** After a verified sign-in or on the account page: written only when it differs from what is stored. */
+    async remember(user: { id: string; language?: string | null }, language: Language): Promise<void> {
+      if (user.language !== language) await deps.users.setLanguage(user.id, language);
+    },
+  };
+}
+
+export type UserLanguage = ReturnType<typeof createUserLanguage>;
