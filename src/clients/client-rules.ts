@@ -7,8 +7,8 @@ import type { ClientInput } from "./client-registry.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 // What a client's registration may say: each check returns the value to store or throws an
-// AppError naming the CLI flag (the admin API renames flags to its fields; the console words
-// `fields.setting` and `fields.problem` itself).
+// AppError naming the CLI flag (the admin API renames flags to its fields; the console names
+// `fields.setting` as its form does and words the error from errors:<code>[_<context>] with the fields).
 
 /**
  * An error about one setting: the CLI's message names the flag; `fields` lets other callers name it

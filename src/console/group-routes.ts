@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { AppError, badRequest } from "../errors.js";
 import type { Operator } from "./console-access.js";
-import { formOf } from "./form.js";
+import { formOf, invalidField } from "./form.js";
 import type { ConsoleDependencies, ConsolePages } from "./routes.js";
 
 // A group's id or name (the person's page links by name).
@@ -101,7 +101,7 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
     if (!operator) return;
     const field = pages.textOf(ctx).t("console:group.emailName");
     const email = formOf(ctx.request.body).text("email", field, 254);
-    if (email === "") throw badRequest("console.invalid_field", `${field} is required.`, { field, context: "required" });
+    if (email === "") throw invalidField(field, "required", "is required");
     await admin(operator).groups.addMember(id, email);
     pages.done(ctx, `/admin/groups/${id}`, "group_member_added");
   });

@@ -157,6 +157,15 @@ describe("the console in German and French", () => {
     expect(audit.text).toMatch(TIME_CELL);
   });
 
+  it("tells someone who is no operator, in German, that the console is not theirs", async () => {
+    const outsider = await seedPerson(server, "outsider-languages@example.com");
+    const browser = new BrowserSession();
+    browser.acceptLanguage = "de";
+    const refused = await new ConsolePage(server, outsider, browser).page("/admin");
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain("Die Konsole ist für Operatoren. Ihr Konto ist keines.");
+  });
+
   it("shows a page in French", async () => {
     const french = await consoleIn("fr-FR,fr;q=0.9");
     const confirm = await french.page(`/admin/apps/${appId}/delete`);
