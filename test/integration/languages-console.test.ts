@@ -62,7 +62,7 @@ describe("the console in German and French", () => {
     expect(list.text).toContain(`<a href="/admin/apps/${appId}">Wiki</a></td><td><code>${appId}</code></td><td>vertraulich</td>`);
 
     const app = await german.page(`/admin/apps/${appId}`);
-    expect(app.text).toContain("vertraulich · Grants authorization_code, refresh_token");
+    expect(app.text).toContain("vertraulich · Grant-Typen authorization_code, refresh_token");
     expect(app.text).toContain('<h2 id="settings-title">Einstellungen</h2>');
     expect(app.text).toContain("Redirect-URIs (eine pro Zeile, genau so, wie die App sie sendet)");
     expect(app.text).toContain('<option value="mfa">zwei Faktoren (mfa)</option>');
