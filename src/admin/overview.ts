@@ -4,6 +4,8 @@ import { type Adoption, signInMethodOf } from "../observability/metrics.js";
 const DAY_MS = 86_400_000;
 
 export interface SignInRow {
+  /** passkey, password, password_otp, password_passkey or other: what a page words in its language. */
+  kind: string;
   method: string;
   success: number;
   failure: number;
@@ -31,8 +33,9 @@ export function createOverview(stats: ConsoleStatQueries) {
     const reuse = new Map<string, number>();
     for (const event of events) {
       if (event.type === "sign_in") {
-        const method = METHOD_LABELS[signInMethodOf(event.detail.split(" "))] ?? "Other";
-        const row = byMethod.get(method) ?? { method, success: 0, failure: 0 };
+        const kind = signInMethodOf(event.detail.split(" "));
+        const method = METHOD_LABELS[kind] ?? "Other";
+        const row = byMethod.get(method) ?? { kind, method, success: 0, failure: 0 };
         if (event.outcome === "success") row.success += event.count;
         else row.failure += event.count;
         byMethod.set(method, row);

@@ -42,9 +42,17 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 
 const preview = (raw: string) => JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
 
-function invalid(field: PresentationField, why: string, raw?: string) {
-  const problem = `${why}${raw === undefined ? "" : ` (got ${preview(raw)})`}`;
-  return badRequest(`clients.invalid_${field}`, `${PRESENTATION_FLAGS[field]} ${problem}`, { setting: PRESENTATION_FLAGS[field], problem });
+/** `context` picks the variant of the code's text in the catalogs (i18next `<code>_<context>`); `got` is what was sent, shortened. */
+function invalid(field: PresentationField, context: string, why: string, raw?: string, more: Record<string, string | number> = {}) {
+  const got = raw === undefined ? undefined : preview(raw);
+  const problem = `${why}${got === undefined ? "" : ` (got ${got})`}`;
+  return badRequest(`clients.invalid_${field}`, `${PRESENTATION_FLAGS[field]} ${problem}`, {
+    setting: PRESENTATION_FLAGS[field],
+    problem,
+    context,
+    ...(got === undefined ? {} : { got }),
+    ...more,
+  });
 }
 
 /**
@@ -53,26 +61,34 @@ function invalid(field: PresentationField, why: string, raw?: string) {
  * @throws AppError clients.invalid_<field>
  */
 export function assertWebUrl(raw: unknown, field: PresentationField): string {
-  if (typeof raw !== "string") throw invalid(field, "must be a URL");
-  if (raw.length > MAX_PRESENTATION_URL_LENGTH) throw invalid(field, `must be at most ${MAX_PRESENTATION_URL_LENGTH} characters (got ${raw.length})`);
-  if (CONTROL_OR_SPACE.test(raw) || UNPAIRED_SURROGATE.test(raw)) throw invalid(field, "must not contain white space or control characters", raw);
+  if (typeof raw !== "string") throw invalid(field, "not_url", "must be a URL");
+  if (raw.length > MAX_PRESENTATION_URL_LENGTH)
+    throw invalid(field, "too_long", `must be at most ${MAX_PRESENTATION_URL_LENGTH} characters (got ${raw.length})`, undefined, {
+      max: MAX_PRESENTATION_URL_LENGTH,
+      length: raw.length,
+    });
+  if (CONTROL_OR_SPACE.test(raw) || UNPAIRED_SURROGATE.test(raw))
+    throw invalid(field, "white_space", "must not contain white space or control characters", raw);
   // A fragment means nothing to a page we link to; refusing it keeps what is stored what is shown.
-  if (raw.includes("#")) throw invalid(field, "must not contain a fragment (#)", raw);
+  if (raw.includes("#")) throw invalid(field, "fragment", "must not contain a fragment (#)", raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalid(field, "must be an absolute https URL", raw);
+    throw invalid(field, "not_https_url", "must be an absolute https URL", raw);
   }
   // A javascript: or data: link on the consent page would run or show whatever its author wrote.
   if (url.protocol === "http:") {
-    if (!isLoopbackHost(url.hostname)) throw invalid(field, "must use https (plain http only for localhost, 127.0.0.1 and [::1])", raw);
+    if (!isLoopbackHost(url.hostname)) throw invalid(field, "plain_http", "must use https (plain http only for localhost, 127.0.0.1 and [::1])", raw);
   } else if (url.protocol !== "https:") {
-    throw invalid(field, "must be an absolute https URL", raw);
+    throw invalid(field, "not_https_url", "must be an absolute https URL", raw);
   }
   // Credentials in a link would be sent to the site by every browser that follows it.
-  if (url.username || url.password) throw invalid(field, "must not contain credentials (user@host)", raw);
-  if (url.href.length > MAX_PRESENTATION_URL_LENGTH) throw invalid(field, `must be at most ${MAX_PRESENTATION_URL_LENGTH} characters once normalized`);
+  if (url.username || url.password) throw invalid(field, "credentials", "must not contain credentials (user@host)", raw);
+  if (url.href.length > MAX_PRESENTATION_URL_LENGTH)
+    throw invalid(field, "too_long_normalized", `must be at most ${MAX_PRESENTATION_URL_LENGTH} characters once normalized`, undefined, {
+      max: MAX_PRESENTATION_URL_LENGTH,
+    });
   return url.href;
 }
 
@@ -87,19 +103,29 @@ export function assertLogoUri(raw: unknown): string {
   const match = DATA_LOGO.exec(raw);
   if (!match) {
     if (!/^data:image\/(png|jpeg|gif|webp);base64,$/.test(header)) {
-      throw invalid("logo_uri", "as a data URL must be data:image/png, image/jpeg, image/gif or image/webp;base64 (no SVG)", raw);
+      throw invalid("logo_uri", "data_type", "as a data URL must be data:image/png, image/jpeg, image/gif or image/webp;base64 (no SVG)", raw);
     }
-    throw invalid("logo_uri", "as a data URL must be valid base64");
+    throw invalid("logo_uri", "data_base64", "as a data URL must be valid base64");
   }
   const format = match[1] as string;
   const base64 = match[2] as string;
-  if (base64.length > MAX_LOGO_BASE64_LENGTH) throw invalid("logo_uri", `as a data URL must be an image of at most ${MAX_LOGO_BYTES / 1024} KiB`);
+  if (base64.length > MAX_LOGO_BASE64_LENGTH)
+    throw invalid("logo_uri", "data_too_large", `as a data URL must be an image of at most ${MAX_LOGO_BYTES / 1024} KiB`, undefined, {
+      kib: MAX_LOGO_BYTES / 1024,
+    });
   const bytes = Buffer.from(base64, "base64");
   // Node's decoder skips what it cannot read; re-encoding shows whether anything was skipped.
-  if (base64.length === 0 || bytes.toString("base64") !== base64) throw invalid("logo_uri", "as a data URL must be valid base64");
-  if (bytes.length > MAX_LOGO_BYTES) throw invalid("logo_uri", `as a data URL must be an image of at most ${MAX_LOGO_BYTES / 1024} KiB`);
+  if (base64.length === 0 || bytes.toString("base64") !== base64) throw invalid("logo_uri", "data_base64", "as a data URL must be valid base64");
+  if (bytes.length > MAX_LOGO_BYTES)
+    throw invalid("logo_uri", "data_too_large", `as a data URL must be an image of at most ${MAX_LOGO_BYTES / 1024} KiB`, undefined, {
+      kib: MAX_LOGO_BYTES / 1024,
+    });
   // The declared type must be the real one: the browser would otherwise sniff what it is given.
-  if (!LOGO_SIGNATURES[format]?.(bytes)) throw invalid("logo_uri", `as a data URL says image/${format} but its bytes are not a ${format.toUpperCase()} image`);
+  if (!LOGO_SIGNATURES[format]?.(bytes))
+    throw invalid("logo_uri", "data_mismatch", `as a data URL says image/${format} but its bytes are not a ${format.toUpperCase()} image`, undefined, {
+      format,
+      formatName: format.toUpperCase(),
+    });
   return raw;
 }
 

@@ -20,12 +20,17 @@ export async function assertValidBackchannelUri(raw: string, options: { publicOn
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     const problem = `"${raw}": its host ${hostname} could not be resolved (${reason})`;
-    throw badRequest("clients.unresolvable_backchannel_logout_uri", `${SETTING} ${problem}`, { setting: SETTING, problem });
+    throw badRequest("clients.unresolvable_backchannel_logout_uri", `${SETTING} ${problem}`, { setting: SETTING, problem, uri: raw, host: hostname, reason });
   }
   const special = addresses.filter(isSpecialUseAddress);
   if (special.length > 0) {
     const problem = `"${raw}" is on a private, loopback or link-local address (${special.join(", ")}): logout tokens are sent only to public addresses`;
-    throw badRequest("clients.private_backchannel_logout_uri", `${SETTING} ${problem}`, { setting: SETTING, problem });
+    throw badRequest("clients.private_backchannel_logout_uri", `${SETTING} ${problem}`, {
+      setting: SETTING,
+      problem,
+      uri: raw,
+      addresses: special.join(", "),
+    });
   }
   return raw;
 }

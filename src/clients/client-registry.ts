@@ -203,7 +203,8 @@ export function createClientRegistry(
   };
 
   // A group deleted between the name lookup and the write: the write fails whole, nothing changes.
-  const groupGone = () => badRequest("clients.unknown_group", "--allowed-groups: a group was deleted meanwhile; try again");
+  const groupGone = () =>
+    badRequest("clients.unknown_group", "--allowed-groups: a group was deleted meanwhile; try again", { setting: "--allowed-groups", context: "deleted" });
   async function insert(data: Parameters<ClientQueries["insertClient"]>[0]): Promise<ClientRow> {
     try {
       return await queries.insertClient(data);
@@ -216,14 +217,14 @@ export function createClientRegistry(
     try {
       return await queries.updateClientById(id, data, allowedGroupIds);
     } catch (error) {
-      if (isGoneReference(error)) throw (await queries.findClientById(id)) ? groupGone() : notFound("clients.not_found", `no client with id "${id}"`);
+      if (isGoneReference(error)) throw (await queries.findClientById(id)) ? groupGone() : notFound("clients.not_found", `no client with id "${id}"`, { id });
       throw error;
     }
   }
 
   async function requireClient(id: string): Promise<ClientRow> {
     const row = await queries.findClientById(id);
-    if (!row) throw notFound("clients.not_found", `no client with id "${id}"`);
+    if (!row) throw notFound("clients.not_found", `no client with id "${id}"`, { id });
     return row;
   }
 
@@ -308,7 +309,7 @@ export function createClientRegistry(
 
     async rotateSecret(id: string): Promise<ClientView> {
       const current = await requireClient(id);
-      assertThat(current.secretHash !== null, badRequest("clients.public_client", `client "${id}" is public and has no secret`));
+      assertThat(current.secretHash !== null, badRequest("clients.public_client", `client "${id}" is public and has no secret`, { id }));
       const secret = newClientSecret();
       const row = await update(id, { secretHash: sha256(secret) });
       // A leaked secret is why one rotates: the old one must stop working on every instance now.
@@ -320,7 +321,7 @@ export function createClientRegistry(
       await requireClient(id);
       await queries.deleteArtifactsOfClient(id);
       // Of several deletes at once, one deletes the row: the others answer not found (one audit record).
-      if (!(await queries.deleteClientById(id))) throw notFound("clients.not_found", `no client with id "${id}"`);
+      if (!(await queries.deleteClientById(id))) throw notFound("clients.not_found", `no client with id "${id}"`, { id });
       await announce(id);
       await options.onDeleted?.(id);
     },

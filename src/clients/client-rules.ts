@@ -7,11 +7,15 @@ import type { ClientInput } from "./client-registry.js";
 import { assertValidRedirectUri } from "./redirect-uri.js";
 
 // What a client's registration may say: each check returns the value to store or throws an
-// AppError naming the CLI flag (the admin API renames flags to its fields; the console words
-// `fields.setting` and `fields.problem` itself).
+// AppError naming the CLI flag (the admin API renames flags to its fields; the console names
+// `fields.setting` as its form does and words the error from errors:<code>[_<context>] with the fields).
 
-/** An error about one setting: the CLI's message names the flag; `fields` lets other callers name it their way. */
-const settingError = (code: string, setting: string, problem: string) => badRequest(code, `${setting} ${problem}`, { setting, problem });
+/**
+ * An error about one setting: the CLI's message names the flag; `fields` lets other callers name it
+ * their way and word it in their language (`context` picks the variant of the code's text, i18next `<code>_<context>`).
+ */
+const settingError = (code: string, setting: string, problem: string, fields: Record<string, string | number> = {}) =>
+  badRequest(code, `${setting} ${problem}`, { setting, problem, ...fields });
 
 export const ACCESS_TOKEN_FORMATS = ["opaque", "jwt"] as const;
 export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
@@ -20,7 +24,10 @@ export function assertAccessTokenFormat(value: string | null | undefined): Acces
   if (value === null || value === undefined) return "opaque";
   assertThat(
     (ACCESS_TOKEN_FORMATS as readonly string[]).includes(value),
-    settingError("clients.invalid_token_format", "--access-token-format", `must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_token_format", "--access-token-format", `must be ${ACCESS_TOKEN_FORMATS.join(" or ")} (got "${value.slice(0, 40)}")`, {
+      allowed: ACCESS_TOKEN_FORMATS.join(", "),
+      value: value.slice(0, 40),
+    }),
   );
   return value as AccessTokenFormat;
 }
@@ -32,15 +39,24 @@ export function assertIdTokenAlg(value: string | null | undefined): IdTokenAlg |
   if (value === null || value === undefined || value === "default") return null;
   assertThat(
     (ID_TOKEN_ALGS as readonly string[]).includes(value),
-    settingError("clients.invalid_id_token_alg", "--id-token-alg", `must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_id_token_alg", "--id-token-alg", `must be ${ID_TOKEN_ALGS.join(" or ")}, or default (got "${value.slice(0, 40)}")`, {
+      allowed: ID_TOKEN_ALGS.join(", "),
+      value: value.slice(0, 40),
+    }),
   );
   return value as IdTokenAlg;
 }
 
 export function assertName(name: string | undefined): string {
   const trimmed = name?.trim() ?? "";
-  assertThat(trimmed.length > 0 && trimmed.length <= 100, settingError("clients.invalid_name", "--name", "must be 1 to 100 characters"));
-  assertThat(!hasBidiControl(trimmed), settingError("clients.invalid_name", "--name", "cannot contain text-direction characters"));
+  assertThat(
+    trimmed.length > 0 && trimmed.length <= 100,
+    settingError("clients.invalid_name", "--name", "must be 1 to 100 characters", { context: "length", max: 100 }),
+  );
+  assertThat(
+    !hasBidiControl(trimmed),
+    settingError("clients.invalid_name", "--name", "cannot contain text-direction characters", { context: "text_direction" }),
+  );
   return trimmed;
 }
 
@@ -56,7 +72,10 @@ export function assertAcr(value: string | null | undefined): string | null {
   const acr = (ACR as Record<string, string>)[value] ?? value;
   assertThat(
     isAcr(acr),
-    settingError("clients.invalid_acr", "--minimum-acr", `must be one of ${Object.keys(ACR).join(", ")} or none (got "${value.slice(0, 40)}")`),
+    settingError("clients.invalid_acr", "--minimum-acr", `must be one of ${Object.keys(ACR).join(", ")} or none (got "${value.slice(0, 40)}")`, {
+      allowed: Object.keys(ACR).join(", "),
+      value: value.slice(0, 40),
+    }),
   );
   return acr;
 }
@@ -83,21 +102,25 @@ const MAX_ALLOWED_GROUPS = 50;
 export async function assertAllowedGroups(names: string[] | null | undefined, findGroups: FindGroupsByNames | undefined): Promise<string[]> {
   const wanted = [...new Set((names ?? []).map((name) => name.trim().toLowerCase()))];
   // A blank entry must not read as "no restriction": that would open the app to everyone.
-  assertThat(!wanted.includes(""), badRequest("clients.unknown_group", "--allowed-groups: a group name cannot be blank"));
+  assertThat(
+    !wanted.includes(""),
+    badRequest("clients.unknown_group", "--allowed-groups: a group name cannot be blank", { setting: "--allowed-groups", context: "blank" }),
+  );
   if (wanted.length === 0) return [];
   assertThat(
     wanted.length <= MAX_ALLOWED_GROUPS,
-    settingError("clients.invalid_allowed_groups", "--allowed-groups", `names at most ${MAX_ALLOWED_GROUPS} groups`),
+    settingError("clients.invalid_allowed_groups", "--allowed-groups", `names at most ${MAX_ALLOWED_GROUPS} groups`, { max: MAX_ALLOWED_GROUPS }),
   );
   const found = findGroups ? await findGroups(wanted.filter((name) => /^[\x21-\x7e]{1,64}$/.test(name))) : [];
   const missing = wanted.filter((name) => !found.some((group) => group.name === name));
+  const missingNames = missing.map((name) => `"${name.slice(0, 64)}"`).join(", ");
   assertThat(
     missing.length === 0,
-    settingError(
-      "clients.unknown_group",
-      "--allowed-groups:",
-      `no group named ${missing.map((name) => `"${name.slice(0, 64)}"`).join(", ")} (create it with: groups create NAME)`,
-    ),
+    badRequest("clients.unknown_group", `--allowed-groups: no group named ${missingNames} (create it with: groups create NAME)`, {
+      setting: "--allowed-groups",
+      context: "missing",
+      names: missingNames,
+    }),
   );
   return found.map((group) => group.id);
 }
@@ -114,13 +137,22 @@ export function assertScopes(scopes: string[] | null | undefined, grantTypes: st
   for (const scope of unique) {
     assertThat(
       policy.supportedScopes.includes(scope),
-      settingError("clients.invalid_scope", "--scopes:", `unknown scope "${scope.slice(0, 40)}" (known: ${policy.supportedScopes.join(", ")})`),
+      badRequest("clients.invalid_scope", `--scopes: unknown scope "${scope.slice(0, 40)}" (known: ${policy.supportedScopes.join(", ")})`, {
+        setting: "--scopes",
+        context: "unknown",
+        scope: scope.slice(0, 40),
+        known: policy.supportedScopes.join(", "),
+      }),
     );
   }
   if (unique.includes(ADMIN_SCOPE)) {
     assertThat(
       grantTypes.length === 1 && grantTypes[0] === "client_credentials",
-      settingError("clients.invalid_scope", "--scopes:", `"${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`),
+      badRequest("clients.invalid_scope", `--scopes: "${ADMIN_SCOPE}" is only for a machine client (--client-credentials without redirect URIs)`, {
+        setting: "--scopes",
+        context: "admin_only",
+        scope: ADMIN_SCOPE,
+      }),
     );
   }
   return unique;
@@ -130,7 +162,7 @@ export function assertSeconds(value: number | null | undefined, setting: string,
   if (value === null || value === undefined) return null;
   assertThat(
     Number.isInteger(value) && value >= min && value <= max,
-    settingError("clients.invalid_lifetime", setting, `must be a whole number of seconds from ${min} to ${max} (got ${value})`),
+    settingError("clients.invalid_lifetime", setting, `must be a whole number of seconds from ${min} to ${max} (got ${value})`, { min, max, value }),
   );
   return value;
 }

@@ -2,19 +2,15 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { AppError, badRequest } from "../errors.js";
 import type { Operator } from "./console-access.js";
-import { formOf } from "./form.js";
+import { formOf, invalidField } from "./form.js";
 import type { ConsoleDependencies, ConsolePages } from "./routes.js";
 
 // A group's id or name (the person's page links by name).
 const GROUP_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-// The group service's refusals as the console words them (its messages name the CLI's flags).
-const GROUP_PROBLEMS: Record<string, string> = {
-  "groups.in_use": "This group restricts apps: take it out of their allowed groups first (on each app's page).",
-  "groups.name_taken": "A group with that name exists already.",
-  "groups.invalid_name": 'A group name is 1 to 64 of a-z, 0-9, ".", "_" and "-", starting and ending with a letter or digit.',
-};
+// The group service's refusals a group's page shows, worded in errors:groups (its messages name the CLI's flags).
+const GROUP_PROBLEMS = new Set(["groups.in_use", "groups.name_taken", "groups.invalid_name"]);
 
 /** Groups: create, rename, delete; add and remove members; which apps each group may use. */
 export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: ConsolePages): void {
@@ -23,30 +19,41 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
 
   function groupIdOf(ctx: Context): string {
     const id = ctx.params.id as string;
-    if (!GROUP_ID.test(id)) throw badRequest("console.invalid_field", "There is no such group.", { field: "id" });
+    if (!GROUP_ID.test(id)) throw badRequest("console.invalid_field", "There is no such group.", { field: "id", context: "no_such_group" });
     return id;
   }
 
   /** Runs a change; a refusal the console words is shown on `page` (409/400), anything else goes to the error page. */
-  async function orProblem(change: () => Promise<unknown>, page: (problem: string, status: number) => Promise<void>) {
+  async function orProblem(ctx: Context, change: () => Promise<unknown>, page: (problem: string, status: number) => Promise<void>) {
     try {
       await change();
       return true;
     } catch (error) {
-      const problem = error instanceof AppError ? GROUP_PROBLEMS[error.code] : undefined;
-      if (!problem || !(error instanceof AppError)) throw error;
-      await page(problem, error.status);
+      if (!(error instanceof AppError) || !GROUP_PROBLEMS.has(error.code)) throw error;
+      await page(pages.textOf(ctx).errorMessage(error), error.status);
       return false;
     }
   }
 
   async function showGroup(ctx: Context, operator: Operator, id: string, problem?: string, status = 200) {
     const group = await groups.show(id);
-    pages.render(ctx, operator, "group", { title: `Group ${group.name}`, section: "groups", group, problem }, status);
+    pages.render(
+      ctx,
+      operator,
+      "group",
+      { title: pages.textOf(ctx).t("console:group.title", { name: group.name }), section: "groups", group, problem },
+      status,
+    );
   }
 
   async function showList(ctx: Context, operator: Operator, problem?: string, status = 200) {
-    pages.render(ctx, operator, "groups", { title: "Groups", section: "groups", groups: await groups.list(), problem }, status);
+    pages.render(
+      ctx,
+      operator,
+      "groups",
+      { title: pages.textOf(ctx).t("console:groups.title"), section: "groups", groups: await groups.list(), problem },
+      status,
+    );
   }
 
   router.get("/groups", async (ctx) => {
@@ -57,9 +64,10 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
   router.post("/groups", async (ctx) => {
     const operator = await access.recentlyVerified(ctx, "/admin/groups");
     if (!operator) return;
-    const name = formOf(ctx.request.body).text("name", "Name", 64);
+    const name = formOf(ctx.request.body).text("name", pages.textOf(ctx).t("console:groups.name"), 64);
     if (
       await orProblem(
+        ctx,
         () => admin(operator).groups.create(name),
         (problem, status) => showList(ctx, operator, problem, status),
       )
@@ -76,9 +84,10 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
     const id = groupIdOf(ctx);
     const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
     if (!operator) return;
-    const name = formOf(ctx.request.body).text("name", "Name", 64);
+    const name = formOf(ctx.request.body).text("name", pages.textOf(ctx).t("console:groups.name"), 64);
     if (
       await orProblem(
+        ctx,
         () => admin(operator).groups.rename(id, name),
         (problem, status) => showGroup(ctx, operator, id, problem, status),
       )
@@ -90,8 +99,9 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
     const id = groupIdOf(ctx);
     const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
     if (!operator) return;
-    const email = formOf(ctx.request.body).text("email", "Email", 254);
-    if (email === "") throw badRequest("console.invalid_field", "Email is required.", { field: "email" });
+    const field = pages.textOf(ctx).t("console:group.emailName");
+    const email = formOf(ctx.request.body).text("email", field, 254);
+    if (email === "") throw invalidField(field, "required", "is required");
     await admin(operator).groups.addMember(id, email);
     pages.done(ctx, `/admin/groups/${id}`, "group_member_added");
   });
@@ -99,7 +109,7 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
   router.post("/groups/:id/members/:userId/remove", async (ctx) => {
     const id = groupIdOf(ctx);
     const userId = ctx.params.userId as string;
-    if (!USER_ID.test(userId)) throw badRequest("console.invalid_field", "There is no such person.", { field: "userId" });
+    if (!USER_ID.test(userId)) throw badRequest("console.invalid_field", "There is no such person.", { field: "userId", context: "no_such_person" });
     const operator = await access.recentlyVerified(ctx, `/admin/groups/${id}`);
     if (!operator) return;
     await admin(operator).groups.removeMember(id, userId);
@@ -110,7 +120,7 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
     const operator = await access.operator(ctx);
     if (!operator) return;
     const group = await groups.show(groupIdOf(ctx));
-    pages.render(ctx, operator, "group-delete", { title: `Delete group ${group.name}?`, section: "groups", group });
+    pages.render(ctx, operator, "group-delete", { title: pages.textOf(ctx).t("console:group.deleteTitle", { name: group.name }), section: "groups", group });
   });
 
   router.post("/groups/:id/delete", async (ctx) => {
@@ -119,6 +129,7 @@ export function groupRoutes(router: Router, deps: ConsoleDependencies, pages: Co
     if (!operator) return;
     if (
       await orProblem(
+        ctx,
         () => admin(operator).groups.delete(id),
         (problem, status) => showGroup(ctx, operator, id, problem, status),
       )

@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { AppError, badRequest } from "../errors.js";
 import type { Operator } from "./console-access.js";
-import { formOf } from "./form.js";
+import { formOf, invalidField } from "./form.js";
 import type { ConsoleDependencies, ConsolePages } from "./routes.js";
 
 const PAGE_SIZE = 25;
@@ -13,7 +13,7 @@ export function pageOf(ctx: Context): number {
   const page = ctx.query.page;
   if (page === undefined) return 1;
   if (typeof page !== "string" || !/^\d{1,6}$/.test(page) || Number(page) < 1)
-    throw badRequest("console.invalid_field", "The page must be a whole number from 1.", { field: "page" });
+    throw badRequest("console.invalid_field", "The page must be a whole number from 1.", { field: "page", context: "page" });
   return Number(page);
 }
 
@@ -21,16 +21,15 @@ export function pageOf(ctx: Context): number {
 export function queryText(ctx: Context, name: string, label: string, max = 254): string {
   const value = ctx.query[name];
   if (value === undefined) return "";
-  if (typeof value !== "string") throw badRequest("console.invalid_field", `${label} must be given once.`, { field: label });
-  if (value.length > max || /[\r\n]/.test(value))
-    throw badRequest("console.invalid_field", `${label} must be one line of at most ${max} characters.`, { field: label });
+  if (typeof value !== "string") throw invalidField(label, "query_repeated", "must be given once");
+  if (value.length > max || /[\r\n]/.test(value)) throw invalidField(label, "query_too_long", `must be one line of at most ${max} characters`, { max });
   return value.trim();
 }
 
-// The user service's refusals a person's page shows in its own words.
-const PERSON_PROBLEMS: Record<string, (fields: Readonly<Record<string, string | number>>) => string> = {
-  "users.last_operator": (fields) => `${fields.email} is the last operator: make someone else an operator first, or the console would have no one left.`,
-  "users.invalid_role": () => "The role must be operator or user.",
+// The user service's refusals a person's page shows in its own words (console:person.problems).
+const PERSON_PROBLEMS: Record<string, string> = {
+  "users.last_operator": "console:person.problems.last_operator",
+  "users.invalid_role": "console:person.problems.invalid_role",
 };
 
 /** People: search, a person's page, and what operators do to an account (invite, disable, recover, sign out, role, delete). */
@@ -40,7 +39,7 @@ export function peopleRoutes(router: Router, deps: ConsoleDependencies, pages: C
 
   function userIdOf(ctx: Context): string {
     const id = ctx.params.id as string;
-    if (!USER_ID.test(id)) throw badRequest("console.invalid_field", "There is no such person.", { field: "id" });
+    if (!USER_ID.test(id)) throw badRequest("console.invalid_field", "There is no such person.", { field: "id", context: "no_such_person" });
     return id;
   }
 
@@ -65,9 +64,9 @@ export function peopleRoutes(router: Router, deps: ConsoleDependencies, pages: C
       try {
         await change(operator, id, ctx);
       } catch (error) {
-        const word = error instanceof AppError ? PERSON_PROBLEMS[error.code] : undefined;
-        if (!word || !(error instanceof AppError)) throw error;
-        await showPerson(ctx, operator, id, word(error.fields));
+        const key = error instanceof AppError ? PERSON_PROBLEMS[error.code] : undefined;
+        if (!key || !(error instanceof AppError)) throw error;
+        await showPerson(ctx, operator, id, pages.textOf(ctx).t(key, { ...error.fields }));
         return;
       }
       pages.done(ctx, notice === "person_deleted" ? "/admin/people" : `/admin/people/${id}`, notice);
@@ -77,17 +76,17 @@ export function peopleRoutes(router: Router, deps: ConsoleDependencies, pages: C
   router.get("/people", async (ctx) => {
     const operator = await access.operator(ctx);
     if (!operator) return;
-    const search = queryText(ctx, "q", "The search");
+    const search = queryText(ctx, "q", pages.textOf(ctx).t("console:people.searchName"));
     const page = pageOf(ctx);
     const found = await userAdmin.search({ search, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
     const pageCount = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
-    pages.render(ctx, operator, "people", { title: "People", section: "people", search, page, pageCount, ...found });
+    pages.render(ctx, operator, "people", { title: pages.textOf(ctx).t("console:people.title"), section: "people", search, page, pageCount, ...found });
   });
 
   router.post("/people/invite", async (ctx) => {
     const operator = await access.recentlyVerified(ctx, "/admin/people");
     if (!operator) return;
-    const email = formOf(ctx.request.body).text("email", "Email", 254);
+    const email = formOf(ctx.request.body).text("email", pages.textOf(ctx).t("console:people.email"), 254);
     await admin(operator).users.invite(email);
     pages.done(ctx, "/admin/people", "person_invited");
   });
@@ -101,7 +100,11 @@ export function peopleRoutes(router: Router, deps: ConsoleDependencies, pages: C
     const operator = await access.operator(ctx);
     if (!operator) return;
     const person = await userAdmin.show(userIdOf(ctx));
-    pages.render(ctx, operator, "person-delete", { title: `Delete ${person.email}?`, section: "people", person });
+    pages.render(ctx, operator, "person-delete", {
+      title: pages.textOf(ctx).t("console:person.deleteTitle", { email: person.email }),
+      section: "people",
+      person,
+    });
   });
 
   personAction("disable", "person_disabled", (operator, id) => admin(operator).users.disable(id));
@@ -110,8 +113,9 @@ export function peopleRoutes(router: Router, deps: ConsoleDependencies, pages: C
   personAction("delete", "person_deleted", (operator, id) => admin(operator).users.delete(id));
   personAction("recovery", "person_recovery", async (operator, id) => admin(operator).users.recover((await userAdmin.show(id)).email));
   personAction("role", "person_role", (operator, id, ctx) => {
-    const role = formOf(ctx.request.body).text("role", "Role", 20);
-    if (role !== "operator" && role !== "user") throw badRequest("console.invalid_field", "The role must be operator or user.", { field: "role" });
+    const role = formOf(ctx.request.body).text("role", pages.textOf(ctx).t("console:person.roleName"), 20);
+    if (role !== "operator" && role !== "user")
+      throw badRequest("console.invalid_field", "The role must be operator or user.", { field: "role", context: "role" });
     return admin(operator).users.update(id, { role });
   });
 }

@@ -10,11 +10,13 @@ import type { ClientView } from "../clients/client-registry.js";
 import type { GroupService } from "../groups/group-service.js";
 import { pageRouter } from "../http/page-router.js";
 import type { Views } from "../http/views.js";
+import type { PageText } from "../i18n/page-text.js";
 import type { UserAdmin } from "../users/user-admin.js";
 import { appRoutes } from "./app-routes.js";
 import type { ConsoleAccess, Operator } from "./console-access.js";
 import { groupRoutes } from "./group-routes.js";
 import { logRoutes } from "./log-routes.js";
+import { type MarkedValue, markedText } from "./marked-text.js";
 import { peopleRoutes } from "./people-routes.js";
 
 export interface ConsoleDependencies {
@@ -36,27 +38,29 @@ export interface ConsoleDependencies {
   bodyLimit: string;
 }
 
-// What a page may say after a change: named in the redirect, worded here (nothing from the request is echoed).
-const NOTICES: Record<string, string> = {
-  app_updated: "The app was saved.",
-  app_deleted: "The app was deleted with every token issued to it.",
-  person_invited: "The invitation was mailed.",
-  person_disabled: "The person was disabled and signed out everywhere.",
-  person_enabled: "The person was enabled.",
-  person_recovery: "A recovery link was mailed.",
-  person_signed_out: "The person was signed out everywhere.",
-  person_role: "The role was changed.",
-  person_deleted: "The person was deleted.",
-  group_created: "The group was created.",
-  group_renamed: "The group was renamed.",
-  group_deleted: "The group was deleted.",
-  group_member_added: "The person was added to the group.",
-  group_member_removed: "The person was removed from the group.",
-};
+// What a page may say after a change: named in the redirect, worded in console:notice (nothing from the request is echoed).
+const NOTICES = new Set([
+  "app_updated",
+  "app_deleted",
+  "person_invited",
+  "person_disabled",
+  "person_enabled",
+  "person_recovery",
+  "person_signed_out",
+  "person_role",
+  "person_deleted",
+  "group_created",
+  "group_renamed",
+  "group_deleted",
+  "group_member_added",
+  "group_member_removed",
+]);
 
 /** What the console's sections share: a page in the console's frame, and a change's way back. */
 export interface ConsolePages {
   render(ctx: Context, operator: Operator, template: string, data: Record<string, unknown>, status?: number): void;
+  /** The page's language, for titles and the problems a route words. */
+  textOf(ctx: Context): PageText;
   /** After a change: back to `path`, with one of the page's fixed notices (never text from the request). */
   done(ctx: Context, path: string, notice: string): void;
 }
@@ -73,9 +77,13 @@ export function consoleRoutes(deps: ConsoleDependencies): Router {
 
   const pages: ConsolePages = {
     render(ctx, operator, template, data, status = 200) {
-      const notice = typeof ctx.query.notice === "string" ? (Object.hasOwn(NOTICES, ctx.query.notice) ? NOTICES[ctx.query.notice] : undefined) : undefined;
-      views.render(ctx, `console/${template}`, { wide: true, operator, notice, ...data }, status);
+      const { t } = views.textOf(ctx);
+      const named = ctx.query.notice;
+      const notice = typeof named === "string" && NOTICES.has(named) ? t(`console:notice.${named}`) : undefined;
+      const marked = (key: string, values: Record<string, MarkedValue>) => markedText(t, key, values);
+      views.render(ctx, `console/${template}`, { wide: true, operator, notice, marked, ...data }, status);
     },
+    textOf: views.textOf,
     done(ctx, path, notice) {
       ctx.status = 303;
       ctx.redirect(`${path}${path.includes("?") ? "&" : "?"}notice=${encodeURIComponent(notice)}`);
@@ -84,7 +92,8 @@ export function consoleRoutes(deps: ConsoleDependencies): Router {
 
   router.get("/", async (ctx) => {
     const operator = await access.operator(ctx);
-    if (operator) pages.render(ctx, operator, "overview", { title: "Console", section: "overview", stats: await deps.overview() });
+    if (operator)
+      pages.render(ctx, operator, "overview", { title: views.textOf(ctx).t("console:overview.title"), section: "overview", stats: await deps.overview() });
   });
   router.get("/signin", (ctx) => signIn.start(ctx, signIn.safeReturnPath(ctx.query.return)));
   router.get("/callback", async (ctx) => {

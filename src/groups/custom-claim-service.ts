@@ -10,22 +10,29 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** Who an operator names: a person (id or email) or a group (name or id). */
 export type ClaimTarget = { user: string } | { group: string };
 
-function valueProblem(value: unknown, depth = 0): string | null {
-  if (depth > MAX_DEPTH) return `is nested deeper than ${MAX_DEPTH} levels`;
-  if (typeof value === "string") return value.includes("\0") || LONE_SURROGATE.test(value) ? "contains a NUL or an unpaired surrogate" : null;
-  if (typeof value === "number") return Number.isFinite(value) ? null : "is not a finite number";
+/** What is wrong with a claim's value: `context` names it for the catalogs (errors:claims.invalid_value_<context>), `text` for the CLI. */
+interface ValueProblem {
+  context: string;
+  text: string;
+}
+
+function valueProblem(value: unknown, depth = 0): ValueProblem | null {
+  if (depth > MAX_DEPTH) return { context: "too_deep", text: `is nested deeper than ${MAX_DEPTH} levels` };
+  if (typeof value === "string")
+    return value.includes("\0") || LONE_SURROGATE.test(value) ? { context: "bad_text", text: "contains a NUL or an unpaired surrogate" } : null;
+  if (typeof value === "number") return Number.isFinite(value) ? null : { context: "not_finite", text: "is not a finite number" };
   if (value === null || typeof value === "boolean") return null;
   if (Array.isArray(value)) return value.map((item) => valueProblem(item, depth + 1)).find(Boolean) ?? null;
   if (typeof value === "object") {
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
       // A relying party merging claims into its own objects would take this key as a prototype.
-      if (key === "__proto__") return 'has a "__proto__" key';
+      if (key === "__proto__") return { context: "proto_key", text: 'has a "__proto__" key' };
       const problem = valueProblem(key, depth + 1) ?? valueProblem(item, depth + 1);
       if (problem) return problem;
     }
     return null;
   }
-  return "is not a JSON value";
+  return { context: "not_json", text: "is not a JSON value" };
 }
 
 /**
@@ -47,14 +54,18 @@ export function createCustomClaimService(deps: {
     throw badRequest(
       "claims.unknown_name",
       `"${name.slice(0, 64)}" is not a custom claim: declare it under a scope in CUSTOM_SCOPES${known.length ? ` (declared: ${known.join(", ")})` : " (none declared)"}`,
+      { name: name.slice(0, 64), declared: known.join(", "), ...(known.length ? {} : { context: "none_declared" }) },
     );
   }
 
   function assertValue(value: unknown): unknown {
-    const problem = value === undefined ? "is missing" : valueProblem(value);
-    if (problem) throw badRequest("claims.invalid_value", `the claim's value ${problem}`);
+    const problem = value === undefined ? { context: "missing", text: "is missing" } : valueProblem(value);
+    if (problem) throw badRequest("claims.invalid_value", `the claim's value ${problem.text}`, { context: problem.context, maxDepth: MAX_DEPTH });
     if (Buffer.byteLength(JSON.stringify(value)) > MAX_VALUE_BYTES)
-      throw badRequest("claims.invalid_value", `the claim's value is larger than ${MAX_VALUE_BYTES} bytes as JSON`);
+      throw badRequest("claims.invalid_value", `the claim's value is larger than ${MAX_VALUE_BYTES} bytes as JSON`, {
+        context: "too_large",
+        maxBytes: MAX_VALUE_BYTES,
+      });
     return value;
   }
 

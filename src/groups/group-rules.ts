@@ -18,8 +18,13 @@ export function normaliseGroupName(raw: string): string {
       "groups.invalid_name",
       `a group name is 1 to 64 of a-z, 0-9, ".", "_" and "-", starting and ending with a letter or digit (got ${JSON.stringify(raw.slice(0, 80))})`,
     );
-  if (RESERVED.has(value)) throw badRequest("groups.invalid_name", `"${value}" is reserved (--allowed-groups everyone lifts an app's restriction)`);
+  // `context` picks the variant of the code's text in the catalogs (i18next `<code>_<context>`).
+  if (RESERVED.has(value))
+    throw badRequest("groups.invalid_name", `"${value}" is reserved (--allowed-groups everyone lifts an app's restriction)`, {
+      context: "reserved",
+      name: value,
+    });
   // Commands take a group's name or its id: a name shaped like an id could stand in for another group.
-  if (UUID.test(value)) throw badRequest("groups.invalid_name", "a group name cannot have the shape of a group id");
+  if (UUID.test(value)) throw badRequest("groups.invalid_name", "a group name cannot have the shape of a group id", { context: "id_shape" });
   return value;
 }

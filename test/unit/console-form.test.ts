@@ -3,6 +3,11 @@ import { assertValidRedirectUri } from "../../src/clients/redirect-uri.js";
 import { clientProblem } from "../../src/console/client-errors.js";
 import { formOf } from "../../src/console/form.js";
 import { badRequest } from "../../src/errors.js";
+import { loadCatalogs } from "../../src/i18n/catalogs.js";
+import { createPageTexts } from "../../src/i18n/page-text.js";
+
+const texts = createPageTexts(loadCatalogs(), { offered: ["en", "de", "fr"], fallback: "en" });
+const english = texts.inLanguage("en");
 
 describe("console form fields", () => {
   it("reads one-line text, lines, words and checkboxes, and refuses repeated, nested, over-long or multi-line values naming the field", () => {
@@ -37,14 +42,17 @@ describe("console form fields", () => {
     } catch (caught) {
       error = caught;
     }
-    expect(clientProblem(error)).toEqual({
+    expect(clientProblem(error, english)).toEqual({
       message: 'Redirect URI "HTTPS://App.example.com/cb" is not in canonical form; register it exactly as "https://app.example.com/cb".',
       canonical: "https://app.example.com/cb",
     });
-    expect(clientProblem(badRequest("clients.missing_redirect_uri", "at least one --redirect-uri is required"))?.message).toBe(
+    expect(clientProblem(error, texts.inLanguage("de"))?.message).toBe(
+      "Redirect-URI „HTTPS://App.example.com/cb“ ist nicht in kanonischer Form; registrieren Sie sie genau als „https://app.example.com/cb“.",
+    );
+    expect(clientProblem(badRequest("clients.missing_redirect_uri", "at least one --redirect-uri is required"), english)?.message).toBe(
       "Add at least one redirect URI (or make it a machine client with client credentials).",
     );
-    expect(clientProblem(badRequest("users.invalid_role", "x"))).toBeNull();
-    expect(clientProblem(new Error("boom"))).toBeNull();
+    expect(clientProblem(badRequest("users.invalid_role", "x"), english)).toBeNull();
+    expect(clientProblem(new Error("boom"), english)).toBeNull();
   });
 });
