@@ -46,8 +46,11 @@ describe("operator CLI: beside a running server, keys, configuration", { timeout
         "db/process-identity.ts",
         "errors.ts",
         "http/input-text.ts",
+        // The names of the settings' values: the languages with catalogs, the passkey policy's scopes.
+        "i18n/languages.ts",
         "node-version.ts",
         "paths.ts",
+        "webauthn/passkey-policy.ts",
       ]);
 
       const second = await runEntry("src/main.ts", [], { ...env, PORT: String(await freePort()) });

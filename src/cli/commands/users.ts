@@ -1,4 +1,4 @@
-import { CATALOG_LANGUAGES, isCatalogLanguage, type Language } from "../../i18n/languages.js";
+import type { Language } from "../../i18n/languages.js";
 import type { Services } from "../../services.js";
 import { cliActor } from "../actor.js";
 import { parseOptions, printResult } from "../args.js";
@@ -20,8 +20,10 @@ function countOption(value: string | undefined, flag: string, fallback: number):
 }
 
 /** `--language`: one the IdP has catalogs for, or undefined (the configured default). */
-function languageOption(value: string | undefined): Language | undefined {
+async function languageOption(value: string | undefined): Promise<Language | undefined> {
   if (value === undefined) return undefined;
+  // Loaded here, not at the top: `--help` loads nothing of the application.
+  const { CATALOG_LANGUAGES, isCatalogLanguage } = await import("../../i18n/languages.js");
   if (!isCatalogLanguage(value)) throw new UsageError(`--language must be one of ${CATALOG_LANGUAGES.join(", ")} (got "${value.slice(0, 20)}")`);
   return value;
 }
@@ -57,7 +59,7 @@ export async function usersCommand(args: string[], io: CommandIo, { users, userA
     case "invite": {
       const { values } = parseOptions(rest, { email: { type: "string" }, language: { type: "string" }, json: { type: "boolean" } });
       if (!values.email) throw new UsageError("--email is required");
-      const invitation = await admin.users.invite(values.email, languageOption(values.language));
+      const invitation = await admin.users.invite(values.email, await languageOption(values.language));
       const view = { email: invitation.email, expires_at: invitation.expiresAt.toISOString() };
       printResult(io, values.json ?? false, view, `Invitation mailed to ${view.email}; the link works until ${view.expires_at}.`);
       return 0;
