@@ -179,6 +179,22 @@ describe.skipIf(!chromiumAvailable)("account page in Chromium", () => {
       ["signalAllAcceptedCredentials", { rpId: "localhost", userId, allAcceptedCredentialIds: [] }],
       ["signalCurrentUserDetails", { rpId: "localhost", userId, name: user.email, displayName: user.email }],
     ]);
+
+    // After adding a passkey, its id; after removing it, none again.
+    const calls = () => page.evaluate(() => (window as unknown as { signalCalls: [string, { allAcceptedCredentialIds?: string[] }][] }).signalCalls);
+    const accepted = async () => (await calls()).find(([name]) => name === "signalAllAcceptedCredentials")?.[1].allAcceptedCredentialIds;
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await page.waitForURL(`${server.issuer}/account#passkeys`);
+    const [stored] = await server.services.credentials.listCredentialsOfUser(user.id);
+    await expect.poll(accepted).toEqual([stored?.id]);
+    await page.getByRole("button", { name: /^Remove “.*”…$/ }).click();
+    await page.getByRole("button", { name: "Use your passkey or security key" }).click();
+    await page.waitForURL(`${server.issuer}/account`);
+    await page.getByRole("button", { name: /^Remove “.*”…$/ }).click();
+    await page.getByRole("button", { name: /Remove it anyway/ }).click();
+    await expect.poll(() => page.locator("[role=status]").textContent()).toContain("was removed");
+    await expect.poll(accepted).toEqual([]);
   });
 
   it("says a passkey added twice is already registered, in plain words (issue #15)", async () => {
