@@ -105,7 +105,7 @@ export function createServices(database: Database, config: Config, keys: Derived
   const tasks = createBackgroundTasks(logger);
   // Pages and mails share one set of catalogs; mails sent outside a request speak the user's language.
   const texts = createPageTexts(loadCatalogs(), { offered: config.languages.offered, fallback: config.languages.default });
-  const userLanguage = createUserLanguage({ users: userQueries, fallback: config.languages.default });
+  const userLanguage = createUserLanguage({ users: userQueries, offered: config.languages.offered, fallback: config.languages.default });
   const mailText = { users: userQueries, mailer, tasks, texts, userLanguage, siteName: config.branding.siteName };
   const notifySecurityChange = createSecurityNotifier({ ...mailText, events });
   const oidcPayloads = createOidcPayloadQueries(db);
