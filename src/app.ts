@@ -35,6 +35,7 @@ import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
 import { metricsRoute } from "./observability/metrics.js";
 import { createPrismaAdapterFactory } from "./oidc/adapter.js";
+import { approvedKeyRule } from "./oidc/approved-key-rule.js";
 import { createAccountFinder } from "./oidc/find-account.js";
 import { introspectionFollowsAccess } from "./oidc/introspection-access.js";
 import { createProvider } from "./oidc/provider.js";
@@ -94,6 +95,11 @@ export async function buildApp(config: Config, services: Services, keys: Derived
           details: { client_id: ctx.oidc.client?.clientId ?? null },
         }),
     },
+    needsApprovedKey: approvedKeyRule({
+      policy: config.policy.passkeys,
+      globalMinimumAcr: config.policy.minimumAcr,
+      isOperator: async (userId) => (await services.userQueries.findUserById(userId))?.role === "operator",
+    }),
     isRiskySilentRequest: (ctx) => {
       const session = ctx.oidc.session as { uid: string; accountId: string };
       return services.risk.silent({ sessionUid: session.uid, userId: session.accountId, userAgent: ctx.get("User-Agent"), ip: ctx.ip });
@@ -272,7 +278,12 @@ export async function buildApp(config: Config, services: Services, keys: Derived
   app.use(
     consoleRoutes({
       signIn: consoleSignIn,
-      access: createConsoleAccess({ signIn: consoleSignIn, findUser: services.userQueries.findUserById, reverifySeconds: config.account.reverifySeconds }),
+      access: createConsoleAccess({
+        signIn: consoleSignIn,
+        findUser: services.userQueries.findUserById,
+        reverifySeconds: config.account.reverifySeconds,
+        approvedKeysOnly: config.policy.passkeys.attestation === "direct",
+      }),
       overview: services.overview,
       person: accountOverview,
       clients: services.clients,

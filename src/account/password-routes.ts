@@ -38,23 +38,25 @@ export function passwordRoutes(router: Router, deps: AccountDependencies, pages:
     if (!session) return;
     const account = await deps.users.findUserById(session.userId);
     const user = { email: account?.email ?? "", replacing: Boolean(account?.passwordHash) };
-    const { replacing } = user;
-    if (!replacing && !deps.passwordsOptional) {
-      throw forbidden("account.passwords_off", "Accounts here sign in with passkeys only: a password cannot be added.");
-    }
+    const passwordsOff = () => forbidden("account.passwords_off", "Accounts here sign in with passkeys only: a password cannot be added.");
+    if (!user.replacing && !deps.passwordsOptional) throw passwordsOff();
     const body = ctx.request.body as Record<string, unknown> | undefined;
     if (body?.password === undefined) return showSetForm(ctx, user);
     const password = bodyField(body, "password");
     if (password !== bodyField(body, "confirm_password")) return showSetForm(ctx, user, views.textOf(ctx).t("account:passwordSet.mismatch"));
+    let outcome: "added" | "changed" | "refused";
     try {
-      await deps.setPassword(session.userId, password);
+      // What happened is what the locked row says, not what the form was shown for (a removal may have run since).
+      outcome = await deps.setPassword(session.userId, password, { allowFirst: deps.passwordsOptional });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith("users.password_")) return showSetForm(ctx, user, views.textOf(ctx).errorMessage(error));
       throw error;
     }
-    await pages.changed(ctx, session, replacing ? "password.changed" : "password.added", replacing ? "passwordChanged" : "passwordAdded");
+    if (outcome === "refused") throw passwordsOff();
+    const changed = outcome === "changed";
+    await pages.changed(ctx, session, changed ? "password.changed" : "password.added", changed ? "passwordChanged" : "passwordAdded");
     // Whoever knew the old password may hold a session: signing out the others comes first.
-    await pages.show(ctx, session, views.textOf(ctx).t(replacing ? "account:notices.passwordChanged" : "account:notices.passwordAdded"), true);
+    await pages.show(ctx, session, views.textOf(ctx).t(changed ? "account:notices.passwordChanged" : "account:notices.passwordAdded"), true);
   });
 
   router.post("/password/remove", async (ctx) => {

@@ -44,7 +44,7 @@ export interface AccountDependencies {
   signOutSession: SignOutSession;
   emailChange: EmailChange;
   /** Hashes and stores a new password (UserService.setPassword). */
-  setPassword: (userId: string, password: string) => Promise<void>;
+  setPassword: (userId: string, password: string, options: { allowFirst: boolean }) => Promise<"added" | "changed" | "refused">;
   /** signUp.passwords "optional": an account without a password may add one. */
   passwordsOptional: boolean;
   userLanguage: Pick<UserLanguage, "remember">;

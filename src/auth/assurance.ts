@@ -24,9 +24,18 @@ export const isAcr = (value: string): value is Acr => RANK.has(value);
 /** RFC 8176 methods that count as a WebAuthn assertion (phishing-resistant). */
 const WEBAUTHN_METHODS = new Set(["hwk", "swk"]);
 
+export const usedPasskey = (amr: readonly string[]): boolean => amr.some((method) => WEBAUTHN_METHODS.has(method));
+
+/**
+ * Beside `hwk`/`swk`: the passkey passed the operator's attestation policy (issue #16). Sessions
+ * carry it, so a session made with an unapproved passkey cannot open an app the policy covers.
+ * Not an RFC 8176 value, hence a collision-resistant name (RFC 8176 §2).
+ */
+export const APPROVED_KEY_METHOD = "urn:idp:amr:approved-key";
+
 /** The level a set of methods reaches: any WebAuthn assertion → passkey; a password plus a one-time code → mfa. */
 export function acrForMethods(amr: readonly string[]): Acr {
-  if (amr.some((method) => WEBAUTHN_METHODS.has(method))) return ACR.passkey;
+  if (usedPasskey(amr)) return ACR.passkey;
   if (amr.includes("pwd") && amr.includes("otp")) return ACR.mfa;
   return ACR.password;
 }

@@ -1,6 +1,6 @@
 import type { Context } from "koa";
 import type { Actor } from "../audit/audit-log.js";
-import { ACR, rankOf } from "../auth/assurance.js";
+import { ACR, APPROVED_KEY_METHOD, rankOf, usedPasskey } from "../auth/assurance.js";
 import type { FirstPartySignIn } from "../auth/first-party-sign-in.js";
 import type { UserRow } from "../db/users.js";
 import { forbidden } from "../errors.js";
@@ -22,7 +22,13 @@ export const operatorActor = (userId: string, ip: string): Actor => ({ actor: `o
  * the database on every request (no cache), so a disabled or demoted operator loses the console at
  * the next request. Every change also needs a passkey verification within `reverifySeconds`.
  */
-export function createConsoleAccess(deps: { signIn: FirstPartySignIn; findUser: (id: string) => Promise<UserRow | null>; reverifySeconds: number }) {
+export function createConsoleAccess(deps: {
+  signIn: FirstPartySignIn;
+  findUser: (id: string) => Promise<UserRow | null>;
+  reverifySeconds: number;
+  /** The passkey policy is on: whatever its scope, it covers operators' console sign-ins. */
+  approvedKeysOnly: boolean;
+}) {
   const { signIn } = deps;
   const returnHere = (ctx: Context) => (ctx.method === "GET" ? ctx.path : "/admin");
 
@@ -37,7 +43,10 @@ export function createConsoleAccess(deps: { signIn: FirstPartySignIn; findUser: 
     if (user.role !== "operator") throw forbidden("console.not_operator", "The console is for operators. Your account is not one.", { email: user.email });
     // Phishing-resistant only: a session from a password (the account pages, an app) steps up to a
     // passkey first, as the client whose minimum it is (or sets one up inside that sign-in).
-    if (rankOf(session.acr) < PASSKEY_RANK) {
+    // Nor a session whose passkey the attestation policy does not approve (one from the account page,
+    // or from before the policy): the console client's sign-in asks for an approved key.
+    const unapproved = deps.approvedKeysOnly && usedPasskey(session.amr) && !session.amr.includes(APPROVED_KEY_METHOD);
+    if (rankOf(session.acr) < PASSKEY_RANK || unapproved) {
       signIn.start(ctx, returnTo, undefined, CONSOLE_PASSKEY_CLIENT_ID);
       return null;
     }

@@ -13,6 +13,9 @@ import { ACR } from "../auth/assurance.js";
 export const CONSOLE_CLIENT_ID = "idp-console";
 export const CONSOLE_PASSKEY_CLIENT_ID = "idp-console-passkey";
 
+const CONSOLE_CLIENTS: ReadonlySet<string> = new Set([CONSOLE_CLIENT_ID, CONSOLE_PASSKEY_CLIENT_ID]);
+export const isConsoleClient = (clientId: unknown): boolean => typeof clientId === "string" && CONSOLE_CLIENTS.has(clientId);
+
 export const consoleCallbackUrl = (issuer: string) => `${issuer}/admin/callback`;
 
 function metadata(issuer: string, clientId: string, extra: Partial<AdapterPayload>): AdapterPayload {

@@ -51,12 +51,12 @@ export function createSignInStepQueries(db: Db) {
     /** Opens a step for an interaction that has none (an expired row does not count); null when a live one exists. */
     async start(id: string, stage: StepStage, progress: StepProgress, expiresAt: Date, now: Date): Promise<StepRow | null> {
       await db.signInStep.deleteMany({ where: { id, expiresAt: { lte: now } } });
-      return orNull(db.signInStep.create({ data: { id, stage, ...fieldsOf(progress), stageEnteredAt: now, expiresAt } }), "P2002");
+      return orNull(db.signInStep.create({ data: { id, stage, ...fieldsOf(progress), startedAt: now, expiresAt } }), "P2002");
     },
 
     /** `from` → `to` in one conditional UPDATE; null when the row is not (or no longer) in `from`. */
     move: (id: string, from: StepStage, to: StepStage, progress: StepProgress, now: Date) =>
-      orNull(db.signInStep.update({ where: live(id, from, now), data: { stage: to, ...fieldsOf(progress), stageEnteredAt: now } }), "P2025"),
+      orNull(db.signInStep.update({ where: live(id, from, now), data: { stage: to, ...fieldsOf(progress) } }), "P2025"),
 
     /** Ends the step (one conditional DELETE … RETURNING); null when it is not in `from`. */
     take: (id: string, from: StepStage, now: Date) => orNull(db.signInStep.delete({ where: live(id, from, now) }), "P2025"),
@@ -89,10 +89,7 @@ export function createSignInStepQueries(db: Db) {
       const refused = new Error("refused");
       try {
         return await db.$transaction(async (tx) => {
-          const moved = await orNull(
-            tx.signInStep.update({ where: live(id, from, now), data: { stage: to, ...fieldsOf(progress), stageEnteredAt: now } }),
-            "P2025",
-          );
+          const moved = await orNull(tx.signInStep.update({ where: live(id, from, now), data: { stage: to, ...fieldsOf(progress) } }), "P2025");
           if (!moved) return "step_moved" as const;
           if (!(await work(tx))) throw refused;
           return moved;

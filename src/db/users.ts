@@ -58,7 +58,19 @@ export function createUserQueries(db: Db) {
         await tx.user.update({ where: { id }, data: { passwordHash: null } });
         return "removed";
       }),
-    setPasswordHash: (id: string, passwordHash: string) => db.user.update({ where: { id }, data: { passwordHash } }),
+    /**
+     * A new password under the user row's lock, the one removePassword takes: "added" (the account had
+     * none; only when `allowFirst`), "changed", or "refused". Decided on the row as it is then, so a
+     * removal racing this cannot leave the caller telling the wrong story (issue #16 red team).
+     */
+    setPasswordHash: (id: string, passwordHash: string, allowFirst: boolean): Promise<"added" | "changed" | "refused"> =>
+      db.$transaction(async (tx) => {
+        const [locked] = await tx.$queryRaw<{ has_password: boolean }[]>`
+          SELECT "password_hash" IS NOT NULL AS has_password FROM "user" WHERE "id" = ${id} FOR UPDATE`;
+        if (!locked || (!locked.has_password && !allowFirst)) return "refused";
+        await tx.user.update({ where: { id }, data: { passwordHash } });
+        return locked.has_password ? "changed" : "added";
+      }),
     setDisabled: (id: string, at: Date | null) => db.user.update({ where: { id }, data: { disabledAt: at } }),
     /** Passkeys and second factors go with it (cascade); email links too. Security events stay, for the record. */
     deleteUser: (id: string) => db.$transaction([db.emailLink.deleteMany({ where: { userId: id } }), db.user.delete({ where: { id } })]),

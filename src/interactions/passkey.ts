@@ -27,7 +27,7 @@ const automaticWindowClosed = () =>
  * stale page or another interaction's options cannot make one without the user's knowledge.
  */
 function assertAutomaticAllowed(step: StepRow, now: Date): void {
-  assertThat(step.freshAmr.includes("pwd") && now.getTime() - step.stageEnteredAt.getTime() <= AUTOMATIC_PASSKEY_WINDOW_MS, automaticWindowClosed);
+  assertThat(step.freshAmr.includes("pwd") && now.getTime() - step.startedAt.getTime() <= AUTOMATIC_PASSKEY_WINDOW_MS, automaticWindowClosed);
 }
 
 /**

@@ -9,7 +9,7 @@ import { freshSignIn } from "./sign-in.js";
 import { type Admit, interactionOf, type StepMachine } from "./step-machine.js";
 
 // Reasons that ask the signed-in user to prove it is still them (not to pick an account).
-const FRESHNESS_REASONS = new Set(["max_age", "login_prompt"]);
+const FRESHNESS_REASONS = new Set(["max_age", "login_prompt", "passkey_policy"]);
 const IDENTITY_REASONS = new Set(["no_session", "id_token_hint", "claims_id_token_sub_value"]);
 
 /** `max_age` passed or `prompt=login` while someone is signed in (and no other account is asked for). */

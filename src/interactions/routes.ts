@@ -62,7 +62,7 @@ export interface InteractionDependencies {
 }
 
 // Reasons that call for a whole new sign-in; anything else (a level the session lacks) is a step-up.
-const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", "id_token_hint", "claims_id_token_sub_value"]);
+const FRESH_SIGN_IN_REASONS = new Set(["no_session", "login_prompt", "max_age", "id_token_hint", "claims_id_token_sub_value", "passkey_policy"]);
 
 const isStepUp = (details: InteractionDetails) =>
   Boolean(details.session?.accountId) && details.prompt.reasons.every((reason) => !FRESH_SIGN_IN_REASONS.has(reason));

@@ -1,7 +1,7 @@
 import type Provider from "oidc-provider";
 import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import { acrRequestOf, requiredRank } from "../auth/acr-request.js";
-import { rankOf, reportedAcr } from "../auth/assurance.js";
+import { APPROVED_KEY_METHOD, rankOf, reportedAcr, usedPasskey } from "../auth/assurance.js";
 import { clientSetting } from "./client-setting.js";
 import { allowedGroupsOf } from "./find-account.js";
 
@@ -71,6 +71,8 @@ export function interactionPolicyWithAcr(options: {
   globalMinimumAcr: string | null;
   isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>;
   appAccess?: AppAccess;
+  /** Whether the passkey policy covers this sign-in (its app, its account): only approved keys count. */
+  needsApprovedKey?: (ctx: KoaContextWithOIDC, userId: string) => Promise<boolean>;
 }) {
   const { isRiskySilentRequest } = options;
   const { Check, base } = interactionPolicy;
@@ -82,6 +84,19 @@ export function interactionPolicyWithAcr(options: {
         // Only requests riding an existing session without signing in now (silent re-authentication).
         if (!ctx.oidc.session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
         return (await isRiskySilentRequest(ctx)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      }),
+    );
+  }
+  const { needsApprovedKey } = options;
+  if (needsApprovedKey) {
+    policy.get("login")?.checks.add(
+      // A session made with an unapproved passkey (the account page, another app, before the policy)
+      // would otherwise carry it into an app only approved keys may open: sign in again.
+      new Check("passkey_policy", "this app accepts only approved security keys", "login_required", async (ctx) => {
+        const { session } = ctx.oidc;
+        const amr = session?.amr ?? [];
+        if (!session?.accountId || !usedPasskey(amr) || amr.includes(APPROVED_KEY_METHOD)) return Check.NO_NEED_TO_PROMPT;
+        return (await needsApprovedKey(ctx, session.accountId)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
       }),
     );
   }

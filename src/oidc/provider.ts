@@ -28,6 +28,8 @@ export interface ProviderDependencies {
   isRiskySilentRequest?: (ctx: KoaContextWithOIDC) => Promise<boolean>;
   /** Apps restricted to groups: who may use them, and the record of a refusal. */
   appAccess?: AppAccess;
+  /** The passkey policy covers this sign-in (issue #16). */
+  needsApprovedKey?: (ctx: KoaContextWithOIDC, userId: string) => Promise<boolean>;
 }
 
 const SIGNING_ALGS = ["ES256", "RS256"] as const;
@@ -219,6 +221,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
         globalMinimumAcr: config.policy.minimumAcr,
         isRiskySilentRequest: deps.isRiskySilentRequest,
         appAccess: deps.appAccess,
+        needsApprovedKey: deps.needsApprovedKey,
       }),
     },
     // SSRF: outgoing requests (back-channel logout) refuse private and loopback addresses before

@@ -37,7 +37,7 @@ export interface RecoveryState {
   factorPassed: boolean;
   /** The operator's delay for users without a second factor: the link works from then on. */
   waitUntil: Date | null;
-  /** Setting a password is offered only to accounts without a passkey. */
+  /** Setting a password is offered only to accounts without a passkey (and under signUp.passwords "never" only to one that had a password). */
   passwordAllowed: boolean;
 }
 
@@ -64,7 +64,7 @@ export function createRecoveryService(deps: {
   tasks: BackgroundTasks;
   texts: Pick<PageTexts, "inLanguage">;
   userLanguage: Pick<UserLanguage, "of">;
-  config: Pick<Config, "issuer" | "recovery" | "webauthn" | "branding">;
+  config: Pick<Config, "issuer" | "recovery" | "webauthn" | "branding" | "signUp">;
   now?: () => Date;
 }) {
   const { users, links, config, events } = deps;
@@ -113,7 +113,8 @@ export function createRecoveryService(deps: {
       factorRequired,
       factorPassed: link.factorVerifiedAt !== null,
       waitUntil: link.notBefore && link.notBefore > now() ? link.notBefore : null,
-      passwordAllowed: passkeys === 0,
+      // signUp.passwords "never": recovery does not give a passwordless account its first password.
+      passwordAllowed: passkeys === 0 && (user.passwordHash !== null || config.signUp.passwords === "optional"),
     };
   }
 

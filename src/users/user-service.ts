@@ -62,10 +62,10 @@ export function createUserService(queries: UserQueries, passwords: PasswordHashe
       return toUserView(row);
     },
 
-    /** A new password for the account (its first, or instead of the old one). @throws AppError users.password_* */
-    async setPassword(id: string, password: string): Promise<void> {
+    /** A new password for the account: instead of the old one, or its first when `allowFirst`. @throws AppError users.password_* */
+    async setPassword(id: string, password: string, options: { allowFirst: boolean }): Promise<"added" | "changed" | "refused"> {
       assertPasswordPolicy(password);
-      await queries.setPasswordHash(id, await passwords.hash(password));
+      return queries.setPasswordHash(id, await passwords.hash(password), options.allowFirst);
     },
 
     async list(): Promise<UserView[]> {

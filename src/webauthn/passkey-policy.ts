@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { badRequest, forbidden } from "../errors.js";
 
 // Loaded at the first attested registration, like the rest of SimpleWebAuthn (see passkey-service.ts).
@@ -103,7 +104,7 @@ export interface AttestationFacts {
  */
 export async function assertAttestationAllowed(policy: PasskeyPolicy, facts: AttestationFacts): Promise<void> {
   if (facts.fmt === "none") throw attestationRequired(policy);
-  const { convertCertBufferToPEM, decodeAttestationObject, validateCertificatePath } = await webAuthnHelpers();
+  const { convertCertBufferToPEM, decodeAttestationObject, getCertificateInfo, validateCertificatePath } = await webAuthnHelpers();
   let x5c: Uint8Array<ArrayBuffer>[] | undefined;
   try {
     x5c = decodeAttestationObject(facts.attestationObject).get("attStmt").get("x5c");
@@ -117,10 +118,41 @@ export async function assertAttestationAllowed(policy: PasskeyPolicy, facts: Att
   const anchors = [...policy.roots, ...statementRoots];
   // validateCertificatePath passes a chain when it has no anchors at all: none is a refusal here.
   if (anchors.length === 0) throw untrustedAttestation(policy);
+  if (!isStrictChain(x5c, getCertificateInfo, policy.aaguids.length > 0)) throw untrustedAttestation(policy);
   try {
     await validateCertificatePath(x5c.map(convertCertBufferToPEM), anchors);
   } catch {
     throw untrustedAttestation(policy);
   }
   if (policy.aaguids.length > 0 && !policy.aaguids.includes(aaguid)) throw aaguidNotAllowed(policy);
+}
+
+const BASIC_CONSTRAINTS = "2.5.29.19";
+// FIDO's id-fido-gen-ce-aaguid: the model the maker certified, which authData must match (SimpleWebAuthn checks that).
+const AAGUID_EXTENSION = "1.3.6.1.4.1.45724.1.1.4";
+
+type CertificateInfo = (certificate: Uint8Array<ArrayBuffer>) => {
+  parsedCertificate: { tbsCertificate: { extensions?: { extnID: string }[] } };
+};
+
+/**
+ * What SimpleWebAuthn's path validation leaves unchecked (issue #16 red team): each certificate is
+ * issued and signed by the next, every issuer is a CA, and the leaf is an end-entity one that says
+ * so (FIDO packed: basicConstraints CA false). With an AAGUID allow-list the leaf must name its model:
+ * a batch key someone extracted could otherwise sign leaves for any AAGUID.
+ */
+function isStrictChain(x5c: Uint8Array<ArrayBuffer>[], info: CertificateInfo, needsAaguid: boolean): boolean {
+  try {
+    const certificates = x5c.map((der) => new X509Certificate(der));
+    const leafExtensions = (info(x5c[0] as Uint8Array<ArrayBuffer>).parsedCertificate.tbsCertificate.extensions ?? []).map((extension) => extension.extnID);
+    if (!leafExtensions.includes(BASIC_CONSTRAINTS) || certificates[0]?.ca !== false) return false;
+    if (needsAaguid && !leafExtensions.includes(AAGUID_EXTENSION)) return false;
+    return certificates.every((certificate, index) => {
+      const issuer = certificates[index + 1];
+      if (!issuer) return true;
+      return issuer.ca && certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+    });
+  } catch {
+    return false;
+  }
 }

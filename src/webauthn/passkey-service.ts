@@ -1,5 +1,6 @@
 import type { VerifiedAuthenticationResponse, VerifiedRegistrationResponse } from "@simplewebauthn/server";
 import type { SecurityEventLog } from "../audit/security-event-log.js";
+import { APPROVED_KEY_METHOD } from "../auth/assurance.js";
 import type { CredentialInsert, CredentialQueries } from "../db/credentials.js";
 import type { InteractionStateQueries } from "../db/interaction-state.js";
 import { assertThat, badRequest, conflict } from "../errors.js";
@@ -214,7 +215,7 @@ export function createPasskeyService(deps: {
         // Its provider's own name when the AAGUID is known ("1Password"); the browser and system otherwise.
         name: authenticatorNameOf(info.aaguid) ?? name,
       },
-      amr: [deviceBound ? "hwk" : "swk", "user"],
+      amr: [deviceBound ? "hwk" : "swk", "user", ...(attested ? [APPROVED_KEY_METHOD] : [])],
     };
   }
 
@@ -307,7 +308,8 @@ export function createPasskeyService(deps: {
         throw signInNeedsApprovedKey();
       }
       await credentials.recordCredentialUse(credential.id, info.newCounter, info.credentialBackedUp, now());
-      return { userId: credential.userId, amr: [info.credentialDeviceType === "multiDevice" ? "swk" : "hwk", "user"] };
+      const method = info.credentialDeviceType === "multiDevice" ? "swk" : "hwk";
+      return { userId: credential.userId, amr: [method, "user", ...(credential.attested ? [APPROVED_KEY_METHOD] : [])] };
     },
 
     /**

@@ -22,6 +22,8 @@ export interface TestRoot {
 export interface AttestationLeaf {
   der: Buffer;
   signingKey: KeyObject;
+  /** The leaf as the issuer of another certificate (what an attacker holding a batch key would try). */
+  asIssuer: Pick<TestRoot, "certificate" | "keys">;
 }
 
 let serial = 1;
@@ -46,9 +48,13 @@ export async function makeTestRoot(organisation: string): Promise<TestRoot> {
 }
 
 /** A packed-attestation leaf (WebAuthn L3 §8.2.1: OU "Authenticator Attestation", not a CA) issued by `root`. */
-export async function makeAttestationLeaf(root: TestRoot, aaguid?: Buffer): Promise<AttestationLeaf> {
+export async function makeAttestationLeaf(
+  root: Pick<TestRoot, "certificate" | "keys">,
+  aaguid?: Buffer,
+  options: { basicConstraints?: boolean } = {},
+): Promise<AttestationLeaf> {
   const keys = (await webcrypto.subtle.generateKey(ECDSA, true, ["sign", "verify"])) as CryptoKeyPair;
-  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
+  const extensions: x509.Extension[] = options.basicConstraints === false ? [] : [new x509.BasicConstraintsExtension(false, undefined, true)];
   // OCTET STRING (16 bytes) inside the extension's value.
   if (aaguid) extensions.push(new x509.Extension(AAGUID_EXTENSION, false, new Uint8Array(Buffer.concat([Buffer.from([0x04, 0x10]), aaguid]))));
   const certificate = await x509.X509CertificateGenerator.create({
@@ -62,7 +68,11 @@ export async function makeAttestationLeaf(root: TestRoot, aaguid?: Buffer): Prom
     extensions,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { der: Buffer.from(certificate.rawData), signingKey: createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }) };
+  return {
+    der: Buffer.from(certificate.rawData),
+    signingKey: createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }),
+    asIssuer: { certificate, keys },
+  };
 }
 
 /** A FIDO2 metadata statement naming `root` for `aaguid`, as the MDS publishes one per model. */

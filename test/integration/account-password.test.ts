@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountPage } from "../helpers/account-page.js";
-import type { PageResponse } from "../helpers/browser-session.js";
+import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
 import { moveClock, restoreClock } from "../helpers/movable-clock.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { createUser, PASSWORD } from "../helpers/relying-party.js";
-import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { SoftwareAuthenticator, seedPasskey } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const NEW_PASSWORD = "a new and different passphrase";
@@ -16,7 +16,7 @@ describe.each(["optional", "never"] as const)("passwords on the account page (si
   let counter = 0;
 
   beforeAll(async () => {
-    server = await startTestServer("pglite", { signUp: { passwords } });
+    server = await startTestServer("pglite", { signUp: { passwords }, recovery: { delaySeconds: 0 } });
   });
   afterAll(() => server?.stop());
   afterEach(() => restoreClock());
@@ -100,7 +100,53 @@ describe.each(["optional", "never"] as const)("passwords on the account page (si
       expect(refused.text).toContain("Accounts here sign in with passkeys only");
       expect((await server.database.prisma.user.findFirst({ where: { email } }))?.passwordHash).toBeNull();
     });
+
+    it("does not let a recovery give a passwordless account its first password", async () => {
+      const email = `pw-never-recovery-${++counter}@example.com`;
+      const { id } = await server.services.users.create({ email });
+      await server.services.recovery.issueByOperator(email);
+      const link = (await mailsTo(server, email)).at(-1)?.link as string;
+      const browser = new BrowserSession();
+      const page = await browser.get(link);
+      expect(page.status).toBe(200);
+      expect(page.text).not.toContain('action="/recover/password"');
+      const token = new URL(link).searchParams.get("token") as string;
+      const refused = await browser.postForm(`${server.issuer}/recover/password`, { _csrf: csrfTokenOf(page.text), token, password: NEW_PASSWORD });
+      expect(refused.status).toBe(400);
+      expect((await server.database.prisma.user.findUnique({ where: { id } }))?.passwordHash).toBeNull();
+    });
   }
+
+  it('tells what the locked row says when a removal races a change: never a password left behind a "removed"', async () => {
+    const { email, userId, account } = await accountWithPasskey(true);
+    await seedPasskey(server.database.prisma, userId);
+    const fresh = await account.browser.get(`${server.issuer}/account`);
+    const form = await account.postVerified(fresh, "/account/password/set");
+    const confirm = await account.postVerified(fresh, "/account/password/remove");
+    expect(confirm.text).toContain('name="confirm" value="remove"');
+    const [set, removed] = await Promise.all([
+      setPassword(account, form, NEW_PASSWORD),
+      account.post(confirm, "/account/password/remove", { confirm: "remove" }),
+    ]);
+    const stored = (await server.database.prisma.user.findUnique({ where: { id: userId } }))?.passwordHash ?? null;
+    const types = (await server.services.events.listForUser(userId)).map((event) => event.type);
+    expect(removed.status).toBe(200);
+    expect(types).toContain("password.removed");
+    if (stored !== null) {
+      // The removal ran first and the change found no password: it added one, which only "optional" allows.
+      expect(passwords).toBe("optional");
+      expect(types).toContain("password.added");
+      expect(await server.services.users.verifyPassword(email, NEW_PASSWORD)).toBe(userId);
+    } else if (set.status === 200) {
+      // The change ran first, then the removal: it was a change, and nothing is left.
+      expect(types).toContain("password.changed");
+    } else {
+      // The removal ran first under "never": the change is refused, and says so.
+      expect(passwords).toBe("never");
+      expect(set.status).toBe(403);
+      expect(types.filter((type) => type === "password.added" || type === "password.changed")).toEqual([]);
+    }
+  });
 
   it("changes an existing password: the old one stops working, other sessions are offered a sign-out", async () => {
     const { email, userId, account, page } = await accountWithPasskey(true);

@@ -6,6 +6,7 @@ import { authorizationRequest, createUser, PASSWORD, type RelyingParty, register
 import { FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { enrolTotp } from "../helpers/totp.js";
 
 // What a password manager's conditional create answers: no user presence, no verification.
 const SILENT = FLAGS.BE | FLAGS.BS;
@@ -98,6 +99,28 @@ describe.each(DATABASE_KINDS)("automatic passkey upgrade (%s)", (kind) => {
       new SoftwareAuthenticator().registration({ challenge: button.challenge, origin: server.issuer, rpId: "127.0.0.1" }),
     );
     expect(created.status, created.text).toBe(200);
+  });
+
+  it("counts the minute from the password, not from the second factor after it", async () => {
+    const email = `auto${++users}@example.com`;
+    const userId = await createUser(server, email);
+    const codeAt = await enrolTotp(server, { id: userId, email });
+    const browser = new BrowserSession();
+    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), server.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), server.issuer).toString();
+    const mfa = await browser.follow(action, server.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD }));
+    // 61 seconds on the second-factor page, then the code: the offer comes, but no longer silently.
+    moveClock(61);
+    const mfaAction = new URL(formActionOf(mfa.text, "/mfa"), server.issuer).toString();
+    const offer = await browser.follow(
+      mfaAction,
+      server.issuer,
+      await browser.postForm(mfaAction, { _csrf: csrfTokenOf(mfa.text), code: await codeAt(Date.now()) }),
+    );
+    expect(offer.text).toContain("/passkey/skip");
+    const uid = offer.text.match(/\/interaction\/([^/"?]+)/)?.[1] as string;
+    const refused = await browser.postJson(`${server.issuer}/interaction/${uid}/passkey/register/automatic/options`, csrfTokenOf(offer.text), {});
+    expect(JSON.parse(refused.text).error).toBe("passkey.automatic_window_closed");
   });
 
   it("refuses without a password sign-in in this interaction, and another interaction's options", async () => {

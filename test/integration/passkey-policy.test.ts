@@ -136,6 +136,28 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
     );
   });
 
+  it("refuses chains SimpleWebAuthn's path check lets through: a leaf as issuer, an unrelated certificate, a leaf without its constraints or model", async () => {
+    const user = await newUser(everyone);
+    const authenticator = new SoftwareAuthenticator();
+    authenticator.aaguid = aaguidBytes(APPROVED_MODEL);
+    const batch = await makeAttestationLeaf(root, aaguidBytes(APPROVED_MODEL));
+    const minted = await makeAttestationLeaf(batch.asIssuer, aaguidBytes(APPROVED_MODEL));
+    const unrelated = await makeAttestationLeaf(unknownRoot, aaguidBytes(APPROVED_MODEL));
+    const unconstrained = await makeAttestationLeaf(root, aaguidBytes(APPROVED_MODEL), { basicConstraints: false });
+    const modelless = await makeAttestationLeaf(root);
+    const chains = [
+      { x5c: [minted.der, batch.der], signingKey: minted.signingKey },
+      { x5c: [batch.der, unrelated.der], signingKey: batch.signingKey },
+      { x5c: [unconstrained.der], signingKey: unconstrained.signingKey },
+      { x5c: [modelless.der], signingKey: modelless.signingKey },
+    ];
+    for (const chain of chains) {
+      const { verify } = await startRegistration(everyone, user.email);
+      const refused = await verify(authenticator, { fmt: "packed", ...chain });
+      await expectRefused(everyone, user.id, refused, "passkey_policy.untrusted_attestation", "this key's maker certificate is not one the site trusts");
+    }
+  });
+
   it("refuses a verified model that is not on the AAGUID allow-list", async () => {
     const user = await newUser(everyone);
     const { verify } = await startRegistration(everyone, user.email);
@@ -230,6 +252,25 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
       account.passkey = { authenticator: operator.authenticator as SoftwareAuthenticator, userId: operator.id };
       expect(new URL((await account.open()).url).pathname).toBe("/account");
     });
+
+    it("does not let the account page's session, made with an unapproved passkey, open the console", async () => {
+      const operator = await seedPerson(operators, `policy-session-${kind}-${++counter}@example.com`, { role: "operator" });
+      const account = new AccountPage(operators, operator.email);
+      account.passkey = { authenticator: operator.authenticator as SoftwareAuthenticator, userId: operator.id };
+      expect(new URL((await account.open()).url).pathname).toBe("/account");
+      // Same browser, same session: the console asks to confirm with an approved key instead of opening.
+      const consolePage = await account.browser.follow(`${operators.issuer}/admin`, operators.issuer);
+      expect(new URL(consolePage.url).pathname).toMatch(/^\/interaction\//);
+      expect(consolePage.text).toContain('data-passkey-action="reverify"');
+      const options = JSON.parse((await account.browser.postJson(`${consolePage.url}/passkey/reverify/options`, csrfTokenOf(consolePage.text), {})).text);
+      const assertion = (operator.authenticator as SoftwareAuthenticator).assertion(
+        { challenge: options.challenge, origin: operators.issuer, rpId: "127.0.0.1" },
+        operator.id,
+      );
+      const refused = await account.browser.postJson(`${consolePage.url}/passkey/reverify/verify`, csrfTokenOf(consolePage.text), assertion);
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.text).error).toBe("passkey_policy.approved_key_required");
+    });
   });
 
   describe("applied to apps whose minimum is a passkey", () => {
@@ -288,6 +329,42 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
       const accepted = await passkeySignIn(passkeyApps, await authorizationRequest(relaxed), authenticator, person.id);
       expect(accepted.status, accepted.text).toBe(200);
       expect(JSON.parse(accepted.text).redirectTo).toBeTruthy();
+    });
+
+    it("does not carry a session made with an unapproved passkey at another app into such an app; an approved key's session passes", async () => {
+      const strict = await registerRelyingParty(passkeyApps, { firstParty: true });
+      await passkeyApps.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
+      const relaxed = await registerRelyingParty(passkeyApps, { firstParty: true });
+
+      /** Signs in at `relaxed` with the passkey in `browser`, then asks `strict` in the same browser. */
+      async function ssoToStrict(authenticator: SoftwareAuthenticator, userId: string, extra: Record<string, string> = {}) {
+        const browser = new BrowserSession();
+        const page = await browser.follow((await authorizationRequest(relaxed)).url.toString(), passkeyApps.issuer);
+        const base = page.text.match(/data-base="([^"]+)"/)?.[1] as string;
+        const csrf = csrfTokenOf(page.text);
+        const options = JSON.parse((await browser.postJson(`${passkeyApps.issuer}${base}/passkey/authenticate/options`, csrf, {})).text);
+        const assertion = authenticator.assertion({ challenge: options.challenge, origin: passkeyApps.issuer, rpId: "127.0.0.1" }, userId);
+        const signedIn = await browser.postJson(`${passkeyApps.issuer}${base}/passkey/authenticate/verify`, csrf, assertion);
+        const landed = await browser.follow(new URL(JSON.parse(signedIn.text).redirectTo, passkeyApps.issuer).toString(), passkeyApps.issuer);
+        expect(landed.location).toContain("code=");
+        return browser.follow((await authorizationRequest(strict, extra)).url.toString(), passkeyApps.issuer);
+      }
+
+      const person = await seedPerson(passkeyApps, `policy-sso-${kind}-${++counter}@example.com`);
+      const unapproved = await ssoToStrict(person.authenticator as SoftwareAuthenticator, person.id);
+      expect(unapproved.location ?? "").not.toContain("code=");
+      expect(unapproved.text).toContain('data-passkey-action="reverify"');
+      const silent = await ssoToStrict(person.authenticator as SoftwareAuthenticator, person.id, { prompt: "none" });
+      expect(new URL(silent.location as string).searchParams.get("error")).toBe("login_required");
+
+      // An approved key's session opens the strict app without a new ceremony.
+      const user = await newUser(passkeyApps);
+      const key = await securityKey(root, APPROVED_MODEL);
+      const { verify } = await startRegistration(passkeyApps, user.email);
+      // Outside the policy's scope (the account page), an attested key is still marked as passing.
+      expect((await verify(key.authenticator, key.attestation)).status).toBe(200);
+      const approved = await ssoToStrict(key.authenticator, user.id);
+      expect(approved.location).toContain("code=");
     });
   });
 });

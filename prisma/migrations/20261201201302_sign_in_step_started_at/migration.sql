@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "sign_in_step" ADD COLUMN     "started_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;
