@@ -6,6 +6,7 @@ import { AccountPage } from "../helpers/account-page.js";
 import { makeAttestationLeaf, makeTestRoot, metadataStatement, type TestRoot } from "../helpers/attestation-certificates.js";
 import { BrowserSession, csrfTokenOf, formActionOf, type PageResponse } from "../helpers/browser-session.js";
 import { ConsolePage, seedPerson } from "../helpers/console-page.js";
+import { mailsTo } from "../helpers/outbox.js";
 import { type AuthorizationStart, authorizationRequest, createUser, PASSWORD, registerRelyingParty } from "../helpers/relying-party.js";
 import { type Attestation, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
@@ -329,6 +330,29 @@ describe.each(DATABASE_KINDS)("passkey policy (%s)", (kind) => {
       const accepted = await passkeySignIn(passkeyApps, await authorizationRequest(relaxed), authenticator, person.id);
       expect(accepted.status, accepted.text).toBe(200);
       expect(JSON.parse(accepted.text).redirectTo).toBeTruthy();
+    });
+
+    it("does not open such an app with a passkey made at sign-up during its sign-in without attestation", async () => {
+      const strict = await registerRelyingParty(passkeyApps, { firstParty: true });
+      await passkeyApps.services.clients.update(strict.clientId, { minimumAcr: "passkey" });
+      const browser = new BrowserSession();
+      const email = `policy-signup-${kind}-${++counter}@example.com`;
+      const login = await browser.follow((await authorizationRequest(strict)).url.toString(), passkeyApps.issuer);
+      const signUpUrl = `${passkeyApps.issuer}${login.text.match(/href="(\/interaction\/[^"]+\/signup)"/)?.[1]}`;
+      const form = await browser.get(signUpUrl);
+      await browser.postForm(signUpUrl, { _csrf: csrfTokenOf(form.text), email });
+      const link = (await mailsTo(passkeyApps, email)).at(-1)?.link as string;
+      const page = await browser.get(link);
+      const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+      const token = new URL(link).searchParams.get("token");
+      const post = (path: string, body: unknown) => browser.postJson(`${passkeyApps.issuer}/signup${path}`, csrf, body);
+      const { challenge } = JSON.parse((await post("/passkey/register/options", { token })).text) as { challenge: string };
+      const plain = new SoftwareAuthenticator().registration({ challenge, origin: passkeyApps.issuer, rpId: "127.0.0.1" });
+      const created = await post("/passkey/register/verify", { ...plain, token });
+      expect(created.status, created.text).toBe(200);
+      const after = await browser.follow(new URL(JSON.parse(created.text).redirectTo, passkeyApps.issuer).toString(), passkeyApps.issuer);
+      expect(after.location ?? "").not.toContain("code=");
+      expect(after.text).toContain('data-passkey-action="reverify"');
     });
 
     it("does not carry a session made with an unapproved passkey at another app into such an app; an approved key's session passes", async () => {
