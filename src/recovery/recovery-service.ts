@@ -23,6 +23,7 @@ import type { UserLanguage } from "../users/user-language.js";
 import { assertPasswordPolicy } from "../users/user-service.js";
 import { isUniqueViolation, type PasskeyService } from "../webauthn/passkey-service.js";
 
+const passwordRefused = () => badRequest("recovery.passkey_only", "A password cannot be set here: add a new passkey instead.");
 const unusable = () => badRequest("recovery.link_unusable", "This recovery link has expired or was already used. Ask for a new one on the sign-in page.");
 
 // `from` as ISO 8601: each page and mail shows it in its reader's language and time zone.
@@ -189,7 +190,7 @@ export function createRecoveryService(deps: {
         response,
         defaultPasskeyName(origin.userAgent),
       );
-      let ended: EndedSession[] | null;
+      let ended: EndedSession[] | null | "password_refused";
       try {
         ended = await deps.recoveries.completeRecovery({
           tokenHash: current.link.tokenHash,
@@ -202,14 +203,15 @@ export function createRecoveryService(deps: {
         if (isUniqueViolation(error)) throw badRequest("passkey.already_registered", "This passkey is already registered to an account.");
         throw error;
       }
-      assertThat(ended, unusable);
+      // No password in this completion: the only refusal is a used or expired link.
+      assertThat(ended && ended !== "password_refused", unusable);
       await finish(current, origin, language, "passkey", ended);
     },
 
     async completeWithPassword(token: unknown, password: string, origin: RequestOrigin, language: Language): Promise<void> {
       const current = await state(token);
       assertReady(current);
-      assertThat(current.passwordAllowed, () => badRequest("recovery.passkey_only", "This account has a passkey: add a new passkey instead of a password."));
+      assertThat(current.passwordAllowed, passwordRefused);
       assertPasswordPolicy(password);
       const passwordHash = await deps.passwords.hash(password);
       const ended = await deps.recoveries.completeRecovery({
@@ -217,8 +219,9 @@ export function createRecoveryService(deps: {
         userId: current.user.id,
         now: now(),
         factorRequired: current.factorRequired,
-        passwordHash,
+        password: { hash: passwordHash, allowFirst: config.signUp.passwords === "optional" },
       });
+      assertThat(ended !== "password_refused", passwordRefused);
       assertThat(ended, unusable);
       await finish(current, origin, language, "password", ended);
     },

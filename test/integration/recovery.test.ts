@@ -8,7 +8,7 @@ import { holdBackgroundTasks } from "../helpers/held-tasks.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { openRecoveryForm } from "../helpers/recovery-form.js";
 import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty, signInAndRedeem } from "../helpers/relying-party.js";
-import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
+import { SoftwareAuthenticator, seedPasskey } from "../helpers/software-authenticator.js";
 import { DATABASE_KINDS } from "../helpers/test-database.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -160,8 +160,27 @@ describe.each(DATABASE_KINDS)("account recovery (%s)", (kind) => {
     expect((await oidc.refreshTokenGrant(rp.config, before.tokens.refresh_token as string)).access_token).toBeTruthy();
     const ended = await recoveries.completeRecovery({ ...attempt, credential: { ...existing, id: `${existing.id}-new`, name: "new" } });
     // The same commit removed every session, grant and token of the account.
-    expect(ended?.map((endedSession) => endedSession.uid)).toEqual([session.uid]);
+    expect(Array.isArray(ended) && ended.map((endedSession) => endedSession.uid)).toEqual([session.uid]);
     expect(await artifacts()).toEqual([]);
+  });
+
+  it("sets no password when a passkey arrived while it was hashed: checked again on the locked row, the link still works", async () => {
+    const user = await newUser();
+    await askForLink(user.email);
+    const tokenHash = sha256(new URL(await linkFor(user.email)).searchParams.get("token") as string);
+    const recoveries = createRecoveryQueries(server.services.db);
+    const before = (await server.database.prisma.user.findUnique({ where: { id: user.id } }))?.passwordHash;
+    // The page offered a password (no passkey then); one was added before the completion committed.
+    await seedPasskey(server.database.prisma, user.id);
+    const attempt = { tokenHash, userId: user.id, now: new Date(), factorRequired: false, password: { hash: "$argon2id$new", allowFirst: true } };
+    expect(await recoveries.completeRecovery(attempt)).toBe("password_refused");
+    expect((await server.database.prisma.user.findUnique({ where: { id: user.id } }))?.passwordHash).toBe(before);
+    expect((await server.database.prisma.emailLink.findFirst({ where: { tokenHash } }))?.consumedAt).toBeNull();
+    // signUp.passwords "never": an account without a password gets none from a recovery either.
+    await server.database.prisma.credential.deleteMany({ where: { userId: user.id } });
+    await server.database.prisma.user.update({ where: { id: user.id }, data: { passwordHash: null } });
+    expect(await recoveries.completeRecovery({ ...attempt, password: { hash: "$argon2id$new", allowFirst: false } })).toBe("password_refused");
+    expect((await server.database.prisma.user.findUnique({ where: { id: user.id } }))?.passwordHash).toBeNull();
   });
 
   it("asks for the second factor first when the user has one, and never removes it (§19)", async () => {
