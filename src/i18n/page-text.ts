@@ -11,7 +11,7 @@ export interface PageText {
   dateTime(date: Date): string;
   /** `<time datetime>` with `dateTime` inside; the page's script rewrites it in the reader's time zone. */
   timeElement(date: Date): string;
-  /** An AppError in this language: `errors:<code>` with its fields, else the error's own (English) message. */
+  /** An AppError in this language: `errors:<code>` with its fields; without one, a sentence in this language around the English message. */
   errorMessage(error: { code: string; message: string; fields?: Readonly<Record<string, string | number>> }): string;
 }
 
@@ -20,6 +20,8 @@ export interface LanguageSettings {
   offered: readonly Language[];
   fallback: Language;
 }
+
+const UNTRANSLATED = "\u0000untranslated";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -35,7 +37,12 @@ export function createPageTexts(catalogs: Catalogs, settings: LanguageSettings) 
     const text: PageText = {
       language,
       t,
-      errorMessage: (error) => t(`errors:${error.code}`, { ...error.fields, defaultValue: error.message }),
+      errorMessage: (error) => {
+        const translated = t(`errors:${error.code}`, { ...error.fields, defaultValue: UNTRANSLATED });
+        if (translated !== UNTRANSLATED) return translated;
+        // A refusal without a catalog text (developer-facing ones): said in this language, the detail in English.
+        return language === "en" ? error.message : t("common:refusedUntranslated", { detail: error.message });
+      },
       dateTime,
       timeElement: (date) => `<time datetime="${date.toISOString()}" data-local-time>${escapeHtml(dateTime(date))}</time>`,
     };

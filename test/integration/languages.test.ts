@@ -49,6 +49,16 @@ describe("languages", () => {
     expect(other.page.text).toContain("Sign in with a passkey");
   });
 
+  it("a refusal without a catalog text is still said in the reader's language, its detail in English", async () => {
+    const response = await fetch(`${server.issuer}/account?x=%00`, { headers: { accept: "text/html", "accept-language": "de" } });
+    expect(response.status).toBe(400);
+    const page = await response.text();
+    expect(page).toContain('<html lang="de">');
+    expect(page).toContain("Die Anfrage wurde abgelehnt. Auf Englisch: The request");
+    const english = await (await fetch(`${server.issuer}/account?x=%00`, { headers: { accept: "text/html" } })).text();
+    expect(english).not.toContain("The request was refused:");
+  });
+
   it("error pages speak the browser's language too", async () => {
     const response = await fetch(`${server.issuer}/interaction/nope/login`, { method: "POST", headers: { accept: "text/html", "accept-language": "de" } });
     expect(response.headers.get("content-type")).toContain("text/html");
