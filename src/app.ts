@@ -31,6 +31,7 @@ import { securityHeaders } from "./http/security-headers.js";
 import { staticAssets } from "./http/static-assets.js";
 import { requireTls } from "./http/tls-required.js";
 import { createViews, type Views } from "./http/views.js";
+import { uiLocalesOf } from "./i18n/languages.js";
 import { interactionRoutes } from "./interactions/routes.js";
 import type { Logger } from "./logger.js";
 import { metricsRoute } from "./observability/metrics.js";
@@ -204,6 +205,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
       signInSteps: services.signInSteps,
       ...pages,
       interactionSeconds: config.ttl.interactionSeconds,
+      uiLocalesOfInteraction: async (uid) => uiLocalesOf((await provider.Interaction.find(uid))?.params.ui_locales),
     }).routes(),
   );
 

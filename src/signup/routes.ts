@@ -23,13 +23,22 @@ export function signUpLinkRoutes(deps: {
   secureCookies: boolean;
   bodyLimit: string;
   interactionSeconds: number;
+  /** The `ui_locales` of a sign-in still in progress (none when it is gone). */
+  uiLocalesOfInteraction: (uid: string) => Promise<string[]>;
 }): Router {
   const { signUp, views } = deps;
   const router = pageRouter("/signup", deps);
 
+  /** The link's email; its pages (and the account made from it) speak the language of the sign-in that asked for it. */
+  async function openLink(ctx: Context, token: unknown): Promise<string> {
+    const { email, interactionUid } = await signUp.linkOf(token);
+    if (interactionUid) ctx.state.uiLocales = await deps.uiLocalesOfInteraction(interactionUid);
+    return email;
+  }
+
   router.get("/verify", async (ctx: Context) => {
     const token = ctx.query.token;
-    const email = await signUp.emailOfLink(token);
+    const email = await openLink(ctx, token);
     views.render(ctx, "signup/create-passkey", { title: views.textOf(ctx).t("sign-up:titles.createPasskey"), email, token });
   });
 
@@ -39,6 +48,7 @@ export function signUpLinkRoutes(deps: {
 
   router.post("/passkey/register/verify", async (ctx: Context) => {
     const { token, ...response } = (ctx.request.body ?? {}) as Record<string, unknown>;
+    await openLink(ctx, token);
     const result = await signUp.complete(token, response, defaultPasskeyName(ctx.get("User-Agent")), deps.views.textOf(ctx).language);
     if (!result.interactionUid) {
       ctx.body = { redirectTo: "/signup/done" };

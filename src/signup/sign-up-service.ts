@@ -99,9 +99,10 @@ export function createSignUpService(deps: {
       return { email, expiresAt };
     },
 
-    /** The address a link is for. @throws AppError sign_up.link_unusable */
-    async emailOfLink(token: unknown): Promise<string> {
-      return (await usableLink(token)).email;
+    /** The address a link is for, and the sign-in that asked for it (none for an invitation). @throws AppError sign_up.link_unusable */
+    async linkOf(token: unknown): Promise<{ email: string; interactionUid: string | null }> {
+      const { email, interactionUid } = await usableLink(token);
+      return { email, interactionUid };
     },
 
     async registrationOptions(token: unknown) {

@@ -4,6 +4,7 @@ import { AccountPage } from "../helpers/account-page.js";
 import { BrowserSession, csrfTokenOf, type PageResponse } from "../helpers/browser-session.js";
 import { mailsTo } from "../helpers/outbox.js";
 import { authorizationRequest, createUser, type RelyingParty, registerRelyingParty } from "../helpers/relying-party.js";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const CHROME_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -134,6 +135,19 @@ describe("the account page, recovery and mails in the reader's language", () => 
     expect(mail?.text).toContain("Jemand, hoffentlich Sie, möchte mit dieser E-Mail-Adresse ein Konto bei 127.0.0.1 erstellen.");
     expect(mail?.text).toMatch(/Öffnen Sie zum Fortfahren innerhalb von \d+ (Minuten|Stunden) diesen Link und erstellen Sie einen Passkey:/);
     expect(mail?.text).toContain("Der Link funktioniert einmal.");
+
+    // The link's page speaks the sign-in's language too (the browser still prefers French), and the
+    // account made from it stores German for later mails.
+    const page = await browser.get(mail?.link as string);
+    expect(page.text).toContain('<html lang="de">');
+    const csrf = page.text.match(/data-csrf="([^"]+)"/)?.[1] as string;
+    const token = new URL(mail?.link as string).searchParams.get("token");
+    const { challenge } = JSON.parse((await browser.postJson(`${server.issuer}/signup/passkey/register/options`, csrf, { token })).text) as {
+      challenge: string;
+    };
+    const registration = new SoftwareAuthenticator().registration({ challenge, origin: server.issuer, rpId: "127.0.0.1" });
+    expect((await browser.postJson(`${server.issuer}/signup/passkey/register/verify`, csrf, { ...registration, token })).status).toBe(200);
+    expect((await server.database.prisma.user.findUnique({ where: { email } }))?.language).toBe("de");
   });
 
   it("shows the recovery pages in French and mails the link in the language of the page that asked for it", async () => {
