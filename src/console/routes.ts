@@ -16,7 +16,6 @@ import { appRoutes } from "./app-routes.js";
 import type { ConsoleAccess, Operator } from "./console-access.js";
 import { groupRoutes } from "./group-routes.js";
 import { logRoutes } from "./log-routes.js";
-import { type MarkedValue, markedText } from "./marked-text.js";
 import { peopleRoutes } from "./people-routes.js";
 
 export interface ConsoleDependencies {
@@ -80,8 +79,7 @@ export function consoleRoutes(deps: ConsoleDependencies): Router {
       const { t } = views.textOf(ctx);
       const named = ctx.query.notice;
       const notice = typeof named === "string" && NOTICES.has(named) ? t(`console:notice.${named}`) : undefined;
-      const marked = (key: string, values: Record<string, MarkedValue>) => markedText(t, key, values);
-      views.render(ctx, `console/${template}`, { wide: true, operator, notice, marked, ...data }, status);
+      views.render(ctx, `console/${template}`, { wide: true, operator, notice, ...data }, status);
     },
     textOf: views.textOf,
     done(ctx, path, notice) {

@@ -3,6 +3,7 @@ import { Eta } from "eta";
 import type { Context } from "koa";
 import type { PageText, PageTexts } from "../i18n/page-text.js";
 import type { BrandOnPage } from "./brand-assets.js";
+import { code, htmlText, SafeHtml, strong } from "./html-text.js";
 
 export interface RenderOptions {
   /** Origins (`https://host[:port]`) this page loads images from besides its own: an app's logo. */
@@ -47,9 +48,9 @@ export function createViews(viewsDir: string, options: { cache: boolean; brand: 
       csrfToken: ctx.state.csrfToken,
       lang: text.language,
       t: text.t,
-      // `<%~ it.html.t(...) %>` for a text with markup of its own: the values in it are escaped instead.
-      html: { t: (key: string, values: Record<string, unknown> = {}) => text.t(key, { ...values, interpolation: { escapeValue: true } }) },
-      time: text.timeElement,
+      // `<%~ it.html.t(...) %>` for a text with markup of its own (src/http/html-text.ts): its values are escaped instead.
+      html: { t: (key: string, values?: Record<string, unknown>) => htmlText(text.t, key, values), strong, code },
+      time: (date: Date) => new SafeHtml(text.timeElement(date)),
     });
   }
 

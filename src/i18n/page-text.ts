@@ -1,5 +1,6 @@
 import type { TFunction } from "i18next";
 import type { Context } from "koa";
+import { escapeHtml } from "../http/html-text.js";
 import type { Catalogs } from "./catalogs.js";
 import { chooseLanguage, type Language, uiLocalesOf } from "./languages.js";
 
@@ -22,8 +23,6 @@ export interface LanguageSettings {
 }
 
 const UNTRANSLATED = "\u0000untranslated";
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function createPageTexts(catalogs: Catalogs, settings: LanguageSettings) {
   const texts = new Map<Language, PageText>();
