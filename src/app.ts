@@ -99,7 +99,7 @@ export async function buildApp(config: Config, services: Services, keys: Derived
     needsApprovedKey: approvedKeyRule({
       policy: config.policy.passkeys,
       globalMinimumAcr: config.policy.minimumAcr,
-      isOperator: async (userId) => (await services.userQueries.findUserById(userId))?.role === "operator",
+      isOperator: services.isOperator,
     }),
     isRiskySilentRequest: (ctx) => {
       const session = ctx.oidc.session as { uid: string; accountId: string };

@@ -81,13 +81,14 @@ export function createServices(database: Database, config: Config, keys: Derived
   const consoleStats = createConsoleStatQueries(db);
   metrics.watchAdoption(passkeyAdoption(consoleStats));
   const events = createSecurityEventLog(createSecurityEventQueries(db), logger, metrics);
+  const isOperator = async (userId: string) => (await userQueries.findUserById(userId))?.role === "operator";
   const passkeys = createPasskeyService({
     credentials,
     state: interactionState,
     config: config.webauthn,
     events,
     policy: config.policy.passkeys,
-    isOperator: async (userId) => (await userQueries.findUserById(userId))?.role === "operator",
+    isOperator,
   });
   const secondFactorQueries = createSecondFactorQueries(db);
   const totp = createTotpService({ queries: secondFactorQueries, dataKey: keys.dataKey, issuerName: config.branding.siteName });
@@ -191,6 +192,8 @@ export function createServices(database: Database, config: Config, keys: Derived
     risk: createRiskAssessor({ sessionDevices, users: userQueries, signInThrottle, events, threshold: config.risk.threshold }),
     sessionDevices,
     userQueries,
+    /** Whether an account has the operator role (read afresh: a demotion counts at once). */
+    isOperator,
     credentials,
     interactionState,
     signInSteps: createSignInStepQueries(db),

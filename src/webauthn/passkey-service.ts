@@ -66,12 +66,6 @@ const failed = () => badRequest("passkey.verification_failed", "That passkey cou
 const unknownCredential = () => badRequest("passkey.unknown_credential", "This passkey is not registered here. Sign in another way, then add it.");
 
 /**
- * Passkey registration and sign-in on top of @simplewebauthn/server, plus the checks it leaves to
- * the caller. Challenges are server-side, bound to the interaction, single-use (taken on every
- * attempt, successful or not) and expire within 5 minutes. User verification is always required.
- * @throws AppError passkey.* (400), passkey.already_registered (409)
- */
-/**
  * WebAuthn L3 hints: which dialog the browser shows first ("Add a security key", "on this device",
  * "use a phone"); the user can still pick another authenticator there.
  */
@@ -84,6 +78,13 @@ const AUTHENTICATOR_TYPE_OF = { "security-key": "securityKey", "client-device": 
 /** The app a ceremony happens for: none on the account page, sign-up and recovery. */
 export type CeremonyApp = Omit<CeremonyScope, "operator">;
 
+/**
+ * Passkey registration and sign-in on top of @simplewebauthn/server, plus the checks it leaves to
+ * the caller. Challenges are server-side, bound to the interaction, single-use (taken on every
+ * attempt, successful or not) and expire within 5 minutes. User verification is required, except
+ * for the automatic passkey a password manager creates (conditional create), which may lack it.
+ * @throws AppError passkey.* (400), passkey.already_registered (409), passkey_policy.* (400/403)
+ */
 export function createPasskeyService(deps: {
   credentials: CredentialQueries;
   state: InteractionStateQueries;
