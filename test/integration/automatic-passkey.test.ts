@@ -141,6 +141,24 @@ describe.each(DATABASE_KINDS)("automatic passkey upgrade (%s)", (kind) => {
     expect(await passkeysOf(first.userId)).toBe(0);
   });
 
+  it("answers hostile bodies with a clear 4xx, storing nothing", async () => {
+    const offer = await atOffer();
+    await offer.optionsOf("register/automatic/options");
+    const answers = [
+      { id: "x".repeat(100_000), rawId: "x", type: "public-key", response: {} },
+      { id: "a\u0000b", response: [] },
+      [],
+      "\r\n",
+      { response: { clientDataJSON: ["x"] } },
+    ];
+    for (const body of answers) {
+      const response = await offer.post("register/automatic/verify", body);
+      expect(response.status, JSON.stringify(body).slice(0, 40)).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+    }
+    expect(await passkeysOf(offer.userId)).toBe(0);
+  });
+
   it("stores one passkey when the same answer arrives 50 times at once", async () => {
     const offer = await atOffer();
     const options = await offer.optionsOf("register/automatic/options");

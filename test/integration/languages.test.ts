@@ -59,6 +59,19 @@ describe("languages", () => {
     expect(english).not.toContain("The request was refused:");
   });
 
+  it("takes hostile ui_locales and Accept-Language as no preference, never a 500", async () => {
+    for (const ui_locales of ["de\r\nX-Injected: 1", `de${"-x".repeat(30_000)}`, "\u0000de"]) {
+      const { page } = await loginPage({ ui_locales });
+      expect(page.status, ui_locales.slice(0, 20)).toBeLessThan(500);
+      if (page.status === 200) expect(page.text).toContain('<html lang="en">');
+    }
+    for (const acceptLanguage of ["de;q=garbage,fr;q=0.1", Array.from({ length: 500 }, (_, i) => `x${i};q=0.${i % 10}`).join(",")]) {
+      const { page } = await loginPage({}, acceptLanguage);
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(/<html lang="(en|de|fr)">/);
+    }
+  });
+
   it("error pages speak the browser's language too", async () => {
     const response = await fetch(`${server.issuer}/interaction/nope/login`, { method: "POST", headers: { accept: "text/html", "accept-language": "de" } });
     expect(response.headers.get("content-type")).toContain("text/html");
