@@ -132,6 +132,16 @@ describe("loadConfig", () => {
     expect(() => loadDefaults(path)).toThrow(setting);
   });
 
+  it("offers the catalog languages, narrowed by LANGUAGES, with DEFAULT_LANGUAGE among them; refuses others naming the setting", () => {
+    expect(loadConfig({}).languages).toEqual({ offered: ["en", "de", "fr"], default: "en" });
+    expect(loadConfig({ LANGUAGES: " FR, en,fr", DEFAULT_LANGUAGE: "fr" }).languages).toEqual({ offered: ["fr", "en"], default: "fr" });
+    expect(() => loadConfig({ LANGUAGES: "en,it" })).toThrow('LANGUAGES (languages.offered) lists "it", which has no catalog (known: en, de, fr)');
+    expect(() => loadConfig({ LANGUAGES: "en", DEFAULT_LANGUAGE: "de" })).toThrow(
+      "DEFAULT_LANGUAGE (languages.default) must be one of the offered languages en",
+    );
+    expect(() => loadConfig({ LANGUAGES: "en\u0000" })).toThrow(ConfigError);
+  });
+
   it("derives WebAuthn settings from the issuer, or takes a parent-domain RP ID", () => {
     expect(loadConfig({}).webauthn).toEqual({ rpId: "localhost", rpName: "localhost", origins: ["http://localhost:3000"], relatedOrigins: [] });
     const config = loadConfig({
