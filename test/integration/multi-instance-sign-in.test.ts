@@ -2,8 +2,10 @@ import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idHashFor } from "../../src/oidc/adapter.js";
 import { RoundRobin, RoundRobinBrowser } from "../helpers/alternating-instances.js";
+import { csrfTokenOf, formActionOf } from "../helpers/browser-session.js";
 import { heardAt } from "../helpers/heard.js";
-import { authorizationRequest, createUser, RP_CALLBACK, RP_LOGOUT_CALLBACK, signIn } from "../helpers/relying-party.js";
+import { authorizationRequest, createUser, PASSWORD, RP_CALLBACK, RP_LOGOUT_CALLBACK, signIn } from "../helpers/relying-party.js";
+import { FLAGS, SoftwareAuthenticator } from "../helpers/software-authenticator.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { tokenRequest } from "../helpers/token-requests.js";
 
@@ -68,6 +70,29 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)("a sign-in alternating between t
     const { rp, tokens } = await signInRoundRobin({ firstParty: true });
     const userinfo = await oidc.fetchUserInfo(rp.config, tokens.access_token, (tokens.claims() as { sub: string }).sub);
     expect(userinfo.sub).toBe((tokens.claims() as { sub: string }).sub);
+  });
+
+  it("creates an automatic passkey with options from one instance and the answer at the other, once (issue #16)", async () => {
+    const balancer = new RoundRobin([first, second]);
+    const rp = await relyingPartyBehind(balancer, { firstParty: true });
+    const email = "round-robin-automatic@example.com";
+    const userId = await createUser(first, email);
+    const browser = new RoundRobinBrowser(balancer);
+    const page = await browser.follow((await authorizationRequest(rp)).url.toString(), first.issuer);
+    const action = new URL(formActionOf(page.text, "/login"), first.issuer).toString();
+    const offer = await browser.follow(action, first.issuer, await browser.postForm(action, { _csrf: csrfTokenOf(page.text), email, password: PASSWORD }));
+    const uid = offer.text.match(/\/interaction\/([^/"?]+)/)?.[1] as string;
+    const post = (path: string, body: unknown) =>
+      browser.postJson(`${first.issuer}/interaction/${uid}/passkey/register/automatic/${path}`, csrfTokenOf(offer.text), body);
+    const before = balancer.hops.length;
+    const options = JSON.parse((await post("options", {})).text) as { challenge: string };
+    const answer = new SoftwareAuthenticator().registration({ challenge: options.challenge, origin: first.issuer, rpId: "127.0.0.1" }, FLAGS.BE | FLAGS.BS);
+    const [created, replayed] = [await post("verify", answer), await post("verify", answer)];
+    expect(balancer.hops[before]).not.toBe(balancer.hops[before + 1]);
+    expect(created.status, created.text).toBe(200);
+    expect(replayed.status).toBeGreaterThanOrEqual(400);
+    expect(replayed.status).toBeLessThan(500);
+    expect(await first.services.credentials.listCredentialsOfUser(userId)).toHaveLength(1);
   });
 
   it("a code redeemed at one instance is consumed at the other at once", async () => {
