@@ -2,7 +2,7 @@ import type Provider from "oidc-provider";
 import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import { acrRequestOf, requiredRank } from "../auth/acr-request.js";
 import { APPROVED_KEY_METHOD, rankOf, reportedAcr, usedPasskey } from "../auth/assurance.js";
-import { clientSetting } from "./client-setting.js";
+import { minimumRankOf } from "./client-setting.js";
 import { allowedGroupsOf } from "./find-account.js";
 
 type OidcContext = KoaContextWithOIDC["oidc"];
@@ -15,11 +15,6 @@ function requestOf(oidc: OidcContext) {
     claimsAcr = undefined;
   }
   return acrRequestOf(oidc.params?.acr_values, claimsAcr);
-}
-
-/** The higher of the operator's global minimum and the client's own. */
-function minimumRankOf(oidc: OidcContext, globalMinimumAcr: string | null): number {
-  return Math.max(rankOf(globalMinimumAcr ?? undefined), rankOf(clientSetting(oidc.client, "idp_minimum_acr") as string | undefined));
 }
 
 /**
@@ -105,7 +100,7 @@ export function interactionPolicyWithAcr(options: {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const achieved = rankOf(oidc.session.acr);
-      const clientMinimum = minimumRankOf(oidc, options.globalMinimumAcr);
+      const clientMinimum = minimumRankOf(oidc.client, options.globalMinimumAcr);
       if (achieved < clientMinimum) return Check.REQUEST_PROMPT;
       if (achieved >= requiredRank(requestOf(oidc), undefined) || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
       return Check.REQUEST_PROMPT;

@@ -2,7 +2,7 @@ import type { KoaContextWithOIDC } from "oidc-provider";
 import { ACR, rankOf } from "../auth/assurance.js";
 import { isConsoleClient } from "../console/console-client.js";
 import { coversSignIn, type PasskeyPolicy } from "../webauthn/passkey-policy.js";
-import { clientSetting } from "./client-setting.js";
+import { minimumRankOf } from "./client-setting.js";
 
 /**
  * Whether the passkey policy (issue #16) covers an authorization: the same scope the interaction's
@@ -13,10 +13,9 @@ export function approvedKeyRule(deps: { policy: PasskeyPolicy; globalMinimumAcr:
   return async (ctx: KoaContextWithOIDC, userId: string): Promise<boolean> => {
     if (policy.attestation === "none") return false;
     const { client } = ctx.oidc;
-    const minimum = Math.max(rankOf(deps.globalMinimumAcr ?? undefined), rankOf(clientSetting(client, "idp_minimum_acr") as string | undefined));
     return coversSignIn(policy, {
       operator: policy.appliesTo === "operators" && (await deps.isOperator(userId)),
-      passkeyApp: minimum >= rankOf(ACR.passkey),
+      passkeyApp: minimumRankOf(client, deps.globalMinimumAcr) >= rankOf(ACR.passkey),
       console: isConsoleClient(client?.clientId),
     });
   };

@@ -1,3 +1,5 @@
+import { rankOf } from "../auth/assurance.js";
+
 /** Our settings among a client's metadata (client-registry.ts registers them with oidc-provider). */
 export type ClientSettingName =
   | "idp_access_token_format"
@@ -15,4 +17,9 @@ export type ClientSettingName =
  */
 export function clientSetting(client: object | undefined | null, name: ClientSettingName): unknown {
   return client ? (client as Record<string, unknown>)[name] : undefined;
+}
+
+/** The rank a sign-in to this client must reach whatever the request asks: the operator's global minimum or the client's own, the higher. */
+export function minimumRankOf(client: object | undefined | null, globalMinimumAcr: string | null): number {
+  return Math.max(rankOf(globalMinimumAcr ?? undefined), rankOf(clientSetting(client, "idp_minimum_acr") as string | undefined));
 }
